@@ -1,0 +1,384 @@
+"""The value types every layer shares: who sends, what is sent, to whom.
+
+All are frozen attrs classes validated at construction, so a value that exists
+is a valid value. Phone numbers are masked in every ``repr``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import TypeVar
+
+import attrs
+
+from isobil import phone
+from isobil.errors import InvalidIdentifier, InvalidValue
+from isobil.identifiers import validate_mersis, validate_tckn
+
+__all__ = [
+    "Brand",
+    "Channel",
+    "ConsentEvent",
+    "ConsentSource",
+    "ConsentStatus",
+    "Message",
+    "MessageCategory",
+    "Recipient",
+    "RecipientType",
+    "Sender",
+    "SenderKind",
+]
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _to_enum(enum_cls: type[E], value: object, what: str) -> E:
+    """Accept an enum member or its value, with an error naming the choices."""
+    if isinstance(value, enum_cls):
+        return value
+    try:
+        return enum_cls(value)
+    except ValueError:
+        choices = ", ".join(repr(m.value) for m in enum_cls)
+        raise InvalidValue(f"invalid {what} {value!r}: expected one of {choices}") from None
+
+
+class SenderKind(enum.StrEnum):
+    """What kind of sender this is; the exempt kinds are outside the regulation (R-EXEMPT)."""
+
+    COMPANY = "company"
+    SOLE_TRADER = "sole_trader"
+    #: Exempt for messages about their own field (SPEC R-EXEMPT):
+    OPERATOR = "operator"
+    SCHOOL = "school"
+    PROFESSIONAL_BODY = "professional_body"
+    PUBLIC_BENEFIT_ASSOCIATION = "public_benefit_association"
+    TAX_EXEMPT_FOUNDATION = "tax_exempt_foundation"
+    BROADCASTER = "broadcaster"
+    STATE_INSTITUTION = "state_institution"
+    LOCAL_ADMINISTRATION = "local_administration"
+    PUBLIC_LEGAL_ENTITY = "public_legal_entity"
+
+    @property
+    def exempt(self) -> bool:
+        """Whether this kind of sender is outside the regulation for its own field."""
+        return self not in (SenderKind.COMPANY, SenderKind.SOLE_TRADER)
+
+
+class MessageCategory(enum.StrEnum):
+    """Why a message is sent; decides whether prior consent is needed (R-NOCONSENT)."""
+
+    COMMERCIAL = "commercial"
+    INFORMATIONAL = "informational"
+    LEGALLY_REQUIRED = "legally_required"
+
+
+class RecipientType(enum.StrEnum):
+    """İYS recipient type: an individual (BIREYSEL) or a merchant / tradesman (TACIR)."""
+
+    BIREYSEL = "BIREYSEL"
+    TACIR = "TACIR"
+
+
+def _sender_kind(value: object) -> SenderKind:
+    return _to_enum(SenderKind, value, "sender kind")
+
+
+def _category(value: object) -> MessageCategory:
+    return _to_enum(MessageCategory, value, "message category")
+
+
+def _recipient_type(value: object) -> RecipientType:
+    return _to_enum(RecipientType, value, "recipient type")
+
+
+_BRAND_CODE = re.compile(r"[A-Z0-9][A-Z0-9_\-]{0,29}")
+# BTK practice: 3-11 characters, no Turkish letters. Operators accept ASCII letters,
+# digits and a few separators; a purely numeric originator would look like a number.
+_ORIGINATOR = re.compile(r"[A-Za-z0-9 .\-_&]{3,11}")
+_TURKISH_LETTERS = frozenset("çÇğĞıİöÖşŞüÜ")
+
+
+def _brand_code(value: str) -> str:
+    code = value.strip().upper() if isinstance(value, str) else value
+    if not isinstance(code, str) or not _BRAND_CODE.fullmatch(code):
+        raise InvalidValue(
+            f"invalid brand code {value!r}: expected 1-30 ASCII letters, digits, '-' or '_'"
+        )
+    return code
+
+
+def _keywords(values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = (values,)
+    result = tuple(v.strip() for v in values)
+    if any(not v for v in result):
+        raise InvalidValue("brand keywords must be non-empty strings")
+    return result
+
+
+@attrs.frozen
+class Brand:
+    """A brand the sender markets under, with the keywords recipients text for it.
+
+    ``code`` is what recipients type (``ACME``, ``ACME RET``); ``keywords`` are extra
+    words that also mean this brand; ``iys_code`` is the brand's İYS number.
+    """
+
+    code: str = attrs.field(converter=_brand_code)
+    keywords: tuple[str, ...] = attrs.field(default=(), converter=_keywords)
+    iys_code: str | None = None
+
+
+def _originator(value: str | None) -> str | None:
+    if value is None:
+        return None
+    turkish = sorted(set(value) & _TURKISH_LETTERS)
+    if turkish:
+        raise InvalidIdentifier(
+            f"invalid originator {value!r}: Turkish letters are not allowed ({''.join(turkish)})"
+        )
+    if not _ORIGINATOR.fullmatch(value) or value.isdigit():
+        raise InvalidIdentifier(
+            f"invalid originator {value!r}: expected 3-11 ASCII letters, digits, "
+            "spaces or . - _ &, not only digits"
+        )
+    return value
+
+
+def _brands(values: Iterable[Brand | str]) -> tuple[Brand, ...]:
+    brands = tuple(b if isinstance(b, Brand) else Brand(b) for b in values)
+    codes = [b.code for b in brands]
+    duplicates = sorted({c for c in codes if codes.count(c) > 1})
+    if duplicates:
+        raise InvalidValue(f"duplicate brand codes: {', '.join(duplicates)}")
+    return brands
+
+
+def _optional_mersis(value: str | None) -> str | None:
+    return None if value is None else validate_mersis(value)
+
+
+def _optional_tckn(value: str | None) -> str | None:
+    return None if value is None else validate_tckn(value)
+
+
+def _optional_brand(value: str | None) -> str | None:
+    return None if value is None else _brand_code(value)
+
+
+def _short_number(value: str | None) -> str | None:
+    if value is None:
+        return None
+    digits = value.replace(" ", "")
+    if not digits.isascii() or not digits.isdigit() or not 3 <= len(digits) <= 6:
+        raise InvalidValue(f"invalid short number {value!r}: expected 3-6 digits")
+    return digits
+
+
+def _default_kind(instance: Sender) -> SenderKind:
+    return SenderKind.SOLE_TRADER if instance.tckn and not instance.mersis else SenderKind.COMPANY
+
+
+@attrs.frozen
+class Sender:
+    """Who sends: the identity every commercial message must carry (R-CONTENT).
+
+    A company gives its trade name as ``name`` and its ``mersis`` number; a sole
+    trader gives the person's name and surname as ``name`` and a ``tckn``.
+    ``contact`` is a phone, short number, e-mail or URL where recipients reach the
+    sender. ``originator`` is the alphanumeric sender ID (başlık); ``short_number``
+    is where recipients text opt-ins and opt-outs. ``opt_out`` overrides the
+    opt-out instruction appended to commercial messages (see :meth:`opt_out_text`).
+
+    Missing identity is not an error here: the rules engine reports it with its
+    citation. Values that are present must be well formed.
+    """
+
+    name: str = attrs.field()
+    mersis: str | None = attrs.field(default=None, converter=_optional_mersis)
+    tckn: str | None = attrs.field(default=None, converter=_optional_tckn, repr=False)
+    contact: str | None = None
+    originator: str | None = attrs.field(default=None, converter=_originator)
+    brands: tuple[Brand, ...] = attrs.field(default=(), converter=_brands)
+    short_number: str | None = attrs.field(default=None, converter=_short_number)
+    kind: SenderKind = attrs.field(
+        default=attrs.Factory(_default_kind, takes_self=True),
+        converter=_sender_kind,
+    )
+    opt_out: str | None = None
+
+    @name.validator
+    def _check_name(self, attribute: attrs.Attribute[str], value: str) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidValue("sender name must be a non-empty string")
+
+    def brand(self, code: str) -> Brand:
+        """Return the brand with this code, or raise InvalidValue naming the known ones."""
+        wanted = _brand_code(code)
+        for brand in self.brands:
+            if brand.code == wanted:
+                return brand
+        known = ", ".join(b.code for b in self.brands) or "none"
+        raise InvalidValue(f"unknown brand {code!r}: this sender has {known}")
+
+    def opt_out_text(self, brand: str | None = None) -> str | None:
+        """The opt-out instruction for a message of ``brand`` (Turkish by default).
+
+        ``None`` when neither ``opt_out`` nor a short number and brand are configured.
+        """
+        if self.opt_out is not None:
+            return self.opt_out
+        code = brand or (self.brands[0].code if self.brands else None)
+        if code is None or self.short_number is None:
+            return None
+        return f"Ret için {code} RET yazıp {self.short_number} numarasına gönderin."
+
+
+@attrs.frozen
+class Message:
+    """What to send: the text, why it is sent (``category``) and under which brand."""
+
+    text: str = attrs.field()
+    category: MessageCategory = attrs.field(
+        default=MessageCategory.COMMERCIAL,
+        converter=_category,
+    )
+    brand: str | None = attrs.field(default=None, converter=_optional_brand)
+
+    @text.validator
+    def _check_text(self, attribute: attrs.Attribute[str], value: str) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidValue("message text must be a non-empty string")
+
+
+def _fields(value: Mapping[str, object]) -> Mapping[str, str]:
+    return MappingProxyType({str(k): "" if v is None else str(v) for k, v in value.items()})
+
+
+@attrs.frozen
+class Recipient:
+    """One addressee — a contact of the address book (rehber) — by E.164 number.
+
+    The number is normalised at construction. ``fields`` hold custom values for
+    personalised templates (``{ad}``, ``{sehir}`` …).
+    """
+
+    number: str = attrs.field(converter=phone.normalize, repr=phone.mask)
+    name: str | None = None
+    surname: str | None = None
+    email: str | None = attrs.field(default=None, repr=False)
+    fields: Mapping[str, str] = attrs.field(factory=dict, converter=_fields, hash=False)
+    recipient_type: RecipientType = attrs.field(
+        default=RecipientType.BIREYSEL,
+        converter=_recipient_type,
+    )
+
+
+class Channel(enum.StrEnum):
+    """İYS channel of a consent: SMS (MESAJ), voice call (ARAMA) or e-mail (EPOSTA)."""
+
+    MESAJ = "MESAJ"
+    ARAMA = "ARAMA"
+    EPOSTA = "EPOSTA"
+
+
+class ConsentStatus(enum.StrEnum):
+    """İYS consent status: opt-in (ONAY) or opt-out (RET — not "RED")."""
+
+    ONAY = "ONAY"
+    RET = "RET"
+
+
+class ConsentSource(enum.StrEnum):
+    """Where a consent was given: the İYS source codes (SPEC F4)."""
+
+    HS_FIZIKSEL_ORTAM = "HS_FIZIKSEL_ORTAM"
+    HS_ISLAK_IMZA = "HS_ISLAK_IMZA"
+    HS_WEB = "HS_WEB"
+    HS_CAGRI_MERKEZI = "HS_CAGRI_MERKEZI"
+    HS_SOSYAL_MEDYA = "HS_SOSYAL_MEDYA"
+    HS_EPOSTA = "HS_EPOSTA"
+    HS_MESAJ = "HS_MESAJ"
+    HS_MOBIL = "HS_MOBIL"
+    HS_EORTAM = "HS_EORTAM"
+    HS_ETKINLIK = "HS_ETKINLIK"
+    HS_2015 = "HS_2015"
+    HS_ATM = "HS_ATM"
+    HS_KARAR = "HS_KARAR"
+    #: Changes made on İYS itself (pulled from the registry).
+    IYS_WEB = "IYS_WEB"
+    IYS_MOBIL = "IYS_MOBIL"
+    IYS_CAGRI_MERKEZI = "IYS_CAGRI_MERKEZI"
+    IYS_KISAMESAJ = "IYS_KISAMESAJ"
+    IYS_EDEVLET = "IYS_EDEVLET"
+    IYS_OTHER = "IYS_OTHER"
+
+
+def _consent_status(value: object) -> ConsentStatus:
+    return _to_enum(ConsentStatus, value, "consent status")
+
+
+def _consent_source(value: object) -> ConsentSource:
+    return _to_enum(ConsentSource, value, "consent source")
+
+
+def _channel(value: object) -> Channel:
+    return _to_enum(Channel, value, "channel")
+
+
+def _address(value: str) -> str:
+    """An e-mail address is kept (lower-cased); anything else must be a phone number."""
+    if isinstance(value, str) and "@" in value:
+        return value.strip().lower()
+    return phone.normalize(value)
+
+
+def _mask_address(value: str) -> str:
+    if "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return phone.mask(value)
+
+
+@attrs.frozen
+class ConsentEvent:
+    """One consent event (ONAY or RET) with its proof; events are append-only.
+
+    ``consent_date`` is when the recipient gave or withdrew consent and
+    ``recorded_at`` when isobil recorded it; both must be timezone-aware (İYS
+    wants Turkish local time, which isobil converts to when it talks to İYS).
+    ``evidence`` keeps the proof: inbound message id and text, form reference
+    and IP, document reference …
+    ``seq`` and ``hash`` are set by the ledger when the event is stored: the hash
+    chains each event to the one before, so tampering is detectable.
+    """
+
+    address: str = attrs.field(converter=_address, repr=_mask_address)
+    status: ConsentStatus = attrs.field(converter=_consent_status)
+    source: ConsentSource = attrs.field(converter=_consent_source)
+    brand: str = attrs.field(converter=_brand_code)
+    consent_date: datetime = attrs.field()
+    recorded_at: datetime = attrs.field()
+    channel: Channel = attrs.field(default=Channel.MESAJ, converter=_channel)
+    recipient_type: RecipientType = attrs.field(
+        default=RecipientType.BIREYSEL,
+        converter=_recipient_type,
+    )
+    scope: str | None = None
+    evidence: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_fields, hash=False, repr=False
+    )
+    seq: int | None = None
+    hash: str | None = attrs.field(default=None, repr=False)
+
+    @consent_date.validator
+    @recorded_at.validator
+    def _check_aware(self, attribute: attrs.Attribute[datetime], value: datetime) -> None:
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise InvalidValue(f"{attribute.name} must be a timezone-aware datetime, got {value!r}")

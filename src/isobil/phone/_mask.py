@@ -1,0 +1,38 @@
+"""Hide a phone number for logs and reprs, keeping just enough to tell numbers apart."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from isobil.phone._metadata import country_code_prefix
+
+__all__ = ["mask"]
+
+_E164: Final = re.compile(r"\+([0-9]{7,15})", re.ASCII)
+_SHORT: Final = re.compile(r"[0-9]{3,6}", re.ASCII)
+_KEPT: Final = 2
+
+
+def mask(number: str) -> str:
+    """Return ``number`` with every digit hidden except the country code and the last two.
+
+    ``'+905321234567'`` gives ``'+90********67'``: one ``*`` per hidden digit, so the
+    result is stable and keeps the length. A short number of 3-6 digits (``'4605'``)
+    names a service, not a person, and is returned as it is. Anything else (raw or
+    invalid input) shows only its last two characters. Never raises.
+    """
+    if not isinstance(number, str):
+        number = str(number)
+    if _SHORT.fullmatch(number) is not None:
+        return number
+    e164 = _E164.fullmatch(number)
+    if e164 is not None:
+        digits = e164.group(1)
+        code = country_code_prefix(digits) or ""
+        hidden = len(digits) - len(code) - _KEPT
+        if hidden > 0:
+            return f"+{code}{'*' * hidden}{digits[-_KEPT:]}"
+    if len(number) <= _KEPT:
+        return "*" * len(number)
+    return "*" * (len(number) - _KEPT) + number[-_KEPT:]

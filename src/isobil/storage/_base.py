@@ -1,0 +1,303 @@
+"""The storage contract: everything isobil keeps, behind one interface."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+
+from isobil._resource import Resource
+from isobil.model import Channel, ConsentEvent, Recipient
+from isobil.storage._records import (
+    BlacklistEntry,
+    Campaign,
+    CampaignStatus,
+    CreditEntry,
+    DeliveryReportRecord,
+    MessageState,
+    OutboundMessage,
+    Schedule,
+    ScheduleStatus,
+    Template,
+    UpsertResult,
+)
+
+__all__ = ["Sealer", "Storage"]
+
+#: Computes an event's hash from the previous event's hash (``None`` for the first).
+#: The consent ledger passes one to :meth:`Storage.append_consent_events`, which
+#: calls it inside the append's transaction so the chain has no gaps or forks.
+Sealer = Callable[[str | None, ConsentEvent], str]
+
+
+class Storage(Resource, abc.ABC):
+    """Persistence for contacts, consent, campaigns, credits and schedules.
+
+    Every backend passes the same contract suite (``isobil.testing.storage``).
+    The promises that matter most:
+
+    * Bulk calls (``upsert_contacts``, ``consent_states``, ``blacklisted``,
+      ``add_messages``) are set-based: one call for a million rows, not a
+      million calls.
+    * Consent events and credit entries are append-only: nothing in this
+      interface updates or deletes them.
+    * ``claim`` hands each due message to exactly one worker at a time, across
+      processes (and machines, on PostgreSQL); a claim whose lease runs out
+      can be taken over.
+    * Message states move only along :data:`~isobil.storage.TRANSITIONS`.
+    * Times are timezone-aware; they come back in UTC.
+    * Failures of the database surface as :class:`~isobil.StorageError`.
+    """
+
+    # -- contacts and groups ------------------------------------------------
+
+    @abc.abstractmethod
+    def upsert_contacts(
+        self, contacts: Iterable[Recipient], *, group: str | None = None
+    ) -> UpsertResult:
+        """Insert new contacts and update existing ones (by number), in one call.
+
+        With ``group``, every given contact also joins that group. A number given
+        twice in one call is stored once, with the later values.
+        """
+
+    @abc.abstractmethod
+    def get_contacts(self, numbers: Iterable[str]) -> dict[str, Recipient]:
+        """The stored contacts among ``numbers`` (E.164), by number."""
+
+    @abc.abstractmethod
+    def iter_contacts(self, *, group: str | None = None) -> Iterator[Recipient]:
+        """Every contact (or every member of ``group``), ordered by number."""
+
+    @abc.abstractmethod
+    def find_contacts(self, text: str, *, limit: int = 100) -> list[Recipient]:
+        """Contacts whose name, surname or number contains ``text`` (case-insensitive)."""
+
+    @abc.abstractmethod
+    def count_contacts(self, *, group: str | None = None) -> int:
+        """How many contacts there are (in ``group``)."""
+
+    @abc.abstractmethod
+    def delete_contacts(self, numbers: Iterable[str]) -> int:
+        """Remove contacts and their group memberships; return how many existed."""
+
+    @abc.abstractmethod
+    def add_to_group(self, group: str, numbers: Iterable[str]) -> int:
+        """Add existing contacts to ``group``; return how many were newly added."""
+
+    @abc.abstractmethod
+    def remove_from_group(self, group: str, numbers: Iterable[str]) -> int:
+        """Remove contacts from ``group``; return how many were members."""
+
+    @abc.abstractmethod
+    def groups(self) -> dict[str, int]:
+        """Every group with its member count."""
+
+    @abc.abstractmethod
+    def groups_of(self, number: str) -> set[str]:
+        """The groups a contact belongs to."""
+
+    # -- blacklist ----------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_to_blacklist(self, entries: Iterable[BlacklistEntry]) -> int:
+        """Blacklist numbers (an existing entry is replaced); return how many were new."""
+
+    @abc.abstractmethod
+    def remove_from_blacklist(self, numbers: Iterable[str]) -> int:
+        """Take numbers off the blacklist; return how many were on it."""
+
+    @abc.abstractmethod
+    def blacklisted(self, numbers: Iterable[str]) -> set[str]:
+        """Which of ``numbers`` are blacklisted, in one set-based lookup."""
+
+    @abc.abstractmethod
+    def iter_blacklist(self) -> Iterator[BlacklistEntry]:
+        """Every blacklist entry, ordered by number."""
+
+    # -- consent events (append-only) ----------------------------------------
+
+    @abc.abstractmethod
+    def append_consent_events(
+        self, events: Sequence[ConsentEvent], seal: Sealer | None = None
+    ) -> list[ConsentEvent]:
+        """Append events atomically and return them with ``seq`` (and ``hash``) set.
+
+        ``seq`` increases by one per event across the whole ledger. With ``seal``,
+        each event's hash is ``seal(previous_hash, event_with_seq)``, computed
+        while appends are serialised, so concurrent writers cannot fork the chain.
+        """
+
+    @abc.abstractmethod
+    def iter_consent_events(
+        self, *, address: str | None = None, after_seq: int = 0
+    ) -> Iterator[ConsentEvent]:
+        """Stored events in ``seq`` order (of one address), after ``after_seq``."""
+
+    @abc.abstractmethod
+    def consent_states(
+        self, addresses: Iterable[str], *, brand: str, channel: Channel = Channel.MESAJ
+    ) -> dict[str, ConsentEvent]:
+        """The event that decides each address's state for ``brand`` and ``channel``.
+
+        In one set-based query: for each address with any event, the latest by
+        ``consent_date`` (ties broken by ``seq``); a RET at the same instant as an
+        ONAY wins. Addresses without events are absent from the result.
+        """
+
+    # -- templates ----------------------------------------------------------
+
+    @abc.abstractmethod
+    def save_template(self, template: Template) -> None:
+        """Create or replace the template with this name."""
+
+    @abc.abstractmethod
+    def get_template(self, name: str) -> Template | None:
+        """The template with this name, if any."""
+
+    @abc.abstractmethod
+    def list_templates(self) -> list[Template]:
+        """Every template, ordered by name."""
+
+    @abc.abstractmethod
+    def delete_template(self, name: str) -> bool:
+        """Delete a template; return whether it existed."""
+
+    # -- campaigns and their messages ----------------------------------------
+
+    @abc.abstractmethod
+    def create_campaign(self, campaign: Campaign) -> None:
+        """Store a new campaign (its id must be new)."""
+
+    @abc.abstractmethod
+    def get_campaign(self, campaign_id: str) -> Campaign | None:
+        """The campaign with this id, if any."""
+
+    @abc.abstractmethod
+    def list_campaigns(self) -> list[Campaign]:
+        """Every campaign, newest first."""
+
+    @abc.abstractmethod
+    def set_campaign_status(self, campaign_id: str, status: CampaignStatus) -> None:
+        """Change a campaign's status; cancelling also cancels its queued messages."""
+
+    @abc.abstractmethod
+    def add_messages(self, messages: Iterable[OutboundMessage]) -> int:
+        """Store new messages in bulk; return how many."""
+
+    @abc.abstractmethod
+    def get_message(self, message_id: str) -> OutboundMessage | None:
+        """The message with this id, if any."""
+
+    @abc.abstractmethod
+    def message_by_provider_id(self, provider_id: str) -> OutboundMessage | None:
+        """The message the transport accepted under ``provider_id``, if any."""
+
+    @abc.abstractmethod
+    def iter_messages(
+        self, campaign_id: str, *, state: MessageState | None = None
+    ) -> Iterator[OutboundMessage]:
+        """A campaign's messages (in one state), ordered by id."""
+
+    @abc.abstractmethod
+    def message_counts(self, campaign_id: str) -> dict[MessageState, int]:
+        """How many of a campaign's messages are in each state (zero counts omitted)."""
+
+    @abc.abstractmethod
+    def claim(
+        self, *, worker: str, limit: int, lease: timedelta, now: datetime
+    ) -> list[OutboundMessage]:
+        """Lease up to ``limit`` due messages to ``worker`` and return them.
+
+        A message is due when it is ``queued``, its campaign is ``running``, its
+        ``not_before`` has passed, and it is not leased to another worker (or that
+        lease ended before ``now``). Each due message goes to exactly one caller.
+        """
+
+    @abc.abstractmethod
+    def transition(
+        self,
+        message_ids: Iterable[str],
+        new_state: MessageState,
+        *,
+        expected: MessageState,
+        worker: str | None = None,
+        now: datetime,
+        provider_id: str | None = None,
+        error_code: str | None = None,
+        reason: str | None = None,
+    ) -> list[str]:
+        """Move messages from ``expected`` to ``new_state``; return the ids that moved.
+
+        Only messages still in ``expected`` (and, with ``worker``, still leased to
+        that worker) move: a worker whose lease was taken over moves nothing.
+        Raises InvalidValue if ``expected`` → ``new_state`` is not allowed.
+        """
+
+    @abc.abstractmethod
+    def expire_claims(self, *, now: datetime) -> list[str]:
+        """Settle messages of workers whose lease ended before ``now``.
+
+        A ``submitting`` message's outcome is lost with its worker, so it becomes
+        ``unknown`` (never resent blindly); the ids of those are returned. Leased
+        ``queued`` messages need nothing: ``claim`` takes them over.
+        """
+
+    @abc.abstractmethod
+    def apply_delivery_report(self, report: DeliveryReportRecord) -> OutboundMessage | None:
+        """Record a report and settle its message; return the message if it changed.
+
+        Idempotent: a duplicate or late report is recorded but changes nothing.
+        """
+
+    # -- credits (append-only) ----------------------------------------------
+
+    @abc.abstractmethod
+    def append_credit(
+        self, entry: CreditEntry, *, keep_balance_at_least: int | None = None
+    ) -> bool:
+        """Append ``entry`` unless the balance would fall below ``keep_balance_at_least``.
+
+        The check and the append are one atomic step, so concurrent reservations
+        never overdraw. Returns whether the entry was appended.
+        """
+
+    @abc.abstractmethod
+    def credit_balance(self) -> int:
+        """The sum of every credit entry."""
+
+    @abc.abstractmethod
+    def iter_credits(self, *, campaign_id: str | None = None) -> Iterator[CreditEntry]:
+        """Credit entries in order (of one campaign)."""
+
+    # -- schedules ----------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_schedule(self, schedule: Schedule) -> None:
+        """Store a new schedule."""
+
+    @abc.abstractmethod
+    def get_schedule(self, schedule_id: str) -> Schedule | None:
+        """The schedule with this id, if any."""
+
+    @abc.abstractmethod
+    def list_schedules(self, *, status: ScheduleStatus | None = None) -> list[Schedule]:
+        """Schedules (with this status), by next occurrence."""
+
+    @abc.abstractmethod
+    def set_schedule_status(self, schedule_id: str, status: ScheduleStatus) -> None:
+        """Cancel or finish a schedule."""
+
+    @abc.abstractmethod
+    def due_schedules(self, now: datetime) -> list[Schedule]:
+        """Active schedules whose ``next_at`` is at or before ``now``."""
+
+    @abc.abstractmethod
+    def claim_occurrence(
+        self, schedule_id: str, occurrence: datetime, next_at: datetime | None
+    ) -> bool:
+        """Take the right to run one occurrence; exactly one caller ever gets True.
+
+        On success the schedule's ``next_at`` moves to ``next_at`` (``None``
+        finishes it) in the same transaction.
+        """

@@ -1,0 +1,489 @@
+"""Storage in process memory: for tests, demos and short-lived scripts."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+import attrs
+
+from isobil.errors import InvalidValue
+from isobil.model import Channel, ConsentEvent, ConsentStatus, Recipient
+from isobil.storage._base import Sealer, Storage
+from isobil.storage._records import (
+    BlacklistEntry,
+    Campaign,
+    CampaignStatus,
+    CreditEntry,
+    DeliveryReportRecord,
+    MessageState,
+    OutboundMessage,
+    Schedule,
+    ScheduleStatus,
+    Template,
+    UpsertResult,
+    check_transition,
+)
+
+__all__ = ["MemoryStorage"]
+
+_REPORT_STATES = {
+    "delivered": MessageState.DELIVERED,
+    "undelivered": MessageState.UNDELIVERED,
+    "expired": MessageState.EXPIRED,
+    "rejected": MessageState.REJECTED,
+}
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def consent_sort_key(event: ConsentEvent) -> tuple[datetime, int, int]:
+    """Order in which events decide a state: later date wins, RET wins a tie, then seq."""
+    return (event.consent_date, event.status is ConsentStatus.RET, event.seq or 0)
+
+
+class MemoryStorage(Storage):
+    """Keeps everything in dictionaries, guarded by one lock. Nothing survives the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._contacts: dict[str, Recipient] = {}
+        self._groups: dict[str, set[str]] = {}
+        self._blacklist: dict[str, BlacklistEntry] = {}
+        self._consent: list[ConsentEvent] = []
+        self._templates: dict[str, Template] = {}
+        self._campaigns: dict[str, Campaign] = {}
+        self._messages: dict[str, OutboundMessage] = {}
+        self._by_provider_id: dict[str, str] = {}
+        self._reports: list[DeliveryReportRecord] = []
+        self._credits: list[CreditEntry] = []
+        self._schedules: dict[str, Schedule] = {}
+        self._occurrences: set[tuple[str, datetime]] = set()
+
+    def __repr__(self) -> str:
+        return f"<MemoryStorage contacts={len(self._contacts)} messages={len(self._messages)}>"
+
+    # -- contacts and groups ------------------------------------------------
+
+    def upsert_contacts(
+        self, contacts: Iterable[Recipient], *, group: str | None = None
+    ) -> UpsertResult:
+        inserted = updated = 0
+        with self._lock:
+            seen: set[str] = set()
+            for contact in contacts:
+                if contact.number in self._contacts and contact.number not in seen:
+                    updated += 1
+                elif contact.number not in seen:
+                    inserted += 1
+                seen.add(contact.number)
+                self._contacts[contact.number] = contact
+                if group is not None:
+                    self._groups.setdefault(group, set()).add(contact.number)
+        return UpsertResult(inserted, updated)
+
+    def get_contacts(self, numbers: Iterable[str]) -> dict[str, Recipient]:
+        with self._lock:
+            return {n: self._contacts[n] for n in numbers if n in self._contacts}
+
+    def iter_contacts(self, *, group: str | None = None) -> Iterator[Recipient]:
+        with self._lock:
+            numbers = self._groups.get(group, set()) if group is not None else self._contacts
+            snapshot = [self._contacts[n] for n in sorted(numbers)]
+        return iter(snapshot)
+
+    def find_contacts(self, text: str, *, limit: int = 100) -> list[Recipient]:
+        needle = text.casefold()
+        with self._lock:
+            found = [
+                c
+                for n, c in sorted(self._contacts.items())
+                if any(needle in (v or "").casefold() for v in (c.name, c.surname, n))
+            ]
+        return found[:limit]
+
+    def count_contacts(self, *, group: str | None = None) -> int:
+        with self._lock:
+            return len(self._groups.get(group, ())) if group is not None else len(self._contacts)
+
+    def delete_contacts(self, numbers: Iterable[str]) -> int:
+        deleted = 0
+        with self._lock:
+            for number in set(numbers):
+                if self._contacts.pop(number, None) is not None:
+                    deleted += 1
+                for members in self._groups.values():
+                    members.discard(number)
+            self._drop_empty_groups()
+        return deleted
+
+    def add_to_group(self, group: str, numbers: Iterable[str]) -> int:
+        with self._lock:
+            members = self._groups.setdefault(group, set())
+            new = {n for n in numbers if n in self._contacts} - members
+            members |= new
+            self._drop_empty_groups()
+        return len(new)
+
+    def remove_from_group(self, group: str, numbers: Iterable[str]) -> int:
+        with self._lock:
+            members = self._groups.get(group, set())
+            gone = members & set(numbers)
+            members -= gone
+            self._drop_empty_groups()
+        return len(gone)
+
+    def _drop_empty_groups(self) -> None:
+        for name in [g for g, m in self._groups.items() if not m]:
+            del self._groups[name]
+
+    def groups(self) -> dict[str, int]:
+        with self._lock:
+            return {g: len(m) for g, m in sorted(self._groups.items())}
+
+    def groups_of(self, number: str) -> set[str]:
+        with self._lock:
+            return {g for g, m in self._groups.items() if number in m}
+
+    # -- blacklist ----------------------------------------------------------
+
+    def add_to_blacklist(self, entries: Iterable[BlacklistEntry]) -> int:
+        new = 0
+        with self._lock:
+            for entry in entries:
+                new += entry.number not in self._blacklist
+                self._blacklist[entry.number] = attrs.evolve(entry, added_at=_utc(entry.added_at))
+        return new
+
+    def remove_from_blacklist(self, numbers: Iterable[str]) -> int:
+        with self._lock:
+            return sum(self._blacklist.pop(n, None) is not None for n in set(numbers))
+
+    def blacklisted(self, numbers: Iterable[str]) -> set[str]:
+        with self._lock:
+            return {n for n in numbers if n in self._blacklist}
+
+    def iter_blacklist(self) -> Iterator[BlacklistEntry]:
+        with self._lock:
+            return iter([self._blacklist[n] for n in sorted(self._blacklist)])
+
+    # -- consent events -----------------------------------------------------
+
+    def append_consent_events(
+        self, events: Sequence[ConsentEvent], seal: Sealer | None = None
+    ) -> list[ConsentEvent]:
+        stored: list[ConsentEvent] = []
+        with self._lock:
+            previous = self._consent[-1].hash if self._consent else None
+            for offset, event in enumerate(events, len(self._consent) + 1):
+                event = attrs.evolve(
+                    event,
+                    seq=offset,
+                    hash=None,
+                    consent_date=_utc(event.consent_date),
+                    recorded_at=_utc(event.recorded_at),
+                )
+                if seal is not None:
+                    event = attrs.evolve(event, hash=seal(previous, event))
+                    previous = event.hash
+                stored.append(event)
+            self._consent.extend(stored)
+        return stored
+
+    def iter_consent_events(
+        self, *, address: str | None = None, after_seq: int = 0
+    ) -> Iterator[ConsentEvent]:
+        with self._lock:
+            events = self._consent[after_seq:]
+        return (e for e in events if address is None or e.address == address)
+
+    def consent_states(
+        self, addresses: Iterable[str], *, brand: str, channel: Channel = Channel.MESAJ
+    ) -> dict[str, ConsentEvent]:
+        wanted = set(addresses)
+        states: dict[str, ConsentEvent] = {}
+        with self._lock:
+            for event in self._consent:
+                if event.address not in wanted or event.brand != brand:
+                    continue
+                if event.channel is not channel:
+                    continue
+                current = states.get(event.address)
+                if current is None or consent_sort_key(event) > consent_sort_key(current):
+                    states[event.address] = event
+        return states
+
+    # -- templates ----------------------------------------------------------
+
+    def save_template(self, template: Template) -> None:
+        with self._lock:
+            self._templates[template.name] = template
+
+    def get_template(self, name: str) -> Template | None:
+        with self._lock:
+            return self._templates.get(name)
+
+    def list_templates(self) -> list[Template]:
+        with self._lock:
+            return [self._templates[n] for n in sorted(self._templates)]
+
+    def delete_template(self, name: str) -> bool:
+        with self._lock:
+            return self._templates.pop(name, None) is not None
+
+    # -- campaigns and messages ----------------------------------------------
+
+    def create_campaign(self, campaign: Campaign) -> None:
+        with self._lock:
+            if campaign.id in self._campaigns:
+                raise InvalidValue(f"campaign {campaign.id!r} already exists")
+            self._campaigns[campaign.id] = campaign
+
+    def get_campaign(self, campaign_id: str) -> Campaign | None:
+        with self._lock:
+            return self._campaigns.get(campaign_id)
+
+    def list_campaigns(self) -> list[Campaign]:
+        with self._lock:
+            return sorted(
+                self._campaigns.values(), key=lambda c: (c.created_at, c.id), reverse=True
+            )
+
+    def set_campaign_status(self, campaign_id: str, status: CampaignStatus) -> None:
+        with self._lock:
+            campaign = self._campaign(campaign_id)
+            self._campaigns[campaign_id] = attrs.evolve(campaign, status=status)
+            if status is CampaignStatus.CANCELLED:
+                for message in list(self._messages.values()):
+                    if message.campaign_id == campaign_id and message.state is MessageState.QUEUED:
+                        self._messages[message.id] = attrs.evolve(
+                            message, state=MessageState.CANCELLED, claimed_by=None, lease_until=None
+                        )
+
+    def _campaign(self, campaign_id: str) -> Campaign:
+        campaign = self._campaigns.get(campaign_id)
+        if campaign is None:
+            raise InvalidValue(f"no campaign with id {campaign_id!r}")
+        return campaign
+
+    def add_messages(self, messages: Iterable[OutboundMessage]) -> int:
+        count = 0
+        with self._lock:
+            for message in messages:
+                if message.id in self._messages:
+                    raise InvalidValue(f"message {message.id!r} already exists")
+                self._campaign(message.campaign_id)
+                self._messages[message.id] = message
+                if message.provider_id is not None:
+                    self._by_provider_id[message.provider_id] = message.id
+                count += 1
+        return count
+
+    def get_message(self, message_id: str) -> OutboundMessage | None:
+        with self._lock:
+            return self._messages.get(message_id)
+
+    def message_by_provider_id(self, provider_id: str) -> OutboundMessage | None:
+        with self._lock:
+            message_id = self._by_provider_id.get(provider_id)
+            return None if message_id is None else self._messages[message_id]
+
+    def iter_messages(
+        self, campaign_id: str, *, state: MessageState | None = None
+    ) -> Iterator[OutboundMessage]:
+        with self._lock:
+            found = [
+                m
+                for _, m in sorted(self._messages.items())
+                if m.campaign_id == campaign_id and (state is None or m.state is state)
+            ]
+        return iter(found)
+
+    def message_counts(self, campaign_id: str) -> dict[MessageState, int]:
+        counts: dict[MessageState, int] = {}
+        with self._lock:
+            for message in self._messages.values():
+                if message.campaign_id == campaign_id:
+                    counts[message.state] = counts.get(message.state, 0) + 1
+        return counts
+
+    def claim(
+        self, *, worker: str, limit: int, lease: timedelta, now: datetime
+    ) -> list[OutboundMessage]:
+        claimed: list[OutboundMessage] = []
+        with self._lock:
+            for message_id in sorted(self._messages):
+                if len(claimed) >= limit:
+                    break
+                message = self._messages[message_id]
+                if not self._due(message, now):
+                    continue
+                message = attrs.evolve(
+                    message, claimed_by=worker, lease_until=_utc(now + lease), updated_at=_utc(now)
+                )
+                self._messages[message_id] = message
+                claimed.append(message)
+        return claimed
+
+    def _due(self, message: OutboundMessage, now: datetime) -> bool:
+        return (
+            message.state is MessageState.QUEUED
+            and self._campaigns[message.campaign_id].status is CampaignStatus.RUNNING
+            and (message.not_before is None or message.not_before <= now)
+            and (message.lease_until is None or message.lease_until < now)
+        )
+
+    def transition(
+        self,
+        message_ids: Iterable[str],
+        new_state: MessageState,
+        *,
+        expected: MessageState,
+        worker: str | None = None,
+        now: datetime,
+        provider_id: str | None = None,
+        error_code: str | None = None,
+        reason: str | None = None,
+    ) -> list[str]:
+        check_transition(expected, new_state)
+        moved: list[str] = []
+        with self._lock:
+            for message_id in message_ids:
+                message = self._messages.get(message_id)
+                if message is None or message.state is not expected:
+                    continue
+                if worker is not None and (
+                    message.claimed_by != worker
+                    or message.lease_until is None
+                    or message.lease_until < now
+                ):
+                    continue
+                requeue = new_state is MessageState.QUEUED
+                if provider_id is not None:
+                    self._by_provider_id[provider_id] = message_id
+                self._messages[message_id] = attrs.evolve(
+                    message,
+                    state=new_state,
+                    updated_at=_utc(now),
+                    provider_id=provider_id or message.provider_id,
+                    error_code=error_code or message.error_code,
+                    reason=reason or message.reason,
+                    claimed_by=None if requeue else message.claimed_by,
+                    lease_until=None if requeue else message.lease_until,
+                )
+                moved.append(message_id)
+        return moved
+
+    def expire_claims(self, *, now: datetime) -> list[str]:
+        with self._lock:
+            stale = [
+                m.id
+                for m in self._messages.values()
+                if m.state is MessageState.SUBMITTING
+                and m.lease_until is not None
+                and m.lease_until < now
+            ]
+            return self.transition(
+                stale,
+                MessageState.UNKNOWN,
+                expected=MessageState.SUBMITTING,
+                now=now,
+                reason="worker lost while submitting; outcome unknown",
+            )
+
+    def apply_delivery_report(self, report: DeliveryReportRecord) -> OutboundMessage | None:
+        with self._lock:
+            message = self.message_by_provider_id(report.provider_id)
+            self._reports.append(
+                attrs.evolve(
+                    report,
+                    received_at=_utc(report.received_at),
+                    message_id=None if message is None else message.id,
+                )
+            )
+            new_state = _REPORT_STATES.get(report.status)
+            if message is None or new_state is None:
+                return None
+            if message.state not in (MessageState.SUBMITTED, MessageState.UNKNOWN):
+                return None
+            moved = self.transition(
+                [message.id],
+                new_state,
+                expected=message.state,
+                now=report.received_at,
+                error_code=report.error_code,
+            )
+            return self._messages[message.id] if moved else None
+
+    # -- credits ------------------------------------------------------------
+
+    def append_credit(
+        self, entry: CreditEntry, *, keep_balance_at_least: int | None = None
+    ) -> bool:
+        with self._lock:
+            balance = sum(e.amount for e in self._credits)
+            if keep_balance_at_least is not None and balance + entry.amount < keep_balance_at_least:
+                return False
+            self._credits.append(attrs.evolve(entry, seq=len(self._credits) + 1, at=_utc(entry.at)))
+        return True
+
+    def credit_balance(self) -> int:
+        with self._lock:
+            return sum(e.amount for e in self._credits)
+
+    def iter_credits(self, *, campaign_id: str | None = None) -> Iterator[CreditEntry]:
+        with self._lock:
+            entries = list(self._credits)
+        return (e for e in entries if campaign_id is None or e.campaign_id == campaign_id)
+
+    # -- schedules ----------------------------------------------------------
+
+    def add_schedule(self, schedule: Schedule) -> None:
+        with self._lock:
+            if schedule.id in self._schedules:
+                raise InvalidValue(f"schedule {schedule.id!r} already exists")
+            self._schedules[schedule.id] = schedule
+
+    def get_schedule(self, schedule_id: str) -> Schedule | None:
+        with self._lock:
+            return self._schedules.get(schedule_id)
+
+    def list_schedules(self, *, status: ScheduleStatus | None = None) -> list[Schedule]:
+        with self._lock:
+            found = [s for s in self._schedules.values() if status is None or s.status is status]
+        far = datetime.max.replace(tzinfo=UTC)
+        return sorted(found, key=lambda s: (s.next_at or far, s.id))
+
+    def set_schedule_status(self, schedule_id: str, status: ScheduleStatus) -> None:
+        with self._lock:
+            schedule = self._schedules.get(schedule_id)
+            if schedule is None:
+                raise InvalidValue(f"no schedule with id {schedule_id!r}")
+            self._schedules[schedule_id] = attrs.evolve(schedule, status=status)
+
+    def due_schedules(self, now: datetime) -> list[Schedule]:
+        return [
+            s
+            for s in self.list_schedules(status=ScheduleStatus.ACTIVE)
+            if s.next_at is not None and s.next_at <= now
+        ]
+
+    def claim_occurrence(
+        self, schedule_id: str, occurrence: datetime, next_at: datetime | None
+    ) -> bool:
+        key = (schedule_id, occurrence.astimezone(UTC))
+        with self._lock:
+            schedule = self._schedules.get(schedule_id)
+            if schedule is None:
+                raise InvalidValue(f"no schedule with id {schedule_id!r}")
+            if key in self._occurrences:
+                return False
+            self._occurrences.add(key)
+            status = ScheduleStatus.FINISHED if next_at is None else schedule.status
+            self._schedules[schedule_id] = attrs.evolve(
+                schedule, next_at=None if next_at is None else _utc(next_at), status=status
+            )
+        return True

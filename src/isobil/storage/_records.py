@@ -1,0 +1,238 @@
+"""The records storage keeps, and the message state machine every backend enforces."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from isobil.errors import InvalidValue
+from isobil.phone import mask
+
+__all__ = [
+    "TRANSITIONS",
+    "BlacklistEntry",
+    "Campaign",
+    "CampaignStatus",
+    "CreditEntry",
+    "CreditKind",
+    "DeliveryReportRecord",
+    "MessageState",
+    "OutboundMessage",
+    "Schedule",
+    "ScheduleStatus",
+    "Template",
+    "UpsertResult",
+    "check_transition",
+]
+
+
+class MessageState(enum.StrEnum):
+    """Where one message to one recipient stands.
+
+    ``queued`` → ``submitting`` → ``submitted`` → ``delivered`` | ``undelivered`` |
+    ``expired`` | ``rejected``; ``failed`` when the peer refused it; ``blocked``
+    when a check stopped it before sending; ``cancelled`` with its campaign;
+    ``unknown`` when a submit was in flight and its outcome was lost (a crash or
+    timeout): such a message is never resent blindly.
+    """
+
+    QUEUED = "queued"
+    SUBMITTING = "submitting"
+    SUBMITTED = "submitted"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+    @property
+    def final(self) -> bool:
+        """Whether no transition leaves this state (``unknown`` may still get a report)."""
+        return not TRANSITIONS[self]
+
+
+_S = MessageState
+#: The allowed transitions. A delivery report may settle an ``unknown`` message:
+#: a submit whose response was lost can still be reported delivered.
+TRANSITIONS: Mapping[MessageState, frozenset[MessageState]] = MappingProxyType(
+    {
+        _S.QUEUED: frozenset({_S.SUBMITTING, _S.BLOCKED, _S.CANCELLED}),
+        _S.SUBMITTING: frozenset({_S.SUBMITTED, _S.FAILED, _S.UNKNOWN, _S.QUEUED}),
+        _S.SUBMITTED: frozenset(
+            {_S.DELIVERED, _S.UNDELIVERED, _S.EXPIRED, _S.REJECTED, _S.UNKNOWN}
+        ),
+        _S.UNKNOWN: frozenset({_S.DELIVERED, _S.UNDELIVERED, _S.EXPIRED, _S.REJECTED}),
+        _S.DELIVERED: frozenset(),
+        _S.UNDELIVERED: frozenset(),
+        _S.EXPIRED: frozenset(),
+        _S.REJECTED: frozenset(),
+        _S.FAILED: frozenset(),
+        _S.BLOCKED: frozenset(),
+        _S.CANCELLED: frozenset(),
+    }
+)
+
+
+def check_transition(current: MessageState, new: MessageState) -> None:
+    """Raise InvalidValue unless ``current`` → ``new`` is an allowed transition."""
+    if new not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none"
+        raise InvalidValue(
+            f"a message cannot go from {current.value} to {new.value} (allowed: {allowed})"
+        )
+
+
+def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+        raise InvalidValue(f"{attribute.name} must be a timezone-aware datetime, got {value!r}")
+
+
+def _mapping(value: Mapping[str, object]) -> Mapping[str, str]:
+    return MappingProxyType({str(k): str(v) for k, v in value.items()})
+
+
+@attrs.frozen
+class UpsertResult:
+    """What a bulk upsert did: rows inserted, rows updated."""
+
+    inserted: int = 0
+    updated: int = 0
+
+
+@attrs.frozen
+class BlacklistEntry:
+    """A number that never receives anything from this sender (kara liste)."""
+
+    number: str = attrs.field(repr=mask)
+    reason: str
+    added_at: datetime = attrs.field(validator=_aware)
+    source: str | None = None
+
+
+@attrs.frozen
+class Template:
+    """A saved message text (hazır mesaj), by name."""
+
+    name: str
+    text: str
+    updated_at: datetime = attrs.field(validator=_aware)
+
+
+class CampaignStatus(enum.StrEnum):
+    """The lifecycle of a campaign."""
+
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+@attrs.frozen
+class Campaign:
+    """One send to an audience: the message, when it may go, and its status."""
+
+    id: str
+    text: str
+    category: str
+    created_at: datetime = attrs.field(validator=_aware)
+    status: CampaignStatus = CampaignStatus.RUNNING
+    brand: str | None = None
+    name: str | None = None
+    originator: str | None = None
+    send_at: datetime | None = attrs.field(default=None, validator=_aware)
+    schedule_id: str | None = None
+
+
+@attrs.frozen
+class OutboundMessage:
+    """One message of a campaign to one recipient, as the dispatcher sees it.
+
+    ``claimed_by`` and ``lease_until`` are set while a worker holds the message;
+    a lease that runs out lets another worker take over (see ``Storage.claim``).
+    """
+
+    id: str
+    campaign_id: str
+    to: str = attrs.field(repr=mask)
+    text: str = attrs.field(repr=False)
+    parts: int
+    state: MessageState = MessageState.QUEUED
+    not_before: datetime | None = attrs.field(default=None, validator=_aware)
+    claimed_by: str | None = None
+    lease_until: datetime | None = attrs.field(default=None, validator=_aware)
+    provider_id: str | None = None
+    error_code: str | None = None
+    reason: str | None = None
+    updated_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+
+@attrs.frozen
+class DeliveryReportRecord:
+    """A delivery report as received, kept even when it changed nothing."""
+
+    provider_id: str
+    status: str
+    received_at: datetime = attrs.field(validator=_aware)
+    error_code: str | None = None
+    message_id: str | None = None
+
+
+class CreditKind(enum.StrEnum):
+    """Kinds of credit-ledger entries; the sign of ``amount`` follows the kind."""
+
+    TOP_UP = "top_up"
+    RESERVE = "reserve"
+    RELEASE = "release"
+    REFUND = "refund"
+    ADJUST = "adjust"
+
+
+@attrs.frozen
+class CreditEntry:
+    """One append-only line of the credit ledger; the balance is the sum of ``amount``.
+
+    A reservation is negative, its release or refund positive; a charge is a
+    reservation that is never released.
+    """
+
+    kind: CreditKind
+    amount: int
+    at: datetime = attrs.field(validator=_aware)
+    campaign_id: str | None = None
+    message_id: str | None = None
+    note: str | None = None
+    seq: int | None = None
+
+
+class ScheduleStatus(enum.StrEnum):
+    """Whether a schedule still fires."""
+
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    FINISHED = "finished"
+
+
+@attrs.frozen
+class Schedule:
+    """A future or recurring send: an RFC 5545 rule evaluated in ``timezone``.
+
+    ``next_at`` is the next occurrence not yet run; ``payload`` is what to send,
+    as the campaign layer encodes it.
+    """
+
+    id: str
+    rule: str
+    timezone: str
+    next_at: datetime | None = attrs.field(validator=_aware)
+    payload: Mapping[str, str] = attrs.field(converter=_mapping, hash=False)
+    created_at: datetime = attrs.field(validator=_aware)
+    status: ScheduleStatus = ScheduleStatus.ACTIVE

@@ -1,0 +1,263 @@
+"""The tables of :class:`~isobil.storage.SQLStorage`, in SQLAlchemy Core.
+
+The migrations in ``isobil/storage/migrations`` create this schema; a test
+compares a migrated database with :data:`metadata` so the two cannot drift.
+Every table name starts with ``isobil_`` so isobil can share a database with
+the application that embeds it (which may run Alembic itself: isobil keeps its
+revision in its own version table).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+__all__ = [
+    "HEAD",
+    "REVISIONS",
+    "VERSION_TABLE",
+    "UTCDateTime",
+    "blacklist",
+    "campaigns",
+    "consent_events",
+    "contact_groups",
+    "contacts",
+    "credit_entries",
+    "delivery_reports",
+    "key_type",
+    "messages",
+    "metadata",
+    "schedule_occurrences",
+    "schedules",
+    "seq_type",
+    "templates",
+]
+
+#: Every migration revision this code knows, oldest first; the last is the head.
+#: A test checks this against the migration scripts, so the hot path of opening
+#: a storage needs no Alembic import to tell "older" from "newer than this code".
+REVISIONS: tuple[str, ...] = ("0001", "0002")
+HEAD = REVISIONS[-1]
+VERSION_TABLE = "isobil_alembic_version"
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware datetime stored in UTC; it always comes back aware, in UTC.
+
+    PostgreSQL keeps ``timestamptz``. SQLite has no time type, so the value is
+    stored as naive UTC text of fixed width, which sorts and compares in time
+    order.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"a naive datetime cannot be stored: {value!r}")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def key_type() -> sa.types.TypeEngine[str]:
+    """Text that identifies or orders rows: numbers, ids, names.
+
+    On PostgreSQL it uses the "C" collation so rows order by code point, as
+    Python sorts them (and as SQLite does), whatever the server's locale.
+    """
+    return sa.String().with_variant(postgresql.VARCHAR(collation="C"), "postgresql")
+
+
+def seq_type() -> sa.types.TypeEngine[int]:
+    """A 64-bit sequence number; on SQLite an alias of the rowid (``INTEGER PRIMARY KEY``)."""
+    return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+metadata = sa.MetaData()
+
+contacts = sa.Table(
+    "isobil_contacts",
+    metadata,
+    sa.Column("number", key_type(), primary_key=True),
+    sa.Column("name", sa.Text()),
+    sa.Column("surname", sa.Text()),
+    sa.Column("email", sa.Text()),
+    sa.Column("fields", sa.Text(), nullable=False),  # JSON object of custom fields
+    sa.Column("recipient_type", sa.String(16), nullable=False),
+)
+
+contact_groups = sa.Table(
+    "isobil_contact_groups",
+    metadata,
+    sa.Column("group_name", key_type(), primary_key=True),
+    sa.Column(
+        "number",
+        key_type(),
+        sa.ForeignKey(
+            "isobil_contacts.number",
+            name="fk_isobil_contact_groups_number",
+            ondelete="CASCADE",
+        ),
+        primary_key=True,
+    ),
+    sa.Index("ix_isobil_contact_groups_number", "number"),
+)
+
+blacklist = sa.Table(
+    "isobil_blacklist",
+    metadata,
+    sa.Column("number", key_type(), primary_key=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("added_at", UTCDateTime(), nullable=False),
+    sa.Column("source", sa.Text()),
+)
+
+consent_events = sa.Table(
+    "isobil_consent_events",
+    metadata,
+    sa.Column("seq", seq_type(), primary_key=True, autoincrement=False),
+    sa.Column("address", key_type(), nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("brand", key_type(), nullable=False),
+    sa.Column("channel", sa.String(8), nullable=False),
+    sa.Column("recipient_type", sa.String(16), nullable=False),
+    sa.Column("consent_date", UTCDateTime(), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.Column("scope", sa.Text()),
+    sa.Column("evidence", sa.Text(), nullable=False),  # JSON object
+    sa.Column("hash", sa.String(128)),
+    # The deciding-event lookup of a whole audience (consent_states).
+    sa.Index("ix_isobil_consent_events_state", "brand", "channel", "address", "consent_date"),
+    sa.Index("ix_isobil_consent_events_address", "address", "seq"),
+    # Revision 0002: consent reports by brand and day.
+    sa.Index("ix_isobil_consent_events_brand_date", "brand", "consent_date"),
+)
+
+templates = sa.Table(
+    "isobil_templates",
+    metadata,
+    sa.Column("name", key_type(), primary_key=True),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+campaigns = sa.Table(
+    "isobil_campaigns",
+    metadata,
+    sa.Column("id", key_type(), primary_key=True),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("brand", key_type()),
+    sa.Column("name", sa.Text()),
+    sa.Column("originator", sa.Text()),
+    sa.Column("send_at", UTCDateTime()),
+    sa.Column("schedule_id", key_type()),
+    sa.Index("ix_isobil_campaigns_created_at", "created_at"),
+)
+
+messages = sa.Table(
+    "isobil_messages",
+    metadata,
+    sa.Column("id", key_type(), primary_key=True),
+    sa.Column(
+        "campaign_id",
+        key_type(),
+        sa.ForeignKey("isobil_campaigns.id", name="fk_isobil_messages_campaign_id"),
+        nullable=False,
+    ),
+    sa.Column("recipient", key_type(), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("parts", sa.Integer(), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("not_before", UTCDateTime()),
+    sa.Column("claimed_by", sa.Text()),
+    sa.Column("lease_until", UTCDateTime()),
+    sa.Column("provider_id", key_type()),
+    sa.Column("error_code", sa.Text()),
+    sa.Column("reason", sa.Text()),
+    sa.Column("updated_at", UTCDateTime()),
+    sa.Index("ix_isobil_messages_campaign_state", "campaign_id", "state"),
+    sa.Index("ix_isobil_messages_provider_id", "provider_id"),
+    # Partial indexes: the claim walks queued messages in id order, and
+    # expire_claims looks only at in-flight ones; both stay small however many
+    # settled messages accumulate.
+    sa.Index(
+        "ix_isobil_messages_queued",
+        "id",
+        sqlite_where=sa.text("state = 'queued'"),
+        postgresql_where=sa.text("state = 'queued'"),
+    ),
+    sa.Index(
+        "ix_isobil_messages_submitting",
+        "lease_until",
+        sqlite_where=sa.text("state = 'submitting'"),
+        postgresql_where=sa.text("state = 'submitting'"),
+    ),
+)
+
+delivery_reports = sa.Table(
+    "isobil_delivery_reports",
+    metadata,
+    sa.Column("id", seq_type(), primary_key=True, autoincrement=True),
+    sa.Column("provider_id", key_type(), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("error_code", sa.Text()),
+    sa.Column("message_id", key_type()),
+    sa.Index("ix_isobil_delivery_reports_provider_id", "provider_id"),
+    sa.Index("ix_isobil_delivery_reports_message_id", "message_id"),
+)
+
+credit_entries = sa.Table(
+    "isobil_credit_entries",
+    metadata,
+    sa.Column("seq", seq_type(), primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("amount", sa.BigInteger(), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("campaign_id", key_type()),
+    sa.Column("message_id", key_type()),
+    sa.Column("note", sa.Text()),
+    # The running balance after this entry, computed while appends are
+    # serialised: the balance is one row away instead of a sum of the ledger.
+    sa.Column("balance_after", sa.BigInteger(), nullable=False),
+    sa.Index("ix_isobil_credit_entries_campaign_id", "campaign_id"),
+)
+
+schedules = sa.Table(
+    "isobil_schedules",
+    metadata,
+    sa.Column("id", key_type(), primary_key=True),
+    sa.Column("rule", sa.Text(), nullable=False),
+    sa.Column("timezone", sa.Text(), nullable=False),
+    sa.Column("next_at", UTCDateTime()),
+    sa.Column("payload", sa.Text(), nullable=False),  # JSON object
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Index("ix_isobil_schedules_status_next_at", "status", "next_at"),
+)
+
+schedule_occurrences = sa.Table(
+    "isobil_schedule_occurrences",
+    metadata,
+    sa.Column(
+        "schedule_id",
+        key_type(),
+        sa.ForeignKey("isobil_schedules.id", name="fk_isobil_schedule_occurrences_schedule_id"),
+        primary_key=True,
+    ),
+    sa.Column("occurrence", UTCDateTime(), primary_key=True),
+)

@@ -1,0 +1,548 @@
+"""The storage contract suite: one set of tests every storage backend must pass.
+
+Mix :class:`StorageContract` into a test class and provide a ``storage``
+fixture that yields a fresh, empty backend (the fsspec pattern). isobil runs it
+against memory, SQLite and PostgreSQL; a third-party backend can run it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from isobil.errors import InvalidValue
+from isobil.model import Channel, ConsentEvent, Recipient
+from isobil.storage import (
+    BlacklistEntry,
+    Campaign,
+    CampaignStatus,
+    CreditEntry,
+    CreditKind,
+    DeliveryReportRecord,
+    MessageState,
+    OutboundMessage,
+    Schedule,
+    ScheduleStatus,
+    Storage,
+    Template,
+)
+
+__all__ = ["StorageContract"]
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+ISTANBUL = timezone(timedelta(hours=3))
+LEASE = timedelta(minutes=5)
+
+
+def number(i: int) -> str:
+    """A distinct valid Turkish mobile number for index ``i``."""
+    return f"+90532{i:07d}"
+
+
+def consent(
+    i: int,
+    status: str = "ONAY",
+    *,
+    at: datetime = T0,
+    brand: str = "ACME",
+    channel: str = "MESAJ",
+) -> ConsentEvent:
+    return ConsentEvent(
+        address=number(i),
+        status=status,
+        source="HS_WEB",
+        brand=brand,
+        consent_date=at,
+        recorded_at=at,
+        channel=channel,
+        evidence={"form": f"f-{i}", "ip": "203.0.113.7"},
+    )
+
+
+def campaign(campaign_id: str = "c1", status: CampaignStatus = CampaignStatus.RUNNING) -> Campaign:
+    return Campaign(
+        id=campaign_id,
+        text="Merhaba",
+        category="commercial",
+        created_at=T0,
+        status=status,
+        brand="ACME",
+    )
+
+
+def messages(
+    count: int, campaign_id: str = "c1", *, not_before: datetime | None = None
+) -> list[OutboundMessage]:
+    return [
+        OutboundMessage(
+            id=f"{campaign_id}-m{i:05d}",
+            campaign_id=campaign_id,
+            to=number(i),
+            text="Merhaba",
+            parts=1,
+            not_before=not_before,
+        )
+        for i in range(count)
+    ]
+
+
+def _seal(previous: str | None, event: ConsentEvent) -> str:
+    body = f"{previous}|{event.seq}|{event.address}|{event.status.value}"
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+class StorageContract:
+    """The behaviour every :class:`~isobil.storage.Storage` backend promises."""
+
+    # -- contacts -----------------------------------------------------------
+
+    def test_upsert_counts_and_updates(self, storage: Storage) -> None:
+        """New numbers are inserted, known ones updated; a repeat in one call counts once."""
+        first = storage.upsert_contacts(
+            [Recipient(number(1), name="Ayşe"), Recipient(number(2), name="Ali")]
+        )
+        assert (first.inserted, first.updated) == (2, 0)
+        second = storage.upsert_contacts(
+            [
+                Recipient(number(2), name="Ali", surname="Veli", fields={"sehir": "İzmir"}),
+                Recipient(number(3)),
+                Recipient(number(3), name="Son"),
+            ]
+        )
+        assert (second.inserted, second.updated) == (1, 1)
+        stored = storage.get_contacts([number(2), number(3), number(9)])
+        assert stored[number(2)].surname == "Veli"
+        assert dict(stored[number(2)].fields) == {"sehir": "İzmir"}
+        assert stored[number(3)].name == "Son"
+        assert number(9) not in stored
+        assert storage.count_contacts() == 3
+
+    def test_contacts_keep_every_field(self, storage: Storage) -> None:
+        """A contact comes back exactly as it went in."""
+        contact = Recipient(
+            number(1),
+            name="Şule",
+            surname="Işık",
+            email="sule@example.com",
+            fields={"ad": "Şule", "puan": "12"},
+            recipient_type="TACIR",
+        )
+        storage.upsert_contacts([contact])
+        assert storage.get_contacts([number(1)]) == {number(1): contact}
+
+    def test_groups(self, storage: Storage) -> None:
+        """Group membership is many-to-many, counted, and follows deletes."""
+        storage.upsert_contacts([Recipient(number(i)) for i in range(4)], group="VIP")
+        assert storage.add_to_group("Ankara", [number(0), number(1), number(77)]) == 2
+        assert storage.add_to_group("Ankara", [number(0)]) == 0
+        assert storage.groups() == {"Ankara": 2, "VIP": 4}
+        assert storage.groups_of(number(0)) == {"Ankara", "VIP"}
+        assert [c.number for c in storage.iter_contacts(group="Ankara")] == [number(0), number(1)]
+        assert storage.count_contacts(group="VIP") == 4
+        assert storage.remove_from_group("VIP", [number(3), number(50)]) == 1
+        assert storage.delete_contacts([number(0), number(99)]) == 1
+        assert storage.groups() == {"Ankara": 1, "VIP": 2}
+        assert storage.groups_of(number(0)) == set()
+
+    def test_iter_and_find_contacts(self, storage: Storage) -> None:
+        """Contacts iterate in number order; find matches name, surname or number."""
+        storage.upsert_contacts(
+            [
+                Recipient(number(3), name="Zeynep", surname="Kaya"),
+                Recipient(number(1), name="Ahmet", surname="Yılmaz"),
+                Recipient(number(2), name="Ayşe", surname="Kaya"),
+            ]
+        )
+        assert [c.number for c in storage.iter_contacts()] == [number(1), number(2), number(3)]
+        assert [c.name for c in storage.find_contacts("kaya")] == ["Ayşe", "Zeynep"]
+        assert [c.name for c in storage.find_contacts("0000001")] == ["Ahmet"]
+        assert storage.find_contacts("kaya", limit=1)[0].name == "Ayşe"
+
+    # -- blacklist ----------------------------------------------------------
+
+    def test_blacklist(self, storage: Storage) -> None:
+        """Entries are added, replaced, looked up as a set and removed."""
+        at = T0.astimezone(ISTANBUL)
+        assert (
+            storage.add_to_blacklist(
+                [
+                    BlacklistEntry(number(2), "complaint", at, source="call centre"),
+                    BlacklistEntry(number(1), "RET", at),
+                ]
+            )
+            == 2
+        )
+        assert storage.add_to_blacklist([BlacklistEntry(number(1), "court order", at)]) == 0
+        assert storage.blacklisted([number(1), number(2), number(3)]) == {number(1), number(2)}
+        entries = list(storage.iter_blacklist())
+        assert [(e.number, e.reason) for e in entries] == [
+            (number(1), "court order"),
+            (number(2), "complaint"),
+        ]
+        assert entries[1].source == "call centre"
+        assert entries[0].added_at == T0
+        assert storage.remove_from_blacklist([number(1), number(5)]) == 1
+        assert storage.blacklisted([number(1)]) == set()
+
+    # -- consent ------------------------------------------------------------
+
+    def test_consent_events_get_consecutive_seq_and_chain(self, storage: Storage) -> None:
+        """Appends number events 1, 2, 3 … and chain hashes across calls."""
+        first = storage.append_consent_events([consent(1), consent(2)], seal=_seal)
+        second = storage.append_consent_events([consent(1, "RET")], seal=_seal)
+        assert [e.seq for e in first + second] == [1, 2, 3]
+        assert second[0].hash == _seal(first[1].hash, second[0])
+        stored = list(storage.iter_consent_events())
+        assert stored == first + second
+        assert [e.seq for e in storage.iter_consent_events(address=number(1))] == [1, 3]
+        assert [e.seq for e in storage.iter_consent_events(after_seq=2)] == [3]
+
+    def test_consent_events_round_trip(self, storage: Storage) -> None:
+        """Every field comes back; times come back in UTC."""
+        event = ConsentEvent(
+            address=number(1),
+            status="ONAY",
+            source="HS_MESAJ",
+            brand="ACME",
+            consent_date=datetime(2026, 3, 1, 12, 0, tzinfo=ISTANBUL),
+            recorded_at=datetime(2026, 3, 1, 12, 0, 5, tzinfo=ISTANBUL),
+            channel="MESAJ",
+            recipient_type="TACIR",
+            scope="ACME+dealers",
+            evidence={"mo_id": "abc", "text": "ACME"},
+        )
+        [stored] = storage.append_consent_events([event])
+        [read] = list(storage.iter_consent_events())
+        assert read == stored
+        assert read.consent_date == datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+        assert read.consent_date.utcoffset() == timedelta(0)
+        assert read.scope == "ACME+dealers"
+        assert dict(read.evidence) == {"mo_id": "abc", "text": "ACME"}
+
+    def test_consent_states_pick_the_deciding_event(self, storage: Storage) -> None:
+        """Latest consent date wins, whatever the append order; RET wins a tie."""
+        later = T0 + timedelta(days=1)
+        storage.append_consent_events(
+            [
+                consent(1, "RET", at=T0),
+                consent(1, "ONAY", at=later),  # re-opt-in later: ONAY
+                consent(2, "ONAY", at=later),
+                consent(2, "RET", at=T0),  # an older RET recorded late does not win
+                consent(3, "ONAY", at=T0),
+                consent(3, "RET", at=T0),  # same instant: RET wins
+                consent(4, "RET", at=T0, brand="ZETA"),
+                consent(5, "ONAY", at=T0, channel="ARAMA"),
+            ]
+        )
+        states = storage.consent_states([number(i) for i in range(1, 7)], brand="ACME")
+        assert {a: e.status.value for a, e in states.items()} == {
+            number(1): "ONAY",
+            number(2): "ONAY",
+            number(3): "RET",
+        }
+        assert storage.consent_states([number(4)], brand="ZETA")[number(4)].status.value == "RET"
+        arama = storage.consent_states([number(5)], brand="ACME", channel=Channel.ARAMA)
+        assert arama[number(5)].status.value == "ONAY"
+
+    def test_consent_ledger_is_append_only(self, storage: Storage) -> None:
+        """The contract offers no way to change or remove consent or credit history."""
+        for name in dir(Storage):
+            if "consent" in name or "credit" in name:
+                assert name.startswith(("append_", "iter_", "consent_states", "credit_balance")), (
+                    name
+                )
+
+    # -- templates ----------------------------------------------------------
+
+    def test_templates(self, storage: Storage) -> None:
+        """Templates are saved by name, replaced, listed in name order and deleted."""
+        storage.save_template(Template("kargo", "Sayın {ad}, siparişiniz yolda.", T0))
+        storage.save_template(Template("bayram", "İyi bayramlar {ad}!", T0))
+        storage.save_template(Template("kargo", "Sayın {ad} {soyad}, kargonuz yolda.", T0))
+        template = storage.get_template("kargo")
+        assert template is not None
+        assert template.text == "Sayın {ad} {soyad}, kargonuz yolda."
+        assert [t.name for t in storage.list_templates()] == ["bayram", "kargo"]
+        assert storage.delete_template("bayram") is True
+        assert storage.delete_template("bayram") is False
+        assert storage.get_template("bayram") is None
+
+    # -- campaigns and messages ---------------------------------------------
+
+    def test_campaigns(self, storage: Storage) -> None:
+        """Campaigns are stored once, listed newest first, and change status."""
+        storage.create_campaign(campaign("c1"))
+        later = Campaign(id="c2", text="x", category="informational", created_at=T0 + LEASE)
+        storage.create_campaign(later)
+        with pytest.raises(InvalidValue, match="already exists"):
+            storage.create_campaign(campaign("c1"))
+        assert [c.id for c in storage.list_campaigns()] == ["c2", "c1"]
+        assert storage.get_campaign("c1") == campaign("c1")
+        storage.set_campaign_status("c1", CampaignStatus.PAUSED)
+        found = storage.get_campaign("c1")
+        assert found is not None
+        assert found.status is CampaignStatus.PAUSED
+        assert storage.get_campaign("nope") is None
+
+    def test_messages_round_trip_and_count(self, storage: Storage) -> None:
+        """Messages come back as stored; counts are per state."""
+        storage.create_campaign(campaign())
+        batch = messages(3, not_before=T0)
+        assert storage.add_messages(batch) == 3
+        assert storage.get_message(batch[0].id) == batch[0]
+        assert list(storage.iter_messages("c1")) == batch
+        assert storage.message_counts("c1") == {MessageState.QUEUED: 3}
+        with pytest.raises(InvalidValue):
+            storage.add_messages(batch[:1])
+
+    def test_claim_hands_each_message_to_one_worker(self, storage: Storage) -> None:
+        """Two workers claiming at once get disjoint messages; all are claimed."""
+        storage.create_campaign(campaign())
+        storage.add_messages(messages(10))
+        a = storage.claim(worker="a", limit=6, lease=LEASE, now=T0)
+        b = storage.claim(worker="b", limit=6, lease=LEASE, now=T0)
+        assert len(a) == 6
+        assert len(b) == 4
+        assert {m.id for m in a}.isdisjoint({m.id for m in b})
+        assert all(m.claimed_by == "a" and m.lease_until == T0 + LEASE for m in a)
+        assert storage.claim(worker="c", limit=10, lease=LEASE, now=T0) == []
+
+    def test_claim_respects_not_before_and_campaign_status(self, storage: Storage) -> None:
+        """Future messages and paused campaigns are not due."""
+        storage.create_campaign(campaign("c1"))
+        storage.create_campaign(campaign("c2", CampaignStatus.PAUSED))
+        storage.add_messages(messages(2, "c1", not_before=T0 + timedelta(hours=1)))
+        storage.add_messages(messages(2, "c2"))
+        assert storage.claim(worker="w", limit=10, lease=LEASE, now=T0) == []
+        later = storage.claim(worker="w", limit=10, lease=LEASE, now=T0 + timedelta(hours=1))
+        assert [m.campaign_id for m in later] == ["c1", "c1"]
+        storage.set_campaign_status("c2", CampaignStatus.RUNNING)
+        assert len(storage.claim(worker="w", limit=10, lease=LEASE, now=T0)) == 2
+
+    def test_expired_lease_is_taken_over_and_fences_the_old_worker(self, storage: Storage) -> None:
+        """After the lease, another worker claims; the old worker can no longer move them."""
+        storage.create_campaign(campaign())
+        storage.add_messages(messages(3))
+        old = storage.claim(worker="old", limit=3, lease=LEASE, now=T0)
+        assert storage.claim(worker="new", limit=3, lease=LEASE, now=T0 + LEASE) == []
+        after = T0 + LEASE + timedelta(seconds=1)
+        new = storage.claim(worker="new", limit=3, lease=LEASE, now=after)
+        assert {m.id for m in new} == {m.id for m in old}
+        ids = [m.id for m in old]
+        moved = storage.transition(
+            ids, MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="old", now=after
+        )
+        assert moved == []
+        moved = storage.transition(
+            ids, MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="new", now=after
+        )
+        assert sorted(moved) == sorted(ids)
+
+    def test_transitions_follow_the_state_machine(self, storage: Storage) -> None:
+        """Allowed moves happen once, with their details; forbidden moves raise."""
+        storage.create_campaign(campaign())
+        [m] = messages(1)
+        storage.add_messages([m])
+        storage.claim(worker="w", limit=1, lease=LEASE, now=T0)
+        for expected_moved in ([m.id], []):
+            moved = storage.transition(
+                [m.id], MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=T0
+            )
+            assert moved == expected_moved
+        storage.transition(
+            [m.id],
+            MessageState.SUBMITTED,
+            expected=MessageState.SUBMITTING,
+            worker="w",
+            now=T0,
+            provider_id="p-1",
+        )
+        found = storage.message_by_provider_id("p-1")
+        assert found is not None
+        assert (found.id, found.state) == (m.id, MessageState.SUBMITTED)
+        with pytest.raises(InvalidValue, match="cannot go from submitted to queued"):
+            storage.transition([m.id], MessageState.QUEUED, expected=MessageState.SUBMITTED, now=T0)
+        assert storage.message_by_provider_id("p-unknown") is None
+
+    def test_expire_claims_marks_in_flight_messages_unknown(self, storage: Storage) -> None:
+        """A worker lost mid-submit leaves `unknown`, never a resend; queued claims return."""
+        storage.create_campaign(campaign())
+        storage.add_messages(messages(4))
+        claimed = storage.claim(worker="dead", limit=4, lease=LEASE, now=T0)
+        in_flight = [m.id for m in claimed[:2]]
+        storage.transition(
+            in_flight, MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="dead", now=T0
+        )
+        assert storage.expire_claims(now=T0 + LEASE) == []  # lease not over yet
+        later = T0 + LEASE + timedelta(seconds=1)
+        assert sorted(storage.expire_claims(now=later)) == sorted(in_flight)
+        assert storage.message_counts("c1") == {MessageState.UNKNOWN: 2, MessageState.QUEUED: 2}
+        retaken = storage.claim(worker="next", limit=10, lease=LEASE, now=later)
+        assert {m.id for m in retaken} == {m.id for m in claimed[2:]}
+
+    def test_cancel_campaign_cancels_queued_messages(self, storage: Storage) -> None:
+        """Cancelling stops what has not gone; what was submitted stays submitted."""
+        storage.create_campaign(campaign())
+        storage.add_messages(messages(3))
+        [first] = storage.claim(worker="w", limit=1, lease=LEASE, now=T0)
+        storage.transition(
+            [first.id], MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=T0
+        )
+        storage.set_campaign_status("c1", CampaignStatus.CANCELLED)
+        assert storage.message_counts("c1") == {
+            MessageState.SUBMITTING: 1,
+            MessageState.CANCELLED: 2,
+        }
+
+    def test_delivery_reports_are_idempotent(self, storage: Storage) -> None:
+        """The first final report settles a message; repeats and late ones change nothing."""
+        storage.create_campaign(campaign())
+        batch = messages(2)
+        storage.add_messages(batch)
+        storage.claim(worker="w", limit=2, lease=LEASE, now=T0)
+        ids = [m.id for m in batch]
+        storage.transition(
+            ids, MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=T0
+        )
+        storage.transition(
+            ids[:1],
+            MessageState.SUBMITTED,
+            expected=MessageState.SUBMITTING,
+            provider_id="p-1",
+            now=T0,
+        )
+        storage.transition(
+            ids[1:],
+            MessageState.UNKNOWN,
+            expected=MessageState.SUBMITTING,
+            provider_id="p-2",
+            now=T0,
+        )
+        report = DeliveryReportRecord("p-1", "undelivered", T0, error_code="027")
+        changed = storage.apply_delivery_report(report)
+        assert changed is not None
+        assert (changed.state, changed.error_code) == (MessageState.UNDELIVERED, "027")
+        assert storage.apply_delivery_report(report) is None
+        assert storage.apply_delivery_report(DeliveryReportRecord("p-1", "delivered", T0)) is None
+        assert storage.apply_delivery_report(DeliveryReportRecord("p-9", "delivered", T0)) is None
+        assert storage.apply_delivery_report(DeliveryReportRecord("p-2", "pending", T0)) is None
+        settled = storage.apply_delivery_report(DeliveryReportRecord("p-2", "delivered", T0))
+        assert settled is not None
+        assert settled.state is MessageState.DELIVERED
+        assert storage.message_counts("c1") == {
+            MessageState.UNDELIVERED: 1,
+            MessageState.DELIVERED: 1,
+        }
+
+    def test_concurrent_claims_from_threads(self, storage: Storage) -> None:
+        """Four threads claiming in a loop take every message exactly once."""
+        storage.create_campaign(campaign())
+        storage.add_messages(messages(400))
+        taken: list[list[str]] = [[] for _ in range(4)]
+
+        def work(index: int) -> None:
+            while batch := storage.claim(worker=f"w{index}", limit=25, lease=LEASE, now=T0):
+                taken[index].extend(m.id for m in batch)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        every = [i for ids in taken for i in ids]
+        assert len(every) == 400
+        assert len(set(every)) == 400
+
+    # -- credits ------------------------------------------------------------
+
+    def test_credit_ledger_balance_and_floor(self, storage: Storage) -> None:
+        """The balance is the sum; a guarded append never takes it below the floor."""
+        assert storage.credit_balance() == 0
+        assert storage.append_credit(CreditEntry(CreditKind.TOP_UP, 100, T0, note="invoice 7"))
+        assert storage.append_credit(
+            CreditEntry(CreditKind.RESERVE, -60, T0, campaign_id="c1"), keep_balance_at_least=0
+        )
+        assert not storage.append_credit(
+            CreditEntry(CreditKind.RESERVE, -41, T0, campaign_id="c2"), keep_balance_at_least=0
+        )
+        assert storage.append_credit(
+            CreditEntry(CreditKind.REFUND, 3, T0, campaign_id="c1", message_id="m1")
+        )
+        assert storage.credit_balance() == 43
+        entries = list(storage.iter_credits())
+        assert [(e.kind, e.amount, e.seq) for e in entries] == [
+            (CreditKind.TOP_UP, 100, 1),
+            (CreditKind.RESERVE, -60, 2),
+            (CreditKind.REFUND, 3, 3),
+        ]
+        assert [e.amount for e in storage.iter_credits(campaign_id="c1")] == [-60, 3]
+        assert entries[2].message_id == "m1"
+
+    def test_concurrent_reservations_never_overdraw(self, storage: Storage) -> None:
+        """Many threads reserving at once stop exactly at the floor."""
+        storage.append_credit(CreditEntry(CreditKind.TOP_UP, 50, T0))
+        wins: list[bool] = []
+
+        def reserve() -> None:
+            for _ in range(10):
+                wins.append(
+                    storage.append_credit(
+                        CreditEntry(CreditKind.RESERVE, -1, T0), keep_balance_at_least=0
+                    )
+                )
+
+        threads = [threading.Thread(target=reserve) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sum(wins) == 50
+        assert storage.credit_balance() == 0
+
+    # -- schedules ----------------------------------------------------------
+
+    def test_schedules_fire_each_occurrence_once(self, storage: Storage) -> None:
+        """Only one claim of an occurrence succeeds; next_at moves on; None finishes."""
+        first = T0 + timedelta(days=7)
+        storage.add_schedule(
+            Schedule(
+                id="s1",
+                rule="FREQ=WEEKLY;COUNT=2",
+                timezone="Europe/Istanbul",
+                next_at=T0,
+                payload={"text": "Haftalık bülten"},
+                created_at=T0,
+            )
+        )
+        assert [s.id for s in storage.due_schedules(T0)] == ["s1"]
+        assert storage.due_schedules(T0 - timedelta(seconds=1)) == []
+        assert storage.claim_occurrence("s1", T0, first) is True
+        assert storage.claim_occurrence("s1", T0, first) is False
+        schedule = storage.get_schedule("s1")
+        assert schedule is not None
+        assert (schedule.next_at, dict(schedule.payload)) == (first, {"text": "Haftalık bülten"})
+        assert storage.due_schedules(T0) == []
+        assert storage.claim_occurrence("s1", first, None) is True
+        finished = storage.get_schedule("s1")
+        assert finished is not None
+        assert finished.status is ScheduleStatus.FINISHED
+        assert storage.list_schedules(status=ScheduleStatus.ACTIVE) == []
+
+    def test_cancelled_schedule_is_not_due(self, storage: Storage) -> None:
+        """A cancelled schedule never comes due."""
+        storage.add_schedule(
+            Schedule(
+                id="s1",
+                rule="FREQ=DAILY",
+                timezone="Europe/Istanbul",
+                next_at=T0,
+                payload={},
+                created_at=T0,
+            )
+        )
+        storage.set_schedule_status("s1", ScheduleStatus.CANCELLED)
+        assert storage.due_schedules(T0 + timedelta(days=1)) == []
+        assert [s.id for s in storage.list_schedules()] == ["s1"]

@@ -1,0 +1,159 @@
+"""The transport contract: what every way of reaching an SMSC must do."""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import attrs
+
+from isobil._resource import Resource
+from isobil.errors import TransportError
+from isobil.phone import mask
+from isobil.sms import SegmentPlan
+
+__all__ = [
+    "DeliveryReport",
+    "DeliveryStatus",
+    "InboundEvent",
+    "InboundHandler",
+    "InboundSms",
+    "OutboundSms",
+    "SubmitResult",
+    "Transport",
+]
+
+
+@attrs.frozen
+class OutboundSms:
+    """One message to submit: our id, the E.164 destination and its segment plan.
+
+    ``id`` is isobil's message id; transports use it as the idempotency key where
+    the peer supports one, and echo it in the :class:`SubmitResult`.
+    """
+
+    id: str
+    to: str = attrs.field(repr=mask)
+    plan: SegmentPlan = attrs.field(repr=False)
+    originator: str | None = None
+    request_receipt: bool = True
+
+    @property
+    def text(self) -> str:
+        """The text carried by all parts together."""
+        return self.plan.text
+
+
+@attrs.frozen
+class SubmitResult:
+    """The outcome of submitting one :class:`OutboundSms`.
+
+    Either ``provider_id`` is set (the peer accepted the message) or ``error`` is
+    (it did not, or the outcome is unknown: see :class:`isobil.TransportTimeout`).
+    """
+
+    id: str
+    provider_id: str | None = None
+    error: TransportError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the peer accepted the message."""
+        return self.error is None
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where a submitted message ended up, as a delivery report says."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+
+    @property
+    def final(self) -> bool:
+        """Whether no later report can change this status."""
+        return self is not DeliveryStatus.PENDING
+
+
+@attrs.frozen
+class DeliveryReport:
+    """A delivery report (DLR) for a message the peer accepted, by the peer's id."""
+
+    provider_id: str
+    status: DeliveryStatus = attrs.field(converter=DeliveryStatus)
+    error_code: str | None = None
+    done_at: datetime | None = None
+
+
+@attrs.frozen
+class InboundSms:
+    """A message a recipient sent to one of our numbers (MO)."""
+
+    from_: str = attrs.field(repr=mask)
+    to: str
+    text: str
+    received_at: datetime
+    provider_id: str | None = None
+
+
+InboundEvent = DeliveryReport | InboundSms
+InboundHandler = Callable[[InboundEvent], None]
+
+
+class Transport(Resource):
+    """Base class of every transport: submit batches out, hand events in.
+
+    The contract, which the shared transport test suite checks:
+
+    * :meth:`submit` takes a batch of :class:`OutboundSms` and returns one
+      :class:`SubmitResult` per message, in the same order. A failure of one
+      message is reported in its result, never raised; only a failure of the
+      transport itself (closed, cannot connect) raises a :class:`TransportError`.
+    * Delivery reports and inbound messages are passed to the handler set with
+      :meth:`set_inbound_handler`, from whatever thread the transport reads on.
+      Events that arrive while no handler is set are kept and handed over when
+      one is set, so nothing is lost at start-up.
+    * :meth:`close` releases connections; it is idempotent. A transport is a
+      context manager that closes on exit.
+    """
+
+    def __init__(self) -> None:
+        self._handler: InboundHandler | None = None
+        self._pending: list[InboundEvent] = []
+        self._handler_lock = threading.Lock()
+
+    def submit(self, batch: Sequence[OutboundSms]) -> list[SubmitResult]:
+        """Submit ``batch`` and return one result per message, in order."""
+        raise NotImplementedError
+
+    def set_inbound_handler(self, handler: InboundHandler | None) -> None:
+        """Route delivery reports and inbound messages to ``handler`` (``None`` to stop).
+
+        Events kept while no handler was set are handed to the new one first.
+        """
+        with self._handler_lock:
+            self._handler = handler
+            pending: list[InboundEvent] = []
+            if handler is not None:
+                pending, self._pending = self._pending, []
+        if handler is not None:
+            for event in pending:
+                handler(event)
+
+    def _emit(self, event: InboundEvent) -> None:
+        """Hand ``event`` to the handler, or keep it until one is set.
+
+        Subclasses call this from their reader; the handler runs outside any lock
+        so that it may submit (an auto-reply) without deadlocking.
+        """
+        with self._handler_lock:
+            handler = self._handler
+            if handler is None:
+                self._pending.append(event)
+                return
+        handler(event)

@@ -1,0 +1,55 @@
+"""The layers import only downward (docs/architecture.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "isobil"
+
+# layer -> the isobil layers it may import (itself always allowed)
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "_resource": set(),
+    "sms": {"errors"},
+    "phone": {"errors"},
+    "identifiers": {"errors"},
+    "model": {"errors", "phone", "identifiers"},
+    "transport": {"errors", "phone", "sms", "_resource"},
+    "storage": {"errors", "phone", "model", "_resource"},
+}
+
+
+def _layer_of(path: Path) -> str:
+    rel = path.relative_to(SRC)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _isobil_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "isobil" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_layer_imports_only_downward(layer: str) -> None:
+    """A lower layer never imports a higher one."""
+    files = [SRC / f"{layer}.py"] if (SRC / f"{layer}.py").exists() else []
+    files += sorted((SRC / layer).rglob("*.py")) if (SRC / layer).is_dir() else []
+    assert files, f"layer {layer} has no source"
+    for path in files:
+        extra = _isobil_imports(path) - ALLOWED[layer] - {layer}
+        assert not extra, f"{path.relative_to(SRC)} imports {sorted(extra)}"

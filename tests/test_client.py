@@ -1,0 +1,173 @@
+"""Client.send end to end through the fake transport."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from isobil import (
+    Client,
+    ConnectionFailed,
+    FakeTransport,
+    InvalidValue,
+    Message,
+    MessageState,
+    OutcomeStatus,
+    Recipient,
+    Sender,
+    TransportTimeout,
+)
+
+
+def test_send_accounts_for_every_entry(isobil_client: Client, isobil_fake: FakeTransport) -> None:
+    """Each entry of `to` gets exactly one outcome, in order; nothing is dropped."""
+    to = [
+        "0532 123 45 67",
+        Recipient("+90 (533) 765-4321", name="Ayşe"),
+        5421112233.0,
+        "05321234567",
+        "12345",
+        "abc",
+    ]
+    result = isobil_client.send("Siparişiniz kargoya verildi.", to=to)
+    assert [o.status for o in result.outcomes] == [
+        OutcomeStatus.SUBMITTED,
+        OutcomeStatus.SUBMITTED,
+        OutcomeStatus.SUBMITTED,
+        OutcomeStatus.DUPLICATE,
+        OutcomeStatus.INVALID,
+        OutcomeStatus.INVALID,
+    ]
+    assert [o.input for o in result.outcomes] == to
+    assert [s.to for s in isobil_fake.sent] == ["+905321234567", "+905337654321", "+905421112233"]
+    assert all(s.originator == "TEST" for s in isobil_fake.sent)
+    assert result.credits == 3
+    assert len(result.invalid) == 2
+    assert "12345" in (result.invalid[0].reason or "")
+
+
+def test_single_recipient_and_generator(isobil_client: Client, isobil_fake: FakeTransport) -> None:
+    """A bare number is one recipient; a generator is consumed once."""
+    isobil_client.send("Merhaba", to="05321234567")
+    isobil_client.send("Merhaba", to=(n for n in ["05331234567", "05341234567"]))
+    assert [s.to for s in isobil_fake.sent] == ["+905321234567", "+905331234567", "+905341234567"]
+
+
+def test_plan_uses_client_settings() -> None:
+    """The client's operator suffix and national shift settings reach the plan."""
+    text = "ş" + "a" * 154  # 155 septets with single shift -> one part when suffix 0
+    with Client(operator_suffix=0) as client:
+        assert client.plan(text).parts == 1
+    with Client(operator_suffix=5) as client:
+        assert client.plan(text).parts == 2
+    with Client(national_shift=False) as client:
+        assert client.plan("ş").encoding.value == "ucs2"
+
+
+def test_batches_respect_batch_size() -> None:
+    """Messages go to the transport in batches of at most batch_size."""
+    sizes: list[int] = []
+
+    class Counting(FakeTransport):
+        def submit(self, batch):  # type: ignore[no-untyped-def]
+            sizes.append(len(batch))
+            return super().submit(batch)
+
+    with Client(transport=Counting(), batch_size=2) as client:
+        result = client.send("x", to=[f"053212345{i:02d}" for i in range(5)])
+    assert sizes == [2, 2, 1]
+    assert len(result.submitted) == 5
+    with pytest.raises(InvalidValue, match="batch_size"):
+        Client(batch_size=0)
+
+
+def test_transport_failures_are_reported_per_message(
+    isobil_client: Client, isobil_fake: FakeTransport
+) -> None:
+    """A rejected message is `failed`, a timed-out one `unknown`: both with the reason."""
+    isobil_fake.fail_next(1)
+    isobil_fake.fail_next(1, TransportTimeout("no submit_sm_resp within 10 s"))
+    result = isobil_client.send("x", to=["05321234567", "05331234567", "05341234567"])
+    assert [o.status for o in result.outcomes] == [
+        OutcomeStatus.FAILED,
+        OutcomeStatus.UNKNOWN,
+        OutcomeStatus.SUBMITTED,
+    ]
+    assert result.unknown[0].reason == "no submit_sm_resp within 10 s"
+    assert result.credits == 1
+    first = result.outcomes[0].message_id
+    assert first is not None
+    assert isobil_client.message(first).state is MessageState.FAILED
+
+
+def test_transport_down_fails_the_batch_not_silently(caplog: pytest.LogCaptureFixture) -> None:
+    """When the transport raises for a whole batch, every message in it is `failed`."""
+
+    class Down(FakeTransport):
+        def submit(self, batch):  # type: ignore[no-untyped-def]
+            raise ConnectionFailed("bind failed: ESME_RBINDFAIL")
+
+    with caplog.at_level(logging.WARNING, logger="isobil"), Client(transport=Down()) as client:
+        result = client.send("x", to=["05321234567", "05331234567"])
+    assert [o.status for o in result.outcomes] == [OutcomeStatus.FAILED] * 2
+    assert result.failed[0].reason == "bind failed: ESME_RBINDFAIL"
+    assert "transport failed for a batch of 2" in caplog.text
+
+
+def test_delivery_reports_update_state_once(
+    isobil_client: Client, isobil_fake: FakeTransport
+) -> None:
+    """A final report sets the state; a late contradicting report changes nothing."""
+    result = isobil_client.send("x", to=["05321234567"])
+    [outcome] = result.submitted
+    assert outcome.message_id is not None
+    assert isobil_client.message(outcome.message_id).state is MessageState.SUBMITTED
+    isobil_fake.deliver(isobil_fake.sent[0].message_id, "undelivered", error_code="027")
+    isobil_fake.deliver(isobil_fake.sent[0].message_id, "delivered")
+    record = isobil_client.message(outcome.message_id)
+    assert (record.state, record.error_code) == (MessageState.UNDELIVERED, "027")
+
+
+def test_pending_report_keeps_state(isobil_client: Client, isobil_fake: FakeTransport) -> None:
+    """An intermediate (pending) report does not end the message."""
+    result = isobil_client.send("x", to=["05321234567"])
+    isobil_fake.deliver(isobil_fake.sent[0].message_id, "pending")
+    message_id = result.outcomes[0].message_id
+    assert message_id is not None
+    assert isobil_client.message(message_id).state is MessageState.SUBMITTED
+
+
+def test_inbound_callbacks_see_every_event(
+    isobil_client: Client, isobil_fake: FakeTransport
+) -> None:
+    """User callbacks receive reports and inbound messages after isobil has applied them."""
+    seen: list[object] = []
+    isobil_client.on_inbound(seen.append)
+    isobil_fake.receive("0532 123 45 67", "4605", "ACME RET")
+    assert len(seen) == 1
+
+
+def test_unknown_message_id(isobil_client: Client) -> None:
+    """Asking for a message this client never sent is a clear error."""
+    with pytest.raises(InvalidValue, match="no message with id 'nope'"):
+        isobil_client.message("nope")
+
+
+def test_close_closes_transport_and_detaches() -> None:
+    """Closing the client closes its transport; closing twice is harmless."""
+    fake = FakeTransport()
+    client = Client(Sender(name="Acme"), transport=fake)
+    client.close()
+    client.close()
+    result = client.send(Message("x"), to=["05321234567"])
+    assert [o.status for o in result.outcomes] == [OutcomeStatus.FAILED]
+    assert "closed" in (result.outcomes[0].reason or "")
+
+
+def test_repr_hides_numbers(isobil_client: Client) -> None:
+    """Outcomes and results never show a full phone number."""
+    result = isobil_client.send("x", to=["05321234567"])
+    assert "1234567" not in repr(result)
+    assert "1234567" not in repr(result.outcomes[0])
+    assert repr(result) == "<SendResult submitted=1 credits=1>"
