@@ -13,12 +13,16 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "isobil"
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_resource": set(),
+    "_text": set(),
+    "_tables": set(),
     "sms": {"errors"},
     "phone": {"errors"},
     "identifiers": {"errors"},
     "model": {"errors", "phone", "identifiers"},
     "transport": {"errors", "phone", "sms", "_resource"},
     "storage": {"errors", "phone", "model", "_resource"},
+    "rules": {"errors", "phone", "model", "identifiers", "_text"},
+    "consent": {"errors", "phone", "model", "storage", "_resource", "_text", "_tables"},
 }
 
 

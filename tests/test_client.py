@@ -8,6 +8,8 @@ import pytest
 
 from isobil import (
     Client,
+    ConfigurationError,
+    TransportClosed,
     ConnectionFailed,
     FakeTransport,
     InvalidValue,
@@ -18,6 +20,8 @@ from isobil import (
     Sender,
     TransportTimeout,
 )
+
+NOTICE = Message("Siparişiniz kargoya verildi.", category="informational")
 
 
 def test_send_accounts_for_every_entry(isobil_client: Client, isobil_fake: FakeTransport) -> None:
@@ -30,7 +34,7 @@ def test_send_accounts_for_every_entry(isobil_client: Client, isobil_fake: FakeT
         "12345",
         "abc",
     ]
-    result = isobil_client.send("Siparişiniz kargoya verildi.", to=to)
+    result = isobil_client.send(NOTICE, to=to)
     assert [o.status for o in result.outcomes] == [
         OutcomeStatus.SUBMITTED,
         OutcomeStatus.SUBMITTED,
@@ -49,8 +53,8 @@ def test_send_accounts_for_every_entry(isobil_client: Client, isobil_fake: FakeT
 
 def test_single_recipient_and_generator(isobil_client: Client, isobil_fake: FakeTransport) -> None:
     """A bare number is one recipient; a generator is consumed once."""
-    isobil_client.send("Merhaba", to="05321234567")
-    isobil_client.send("Merhaba", to=(n for n in ["05331234567", "05341234567"]))
+    isobil_client.send(NOTICE, to="05321234567")
+    isobil_client.send(NOTICE, to=(n for n in ["05331234567", "05341234567"]))
     assert [s.to for s in isobil_fake.sent] == ["+905321234567", "+905331234567", "+905341234567"]
 
 
@@ -75,7 +79,7 @@ def test_batches_respect_batch_size() -> None:
             return super().submit(batch)
 
     with Client(transport=Counting(), batch_size=2) as client:
-        result = client.send("x", to=[f"053212345{i:02d}" for i in range(5)])
+        result = client.send(NOTICE, to=[f"053212345{i:02d}" for i in range(5)])
     assert sizes == [2, 2, 1]
     assert len(result.submitted) == 5
     with pytest.raises(InvalidValue, match="batch_size"):
@@ -88,7 +92,7 @@ def test_transport_failures_are_reported_per_message(
     """A rejected message is `failed`, a timed-out one `unknown`: both with the reason."""
     isobil_fake.fail_next(1)
     isobil_fake.fail_next(1, TransportTimeout("no submit_sm_resp within 10 s"))
-    result = isobil_client.send("x", to=["05321234567", "05331234567", "05341234567"])
+    result = isobil_client.send(NOTICE, to=["05321234567", "05331234567", "05341234567"])
     assert [o.status for o in result.outcomes] == [
         OutcomeStatus.FAILED,
         OutcomeStatus.UNKNOWN,
@@ -109,7 +113,7 @@ def test_transport_down_fails_the_batch_not_silently(caplog: pytest.LogCaptureFi
             raise ConnectionFailed("bind failed: ESME_RBINDFAIL")
 
     with caplog.at_level(logging.WARNING, logger="isobil"), Client(transport=Down()) as client:
-        result = client.send("x", to=["05321234567", "05331234567"])
+        result = client.send(NOTICE, to=["05321234567", "05331234567"])
     assert [o.status for o in result.outcomes] == [OutcomeStatus.FAILED] * 2
     assert result.failed[0].reason == "bind failed: ESME_RBINDFAIL"
     assert "transport failed for a batch of 2" in caplog.text
@@ -119,7 +123,7 @@ def test_delivery_reports_update_state_once(
     isobil_client: Client, isobil_fake: FakeTransport
 ) -> None:
     """A final report sets the state; a late contradicting report changes nothing."""
-    result = isobil_client.send("x", to=["05321234567"])
+    result = isobil_client.send(NOTICE, to=["05321234567"])
     [outcome] = result.submitted
     assert outcome.message_id is not None
     assert isobil_client.message(outcome.message_id).state is MessageState.SUBMITTED
@@ -131,7 +135,7 @@ def test_delivery_reports_update_state_once(
 
 def test_pending_report_keeps_state(isobil_client: Client, isobil_fake: FakeTransport) -> None:
     """An intermediate (pending) report does not end the message."""
-    result = isobil_client.send("x", to=["05321234567"])
+    result = isobil_client.send(NOTICE, to=["05321234567"])
     isobil_fake.deliver(isobil_fake.sent[0].message_id, "pending")
     message_id = result.outcomes[0].message_id
     assert message_id is not None
@@ -160,14 +164,32 @@ def test_close_closes_transport_and_detaches() -> None:
     client = Client(Sender(name="Acme"), transport=fake)
     client.close()
     client.close()
-    result = client.send(Message("x"), to=["05321234567"])
-    assert [o.status for o in result.outcomes] == [OutcomeStatus.FAILED]
-    assert "closed" in (result.outcomes[0].reason or "")
+    with pytest.raises(ConfigurationError, match="this Client is closed"):
+        client.send(NOTICE, to=["05321234567"])
+    with pytest.raises(TransportClosed):
+        fake.submit([])
 
 
 def test_repr_hides_numbers(isobil_client: Client) -> None:
     """Outcomes and results never show a full phone number."""
-    result = isobil_client.send("x", to=["05321234567"])
+    result = isobil_client.send(NOTICE, to=["05321234567"])
     assert "1234567" not in repr(result)
     assert "1234567" not in repr(result.outcomes[0])
     assert repr(result) == "<SendResult submitted=1 credits=1>"
+
+
+def test_report_arriving_before_submit_returns_is_not_lost() -> None:
+    """A fast SMSC can report delivery before submit() returns; the report still applies."""
+
+    class Eager(FakeTransport):
+        def submit(self, batch):  # type: ignore[no-untyped-def]
+            results = super().submit(batch)
+            for result in results:
+                self.deliver(result.provider_id, "delivered")
+            return results
+
+    with Client(transport=Eager()) as client:
+        result = client.send(NOTICE, to=["05321234567"])
+        message_id = result.outcomes[0].message_id
+        assert message_id is not None
+        assert client.message(message_id).state is MessageState.DELIVERED

@@ -18,6 +18,8 @@ PUBLIC_MODULES = [
     "isobil.sms",
     "isobil.transport",
     "isobil.client",
+    "isobil.consent",
+    "isobil.rules",
 ]
 
 

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _python_blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text("utf-8"), flags=re.S)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/testing.md"])
+def test_documented_user_test_passes(pytester: pytest.Pytester, doc: str) -> None:
+    """The test shown to users in the docs passes with only the plugin (no conftest)."""
+    [example] = [b for b in _python_blocks(ROOT / doc) if "def test_" in b]
+    pytester.makepyfile(example)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_user_suite_with_only_the_plugin(pytester: pytest.Pytester) -> None:
-    """A user's test file, with no conftest and no isobil fixture import, passes."""
+    """Fixtures work together: send, deliver a report, read the state back."""
     pytester.makepyfile(
         """
+        import isobil
+
         def test_order_shipped_sms(isobil_client, isobil_fake):
-            result = isobil_client.send("Siparişiniz kargoya verildi.", to=["0532 123 45 67"])
+            notice = isobil.Message("Siparişiniz kargoya verildi.", category="informational")
+            result = isobil_client.send(notice, to=["0532 123 45 67"])
             assert [s.to for s in isobil_fake.sent] == ["+905321234567"]
             assert isobil_fake.sent[0].text == "Siparişiniz kargoya verildi."
             isobil_fake.deliver(isobil_fake.sent[0].message_id, "delivered")
@@ -40,8 +60,10 @@ def test_user_can_override_the_sender(pytester: pytest.Pytester) -> None:
     )
     pytester.makepyfile(
         """
+        import isobil
+
         def test_originator(isobil_client, isobil_fake):
-            isobil_client.send("x", to="05321234567")
+            isobil_client.send(isobil.Message("x", category="informational"), to="05321234567")
             assert isobil_fake.sent[0].originator == "ZETA"
         """
     )

@@ -26,7 +26,9 @@ def test_public_names() -> None:
         "Encoding",
         "PartPayload",
         "SegmentPlan",
+        "Template",
         "decode",
+        "field_key",
         "plan",
         "transliterate_turkish",
     }

@@ -11,15 +11,21 @@ from isobil.client import (
     SendResult,
 )
 from isobil.errors import (
+    ComplianceError,
     ConfigurationError,
     ConnectionFailed,
     EncodingError,
+    InsufficientCredits,
     InvalidIdentifier,
     InvalidPhoneNumber,
     InvalidValue,
     IsobilError,
+    IysError,
+    IysRateLimited,
+    IysUnavailable,
     StorageError,
     SubmitRejected,
+    TemplateError,
     Throttled,
     TransportClosed,
     TransportError,
@@ -34,7 +40,7 @@ from isobil.model import (
     Sender,
     SenderKind,
 )
-from isobil.sms import Encoding, SegmentPlan
+from isobil.sms import Encoding, SegmentPlan, Template
 from isobil.storage import MessageState
 from isobil.transport import DeliveryStatus, FakeTransport, Transport
 
@@ -43,16 +49,21 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "Brand",
     "Client",
+    "ComplianceError",
     "ConfigurationError",
     "ConnectionFailed",
     "DeliveryStatus",
     "Encoding",
     "EncodingError",
     "FakeTransport",
+    "InsufficientCredits",
     "InvalidIdentifier",
     "InvalidPhoneNumber",
     "InvalidValue",
     "IsobilError",
+    "IysError",
+    "IysRateLimited",
+    "IysUnavailable",
     "Message",
     "MessageCategory",
     "MessageState",
@@ -66,6 +77,8 @@ __all__ = [
     "SenderKind",
     "StorageError",
     "SubmitRejected",
+    "Template",
+    "TemplateError",
     "Throttled",
     "Transport",
     "TransportClosed",

@@ -5,62 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TextIO
 
-from isobil import phone
-from isobil.client import Client
-from isobil.model import Brand, Message, Sender
-from isobil.transport import DeliveryStatus, FakeTransport
-
-DEMO_NUMBERS: tuple[str | float, ...] = (
-    "0532 123 45 67",
-    "+90 (533) 765-4321",
-    5421112233.0,  # a phone number stored as a float by a spreadsheet
-    "905051234567",
-    "0532 123 45 67",  # the same person twice
-    "12345",  # not a phone number
-)
-
-
-def demo(out: TextIO) -> int:
-    """Send a Turkish message through the fake transport and show every outcome."""
-    sender = Sender(
-        name="Acme Ticaret A.Ş.",
-        mersis="0123456789012345",
-        contact="0850 123 45 67",
-        originator="ACME",
-        brands=[Brand("ACME")],
-        short_number="4605",
-    )
-    fake = FakeTransport()
-    with Client(sender, transport=fake) as client:
-        message = Message(
-            "Sayın müşterimiz, siparişiniz kargoya verildi. Takip: acme.com.tr/kargo",
-            category="informational",
-            brand="ACME",
-        )
-        result = client.send(message, to=DEMO_NUMBERS)
-        plan = client.plan(message)
-        print(f"message: {message.text!r}", file=out)
-        print(
-            f"encoding {plan.encoding.value}, {plan.parts} part(s), "
-            f"{plan.units_used} units used, {plan.units_left} left",
-            file=out,
-        )
-        print(f"sent: {result!r}", file=out)
-        for i, outcome in enumerate(result.outcomes, 1):
-            number = phone.mask(outcome.number) if outcome.number else "-"
-            detail = outcome.reason or outcome.provider_id
-            print(f"  {i}. {number:16} {outcome.status.value:10} {detail}", file=out)
-        # Play the network: the last accepted message is undeliverable (phone off).
-        for sent in fake.sent[:-1]:
-            fake.deliver(sent.message_id, DeliveryStatus.DELIVERED)
-        fake.deliver(fake.sent[-1].message_id, DeliveryStatus.UNDELIVERED, error_code="027")
-        print("after delivery reports:", file=out)
-        for sent in fake.sent:
-            record = client.message(sent.id)
-            print(f"  {phone.mask(record.to):16} {record.state.value}", file=out)
-    return 0
+from isobil import _demo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,14 +15,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="isobil", description="Consent-aware bulk SMS for Turkey."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
-        "demo", help="send a message end to end through the fake transport and show the outcome"
+    demo = commands.add_parser(
+        "demo",
+        help="the main job end to end on SQLite with the fake transport: import, preflight, "
+        "İYS, send, delivery reports with refunds, an inbound RET, reports",
+    )
+    demo.add_argument(
+        "--dir", help="where to keep the demo's database and files (default: a temp dir)"
+    )
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="migrate a database to this isobil's schema")
+    upgrade.add_argument(
+        "--url",
+        default=None,
+        help="database URL (default: $ISOBIL_DATABASE_URL or sqlite:///isobil.db)",
     )
     args = parser.parse_args(argv)
     if args.command == "demo":
-        return demo(sys.stdout)
+        return _demo.run(sys.stdout, directory=args.dir)
+    if args.command == "db":
+        return _db_upgrade(args.url)
     parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse exits first
     return 2  # pragma: no cover
+
+
+def _db_upgrade(url: str | None) -> int:
+    import os
+
+    from isobil.client import DEFAULT_DATABASE_URL
+    from isobil.errors import IsobilError
+    from isobil.storage import upgrade
+
+    target = url or os.environ.get("ISOBIL_DATABASE_URL") or DEFAULT_DATABASE_URL
+    try:
+        revision = upgrade(target)
+    except IsobilError as exc:
+        print(f"isobil: {exc}", file=sys.stderr)
+        return 1
+    print(f"database is at revision {revision}")
+    return 0
 
 
 if __name__ == "__main__":

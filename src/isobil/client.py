@@ -7,21 +7,62 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
+import threading
 import uuid
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
 
 import attrs
 
 from isobil import phone, sms
 from isobil._resource import Resource
-from isobil.errors import InvalidValue, StorageError, TransportError, TransportTimeout
-from isobil.model import Message, Recipient, Sender
+from isobil.campaigns import CreditAccount, DeliverySummary, Schedules, delivery_summary
+from isobil.consent import (
+    AutoReplies,
+    Blacklist,
+    ConsentLedger,
+    ConsentReport,
+    InboundProcessor,
+    consent_report,
+)
+from isobil.contacts import ContactBook
+from isobil.errors import (
+    ComplianceError,
+    ConfigurationError,
+    InvalidValue,
+    StorageError,
+    TransportError,
+    TransportTimeout,
+)
+from isobil.model import (
+    Brand,
+    Channel,
+    ConsentEvent,
+    ConsentSource,
+    ConsentStatus,
+    Message,
+    MessageCategory,
+    Recipient,
+    RecipientType,
+    Sender,
+)
+from isobil.rules import (
+    IysRegistration,
+    MessageFacts,
+    PreflightReport,
+    RecipientFacts,
+    RulesConfig,
+    RuleSet,
+    preflight,
+)
 from isobil.storage import (
     Campaign,
     CampaignStatus,
     DeliveryReportRecord,
-    MemoryStorage,
+    IysSyncStatus,
     MessageState,
     OutboundMessage,
     Storage,
@@ -30,6 +71,7 @@ from isobil.transport import (
     DeliveryReport,
     FakeTransport,
     InboundEvent,
+    InboundSms,
     OutboundSms,
     SubmitResult,
     Transport,
@@ -37,6 +79,7 @@ from isobil.transport import (
 
 __all__ = [
     "Client",
+    "DispatchReport",
     "OutcomeStatus",
     "RecipientOutcome",
     "SendResult",
@@ -49,6 +92,8 @@ class OutcomeStatus(enum.StrEnum):
     """What ``Client.send`` did for one entry of ``to``."""
 
     SUBMITTED = "submitted"
+    QUEUED = "queued"
+    BLOCKED = "blocked"
     INVALID = "invalid"
     DUPLICATE = "duplicate"
     FAILED = "failed"
@@ -61,7 +106,8 @@ class RecipientOutcome:
 
     ``number`` is the E.164 number (``None`` when the input was not a number);
     ``message_id`` is isobil's id and ``provider_id`` the transport's, when submitted;
-    ``reason`` says why the entry was not submitted.
+    ``reason`` says why the entry was not submitted, and ``rule_ids`` which rules
+    blocked it.
     """
 
     input: object = attrs.field(repr=False)
@@ -71,6 +117,7 @@ class RecipientOutcome:
     provider_id: str | None = None
     reason: str | None = None
     plan: sms.SegmentPlan | None = attrs.field(default=None, repr=False)
+    rule_ids: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -90,6 +137,16 @@ class SendResult:
     def submitted(self) -> tuple[RecipientOutcome, ...]:
         """Entries the transport accepted."""
         return self._with(OutcomeStatus.SUBMITTED)
+
+    @property
+    def queued(self) -> tuple[RecipientOutcome, ...]:
+        """Entries stored to be sent later (``at=`` in the future)."""
+        return self._with(OutcomeStatus.QUEUED)
+
+    @property
+    def blocked(self) -> tuple[RecipientOutcome, ...]:
+        """Entries a check stopped before sending (opt-out, blacklist); ``reason`` says which."""
+        return self._with(OutcomeStatus.BLOCKED)
 
     @property
     def invalid(self) -> tuple[RecipientOutcome, ...]:
@@ -126,14 +183,185 @@ class SendResult:
 
 
 Recipientish = str | int | float | Recipient
+_INSERT_CHUNK = 10_000
+#: Delivery reports kept for messages whose submit has not returned yet.
+_EARLY_REPORTS = 10_000
+
+
+@attrs.frozen
+class DispatchReport:
+    """What one :meth:`Client.dispatch` did: messages handled, by outcome, and those lost."""
+
+    handled: int
+    outcomes: Mapping[OutcomeStatus, int]
+    #: Messages a lost worker left mid-submit, now ``unknown``.
+    lost: tuple[str, ...] = ()
+
+
+class Reports:
+    """The reports a client can produce (``client.reports``)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def delivery(self, campaign_id: str) -> DeliverySummary:
+        """Where a campaign's messages stand: per state, failure reason and hour."""
+        if self._storage.get_campaign(campaign_id) is None:
+            raise InvalidValue(f"no campaign with id {campaign_id!r}")
+        return delivery_summary(self._storage, campaign_id)
+
+    def consent(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> ConsentReport:
+        """Opt-ins and opt-outs by day, brand, number, keyword and source; unknown texts."""
+        return consent_report(self._storage, since=since, until=until)
+
+
+def _reasons(report: PreflightReport, number: str) -> str:
+    """Why ``number`` is blocked, rule by rule."""
+    return "; ".join(
+        f"{f.rule_id}: {f.message}"
+        for f in report.recipient_findings
+        if f.recipient == number and f.rule_id in report.blocked.get(number, ())
+    )
+
+
+class _Audience:
+    """The entries of one ``to``: normalised recipients, and early outcomes by position."""
+
+    def __init__(self, entries: list[Recipientish]) -> None:
+        self.entries = entries
+        self.index_of: dict[str, int] = {}  # E.164 number -> its position in entries
+        self.early: dict[int, RecipientOutcome] = {}  # invalid and duplicate entries
+        self.recipients: list[RecipientFacts] = []
+        self.values: dict[str, Mapping[str, str]] = {}  # template values by number
+
+
 InboundCallback = Callable[[InboundEvent], None]
 
+#: Where a client keeps its data when given neither storage nor a database URL.
+DEFAULT_DATABASE_URL = "sqlite:///isobil.db"
 #: How long this client holds the messages of one batch before another worker may.
 SEND_LEASE = timedelta(minutes=10)
+ISTANBUL = ZoneInfo("Europe/Istanbul")
+_REFUNDED = frozenset({MessageState.UNDELIVERED, MessageState.EXPIRED, MessageState.REJECTED})
+_IYS_REGISTRATION = {
+    IysSyncStatus.REGISTERED: IysRegistration.REGISTERED,
+    IysSyncStatus.NOT_NEEDED: IysRegistration.REGISTERED,
+    IysSyncStatus.REJECTED: IysRegistration.NOT_REGISTERED,
+}
+#: Consent taken through these sources is "electronic": the regulation wants a
+#: confirmation the same day (R-CONSENT). Consent by SMS (HS_MESAJ) is confirmed
+#: by the auto reply; paper, events and İYS-side changes need none from us.
+ELECTRONIC_SOURCES = frozenset(
+    {
+        ConsentSource.HS_WEB,
+        ConsentSource.HS_MOBIL,
+        ConsentSource.HS_EORTAM,
+        ConsentSource.HS_SOSYAL_MEDYA,
+        ConsentSource.HS_EPOSTA,
+        ConsentSource.HS_CAGRI_MERKEZI,
+        ConsentSource.HS_ATM,
+    }
+)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _template_values(contact: Recipient | None) -> Mapping[str, str]:
+    """What a contact fills templates with: its fields, plus {ad}, {soyad} (and English names)."""
+    if contact is None:
+        return {}
+    values = {sms.field_key(k): v for k, v in contact.fields.items()}
+    for key, value in (
+        ("ad", contact.name),
+        ("soyad", contact.surname),
+        ("name", contact.name),
+        ("surname", contact.surname),
+        ("eposta", contact.email),
+        ("email", contact.email),
+    ):
+        if value:
+            values.setdefault(key, value)
+    return values
+
+
+class _Rendering:
+    """Each recipient's text and plan for one message, computed once and cached.
+
+    A plain text is planned once. A template is rendered per recipient; its
+    rules ran on the shared text, and a recipient's own text is checked again
+    only when its values could change a verdict (they add a promotion, or the
+    text opens with a field) — personalisation only ever adds text.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        message: Message,
+        facts: MessageFacts,
+        values: Mapping[str, Mapping[str, str]],
+    ) -> None:
+        self.template = sms.Template(message.text)
+        self._client = client
+        self._message = message
+        self._facts = facts
+        self._values = values
+        self._plans: dict[str, sms.SegmentPlan] = {}
+        self._texts: dict[str, str | None] = {}
+        self._missing: dict[str, tuple[str, ...]] = {}
+        self._promotes: dict[str, bool] = {}
+        self._opens_with_field = (
+            self.template.personalised
+            and not message.text.lstrip().startswith(
+                tuple(self.template.skeleton.split()[:1]) or ("\0",)
+            )
+        )
+
+    def text(self, number: str) -> str | None:
+        """The recipient's text, or ``None`` when a field has no value."""
+        if number not in self._texts:
+            values = self._values.get(number, {})
+            missing = self.template.missing(values) if self.template.personalised else ()
+            self._missing[number] = missing
+            self._texts[number] = None if missing else self.template.render(values)
+        return self._texts[number]
+
+    def missing(self, number: str) -> tuple[str, ...]:
+        """The template fields this recipient cannot fill."""
+        self.text(number)
+        return self._missing[number]
+
+    def plan(self, number: str) -> sms.SegmentPlan:
+        """The recipient's segment plan (of the shared text when it cannot be rendered)."""
+        text = self.text(number)
+        if text is None:
+            text = self.template.skeleton
+        plan = self._plans.get(text)
+        if plan is None:
+            plan = self._plans[text] = self._client.plan(text)
+        return plan
+
+    def facts_to_check(self, number: str) -> MessageFacts | None:
+        """The facts of the recipient's own text, when its values could change a verdict."""
+        added = self.template.values_text(self._values.get(number, {}))
+        if not added:
+            return None
+        f = self._facts
+        if not self._opens_with_field:
+            # Values repeat (names, cities): judge each distinct combination once.
+            promotes = self._promotes.get(added)
+            if promotes is None:
+                probe = MessageFacts(f.sender, self._message, f.as_of, f.config, text=added)
+                promotes = self._promotes[added] = probe.promotion is not None
+            if not promotes:
+                return None
+        text = self.text(number)
+        if text is None:
+            return None
+        return MessageFacts(f.sender, self._message, f.as_of, f.config, text=text)
 
 
 class Client(Resource):
@@ -142,9 +370,30 @@ class Client(Resource):
     ``sender`` is who sends (required for commercial messages once rules apply).
     ``transport`` defaults to a :class:`~isobil.FakeTransport`, which sends
     nothing: pass an SMPP or HTTP transport to reach phones. ``storage``
-    defaults to :class:`~isobil.storage.MemoryStorage`. ``operator_suffix`` and
+    defaults to :class:`~isobil.storage.SQLStorage` at ``database_url``, else at
+    the ``ISOBIL_DATABASE_URL`` environment variable, else ``sqlite:///isobil.db``
+    (a file in the working directory); pass ``MemoryStorage()`` for a client
+    that keeps nothing. ``operator_suffix`` and
     ``national_shift`` are passed to :func:`isobil.sms.plan`; ``batch_size`` is
     how many messages go to the transport in one call.
+
+    Inbound texts to the sender's ``short_number`` are read against its brands;
+    ``inbound_numbers`` maps further receiving numbers (dedicated short or long
+    numbers) to the brand codes served there. ``replies`` sets the auto replies
+    and the same-day confirmation (Turkish by default). ``rules`` is the rule set
+    every send is checked against (isobil's, by default); ``rules_config`` the
+    words its content rules look for.
+
+    With ``prepaid=True`` every send reserves its credits first and is refused
+    when the balance cannot cover it; undelivered messages are refunded at once
+    and ``low_credit_threshold`` sends one alert SMS to ``owner_phone`` each time
+    the balance falls below it.
+
+    ``client.consent`` is the consent ledger, ``client.blacklist`` the blacklist,
+    ``client.inbound`` the inbound processor, ``client.contacts`` the address
+    book (rehber), ``client.credits`` the credit
+    account, ``client.schedules`` the scheduled sends and ``client.reports``
+    the delivery and consent reports.
 
     Use it as a context manager; closing the client closes its transport, and
     the storage if the client created it.
@@ -156,9 +405,17 @@ class Client(Resource):
         *,
         transport: Transport | None = None,
         storage: Storage | None = None,
+        database_url: str | None = None,
         operator_suffix: int = 5,
         national_shift: bool = True,
         batch_size: int = 500,
+        inbound_numbers: Mapping[str, Sequence[str]] | None = None,
+        replies: AutoReplies | None = None,
+        rules: RuleSet | None = None,
+        rules_config: RulesConfig | None = None,
+        prepaid: bool = False,
+        low_credit_threshold: int | None = None,
+        owner_phone: str | None = None,
     ) -> None:
         if batch_size < 1:
             raise InvalidValue(f"batch_size must be >= 1, got {batch_size}")
@@ -168,7 +425,13 @@ class Client(Resource):
         self._owns_storage = storage is None
         self.sender = sender
         self.transport = transport
-        self.storage: Storage = MemoryStorage() if storage is None else storage
+        if storage is None:
+            from isobil.storage import SQLStorage  # SQLAlchemy is loaded only when used
+
+            storage = SQLStorage(
+                database_url or os.environ.get("ISOBIL_DATABASE_URL") or DEFAULT_DATABASE_URL
+            )
+        self.storage: Storage = storage
         self.operator_suffix = operator_suffix
         self.national_shift = national_shift
         self.batch_size = batch_size
@@ -176,7 +439,49 @@ class Client(Resource):
         self.worker_id = f"client-{uuid.uuid4().hex[:12]}"
         self._callbacks: list[InboundCallback] = []
         self._closed = False
+        self._early_reports: dict[str, DeliveryReportRecord] = {}
+        self._early_lock = threading.Lock()
+        self.replies = replies or AutoReplies()
+        self.rules = rules or RuleSet()
+        self.rules_config = rules_config or RulesConfig()
+        brands = sender.brands if sender else ()
+        self.consent = ConsentLedger(
+            self.storage,
+            brands=[b.code for b in brands] if sender else None,
+            on_recorded=self._confirm_consent,
+        )
+        self.blacklist = Blacklist(self.storage)
+        self.owner_phone = None if owner_phone is None else phone.normalize(owner_phone)
+        self.credits = CreditAccount(
+            self.storage,
+            prepaid=prepaid,
+            low_threshold=low_credit_threshold,
+            on_low=self._low_credit_alert,
+        )
+        self.schedules = Schedules(self.storage, self.send)
+        self.reports = Reports(self.storage)
+        self.contacts = ContactBook(self.storage)
+        self.inbound = InboundProcessor(
+            self.consent,
+            self.storage,
+            self._routes(sender, inbound_numbers or {}),
+            send_reply=self._send_reply,
+            replies=self.replies,
+        )
         transport.set_inbound_handler(self._on_event)
+
+    @staticmethod
+    def _routes(
+        sender: Sender | None, extra: Mapping[str, Sequence[str]]
+    ) -> dict[str, Sequence[Brand]]:
+        routes: dict[str, Sequence[Brand]] = {}
+        if sender is not None and sender.short_number is not None:
+            routes[sender.short_number] = sender.brands
+        for number, codes in extra.items():
+            if sender is None:
+                raise ConfigurationError("inbound_numbers needs a sender with brands")
+            routes[number] = [sender.brand(code) for code in codes]
+        return routes
 
     # -- sending ------------------------------------------------------------
 
@@ -187,91 +492,396 @@ class Client(Resource):
             text, operator_suffix=self.operator_suffix, national_shift=self.national_shift
         )
 
-    def send(self, message: Message | str, to: Iterable[Recipientish] | Recipientish) -> SendResult:
-        """Send ``message`` to every entry of ``to`` now, and say what happened to each.
+    def check(
+        self,
+        message: Message | str,
+        to: Iterable[Recipientish] | Recipientish,
+        *,
+        as_of: date | None = None,
+        acknowledge: Iterable[str] = (),
+    ) -> PreflightReport:
+        """Preflight ``message`` for ``to`` without sending: what is allowed, blocked, and why.
 
-        ``to`` holds numbers in any shape (``"0532 123 45 67"``, ``5321234567.0``)
-        or :class:`Recipient` objects. Invalid numbers and repeated numbers are
-        reported in the result, never silently dropped; transport failures are
-        reported per message. Every message is recorded in storage as a
-        campaign (``SendResult.campaign_id``) before it is submitted.
+        The rules are evaluated as of ``as_of`` (default: today in Istanbul);
+        warnings whose rule ids are in ``acknowledge`` do not stop anything.
         """
-        if isinstance(message, str):
-            message = Message(message)
-        # One recipient given bare is sent to, not iterated character by character.
-        entries = [to] if isinstance(to, str | int | float | Recipient) else list(to)
-        plan = self.plan(message)
+        message = self._message(message)
+        audience = self._audience(to)
+        facts = self._message_facts(message, as_of)
+        invalid = {
+            repr(o.input): o.reason or ""
+            for o in audience.early.values()
+            if o.status is OutcomeStatus.INVALID
+        }
+        return self._preflight(
+            message,
+            facts,
+            audience.recipients,
+            audience.values,
+            acknowledge=acknowledge,
+            invalid=invalid,
+        )
+
+    def send(
+        self,
+        message: Message | str,
+        to: Iterable[Recipientish] | Recipientish,
+        *,
+        at: datetime | None = None,
+        acknowledge: Iterable[str] = (),
+        name: str | None = None,
+    ) -> SendResult:
+        """Preflight ``message``, store it as a campaign, and send it now (or at ``at``).
+
+        ``to`` holds numbers in any shape (``"0532 123 45 67"``, ``5321234567.0``),
+        :class:`Recipient` objects, or a contact group. A message-level error (or
+        a warning not in ``acknowledge``) refuses the whole send with
+        :class:`ComplianceError` carrying the :class:`PreflightReport`; so does
+        a prepaid client without the credits for it (:class:`InsufficientCredits`).
+        Otherwise each entry gets one outcome — blocked (with the rule ids),
+        invalid, duplicate, submitted, failed, unknown, or queued when ``at``
+        is in the future (``client.dispatch()`` or ``isobil worker`` sends it
+        then). Every message is recorded in storage before it is submitted, and
+        opt-outs and the blacklist are checked again just before each batch goes.
+        """
+        self._check_open()
+        message = self._message(message)
+        acknowledged = frozenset(acknowledge)
+        audience = self._audience(to)
+        facts = self._message_facts(message, None)
+        texts = _Rendering(self, message, facts, audience.values)
+        report = self._preflight(
+            message,
+            facts,
+            audience.recipients,
+            audience.values,
+            acknowledge=acknowledged,
+            texts=texts,
+        )
+        if report.refused:
+            raise ComplianceError(
+                "the message may not be sent: "
+                + "; ".join(f"{f.rule_id} {f.message}" for f in report.errors),
+                report=report,
+            )
+        now = _now()
+        later = at is not None and at > now
+        campaign_id = uuid.uuid4().hex
+        # Credits first: a send the balance cannot cover leaves nothing behind.
+        self.credits.reserve(campaign_id, report.credits)
         campaign = Campaign(
-            id=uuid.uuid4().hex,
+            id=campaign_id,
             text=message.text,
             category=message.category.value,
-            created_at=_now(),
-            brand=message.brand,
+            created_at=now,
+            status=CampaignStatus.RUNNING,
+            brand=self._brand_of(message),
+            name=name,
             originator=self.sender.originator if self.sender else None,
+            send_at=at,
         )
         self.storage.create_campaign(campaign)
-        outcomes: list[RecipientOutcome | None] = []
-        queue: list[tuple[int, str]] = []
-        seen: set[str] = set()
-        for entry in entries:
+        if acknowledged:
+            self.storage.set_state(
+                f"campaign.{campaign.id}.acknowledge", ",".join(sorted(acknowledged))
+            )
+        outcomes = dict(audience.early)
+        records: list[OutboundMessage] = []
+        for recipient in audience.recipients:
+            number = recipient.number
+            stopped = report.blocked.get(number, ())
+            plan = texts.plan(number)
+            records.append(
+                OutboundMessage(
+                    id=uuid.uuid4().hex,
+                    campaign_id=campaign.id,
+                    to=number,
+                    text=plan.text,
+                    parts=plan.parts,
+                    state=MessageState.BLOCKED if stopped else MessageState.QUEUED,
+                    reason=_reasons(report, number) if stopped else None,
+                    not_before=at if later else None,
+                    # Sent now: created leased to this client, so no worker sharing
+                    # the storage takes them while this call sends them.
+                    claimed_by=None if later else self.worker_id,
+                    lease_until=None if later else now + SEND_LEASE,
+                )
+            )
+        for start in range(0, len(records), _INSERT_CHUNK):
+            self.storage.add_messages(records[start : start + _INSERT_CHUNK])
+        settled: dict[str, RecipientOutcome] = {}
+        queued = [r for r in records if r.state is MessageState.QUEUED]
+        if not later:
+            for start in range(0, len(queued), self.batch_size):
+                for outcome in self._deliver(queued[start : start + self.batch_size]):
+                    settled[outcome.message_id or ""] = outcome
+            self.storage.set_campaign_status(campaign.id, CampaignStatus.DONE)
+        for record in records:
+            index = audience.index_of[record.to]
+            outcome = settled.get(record.id) or RecipientOutcome(
+                None,
+                record.to,
+                OutcomeStatus.BLOCKED
+                if record.state is MessageState.BLOCKED
+                else OutcomeStatus.QUEUED,
+                message_id=record.id,
+                reason=record.reason,
+                plan=texts.plan(record.to),
+                rule_ids=report.blocked.get(record.to, ()),
+            )
+            outcomes[index] = attrs.evolve(outcome, input=audience.entries[index])
+        return SendResult(campaign.id, tuple(outcomes[i] for i in sorted(outcomes)))
+
+    def dispatch(self, *, limit: int | None = None, now: datetime | None = None) -> DispatchReport:
+        """Send what is due — queued messages of running campaigns and due schedules — until
+        nothing is left (or ``limit`` messages were handled); return what happened.
+
+        Safe with several workers on one storage: each message is claimed by one
+        worker at a time. Messages a lost worker left mid-submit become
+        ``unknown`` once its lease ends (never resent blindly); messages it had
+        only claimed are taken over.
+        """
+        self._check_open()
+        handled = 0
+        counts: dict[OutcomeStatus, int] = {}
+        moment = now or _now()
+        self.schedules.fire_due(moment)
+        lost = self.storage.expire_claims(now=moment)
+        while limit is None or handled < limit:
+            size = self.batch_size if limit is None else min(self.batch_size, limit - handled)
+            claimed = self.storage.claim(
+                worker=self.worker_id, limit=size, lease=SEND_LEASE, now=now or _now()
+            )
+            if not claimed:
+                break
+            for outcome in self._deliver(claimed, now=now):
+                counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            handled += len(claimed)
+        self._finish_campaigns()
+        return DispatchReport(handled, MappingProxyType(counts), tuple(lost))
+
+    def _finish_campaigns(self) -> None:
+        for campaign in self.storage.list_campaigns():
+            if campaign.status is CampaignStatus.RUNNING:
+                counts = self.storage.message_counts(campaign.id)
+                if not counts.get(MessageState.QUEUED) and not counts.get(MessageState.SUBMITTING):
+                    self.storage.set_campaign_status(campaign.id, CampaignStatus.DONE)
+
+    def cancel(self, campaign_id: str) -> int:
+        """Cancel a campaign: nothing queued goes out; reserved credits come back."""
+        self.storage.set_campaign_status(campaign_id, CampaignStatus.CANCELLED)
+        return self.credits.settle_campaign(campaign_id)
+
+    def pause(self, campaign_id: str) -> None:
+        """Stop dispatching a campaign until :meth:`resume`."""
+        self.storage.set_campaign_status(campaign_id, CampaignStatus.PAUSED)
+
+    def resume(self, campaign_id: str) -> None:
+        """Dispatch a paused campaign again."""
+        self.storage.set_campaign_status(campaign_id, CampaignStatus.RUNNING)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConfigurationError("this Client is closed: create a new one to send")
+
+    def _message(self, message: Message | str) -> Message:
+        if isinstance(message, Message):
+            return message
+        brand = self.sender.brands[0].code if self.sender and len(self.sender.brands) == 1 else None
+        return Message(message, brand=brand)
+
+    def _audience(self, to: Iterable[Recipientish] | Recipientish) -> _Audience:
+        # One recipient given bare is sent to, not iterated character by character.
+        entries = [to] if isinstance(to, str | int | float | Recipient) else list(to)
+        audience = _Audience(entries)
+        known: dict[str, Recipient] = {}
+        for index, entry in enumerate(entries):
             try:
                 number = entry.number if isinstance(entry, Recipient) else phone.normalize(entry)
             except InvalidValue as exc:
-                outcomes.append(
-                    RecipientOutcome(entry, None, OutcomeStatus.INVALID, reason=str(exc))
+                audience.early[index] = RecipientOutcome(
+                    entry, None, OutcomeStatus.INVALID, reason=str(exc)
                 )
                 continue
-            if number in seen:
-                outcomes.append(
-                    RecipientOutcome(
-                        entry, number, OutcomeStatus.DUPLICATE, reason="number already in this send"
-                    )
+            if number in audience.index_of:
+                audience.early[index] = RecipientOutcome(
+                    entry, number, OutcomeStatus.DUPLICATE, reason="number already in this send"
                 )
                 continue
-            seen.add(number)
-            queue.append((len(outcomes), number))
-            outcomes.append(None)
-        for start in range(0, len(queue), self.batch_size):
-            batch = queue[start : start + self.batch_size]
-            sent = self._send_batch(campaign, plan, [number for _, number in batch])
-            for (index, _), outcome in zip(batch, sent, strict=True):
-                outcomes[index] = attrs.evolve(outcome, input=entries[index])
-        self.storage.set_campaign_status(campaign.id, CampaignStatus.DONE)
-        return SendResult(campaign.id, tuple(o for o in outcomes if o is not None))
+            audience.index_of[number] = index
+            if isinstance(entry, Recipient):
+                known[number] = entry
+        # Numbers given bare take their type and template values from the address book.
+        known.update(self.storage.get_contacts([n for n in audience.index_of if n not in known]))
+        for number in audience.index_of:
+            contact = known.get(number)
+            recipient_type = contact.recipient_type if contact else RecipientType.BIREYSEL
+            audience.recipients.append(RecipientFacts(number, recipient_type))
+            audience.values[number] = _template_values(contact)
+        return audience
 
-    def _send_batch(
-        self, campaign: Campaign, plan: sms.SegmentPlan, numbers: list[str]
-    ) -> list[RecipientOutcome]:
-        """Record, submit and settle one batch; the records exist before anything leaves."""
-        now = _now()
-        records = [
-            OutboundMessage(
-                id=uuid.uuid4().hex,
-                campaign_id=campaign.id,
-                to=number,
-                text=plan.text,
-                parts=plan.parts,
-                # Created already leased to this client, so no worker sharing the
-                # storage can take them while this call sends them.
-                claimed_by=self.worker_id,
-                lease_until=now + SEND_LEASE,
+    def _message_facts(self, message: Message, as_of: date | None) -> MessageFacts:
+        """The facts of the message; of a template, of the text every recipient shares."""
+        day = as_of or _now().astimezone(ISTANBUL).date()
+        template = sms.Template(message.text)
+        text = template.skeleton if template.personalised else message.text
+        return MessageFacts(self.sender, message, day, self.rules_config, text=text)
+
+    def _recipient_facts(
+        self,
+        message: Message,
+        recipients: Sequence[RecipientFacts],
+        missing: Callable[[str], tuple[str, ...]],
+    ) -> list[RecipientFacts]:
+        """Fill in consent, İYS, blacklist and history for a batch, in set-based lookups."""
+        numbers = [r.number for r in recipients]
+        blacklisted = self.storage.blacklisted(numbers)
+        messaged = self.storage.messaged(numbers)
+        brand = self._brand_of(message)
+        states = self.consent.states(numbers, brand=brand) if brand is not None else {}
+        filled = []
+        for recipient in recipients:
+            state = states.get(recipient.number)
+            iys = IysRegistration.UNKNOWN
+            if state is not None and state.iys is not None:
+                iys = _IYS_REGISTRATION.get(state.iys.status, IysRegistration.UNKNOWN)
+            filled.append(
+                RecipientFacts(
+                    recipient.number,
+                    recipient.recipient_type,
+                    consent=None if state is None else state.status,
+                    consent_source=None if state is None else state.event.source,
+                    consent_date=None if state is None else state.since,
+                    iys=iys,
+                    blacklisted=recipient.number in blacklisted,
+                    previously_messaged=recipient.number in messaged,
+                    missing_fields=missing(recipient.number),
+                )
             )
-            for number in numbers
-        ]
-        self.storage.add_messages(records)
-        ids = self.storage.transition(
-            [r.id for r in records],
-            MessageState.SUBMITTING,
-            expected=MessageState.QUEUED,
-            worker=self.worker_id,
-            now=now,
+        return filled
+
+    def _preflight(
+        self,
+        message: Message,
+        facts: MessageFacts,
+        recipients: Sequence[RecipientFacts],
+        values: Mapping[str, Mapping[str, str]],
+        *,
+        acknowledge: Iterable[str],
+        invalid: Mapping[str, str] | None = None,
+        texts: _Rendering | None = None,
+    ) -> PreflightReport:
+        texts = texts or _Rendering(self, message, facts, values)
+        recipients = self._recipient_facts(message, recipients, texts.missing)
+        return preflight(
+            self.rules,
+            facts,
+            recipients,
+            parts=lambda number: texts.plan(number).parts,
+            acknowledge=acknowledge,
+            invalid=invalid,
+            rendered=texts.facts_to_check if texts.template.personalised else None,
         )
-        if len(ids) != len(records):
-            raise StorageError("messages created by this client were taken by another worker")
-        outbound = [OutboundSms(r.id, r.to, plan, campaign.originator) for r in records]
-        results = self._submit(outbound)
-        outcomes = []
-        for record, result in zip(records, results, strict=True):
+
+    def _brand_of(self, message: Message) -> str | None:
+        if message.brand is not None:
+            return message.brand
+        if self.sender is not None and len(self.sender.brands) == 1:
+            return self.sender.brands[0].code
+        return None
+
+    def _campaign_facts(self, campaign_id: str) -> tuple[Message, MessageFacts, frozenset[str]]:
+        campaign = self.storage.get_campaign(campaign_id)
+        if campaign is None:
+            raise StorageError(f"messages refer to a missing campaign {campaign_id!r}")
+        message = Message(campaign.text, category=campaign.category, brand=campaign.brand)
+        acknowledged = self.storage.get_state(f"campaign.{campaign_id}.acknowledge") or ""
+        return (
+            message,
+            self._message_facts(message, None),
+            frozenset(filter(None, acknowledged.split(","))),
+        )
+
+    def _deliver(
+        self, messages: Sequence[OutboundMessage], *, now: datetime | None = None
+    ) -> list[RecipientOutcome]:
+        """Re-check, submit and settle messages leased to this client; one outcome each.
+
+        The recipient rules run again here, just before sending: an opt-out that
+        arrived since the message was queued takes effect.
+        """
+        outcomes: list[RecipientOutcome] = []
+        by_campaign: dict[str, list[OutboundMessage]] = {}
+        for record in messages:
+            by_campaign.setdefault(record.campaign_id, []).append(record)
+        for campaign_id, records in by_campaign.items():
+            message, facts, acknowledged = self._campaign_facts(campaign_id)
+            outcomes += self._deliver_campaign(message, facts, acknowledged, records, now)
+        return outcomes
+
+    def _deliver_campaign(
+        self,
+        message: Message,
+        facts: MessageFacts,
+        acknowledged: frozenset[str],
+        records: list[OutboundMessage],
+        now: datetime | None,
+    ) -> list[RecipientOutcome]:
+        moment = now or _now()
+        recipients = [RecipientFacts(r.to) for r in records]
+        # Everything was checked when the campaign was queued; what can change
+        # since (an opt-out, the blacklist, İYS) is checked again now.
+        report = preflight(
+            self.rules,
+            facts,
+            self._recipient_facts(message, recipients, lambda number: ()),
+            parts=lambda number: 0,
+            acknowledge=acknowledged,
+            recheck_only=True,
+        )
+        outcomes: list[RecipientOutcome] = []
+        blocked = [r for r in records if r.to in report.blocked]
+        for record in blocked:
+            why = _reasons(report, record.to)
+            self.storage.transition(
+                [record.id],
+                MessageState.BLOCKED,
+                expected=MessageState.QUEUED,
+                worker=self.worker_id,
+                now=moment,
+                reason=why,
+            )
+            self.credits.release(record, reason="blocked at dispatch")
+            outcomes.append(
+                RecipientOutcome(
+                    None,
+                    record.to,
+                    OutcomeStatus.BLOCKED,
+                    message_id=record.id,
+                    reason=why,
+                    rule_ids=report.blocked[record.to],
+                )
+            )
+        sendable = [r for r in records if r.to not in report.blocked]
+        ids = set(
+            self.storage.transition(
+                [r.id for r in sendable],
+                MessageState.SUBMITTING,
+                expected=MessageState.QUEUED,
+                worker=self.worker_id,
+                now=moment,
+            )
+        )
+        # A message whose lease was taken over by another worker is theirs now.
+        mine = [r for r in sendable if r.id in ids]
+        plans = {r.id: self.plan(r.text) for r in mine}
+        originator = self.sender.originator if self.sender else None
+        results = (
+            self._submit([OutboundSms(r.id, r.to, plans[r.id], originator) for r in mine])
+            if mine
+            else []
+        )
+        for record, result in zip(mine, results, strict=True):
             if result.error is None:
                 status, state = OutcomeStatus.SUBMITTED, MessageState.SUBMITTED
             elif isinstance(result.error, TransportTimeout):
@@ -288,6 +898,8 @@ class Client(Resource):
                 error_code=getattr(result.error, "code", None),
                 reason=reason,
             )
+            if state is MessageState.FAILED:
+                self.credits.release(record, reason="refused by the transport")
             outcomes.append(
                 RecipientOutcome(
                     None,
@@ -296,9 +908,11 @@ class Client(Resource):
                     message_id=record.id,
                     provider_id=result.provider_id,
                     reason=reason,
-                    plan=plan,
+                    plan=plans[record.id],
                 )
             )
+        if self._early_reports:
+            self._apply_early_reports(result.provider_id for result in results)
         return outcomes
 
     def _submit(self, batch: list[OutboundSms]) -> list[SubmitResult]:
@@ -327,7 +941,62 @@ class Client(Resource):
         """Call ``callback`` with every delivery report and inbound message, after isobil."""
         self._callbacks.append(callback)
 
+    def _send_reply(self, number: str, text: str, brand: str) -> str | None:
+        """Send an auto reply or confirmation; these are notices the law requires."""
+        message = Message(text, category=MessageCategory.LEGALLY_REQUIRED, brand=brand or None)
+        [outcome] = self.send(message, to=[number]).outcomes
+        if outcome.status is not OutcomeStatus.SUBMITTED:
+            log.warning("isobil: auto reply to %s not sent: %s", phone.mask(number), outcome.reason)
+        return outcome.message_id
+
+    def _low_credit_alert(self, balance: int) -> None:
+        if self.owner_phone is None:
+            return
+        name = self.sender.name if self.sender else "isobil"
+        text = f"{name}: SMS krediniz azaldı, kalan bakiye {balance} kredi."
+        notice = Message(text, category=MessageCategory.INFORMATIONAL)
+        self.send(notice, to=[self.owner_phone])
+
+    def _confirm_consent(self, event: ConsentEvent) -> None:
+        """Send the same-day confirmation when consent was taken electronically (R-CONSENT)."""
+        template = self.replies.confirmation
+        if (
+            template is None
+            or event.status is not ConsentStatus.ONAY
+            or event.source not in ELECTRONIC_SOURCES
+            or event.channel is not Channel.MESAJ
+            or "@" in event.address
+        ):
+            return
+        given = event.consent_date.astimezone(ISTANBUL).date()
+        if given != _now().astimezone(ISTANBUL).date():
+            return  # an imported history: its "same day" has passed
+        number = (self.sender.short_number or self.sender.contact or "") if self.sender else ""
+        text = template.format(brand=event.brand, number=number, date=given.strftime("%d.%m.%Y"))
+        self._send_reply(event.address, text, event.brand)
+
+    def _apply_report(self, record: DeliveryReportRecord) -> None:
+        changed = self.storage.apply_delivery_report(record)
+        # apply_delivery_report answers only for the report that changed the
+        # state, so a repeated report never refunds twice.
+        if changed is not None and changed.state in _REFUNDED:
+            self.credits.refund(changed, reason=f"delivery report: {changed.state.value}")
+
+    def _apply_early_reports(self, provider_ids: Iterable[str | None]) -> None:
+        with self._early_lock:
+            early = [self._early_reports.pop(p) for p in provider_ids if p in self._early_reports]
+        for record in early:
+            self._apply_report(record)
+
     def _on_event(self, event: InboundEvent) -> None:
+        if isinstance(event, InboundSms):
+            self.inbound.handle(
+                event.from_,
+                event.to,
+                event.text,
+                received_at=event.received_at,
+                provider_id=event.provider_id,
+            )
         if isinstance(event, DeliveryReport):
             record = DeliveryReportRecord(
                 event.provider_id,
@@ -336,8 +1005,13 @@ class Client(Resource):
                 error_code=event.error_code,
             )
             if self.storage.message_by_provider_id(event.provider_id) is None:
-                log.warning("isobil: delivery report for unknown message %s", event.provider_id)
-            self.storage.apply_delivery_report(record)
+                # A fast SMSC can report before submit() has returned the id; keep
+                # the report and apply it when the message is settled.
+                with self._early_lock:
+                    self._early_reports[event.provider_id] = record
+                    while len(self._early_reports) > _EARLY_REPORTS:
+                        self._early_reports.pop(next(iter(self._early_reports)))
+            self._apply_report(record)
         for callback in self._callbacks:
             callback(event)
 

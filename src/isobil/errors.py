@@ -10,8 +10,14 @@ one of these, chained with ``from``.
     ├── InvalidValue (ValueError)           a value given to isobil is wrong
     │   ├── InvalidPhoneNumber              a number that cannot be an SMS address
     │   ├── InvalidIdentifier               TCKN, VKN, MERSİS or originator rejected
+    │   ├── TemplateError                   a template is malformed or lacks a value
     │   └── EncodingError                   text that no SMS encoding can carry
     ├── ConfigurationError                  isobil was set up inconsistently
+    ├── ComplianceError                     the regulation forbids this send
+    ├── InsufficientCredits                 a prepaid send would overdraw the balance
+    ├── IysError                            İYS refused a call or answered nonsense
+    │   ├── IysRateLimited                  İYS's rate limit; retry after a while
+    │   └── IysUnavailable                  İYS unreachable, or failing after retries
     ├── TransportError                      talking to an SMSC or HTTP API failed
     │   ├── TransportClosed                 the transport was used after close()
     │   ├── ConnectionFailed                could not connect or bind
@@ -27,15 +33,21 @@ unless they are the very input being reported as invalid.
 from __future__ import annotations
 
 __all__ = [
+    "ComplianceError",
     "ConfigurationError",
     "ConnectionFailed",
     "EncodingError",
+    "InsufficientCredits",
     "InvalidIdentifier",
     "InvalidPhoneNumber",
     "InvalidValue",
     "IsobilError",
+    "IysError",
+    "IysRateLimited",
+    "IysUnavailable",
     "StorageError",
     "SubmitRejected",
+    "TemplateError",
     "Throttled",
     "TransportClosed",
     "TransportError",
@@ -67,12 +79,68 @@ class InvalidIdentifier(InvalidValue):
     """Raised when a TCKN, VKN, MERSİS number or originator fails validation."""
 
 
+class TemplateError(InvalidValue):
+    """Raised when a template is malformed, or rendered without a value for a field."""
+
+
 class EncodingError(InvalidValue):
     """Raised when text cannot be carried by any SMS encoding (e.g. a lone surrogate)."""
 
 
 class ConfigurationError(IsobilError):
     """Raised when isobil is configured inconsistently (missing sender, bad option)."""
+
+
+class ComplianceError(IsobilError):
+    """Raised when a send breaks a rule of the regulation; ``report`` says which and why.
+
+    ``report`` is the :class:`isobil.rules.PreflightReport` of the refused send.
+    """
+
+    def __init__(self, message: str, *, report: object) -> None:
+        self.report = report
+        super().__init__(message)
+
+
+class IysError(IsobilError):
+    """Raised when İYS answers with an error, or with an answer that cannot be read.
+
+    ``code`` is İYS's error code (``"H175"`` …) when it gave one, ``status`` the
+    HTTP status when there was an HTTP answer.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class IysRateLimited(IysError):
+    """Raised when İYS refuses a call for its rate limit; ``retry_after`` is in seconds."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        code: str | None = None,
+        status: int | None = 429,
+    ) -> None:
+        super().__init__(message, code=code, status=status)
+        self.retry_after = retry_after
+
+
+class IysUnavailable(IysError):
+    """Raised when İYS cannot be reached, or kept failing (HTTP 5xx) after the retries."""
+
+
+class InsufficientCredits(IsobilError):
+    """Raised when a prepaid send needs more credits than the balance holds; nothing is sent."""
+
+    def __init__(self, message: str, *, needed: int, balance: int) -> None:
+        self.needed = needed
+        self.balance = balance
+        super().__init__(message)
 
 
 class TransportError(IsobilError):

@@ -31,6 +31,8 @@ __all__ = [
     "RecipientType",
     "Sender",
     "SenderKind",
+    "normalize_address",
+    "normalize_brand",
 ]
 
 
@@ -104,7 +106,8 @@ _ORIGINATOR = re.compile(r"[A-Za-z0-9 .\-_&]{3,11}")
 _TURKISH_LETTERS = frozenset("çÇğĞıİöÖşŞüÜ")
 
 
-def _brand_code(value: str) -> str:
+def normalize_brand(value: str) -> str:
+    """A brand code as stored: stripped, upper-case ASCII; InvalidValue otherwise."""
     code = value.strip().upper() if isinstance(value, str) else value
     if not isinstance(code, str) or not _BRAND_CODE.fullmatch(code):
         raise InvalidValue(
@@ -130,7 +133,7 @@ class Brand:
     words that also mean this brand; ``iys_code`` is the brand's İYS number.
     """
 
-    code: str = attrs.field(converter=_brand_code)
+    code: str = attrs.field(converter=normalize_brand)
     keywords: tuple[str, ...] = attrs.field(default=(), converter=_keywords)
     iys_code: str | None = None
 
@@ -169,7 +172,7 @@ def _optional_tckn(value: str | None) -> str | None:
 
 
 def _optional_brand(value: str | None) -> str | None:
-    return None if value is None else _brand_code(value)
+    return None if value is None else normalize_brand(value)
 
 
 def _short_number(value: str | None) -> str | None:
@@ -220,7 +223,7 @@ class Sender:
 
     def brand(self, code: str) -> Brand:
         """Return the brand with this code, or raise InvalidValue naming the known ones."""
-        wanted = _brand_code(code)
+        wanted = normalize_brand(code)
         for brand in self.brands:
             if brand.code == wanted:
                 return brand
@@ -311,12 +314,14 @@ class ConsentSource(enum.StrEnum):
     HS_2015 = "HS_2015"
     HS_ATM = "HS_ATM"
     HS_KARAR = "HS_KARAR"
-    #: Changes made on İYS itself (pulled from the registry).
+    #: Changes made on İYS itself, as İYS names them: its short number 3338 for
+    #: SMS, its call centre (CM), web site, mobile app and short links.
+    IYS_3338 = "IYS_3338"
+    IYS_CM = "IYS_CM"
     IYS_WEB = "IYS_WEB"
     IYS_MOBIL = "IYS_MOBIL"
-    IYS_CAGRI_MERKEZI = "IYS_CAGRI_MERKEZI"
-    IYS_KISAMESAJ = "IYS_KISAMESAJ"
-    IYS_EDEVLET = "IYS_EDEVLET"
+    IYS_KISA_LINK = "IYS_KISA_LINK"
+    #: isobil's name for an İYS-side source it does not know yet.
     IYS_OTHER = "IYS_OTHER"
 
 
@@ -332,8 +337,8 @@ def _channel(value: object) -> Channel:
     return _to_enum(Channel, value, "channel")
 
 
-def _address(value: str) -> str:
-    """An e-mail address is kept (lower-cased); anything else must be a phone number."""
+def normalize_address(value: str) -> str:
+    """A consent address: an e-mail lower-cased, anything else normalised to E.164."""
     if isinstance(value, str) and "@" in value:
         return value.strip().lower()
     return phone.normalize(value)
@@ -359,10 +364,10 @@ class ConsentEvent:
     chains each event to the one before, so tampering is detectable.
     """
 
-    address: str = attrs.field(converter=_address, repr=_mask_address)
+    address: str = attrs.field(converter=normalize_address, repr=_mask_address)
     status: ConsentStatus = attrs.field(converter=_consent_status)
     source: ConsentSource = attrs.field(converter=_consent_source)
-    brand: str = attrs.field(converter=_brand_code)
+    brand: str = attrs.field(converter=normalize_brand)
     consent_date: datetime = attrs.field()
     recorded_at: datetime = attrs.field()
     channel: Channel = attrs.field(default=Channel.MESAJ, converter=_channel)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from isobil.sms._decode import DecodedPart, decode
 from isobil.sms._plan import Encoding, PartPayload, SegmentPlan, plan
+from isobil.sms._template import Template, field_key
 from isobil.sms._transliterate import transliterate_turkish
 
 __all__ = [
@@ -15,7 +16,9 @@ __all__ = [
     "Encoding",
     "PartPayload",
     "SegmentPlan",
+    "Template",
     "decode",
+    "field_key",
     "plan",
     "transliterate_turkish",
 ]

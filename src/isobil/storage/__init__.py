@@ -4,6 +4,8 @@
 SQLite (the default) or PostgreSQL (several workers on several machines).
 """
 
+from typing import TYPE_CHECKING
+
 from isobil.storage._base import Sealer, Storage
 from isobil.storage._memory import MemoryStorage
 from isobil.storage._records import (
@@ -14,6 +16,9 @@ from isobil.storage._records import (
     CreditEntry,
     CreditKind,
     DeliveryReportRecord,
+    InboundRecord,
+    IysSync,
+    IysSyncStatus,
     MessageState,
     OutboundMessage,
     Schedule,
@@ -23,6 +28,9 @@ from isobil.storage._records import (
     check_transition,
 )
 
+if TYPE_CHECKING:
+    from isobil.storage._sql import SQLStorage, revision, upgrade
+
 __all__ = [
     "TRANSITIONS",
     "BlacklistEntry",
@@ -31,9 +39,13 @@ __all__ = [
     "CreditEntry",
     "CreditKind",
     "DeliveryReportRecord",
+    "InboundRecord",
+    "IysSync",
+    "IysSyncStatus",
     "MemoryStorage",
     "MessageState",
     "OutboundMessage",
+    "SQLStorage",
     "Schedule",
     "ScheduleStatus",
     "Sealer",
@@ -41,4 +53,15 @@ __all__ = [
     "Template",
     "UpsertResult",
     "check_transition",
+    "revision",
+    "upgrade",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # SQLStorage loads SQLAlchemy (~0.15 s): only code that uses it pays for it.
+    if name in ("SQLStorage", "upgrade", "revision"):
+        from isobil.storage import _sql
+
+        return getattr(_sql, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,6 +14,8 @@ from isobil.storage._records import (
     CampaignStatus,
     CreditEntry,
     DeliveryReportRecord,
+    InboundRecord,
+    IysSync,
     MessageState,
     OutboundMessage,
     Schedule,
@@ -145,6 +147,46 @@ class Storage(Resource, abc.ABC):
         ONAY wins. Addresses without events are absent from the result.
         """
 
+    @abc.abstractmethod
+    def set_iys_sync(self, records: Iterable[IysSync]) -> None:
+        """Record where consent events stand with İYS (replacing earlier records)."""
+
+    @abc.abstractmethod
+    def iys_sync(self, seqs: Iterable[int]) -> dict[int, IysSync]:
+        """The İYS sync records of these events, by ``seq`` (absent: never synced)."""
+
+    @abc.abstractmethod
+    def iter_unsynced_consent_events(
+        self, *, brand: str | None = None, limit: int | None = None
+    ) -> Iterator[ConsentEvent]:
+        """Events (of ``brand``) with no İYS sync record yet, in ``seq`` order: what to push."""
+
+    @abc.abstractmethod
+    def iter_iys_pending(self) -> Iterator[IysSync]:
+        """Sync records still ``pending`` (pushed, result unknown), by request id then ``seq``."""
+
+    # -- small named state ---------------------------------------------------
+
+    @abc.abstractmethod
+    def get_state(self, key: str) -> str | None:
+        """A value kept under ``key`` (a sync cursor, an alert flag), or ``None``."""
+
+    @abc.abstractmethod
+    def set_state(self, key: str, value: str | None) -> None:
+        """Keep ``value`` under ``key`` (``None`` removes it)."""
+
+    # -- inbound messages ---------------------------------------------------
+
+    @abc.abstractmethod
+    def record_inbound(self, record: InboundRecord) -> None:
+        """Keep an inbound message and what was made of it."""
+
+    @abc.abstractmethod
+    def iter_inbound(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[InboundRecord]:
+        """Inbound messages received in [since, until), oldest first."""
+
     # -- templates ----------------------------------------------------------
 
     @abc.abstractmethod
@@ -198,6 +240,10 @@ class Storage(Resource, abc.ABC):
         self, campaign_id: str, *, state: MessageState | None = None
     ) -> Iterator[OutboundMessage]:
         """A campaign's messages (in one state), ordered by id."""
+
+    @abc.abstractmethod
+    def messaged(self, numbers: Iterable[str]) -> set[str]:
+        """Which of ``numbers`` were ever sent a message (submitted, whatever came after)."""
 
     @abc.abstractmethod
     def message_counts(self, campaign_id: str) -> dict[MessageState, int]:

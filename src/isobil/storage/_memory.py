@@ -17,6 +17,9 @@ from isobil.storage._records import (
     CampaignStatus,
     CreditEntry,
     DeliveryReportRecord,
+    InboundRecord,
+    IysSync,
+    IysSyncStatus,
     MessageState,
     OutboundMessage,
     Schedule,
@@ -24,6 +27,18 @@ from isobil.storage._records import (
     Template,
     UpsertResult,
     check_transition,
+)
+
+#: States of a message that left (or may have left) for the recipient.
+SENT_STATES = frozenset(
+    {
+        MessageState.SUBMITTED,
+        MessageState.DELIVERED,
+        MessageState.UNDELIVERED,
+        MessageState.EXPIRED,
+        MessageState.REJECTED,
+        MessageState.UNKNOWN,
+    }
 )
 
 __all__ = ["MemoryStorage"]
@@ -62,6 +77,9 @@ class MemoryStorage(Storage):
         self._credits: list[CreditEntry] = []
         self._schedules: dict[str, Schedule] = {}
         self._occurrences: set[tuple[str, datetime]] = set()
+        self._iys: dict[int, IysSync] = {}
+        self._inbound: list[InboundRecord] = []
+        self._state: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<MemoryStorage contacts={len(self._contacts)} messages={len(self._messages)}>"
@@ -216,6 +234,62 @@ class MemoryStorage(Storage):
                     states[event.address] = event
         return states
 
+    def set_iys_sync(self, records: Iterable[IysSync]) -> None:
+        with self._lock:
+            for record in records:
+                self._iys[record.seq] = attrs.evolve(record, updated_at=_utc(record.updated_at))
+
+    def iys_sync(self, seqs: Iterable[int]) -> dict[int, IysSync]:
+        with self._lock:
+            return {seq: self._iys[seq] for seq in seqs if seq in self._iys}
+
+    def iter_unsynced_consent_events(
+        self, *, brand: str | None = None, limit: int | None = None
+    ) -> Iterator[ConsentEvent]:
+        with self._lock:
+            found = [
+                e
+                for e in self._consent
+                if e.seq not in self._iys and (brand is None or e.brand == brand)
+            ]
+        return iter(found[:limit])
+
+    def iter_iys_pending(self) -> Iterator[IysSync]:
+        with self._lock:
+            pending = [r for r in self._iys.values() if r.status is IysSyncStatus.PENDING]
+        return iter(sorted(pending, key=lambda r: (r.request_id or "", r.seq)))
+
+    # -- small named state ---------------------------------------------------
+
+    def get_state(self, key: str) -> str | None:
+        with self._lock:
+            return self._state.get(key)
+
+    def set_state(self, key: str, value: str | None) -> None:
+        with self._lock:
+            if value is None:
+                self._state.pop(key, None)
+            else:
+                self._state[key] = value
+
+    # -- inbound messages ---------------------------------------------------
+
+    def record_inbound(self, record: InboundRecord) -> None:
+        with self._lock:
+            self._inbound.append(attrs.evolve(record, received_at=_utc(record.received_at)))
+
+    def iter_inbound(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[InboundRecord]:
+        with self._lock:
+            found = sorted(self._inbound, key=lambda r: (r.received_at, r.id))
+        return (
+            r
+            for r in found
+            if (since is None or r.received_at >= since)
+            and (until is None or r.received_at < until)
+        )
+
     # -- templates ----------------------------------------------------------
 
     def save_template(self, template: Template) -> None:
@@ -301,6 +375,13 @@ class MemoryStorage(Storage):
                 if m.campaign_id == campaign_id and (state is None or m.state is state)
             ]
         return iter(found)
+
+    def messaged(self, numbers: Iterable[str]) -> set[str]:
+        wanted = set(numbers)
+        with self._lock:
+            return {
+                m.to for m in self._messages.values() if m.to in wanted and m.state in SENT_STATES
+            }
 
     def message_counts(self, campaign_id: str) -> dict[MessageState, int]:
         counts: dict[MessageState, int] = {}

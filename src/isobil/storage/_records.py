@@ -21,6 +21,9 @@ __all__ = [
     "CreditEntry",
     "CreditKind",
     "DeliveryReportRecord",
+    "InboundRecord",
+    "IysSync",
+    "IysSyncStatus",
     "MessageState",
     "OutboundMessage",
     "Schedule",
@@ -236,3 +239,45 @@ class Schedule:
     payload: Mapping[str, str] = attrs.field(converter=_mapping, hash=False)
     created_at: datetime = attrs.field(validator=_aware)
     status: ScheduleStatus = ScheduleStatus.ACTIVE
+
+
+@attrs.frozen
+class InboundRecord:
+    """An inbound message (MO) as received, with what isobil made of it.
+
+    ``intent`` and ``brand`` are the keyword parser's reading; ``consent_seqs``
+    are the consent events it caused; ``reply_id`` the auto reply's message id.
+    Unknown texts are kept too, so nothing a recipient sends is silently lost.
+    """
+
+    id: str
+    from_: str = attrs.field(repr=mask)
+    to: str
+    text: str = attrs.field(repr=False)
+    received_at: datetime = attrs.field(validator=_aware)
+    intent: str
+    brand: str | None = None
+    keyword: str | None = None
+    consent_seqs: tuple[int, ...] = ()
+    reply_id: str | None = None
+    provider_id: str | None = None
+
+
+class IysSyncStatus(enum.StrEnum):
+    """Where a consent event stands with İYS, the national registry."""
+
+    PENDING = "pending"  # sent in a batch, result not known yet
+    REGISTERED = "registered"
+    REJECTED = "rejected"  # İYS refused it; ``error`` says why
+    NOT_NEEDED = "not_needed"  # came from İYS itself, or İYS does not take it
+
+
+@attrs.frozen
+class IysSync:
+    """The İYS registration state of one consent event (by its ledger ``seq``)."""
+
+    seq: int
+    status: IysSyncStatus
+    updated_at: datetime = attrs.field(validator=_aware)
+    request_id: str | None = None
+    error: str | None = None

@@ -27,12 +27,15 @@ __all__ = [
     "contacts",
     "credit_entries",
     "delivery_reports",
+    "inbound",
+    "iys_sync",
     "key_type",
     "messages",
     "metadata",
     "schedule_occurrences",
     "schedules",
     "seq_type",
+    "state",
     "templates",
 ]
 
@@ -144,6 +147,49 @@ consent_events = sa.Table(
     sa.Index("ix_isobil_consent_events_brand_date", "brand", "consent_date"),
 )
 
+iys_sync = sa.Table(
+    "isobil_iys_sync",
+    metadata,
+    # No foreign key: like MemoryStorage, a sync record may name any seq.
+    sa.Column("seq", seq_type(), primary_key=True, autoincrement=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("request_id", key_type()),
+    sa.Column("error", sa.Text()),
+    # What is still waiting for an İYS answer: a few rows among millions.
+    sa.Index(
+        "ix_isobil_iys_sync_pending",
+        "request_id",
+        "seq",
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+)
+
+state = sa.Table(
+    "isobil_state",
+    metadata,
+    sa.Column("key", key_type(), primary_key=True),
+    sa.Column("value", sa.Text(), nullable=False),
+)
+
+inbound = sa.Table(
+    "isobil_inbound",
+    metadata,
+    sa.Column("id", key_type(), primary_key=True),
+    sa.Column("sender", key_type(), nullable=False),
+    sa.Column("recipient", key_type(), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("intent", sa.String(32), nullable=False),
+    sa.Column("brand", key_type()),
+    sa.Column("keyword", sa.Text()),
+    sa.Column("consent_seqs", sa.Text(), nullable=False),  # JSON array of ledger seqs
+    sa.Column("reply_id", key_type()),
+    sa.Column("provider_id", key_type()),
+    sa.Index("ix_isobil_inbound_received_at", "received_at", "id"),
+)
+
 templates = sa.Table(
     "isobil_templates",
     metadata,
@@ -191,6 +237,8 @@ messages = sa.Table(
     sa.Column("updated_at", UTCDateTime()),
     sa.Index("ix_isobil_messages_campaign_state", "campaign_id", "state"),
     sa.Index("ix_isobil_messages_provider_id", "provider_id"),
+    # Who was ever messaged (the first message to a legacy contact must say so).
+    sa.Index("ix_isobil_messages_recipient", "recipient"),
     # Partial indexes: the claim walks queued messages in id order, and
     # expire_claims looks only at in-flight ones; both stay small however many
     # settled messages accumulate.

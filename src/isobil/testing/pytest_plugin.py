@@ -5,7 +5,10 @@ Installed as a pytest plugin: no import or ``conftest.py`` needed.
 * ``isobil_sender`` — a valid test :class:`~isobil.Sender` (brand ``TEST``,
   short number 4605); override the fixture to use your own.
 * ``isobil_fake`` — a fresh :class:`~isobil.FakeTransport`.
-* ``isobil_client`` — a :class:`~isobil.Client` wired to both, closed after the test.
+* ``isobil_storage`` — a fresh :class:`~isobil.storage.MemoryStorage`; override
+  it to run your tests on SQL.
+* ``isobil_client`` — a :class:`~isobil.Client` wired to all three, closed after
+  the test.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import pytest
 
 from isobil.client import Client
 from isobil.model import Brand, Sender
+from isobil.storage import MemoryStorage, Storage
 from isobil.transport import FakeTransport
 
 
@@ -39,7 +43,15 @@ def isobil_fake() -> FakeTransport:
 
 
 @pytest.fixture
-def isobil_client(isobil_sender: Sender, isobil_fake: FakeTransport) -> Iterator[Client]:
-    """A client sending as ``isobil_sender`` through ``isobil_fake``."""
-    with Client(isobil_sender, transport=isobil_fake) as client:
+def isobil_storage() -> Storage:
+    """An empty in-memory storage for one test."""
+    return MemoryStorage()
+
+
+@pytest.fixture
+def isobil_client(
+    isobil_sender: Sender, isobil_fake: FakeTransport, isobil_storage: Storage
+) -> Iterator[Client]:
+    """A client sending as ``isobil_sender`` through ``isobil_fake``, keeping ``isobil_storage``."""
+    with Client(isobil_sender, transport=isobil_fake, storage=isobil_storage) as client:
         yield client

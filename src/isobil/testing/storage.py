@@ -11,6 +11,7 @@ import hashlib
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
+import attrs
 import pytest
 
 from isobil.errors import InvalidValue
@@ -22,6 +23,9 @@ from isobil.storage import (
     CreditEntry,
     CreditKind,
     DeliveryReportRecord,
+    InboundRecord,
+    IysSync,
+    IysSyncStatus,
     MessageState,
     OutboundMessage,
     Schedule,
@@ -254,6 +258,75 @@ class StorageContract:
                 assert name.startswith(("append_", "iter_", "consent_states", "credit_balance")), (
                     name
                 )
+
+    def test_iys_sync_tracks_what_is_left_to_push(self, storage: Storage) -> None:
+        """Events without a sync record are pending push; records replace each other."""
+        storage.append_consent_events([consent(1), consent(2), consent(3)])
+        assert [e.seq for e in storage.iter_unsynced_consent_events()] == [1, 2, 3]
+        storage.set_iys_sync(
+            [
+                IysSync(1, IysSyncStatus.PENDING, T0, request_id="r-1"),
+                IysSync(2, IysSyncStatus.PENDING, T0, request_id="r-1"),
+            ]
+        )
+        assert [e.seq for e in storage.iter_unsynced_consent_events(limit=5)] == [3]
+        storage.append_consent_events([consent(4, brand="ZETA")])
+        assert [e.seq for e in storage.iter_unsynced_consent_events(brand="ZETA")] == [4]
+        assert [e.seq for e in storage.iter_unsynced_consent_events(brand="ACME")] == [3]
+        storage.set_iys_sync([IysSync(2, IysSyncStatus.REJECTED, T0, "r-1", error="H174")])
+        synced = storage.iys_sync([1, 2, 3])
+        assert sorted(synced) == [1, 2]
+        assert (synced[2].status, synced[2].request_id, synced[2].error) == (
+            IysSyncStatus.REJECTED,
+            "r-1",
+            "H174",
+        )
+        assert synced[1].updated_at == T0
+        storage.set_iys_sync([IysSync(3, IysSyncStatus.PENDING, T0, request_id="r-0")])
+        assert [(r.request_id, r.seq) for r in storage.iter_iys_pending()] == [
+            ("r-0", 3),
+            ("r-1", 1),
+        ]
+
+    def test_named_state(self, storage: Storage) -> None:
+        """Small values are kept by key, replaced, and removed with None."""
+        assert storage.get_state("iys.cursor") is None
+        storage.set_state("iys.cursor", "c-1")
+        storage.set_state("iys.cursor", "c-2")
+        storage.set_state("alert.low_credit", "armed")
+        assert (storage.get_state("iys.cursor"), storage.get_state("alert.low_credit")) == (
+            "c-2",
+            "armed",
+        )
+        storage.set_state("iys.cursor", None)
+        assert storage.get_state("iys.cursor") is None
+
+    # -- inbound ------------------------------------------------------------
+
+    def test_inbound_records(self, storage: Storage) -> None:
+        """Inbound messages are kept with their reading, listed oldest first by window."""
+        later = T0 + timedelta(hours=2)
+        second = InboundRecord(
+            "in-2", number(2), "4605", "merhaba", later, "unknown", provider_id="mo-2"
+        )
+        first = InboundRecord(
+            "in-1",
+            number(1),
+            "4605",
+            "ACME RET",
+            T0.astimezone(ISTANBUL),
+            "opt_out",
+            brand="ACME",
+            keyword="ret",
+            consent_seqs=(4, 5),
+            reply_id="m-9",
+        )
+        storage.record_inbound(second)
+        storage.record_inbound(first)
+        assert [r.id for r in storage.iter_inbound()] == ["in-1", "in-2"]
+        [read] = list(storage.iter_inbound(until=later))
+        assert read == attrs.evolve(first, received_at=T0)
+        assert [r.id for r in storage.iter_inbound(since=later)] == ["in-2"]
 
     # -- templates ----------------------------------------------------------
 

@@ -15,6 +15,7 @@ from isobil.transport._base import (
     Transport,
 )
 from isobil.transport._fake import FakeTransport, SentSms
+from isobil.transport._smpp import SmppStats, SmppTransport
 
 __all__ = [
     "DeliveryReport",
@@ -25,6 +26,8 @@ __all__ = [
     "InboundSms",
     "OutboundSms",
     "SentSms",
+    "SmppStats",
+    "SmppTransport",
     "SubmitResult",
     "Transport",
 ]

@@ -1,0 +1,97 @@
+"""Consent: the tamper-evident ledger, opt-in / opt-out over SMS, the blacklist, İYS.
+
+Recipients say yes (ONAY) or no (RET); this package records it with proof,
+answers them, keeps İYS in step, and keeps the history verifiable years later.
+"""
+
+from isobil.consent._blacklist import Blacklist, BlacklistImport, RowError
+from isobil.consent._business_days import (
+    add_business_days,
+    business_day_deadline,
+    is_business_day,
+)
+from isobil.consent._inbound import AutoReplies, InboundProcessor, route_key
+from isobil.consent._iys import (
+    DEFAULT_RATE_LIMITS,
+    FakeIysGateway,
+    HttpIysGateway,
+    IysBatchRequest,
+    IysBatchResult,
+    IysChanges,
+    IysConsent,
+    IysError,
+    IysGateway,
+    IysRateLimited,
+    IysRecordResult,
+    IysUnavailable,
+    ManualClock,
+)
+from isobil.consent._iys_sync import IysDeadline, IysSynchronizer, IysSyncReport
+from isobil.consent._keywords import (
+    DEFAULT_HELP_WORDS,
+    DEFAULT_OPT_IN_WORDS,
+    DEFAULT_OPT_OUT_WORDS,
+    Intent,
+    KeywordParser,
+    ParsedInbound,
+    fold,
+)
+from isobil.consent._ledger import (
+    GENESIS_HASH,
+    ConsentLedger,
+    ConsentState,
+    EvidenceExport,
+    LedgerProblem,
+    VerificationReport,
+    canonical_json,
+    event_hash,
+    event_to_json,
+)
+from isobil.consent._report import ConsentReport, ConsentReportRow, consent_report
+
+__all__ = [
+    "DEFAULT_HELP_WORDS",
+    "DEFAULT_OPT_IN_WORDS",
+    "DEFAULT_OPT_OUT_WORDS",
+    "DEFAULT_RATE_LIMITS",
+    "GENESIS_HASH",
+    "AutoReplies",
+    "Blacklist",
+    "BlacklistImport",
+    "ConsentLedger",
+    "ConsentReport",
+    "ConsentReportRow",
+    "ConsentState",
+    "EvidenceExport",
+    "FakeIysGateway",
+    "HttpIysGateway",
+    "InboundProcessor",
+    "Intent",
+    "IysBatchRequest",
+    "IysBatchResult",
+    "IysChanges",
+    "IysConsent",
+    "IysDeadline",
+    "IysError",
+    "IysGateway",
+    "IysRateLimited",
+    "IysRecordResult",
+    "IysSyncReport",
+    "IysSynchronizer",
+    "IysUnavailable",
+    "KeywordParser",
+    "LedgerProblem",
+    "ManualClock",
+    "ParsedInbound",
+    "RowError",
+    "VerificationReport",
+    "add_business_days",
+    "business_day_deadline",
+    "canonical_json",
+    "consent_report",
+    "event_hash",
+    "event_to_json",
+    "fold",
+    "is_business_day",
+    "route_key",
+]

@@ -1,0 +1,1648 @@
+"""Storage in SQLite (one file, zero set-up) or PostgreSQL (many workers, many machines).
+
+:class:`SQLStorage` speaks SQLAlchemy Core. What makes it safe to share:
+
+* Every write is one transaction. On SQLite a write transaction starts with
+  ``BEGIN IMMEDIATE``, so writers (threads or processes) queue on the file lock
+  up to ``busy_timeout`` instead of failing half-way with "database is locked";
+  readers never wait (WAL). On PostgreSQL appends that number rows (consent
+  events, credit entries) lock their table in EXCLUSIVE mode, which still lets
+  readers through.
+* ``claim`` is one statement: ``UPDATE … FROM (SELECT … FOR UPDATE SKIP
+  LOCKED)`` on PostgreSQL; on SQLite the same UPDATE under the single writer.
+* The schema is created and upgraded by the Alembic migrations shipped inside
+  the package; a database of another revision than this code is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+import time
+import weakref
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar, cast
+from urllib.parse import quote
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from isobil.errors import InvalidValue, StorageError
+from isobil.model import (
+    Channel,
+    ConsentEvent,
+    ConsentSource,
+    ConsentStatus,
+    Recipient,
+    RecipientType,
+)
+from isobil.phone import mask
+from isobil.storage import _schema as t
+from isobil.storage._base import Sealer, Storage
+from isobil.storage._memory import _REPORT_STATES, SENT_STATES
+from isobil.storage._records import (
+    BlacklistEntry,
+    Campaign,
+    CampaignStatus,
+    CreditEntry,
+    CreditKind,
+    DeliveryReportRecord,
+    InboundRecord,
+    IysSync,
+    IysSyncStatus,
+    MessageState,
+    OutboundMessage,
+    Schedule,
+    ScheduleStatus,
+    Template,
+    UpsertResult,
+    check_transition,
+)
+
+__all__ = ["SQLStorage", "revision", "upgrade"]
+
+logger = logging.getLogger("isobil.storage")
+
+_T = TypeVar("_T")
+_S = TypeVar("_S", bound=sa.Executable)
+Url = str | os.PathLike[str] | sa.URL
+
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: pg_advisory_xact_lock key serialising schema migrations ("isobil" in ASCII).
+_MIGRATION_LOCK = 0x69736F62696C
+_BUSY_TIMEOUT_S = 30
+#: Rows per executemany batch.
+_BATCH = 10_000
+#: Values looked up per statement. Each list is one parameter: an array on
+#: PostgreSQL (= ANY(:values)), a JSON array on SQLite (IN json_each(:values)),
+#: so no statement grows with the list and no parameter limit applies.
+_IN = 50_000
+_PAGE = 5_000
+#: Contacts from which a PostgreSQL upsert goes through COPY and a temporary table.
+_COPY_FROM = 1_000
+#: Rows written by one bulk call after which PostgreSQL statistics are refreshed.
+_ANALYZE_AFTER = 10_000
+_LOST_REASON = "worker lost while submitting; outcome unknown"
+_PHONE_LIKE = re.compile(r"\+?\d{10,15}")
+
+
+# One encoder for every row: json.dumps with options builds a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _dumps(mapping: Mapping[str, str]) -> str:
+    return _encode(dict(mapping)) if mapping else "{}"
+
+
+def _loads(text: str) -> dict[str, str]:
+    return {} if text == "{}" else dict(json.loads(text))
+
+
+def _chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    chunk: list[_T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _parse_url(url: Url) -> sa.URL:
+    if isinstance(url, os.PathLike):
+        return sa.URL.create("sqlite", database=os.fspath(url))
+    try:
+        parsed = sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        # The exception text may quote the URL, password and all: say less.
+        raise InvalidValue(
+            "invalid database URL: expected sqlite:///path/to/file.db or "
+            "postgresql+psycopg://user:password@host:port/database"
+        ) from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend == "postgresql" and driver != "psycopg":
+        raise InvalidValue(f"unsupported PostgreSQL driver {driver!r}: use postgresql+psycopg://")
+    elif backend == "sqlite" and driver != "pysqlite":
+        raise InvalidValue(f"unsupported SQLite driver {driver!r}: use sqlite:///")
+    elif backend not in ("sqlite", "postgresql"):
+        raise InvalidValue(
+            f"unsupported database {backend!r}: isobil stores in SQLite or PostgreSQL"
+        )
+    return parsed
+
+
+def _fold(value: str | None) -> str | None:
+    return None if value is None else value.casefold()
+
+
+def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # Take BEGIN away from the sqlite3 module (which defers it and skips it for
+    # SELECT); _on_sqlite_begin emits it, IMMEDIATE for writes.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_S * 1000}")
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0] not in ("wal", "memory"):
+            _switch_to_wal(cursor)
+        cursor.execute("PRAGMA synchronous = NORMAL")  # durable in WAL up to the last checkpoint
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+    # SQLite's lower() folds ASCII only; find_contacts must match "ŞULE" with "şule".
+    dbapi_connection.create_function("isobil_fold", 1, _fold, deterministic=True)
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    # WAL is a property of the file, set once. Switching needs the file to
+    # itself, and SQLite answers "database is locked" at once, without its busy
+    # handler, while another connection (a worker opening the same new file)
+    # has it open: retry like the busy handler would, within its timeout.
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    delay = 0.001
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(2 * delay, 0.05)
+
+
+def _on_sqlite_begin(connection: sa.Connection) -> None:
+    write = connection.get_execution_options().get("isobil_write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _forget_connections(engine: weakref.ref[sa.Engine]) -> None:
+    alive = engine()
+    if alive is not None:
+        alive.dispose(close=False)
+
+
+class _Database:
+    """An engine pair (reads, writes) with isobil's transaction and error rules."""
+
+    def __init__(self, url: Url) -> None:
+        self.url = _parse_url(url)
+        self.safe_url = self.url.render_as_string(hide_password=True)
+        self.postgresql = self.url.get_backend_name() == "postgresql"
+        self._closed = False
+        errors: list[type[BaseException]] = [sa.exc.SQLAlchemyError, sqlite3.Error]
+        # Parameters are kept out of error messages and logs: they hold phone numbers.
+        options: dict[str, Any] = {
+            "hide_parameters": True,
+            # INSERT … ON CONFLICT DO NOTHING answers "was it new?" by rowcount,
+            # which SQLAlchemy keeps only for UPDATE and DELETE unless asked.
+            "execution_options": {"preserve_rowcount": True},
+        }
+        memory = False
+        if self.postgresql:
+            import psycopg
+
+            errors.append(psycopg.Error)
+            options["pool_pre_ping"] = True
+        else:
+            memory = self.url.database in (None, "", ":memory:")
+            if memory:
+                # One in-memory database lives in one connection: share it.
+                options["poolclass"] = sa.pool.StaticPool
+                options["connect_args"] = {"check_same_thread": False}
+        self.errors: tuple[type[BaseException], ...] = tuple(errors)
+        try:
+            self.engine = sa.create_engine(self.url, **options)
+        except Exception as exc:  # a missing driver, a bad option
+            raise self.wrap("opening the database", exc) from exc
+        if not self.postgresql:
+            sa.event.listen(self.engine, "connect", _on_sqlite_connect)
+            sa.event.listen(self.engine, "begin", _on_sqlite_begin)
+        self.write_engine = self.engine.execution_options(isobil_write=True)
+        # A forked child must not use the parent's pooled connections (SQLAlchemy's
+        # advice for os.fork): it drops them, unclosed, and connects afresh.
+        engine = weakref.ref(self.engine)
+        os.register_at_fork(after_in_child=lambda: _forget_connections(engine))
+        # A shared in-memory connection must not interleave two transactions.
+        self.serial: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if memory else contextlib.nullcontext()
+        )
+
+    @contextlib.contextmanager
+    def tx(self, action: str, *, write: bool = False) -> Iterator[sa.Connection]:
+        """One transaction; database failures come out as StorageError."""
+        if self._closed:
+            raise StorageError(f"{action} failed: the storage at {self.safe_url} is closed")
+        try:
+            with self.serial, (self.write_engine if write else self.engine).begin() as conn:
+                yield conn
+        except self.errors as exc:
+            raise self.wrap(action, exc) from exc
+
+    def wrap(self, action: str, exc: BaseException) -> StorageError:
+        """A StorageError for ``exc`` that names no password and masks phone numbers."""
+        self._scrub(exc)
+        orig = getattr(exc, "orig", None) or exc
+        detail = " ".join(str(orig).split()) or type(orig).__name__
+        detail = _PHONE_LIKE.sub(lambda m: mask(m.group()), detail)
+        return StorageError(
+            self._hide(f"{action} failed on {self.safe_url}: {type(orig).__name__}: {detail}")
+        )
+
+    def _hide(self, text: str) -> str:
+        password = self.url.password
+        if password:
+            for form in {str(password), quote(str(password), safe="")}:
+                text = text.replace(form, "***")
+        return text
+
+    def _scrub(self, exc: BaseException | None) -> None:
+        # A driver may quote its connection string (password included) in an
+        # error; the chained cause is printed in tracebacks and logs, so it is
+        # scrubbed too.
+        seen: set[int] = set()
+        while exc is not None and id(exc) not in seen and self.url.password:
+            seen.add(id(exc))
+            exc.args = tuple(self._hide(a) if isinstance(a, str) else a for a in exc.args)
+            orig = getattr(exc, "orig", None)
+            if isinstance(orig, BaseException):
+                self._scrub(orig)
+            exc = exc.__cause__ or exc.__context__
+
+    def revision(self) -> str | None:
+        """The schema revision of the database; None when isobil never created its tables."""
+        with self.tx("reading the schema revision") as conn:
+            return _read_revision(conn)
+
+    def migrate(self, target: str = "head") -> str:
+        """Create or upgrade the schema to ``target``; return the revision reached."""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.util import CommandError
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS).replace("%", "%%"))
+        try:
+            with self.tx("migrating the schema", write=True) as conn:
+                if self.postgresql:
+                    # Two processes opening an empty database at once: one creates
+                    # the schema, the other waits here and then finds it current.
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+                before = _read_revision(conn)
+                _refuse_newer(before, self.safe_url)
+                config.attributes["connection"] = conn
+                command.upgrade(config, target)
+                after = _read_revision(conn)
+        except CommandError as exc:
+            raise StorageError(
+                self._hide(f"migrating {self.safe_url} to {target} failed: {exc}")
+            ) from exc
+        if before != after:
+            logger.info("upgraded %s from revision %s to %s", self.safe_url, before, after)
+        return after or ""
+
+    def close(self) -> None:
+        self._closed = True
+        self.engine.dispose()
+
+
+_VERSION = sa.table(t.VERSION_TABLE, sa.column("version_num", sa.String()))
+
+
+def _read_revision(conn: sa.Connection) -> str | None:
+    if not sa.inspect(conn).has_table(t.VERSION_TABLE):
+        return None
+    found = conn.execute(sa.select(_VERSION.c.version_num)).scalars().all()
+    return found[0] if len(found) == 1 else None
+
+
+def _refuse_newer(current: str | None, safe_url: str) -> None:
+    if current is not None and current not in t.REVISIONS:
+        raise StorageError(
+            f"the database at {safe_url} is at schema revision {current}, newer than this "
+            f"isobil (it knows revisions up to {t.HEAD}); upgrade isobil"
+        )
+
+
+def upgrade(url: Url, *, revision: str = "head") -> str:
+    """Create or upgrade the isobil schema at ``url``; return the revision it is at.
+
+    An empty database gets every table; an older one is migrated in one
+    transaction (on SQLite and PostgreSQL both: their DDL is transactional), so
+    a failed upgrade leaves it as it was. ``revision`` stops at an earlier
+    revision (for staged roll-outs and tests). This is what ``isobil db
+    upgrade`` runs. Back up the database first: consent proofs live there.
+    """
+    database = _Database(url)
+    try:
+        return database.migrate(revision)
+    finally:
+        database.close()
+
+
+def revision(url: Url) -> str | None:
+    """The isobil schema revision of the database at ``url`` (None: not created yet)."""
+    database = _Database(url)
+    try:
+        return database.revision()
+    finally:
+        database.close()
+
+
+# -- rows to records ---------------------------------------------------------
+
+# Enum members by stored value: a member passes the model's converters at once,
+# which matters when a million rows come back.
+_STATUSES = {m.value: m for m in ConsentStatus}
+_SOURCES = {m.value: m for m in ConsentSource}
+_CHANNELS = {m.value: m for m in Channel}
+_RECIPIENT_TYPES = {m.value: m for m in RecipientType}
+
+
+def _contact(row: sa.Row[Any]) -> Recipient:
+    number, name, surname, email, fields, recipient_type = cast("tuple[Any, ...]", row)[:6]
+    return Recipient(
+        number,
+        name=name,
+        surname=surname,
+        email=email,
+        fields=_loads(fields),
+        recipient_type=_RECIPIENT_TYPES[recipient_type],
+    )
+
+
+def _event_row(event: ConsentEvent) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "address": event.address,
+        "status": event.status.value,
+        "source": event.source.value,
+        "brand": event.brand,
+        "channel": event.channel.value,
+        "recipient_type": event.recipient_type.value,
+        "consent_date": event.consent_date,
+        "recorded_at": event.recorded_at,
+        "scope": event.scope,
+        "evidence": _dumps(event.evidence),
+        "hash": event.hash,
+    }
+
+
+def _event(row: sa.Row[Any]) -> ConsentEvent:
+    values = cast("tuple[Any, ...]", row)  # by position: columns in table order
+    seq, address, status, source, brand, channel, recipient_type = values[:7]
+    consent_date, recorded_at, scope, evidence, hash_ = values[7:12]
+    return ConsentEvent(
+        address=address,
+        status=_STATUSES[status],
+        source=_SOURCES[source],
+        brand=brand,
+        consent_date=consent_date,
+        recorded_at=recorded_at,
+        channel=_CHANNELS[channel],
+        recipient_type=_RECIPIENT_TYPES[recipient_type],
+        scope=scope,
+        evidence=_loads(evidence),
+        seq=seq,
+        hash=hash_,
+    )
+
+
+def _inbound(row: sa.Row[Any]) -> InboundRecord:
+    return InboundRecord(
+        id=row.id,
+        from_=row.sender,
+        to=row.recipient,
+        text=row.text,
+        received_at=row.received_at,
+        intent=row.intent,
+        brand=row.brand,
+        keyword=row.keyword,
+        consent_seqs=tuple(json.loads(row.consent_seqs)),
+        reply_id=row.reply_id,
+        provider_id=row.provider_id,
+    )
+
+
+def _iys_sync(row: sa.Row[Any]) -> IysSync:
+    return IysSync(
+        row.seq,
+        IysSyncStatus(row.status),
+        row.updated_at,
+        request_id=row.request_id,
+        error=row.error,
+    )
+
+
+def _blacklist_entry(row: sa.Row[Any]) -> BlacklistEntry:
+    return BlacklistEntry(row.number, row.reason, row.added_at, source=row.source)
+
+
+def _template(row: sa.Row[Any]) -> Template:
+    return Template(row.name, row.text, row.updated_at)
+
+
+def _campaign_row(campaign: Campaign) -> dict[str, Any]:
+    return {
+        "id": campaign.id,
+        "text": campaign.text,
+        "category": campaign.category,
+        "created_at": campaign.created_at,
+        "status": campaign.status.value,
+        "brand": campaign.brand,
+        "name": campaign.name,
+        "originator": campaign.originator,
+        "send_at": campaign.send_at,
+        "schedule_id": campaign.schedule_id,
+    }
+
+
+def _campaign(row: sa.Row[Any]) -> Campaign:
+    return Campaign(
+        id=row.id,
+        text=row.text,
+        category=row.category,
+        created_at=row.created_at,
+        status=CampaignStatus(row.status),
+        brand=row.brand,
+        name=row.name,
+        originator=row.originator,
+        send_at=row.send_at,
+        schedule_id=row.schedule_id,
+    )
+
+
+def _message_row(message: OutboundMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "campaign_id": message.campaign_id,
+        "recipient": message.to,
+        "text": message.text,
+        "parts": message.parts,
+        "state": message.state.value,
+        "not_before": message.not_before,
+        "claimed_by": message.claimed_by,
+        "lease_until": message.lease_until,
+        "provider_id": message.provider_id,
+        "error_code": message.error_code,
+        "reason": message.reason,
+        "updated_at": message.updated_at,
+    }
+
+
+def _message(row: sa.Row[Any]) -> OutboundMessage:
+    return OutboundMessage(
+        id=row.id,
+        campaign_id=row.campaign_id,
+        to=row.recipient,
+        text=row.text,
+        parts=row.parts,
+        state=MessageState(row.state),
+        not_before=row.not_before,
+        claimed_by=row.claimed_by,
+        lease_until=row.lease_until,
+        provider_id=row.provider_id,
+        error_code=row.error_code,
+        reason=row.reason,
+        updated_at=row.updated_at,
+    )
+
+
+def _credit(row: sa.Row[Any]) -> CreditEntry:
+    return CreditEntry(
+        kind=CreditKind(row.kind),
+        amount=row.amount,
+        at=row.at,
+        campaign_id=row.campaign_id,
+        message_id=row.message_id,
+        note=row.note,
+        seq=row.seq,
+    )
+
+
+def _schedule(row: sa.Row[Any]) -> Schedule:
+    return Schedule(
+        id=row.id,
+        rule=row.rule,
+        timezone=row.timezone,
+        next_at=row.next_at,
+        payload=_loads(row.payload),
+        created_at=row.created_at,
+        status=ScheduleStatus(row.status),
+    )
+
+
+_CONTACT_UPSERT_SQLITE = (
+    "INSERT INTO isobil_contacts (number, name, surname, email, fields, recipient_type) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET "
+    "name = excluded.name, surname = excluded.surname, email = excluded.email, "
+    "fields = excluded.fields, recipient_type = excluded.recipient_type"
+)
+_CONTACT_GROUP_SQLITE = (
+    "INSERT INTO isobil_contact_groups (group_name, number) VALUES (?, ?) ON CONFLICT DO NOTHING"
+)
+_CONTACT_UPSERT_PG = sa.text(
+    """
+    WITH latest AS (
+        SELECT DISTINCT ON (number) number, name, surname, email, fields, recipient_type
+        FROM isobil_upsert_contacts
+        ORDER BY number, ord DESC
+    ), written AS (
+        INSERT INTO isobil_contacts (number, name, surname, email, fields, recipient_type)
+        SELECT number, name, surname, email, fields, recipient_type FROM latest
+        ON CONFLICT (number) DO UPDATE SET
+            name = EXCLUDED.name,
+            surname = EXCLUDED.surname,
+            email = EXCLUDED.email,
+            fields = EXCLUDED.fields,
+            recipient_type = EXCLUDED.recipient_type
+        RETURNING (xmax = 0) AS inserted
+    )
+    SELECT count(*) FILTER (WHERE inserted) AS inserted,
+           count(*) FILTER (WHERE NOT inserted) AS updated
+    FROM written
+    """
+)
+_CONTACT_GROUP_PG = sa.text(
+    """
+    INSERT INTO isobil_contact_groups (group_name, number)
+    SELECT CAST(:group_name AS varchar), number
+    FROM (SELECT DISTINCT number FROM isobil_upsert_contacts) AS given
+    ON CONFLICT DO NOTHING
+    """
+)
+
+
+class SQLStorage(Storage):
+    """Keeps everything in SQLite or PostgreSQL; safe for many threads and processes.
+
+    ``url`` is ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``,
+    a :class:`~pathlib.Path` to a SQLite file, ``sqlite://`` (in memory, for
+    tests), or ``postgresql+psycopg://user:password@host:5432/database``
+    (``postgresql://`` means the same).
+
+    A database without isobil's tables gets them at once. A database of an
+    older schema revision is refused, unless ``auto_upgrade=True``: upgrading
+    is a deliberate step (take a backup, run ``isobil db upgrade`` once, then
+    start the workers), not something each of many workers should race to do.
+    A database newer than this code is always refused.
+    """
+
+    def __init__(self, url: Url, *, auto_upgrade: bool = False) -> None:
+        self._db = _Database(url)
+        try:
+            current = self._db.revision()
+            if current != t.HEAD:
+                self._open_at(current, auto_upgrade)
+        except BaseException:
+            self._db.close()
+            raise
+        self._postgresql = self._db.postgresql
+        self._in_size = _IN
+        self._statements: dict[Hashable, Any] = {}
+
+    def _open_at(self, current: str | None, auto_upgrade: bool) -> None:
+        safe_url = self._db.safe_url
+        _refuse_newer(current, safe_url)
+        if current is None:
+            with self._db.tx("inspecting the database") as conn:
+                orphaned = sa.inspect(conn).has_table(t.contacts.name)
+            if orphaned:
+                raise StorageError(
+                    f"the database at {safe_url} has isobil tables but no {t.VERSION_TABLE} "
+                    "table, so its schema revision is unknown; restore it from a backup"
+                )
+        elif not auto_upgrade:
+            raise StorageError(
+                f"the database at {safe_url} is at schema revision {current}; this isobil "
+                f"needs revision {t.HEAD}. Back it up, then upgrade it once with "
+                "`isobil db upgrade` or SQLStorage(url, auto_upgrade=True)"
+            )
+        self._db.migrate()
+
+    def __repr__(self) -> str:
+        return f"<SQLStorage {self._db.safe_url}>"
+
+    @property
+    def url(self) -> str:
+        """The database URL, with the password shown as ``***``."""
+        return self._db.safe_url
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- schema -------------------------------------------------------------
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at (after opening: the latest)."""
+        return self._db.revision()
+
+    def upgrade(self) -> str:
+        """Upgrade the database to the latest schema revision; return it (a no-op when current)."""
+        return self._db.migrate()
+
+    # -- helpers ------------------------------------------------------------
+
+    def _statement(self, key: Hashable, build: Callable[[], _S]) -> _S:
+        # Building a statement (a window over a subquery, say) costs more than
+        # running it for one row: each is built once, with bound parameters.
+        statement: _S | None = self._statements.get(key)
+        if statement is None:
+            statement = self._statements[key] = build()
+        return statement
+
+    def _among(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        """``column`` is one of the list bound as ``values`` (see :meth:`_listed`).
+
+        A semi-join against the unnested list rather than ``= ANY(:values)``:
+        should PostgreSQL misjudge the rows (statistics not yet taken after a
+        bulk load) it may test ANY as a filter, comparing every row with every
+        value of the list; a join degrades to a hash join at worst.
+        """
+        if self._postgresql:
+            array = postgresql.ARRAY(column.type)
+            return column.in_(sa.select(sa.func.unnest(sa.bindparam("values", type_=array))))
+        listed = sa.func.json_each(sa.bindparam("values", type_=sa.String())).table_valued("value")
+        return column.in_(sa.select(listed.c.value))
+
+    def _analyze_after(self, rows: int, *tables: sa.Table) -> None:
+        # After a bulk load PostgreSQL plans with statistics of the empty table
+        # until autovacuum comes round (up to a minute); the next call (the
+        # preflight of the audience just imported) should not.
+        if not self._postgresql or rows < _ANALYZE_AFTER:
+            return
+        with self._db.tx("analyze", write=True) as conn:
+            for table in tables:
+                conn.exec_driver_sql(f"ANALYZE {table.name}")
+
+    def _listed(self, values: Iterable[Any]) -> list[Any] | str:
+        """The ``values`` parameter of :meth:`_among`: an array, or JSON for SQLite."""
+        return list(values) if self._postgresql else json.dumps(list(values))
+
+    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite_dialect.Insert:
+        return postgresql.insert(table) if self._postgresql else sqlite_dialect.insert(table)
+
+    def _replace(self, table: sa.Table, key: str) -> sa.Insert:
+        stmt = self._insert(table)
+        updates = {c.name: stmt.excluded[c.name] for c in table.c if c.name != key}
+        return stmt.on_conflict_do_update(index_elements=[key], set_=updates)
+
+    def _existing(self, conn: sa.Connection, column: sa.Column[str], values: list[str]) -> set[str]:
+        query = self._statement(
+            ("existing", column.table.name, column.name),
+            lambda: sa.select(column).where(self._among(column)),
+        )
+        found: set[str] = set()
+        for chunk in _chunks(values, self._in_size):
+            found.update(conn.execute(query, {"values": self._listed(chunk)}).scalars())
+        return found
+
+    def _upsert_counting(
+        self, conn: sa.Connection, table: sa.Table, key: str, rows: list[dict[str, Any]]
+    ) -> tuple[int, int]:
+        """Insert or replace ``rows`` (distinct keys); return (inserted, updated)."""
+        stmt = self._statement(("replace", table.name), lambda: self._replace(table, key))
+        inserted = updated = 0
+        for chunk in _chunks(rows, _BATCH):
+            if self._postgresql:
+                # xmax is 0 on a freshly inserted row version: exact even with
+                # concurrent writers, which a lookup beforehand would not be.
+                counting = self._statement(
+                    ("replace counting", table.name),
+                    lambda: stmt.returning(sa.literal_column("(xmax = 0)", sa.Boolean())),
+                )
+                fresh = sum(bool(f) for f in conn.execute(counting, chunk).scalars())
+            else:  # the single writer: nobody changes the table between the two statements
+                known = self._existing(conn, table.c[key], [r[key] for r in chunk])
+                fresh = len(chunk) - len(known)
+                conn.execute(stmt, chunk)
+            inserted += fresh
+            updated += len(chunk) - fresh
+        return inserted, updated
+
+    def _pages(
+        self,
+        action: str,
+        query: Callable[[Any], sa.Select[Any]],
+        key: str | Callable[[sa.Row[Any]], Any],
+        convert: Callable[[sa.Row[Any]], _T],
+    ) -> Iterator[_T]:
+        # Keyset pages, each its own short read: a long iteration holds no
+        # transaction (and no connection) open while the caller works.
+        after: Any = None
+        while True:
+            with self._db.tx(action) as conn:
+                rows = conn.execute(query(after).limit(_PAGE)).all()
+            yield from (convert(row) for row in rows)
+            if len(rows) < _PAGE:
+                return
+            after = key(rows[-1]) if callable(key) else getattr(rows[-1], key)
+
+    # -- contacts and groups ------------------------------------------------
+
+    def upsert_contacts(
+        self, contacts: Iterable[Recipient], *, group: str | None = None
+    ) -> UpsertResult:
+        with self._db.tx("upsert_contacts", write=True) as conn:
+            if not self._postgresql:
+                inserted, updated = self._upsert_contacts_sqlite(conn, contacts, group)
+            else:
+                given = iter(contacts)
+                head = list(itertools.islice(given, _COPY_FROM))
+                if len(head) < _COPY_FROM:  # a few: not worth a temporary table
+                    inserted, updated = self._upsert_contacts_pg(conn, head, group)
+                else:
+                    everything = itertools.chain(head, given)
+                    inserted, updated = self._copy_contacts_pg(conn, everything, group)
+        self._analyze_after(inserted, t.contacts, t.contact_groups)
+        return UpsertResult(inserted, updated)
+
+    def _upsert_contacts_sqlite(
+        self, conn: sa.Connection, contacts: Iterable[Recipient], group: str | None
+    ) -> tuple[int, int]:
+        seen: set[str] = set()
+        inserted = updated = 0
+        for chunk in _chunks(contacts, _BATCH):
+            latest = {c.number: c for c in chunk}
+            fresh = [n for n in latest if n not in seen]
+            known = self._existing(conn, t.contacts.c.number, fresh)
+            inserted += len(fresh) - len(known)
+            updated += len(known)
+            seen.update(fresh)
+            # Plain DB-API executemany: per-row parameter processing by
+            # SQLAlchemy would cost more than SQLite's insert itself.
+            conn.exec_driver_sql(
+                _CONTACT_UPSERT_SQLITE,
+                [
+                    (
+                        c.number,
+                        c.name,
+                        c.surname,
+                        c.email,
+                        _dumps(c.fields),
+                        c.recipient_type.value,
+                    )
+                    for c in latest.values()
+                ],
+            )
+            if group is not None:
+                conn.exec_driver_sql(_CONTACT_GROUP_SQLITE, [(group, n) for n in latest])
+        return inserted, updated
+
+    def _upsert_contacts_pg(
+        self, conn: sa.Connection, contacts: list[Recipient], group: str | None
+    ) -> tuple[int, int]:
+        latest = {
+            c.number: {
+                "number": c.number,
+                "name": c.name,
+                "surname": c.surname,
+                "email": c.email,
+                "fields": _dumps(c.fields),
+                "recipient_type": c.recipient_type.value,
+            }
+            for c in contacts
+        }
+        counts = self._upsert_counting(conn, t.contacts, "number", list(latest.values()))
+        if group is not None and latest:
+            join = self._statement(
+                "join_group", lambda: postgresql.insert(t.contact_groups).on_conflict_do_nothing()
+            )
+            conn.execute(join, [{"group_name": group, "number": n} for n in latest])
+        return counts
+
+    def _copy_contacts_pg(
+        self, conn: sa.Connection, contacts: Iterable[Recipient], group: str | None
+    ) -> tuple[int, int]:
+        # COPY into a temporary table and one INSERT … SELECT … ON CONFLICT:
+        # a million contacts cost one round trip per COPY buffer, and a number
+        # given twice keeps its later values (DISTINCT ON … ord DESC).
+        conn.exec_driver_sql(
+            "CREATE TEMPORARY TABLE isobil_upsert_contacts (ord bigint NOT NULL, "
+            "number text NOT NULL, name text, surname text, email text, "
+            "fields text NOT NULL, recipient_type text NOT NULL) ON COMMIT DROP"
+        )
+        raw = conn.connection.driver_connection
+        if raw is None:  # cannot happen inside a transaction; keeps the type checker honest
+            raise StorageError("upsert_contacts: the database connection was invalidated")
+        copy_sql = (
+            "COPY isobil_upsert_contacts "
+            "(ord, number, name, surname, email, fields, recipient_type) FROM STDIN"
+        )
+        with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for ord_, c in enumerate(contacts):
+                copy.write_row(
+                    (
+                        ord_,
+                        c.number,
+                        c.name,
+                        c.surname,
+                        c.email,
+                        _dumps(c.fields),
+                        c.recipient_type.value,
+                    )
+                )
+        counts = conn.execute(_CONTACT_UPSERT_PG).one()
+        if group is not None:
+            conn.execute(_CONTACT_GROUP_PG, {"group_name": group})
+        return int(counts.inserted), int(counts.updated)
+
+    def get_contacts(self, numbers: Iterable[str]) -> dict[str, Recipient]:
+        c = t.contacts
+        query = self._statement("get_contacts", lambda: sa.select(c).where(self._among(c.c.number)))
+        found: dict[str, Recipient] = {}
+        with self._db.tx("get_contacts") as conn:
+            for chunk in _chunks(dict.fromkeys(numbers), self._in_size):
+                rows = conn.execute(query, {"values": self._listed(chunk)})
+                by_number = {row.number: row for row in rows}
+                # In the order asked for, as MemoryStorage answers.
+                found.update((n, _contact(by_number[n])) for n in chunk if n in by_number)
+        return found
+
+    def iter_contacts(self, *, group: str | None = None) -> Iterator[Recipient]:
+        c, g = t.contacts, t.contact_groups
+
+        def query(after: str | None) -> sa.Select[Any]:
+            select = sa.select(c).order_by(c.c.number)
+            if group is not None:
+                select = select.join(g, g.c.number == c.c.number).where(g.c.group_name == group)
+            return select if after is None else select.where(c.c.number > after)
+
+        return self._pages("iter_contacts", query, "number", _contact)
+
+    def find_contacts(self, text: str, *, limit: int = 100) -> list[Recipient]:
+        c = t.contacts
+        columns = (c.c.name, c.c.surname, c.c.number)
+        if self._postgresql:
+            # ILIKE folds both sides by the same (database) rules.
+            match = sa.or_(*(col.icontains(text, autoescape=True) for col in columns))
+        else:
+            needle = text.casefold()
+            match = sa.or_(
+                *(sa.func.instr(sa.func.isobil_fold(col), needle) > 0 for col in columns)
+            )
+        query = sa.select(c).where(match).order_by(c.c.number).limit(limit)
+        with self._db.tx("find_contacts") as conn:
+            return [_contact(row) for row in conn.execute(query)]
+
+    def count_contacts(self, *, group: str | None = None) -> int:
+        if group is None:
+            query = sa.select(sa.func.count()).select_from(t.contacts)
+        else:
+            g = t.contact_groups
+            query = sa.select(sa.func.count()).where(g.c.group_name == group)
+        with self._db.tx("count_contacts") as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def delete_contacts(self, numbers: Iterable[str]) -> int:
+        deleted = 0
+        c, g = t.contacts, t.contact_groups
+        leave = self._statement("leave_groups", lambda: g.delete().where(self._among(g.c.number)))
+        delete = self._statement(
+            "delete_contacts", lambda: c.delete().where(self._among(c.c.number))
+        )
+        with self._db.tx("delete_contacts", write=True) as conn:
+            for chunk in _chunks(set(numbers), self._in_size):
+                values = {"values": self._listed(chunk)}
+                conn.execute(leave, values)
+                deleted += conn.execute(delete, values).rowcount
+        return deleted
+
+    def add_to_group(self, group: str, numbers: Iterable[str]) -> int:
+        c = t.contacts
+
+        def build() -> sa.Insert:
+            members = sa.select(sa.bindparam("group", type_=sa.String()), c.c.number).where(
+                self._among(c.c.number)
+            )
+            return (
+                self._insert(t.contact_groups)
+                .from_select(["group_name", "number"], members)
+                .on_conflict_do_nothing()
+            )
+
+        stmt = self._statement("add_to_group", build)
+        added = 0
+        with self._db.tx("add_to_group", write=True) as conn:
+            for chunk in _chunks(set(numbers), self._in_size):
+                values = {"group": group, "values": self._listed(chunk)}
+                added += conn.execute(stmt, values).rowcount
+        return added
+
+    def remove_from_group(self, group: str, numbers: Iterable[str]) -> int:
+        g = t.contact_groups
+        stmt = self._statement(
+            "remove_from_group",
+            lambda: g.delete().where(
+                g.c.group_name == sa.bindparam("group"), self._among(g.c.number)
+            ),
+        )
+        removed = 0
+        with self._db.tx("remove_from_group", write=True) as conn:
+            for chunk in _chunks(set(numbers), self._in_size):
+                values = {"group": group, "values": self._listed(chunk)}
+                removed += conn.execute(stmt, values).rowcount
+        return removed
+
+    def groups(self) -> dict[str, int]:
+        g = t.contact_groups
+        query = (
+            sa.select(g.c.group_name, sa.func.count())
+            .group_by(g.c.group_name)
+            .order_by(g.c.group_name)
+        )
+        with self._db.tx("groups") as conn:
+            return {name: int(count) for name, count in conn.execute(query)}
+
+    def groups_of(self, number: str) -> set[str]:
+        g = t.contact_groups
+        with self._db.tx("groups_of") as conn:
+            return set(
+                conn.execute(sa.select(g.c.group_name).where(g.c.number == number)).scalars()
+            )
+
+    # -- blacklist ----------------------------------------------------------
+
+    def add_to_blacklist(self, entries: Iterable[BlacklistEntry]) -> int:
+        latest = {
+            e.number: {
+                "number": e.number,
+                "reason": e.reason,
+                "added_at": e.added_at,
+                "source": e.source,
+            }
+            for e in entries
+        }
+        with self._db.tx("add_to_blacklist", write=True) as conn:
+            inserted, _ = self._upsert_counting(conn, t.blacklist, "number", list(latest.values()))
+        return inserted
+
+    def remove_from_blacklist(self, numbers: Iterable[str]) -> int:
+        b = t.blacklist
+        stmt = self._statement("unblacklist", lambda: b.delete().where(self._among(b.c.number)))
+        removed = 0
+        with self._db.tx("remove_from_blacklist", write=True) as conn:
+            for chunk in _chunks(set(numbers), self._in_size):
+                removed += conn.execute(stmt, {"values": self._listed(chunk)}).rowcount
+        return removed
+
+    def blacklisted(self, numbers: Iterable[str]) -> set[str]:
+        with self._db.tx("blacklisted") as conn:
+            return self._existing(conn, t.blacklist.c.number, list(dict.fromkeys(numbers)))
+
+    def iter_blacklist(self) -> Iterator[BlacklistEntry]:
+        b = t.blacklist
+
+        def query(after: str | None) -> sa.Select[Any]:
+            select = sa.select(b).order_by(b.c.number)
+            return select if after is None else select.where(b.c.number > after)
+
+        return self._pages("iter_blacklist", query, "number", _blacklist_entry)
+
+    # -- consent events (append-only) ----------------------------------------
+
+    def append_consent_events(
+        self, events: Sequence[ConsentEvent], seal: Sealer | None = None
+    ) -> list[ConsentEvent]:
+        if not events:
+            return []
+        e = t.consent_events
+        stored: list[ConsentEvent] = []
+        with self._db.tx("append_consent_events", write=True) as conn:
+            if self._postgresql:
+                # EXCLUSIVE lets readers in but no other writer: seq has no gaps
+                # and the hash chain no forks. (SQLite: BEGIN IMMEDIATE did this.)
+                conn.exec_driver_sql("LOCK TABLE isobil_consent_events IN EXCLUSIVE MODE")
+            last = conn.execute(sa.select(e.c.seq, e.c.hash).order_by(e.c.seq.desc()).limit(1))
+            head = last.first()
+            previous = None if head is None else head.hash
+            start = 1 if head is None else head.seq + 1
+            for seq, event in enumerate(events, start):
+                event = attrs.evolve(
+                    event,
+                    seq=seq,
+                    hash=None,
+                    consent_date=event.consent_date.astimezone(UTC),
+                    recorded_at=event.recorded_at.astimezone(UTC),
+                )
+                if seal is not None:
+                    event = attrs.evolve(event, hash=seal(previous, event))
+                    previous = event.hash
+                stored.append(event)
+            for chunk in _chunks(stored, _BATCH):
+                conn.execute(e.insert(), [_event_row(ev) for ev in chunk])
+        self._analyze_after(len(stored), e)
+        return stored
+
+    def iter_consent_events(
+        self, *, address: str | None = None, after_seq: int = 0
+    ) -> Iterator[ConsentEvent]:
+        e = t.consent_events
+
+        def query(after: int | None) -> sa.Select[Any]:
+            select = sa.select(e).where(e.c.seq > (after_seq if after is None else after))
+            if address is not None:
+                select = select.where(e.c.address == address)
+            return select.order_by(e.c.seq)
+
+        return self._pages("iter_consent_events", query, "seq", _event)
+
+    def consent_states(
+        self, addresses: Iterable[str], *, brand: str, channel: Channel = Channel.MESAJ
+    ) -> dict[str, ConsentEvent]:
+        query = self._statement("consent_states", self._deciding_events)
+        params: dict[str, Any] = {"brand": brand, "channel": Channel(channel).value}
+        states: dict[str, ConsentEvent] = {}
+        with self._db.tx("consent_states") as conn:
+            for chunk in _chunks(dict.fromkeys(addresses), self._in_size):
+                params["values"] = self._listed(chunk)
+                by_address = {row.address: row for row in conn.execute(query, params)}
+                states.update((a, _event(by_address[a])) for a in chunk if a in by_address)
+        return states
+
+    def _deciding_events(self) -> sa.Select[Any]:
+        e = t.consent_events
+        # The same order as MemoryStorage's consent_sort_key, descending.
+        deciding_first = sa.func.row_number().over(
+            partition_by=e.c.address,
+            order_by=(
+                e.c.consent_date.desc(),
+                sa.case((e.c.status == "RET", 1), else_=0).desc(),
+                e.c.seq.desc(),
+            ),
+        )
+        ranked = (
+            sa.select(e, deciding_first.label("rank"))
+            .where(
+                e.c.brand == sa.bindparam("brand"),
+                e.c.channel == sa.bindparam("channel"),
+                self._among(e.c.address),
+            )
+            .subquery()
+        )
+        return sa.select(*(ranked.c[c.name] for c in e.c)).where(ranked.c.rank == 1)
+
+    def set_iys_sync(self, records: Iterable[IysSync]) -> None:
+        latest = {
+            r.seq: {
+                "seq": r.seq,
+                "status": r.status.value,
+                "updated_at": r.updated_at,
+                "request_id": r.request_id,
+                "error": r.error,
+            }
+            for r in records
+        }
+        with self._db.tx("set_iys_sync", write=True) as conn:
+            self._upsert_counting(conn, t.iys_sync, "seq", list(latest.values()))
+
+    def iys_sync(self, seqs: Iterable[int]) -> dict[int, IysSync]:
+        s = t.iys_sync
+        query = self._statement("iys_sync", lambda: sa.select(s).where(self._among(s.c.seq)))
+        found: dict[int, IysSync] = {}
+        with self._db.tx("iys_sync") as conn:
+            for chunk in _chunks(dict.fromkeys(seqs), self._in_size):
+                for row in conn.execute(query, {"values": self._listed(chunk)}):
+                    found[row.seq] = _iys_sync(row)
+        return found
+
+    def iter_unsynced_consent_events(
+        self, *, brand: str | None = None, limit: int | None = None
+    ) -> Iterator[ConsentEvent]:
+        e, s = t.consent_events, t.iys_sync
+
+        def query(after: int | None) -> sa.Select[Any]:
+            select = (
+                sa.select(e)
+                .outerjoin(s, s.c.seq == e.c.seq)
+                .where(s.c.seq.is_(None), e.c.seq > (after or 0))
+                .order_by(e.c.seq)
+            )
+            return select if brand is None else select.where(e.c.brand == brand)
+
+        events = self._pages("iter_unsynced_consent_events", query, "seq", _event)
+        return events if limit is None else itertools.islice(events, limit)
+
+    def iter_iys_pending(self) -> Iterator[IysSync]:
+        s = t.iys_sync
+        request = sa.func.coalesce(s.c.request_id, "")
+
+        def query(after: tuple[str, int] | None) -> sa.Select[Any]:
+            select = (
+                sa.select(s, request.label("request"))
+                .where(s.c.status == IysSyncStatus.PENDING.value)
+                .order_by(request, s.c.seq)
+            )
+            if after is not None:
+                select = select.where(
+                    sa.or_(request > after[0], sa.and_(request == after[0], s.c.seq > after[1]))
+                )
+            return select
+
+        return self._pages("iter_iys_pending", query, lambda row: (row.request, row.seq), _iys_sync)
+
+    # -- small named state ---------------------------------------------------
+
+    def get_state(self, key: str) -> str | None:
+        s = t.state
+        with self._db.tx("get_state") as conn:
+            value: str | None = conn.execute(sa.select(s.c.value).where(s.c.key == key)).scalar()
+        return value
+
+    def set_state(self, key: str, value: str | None) -> None:
+        s = t.state
+        with self._db.tx("set_state", write=True) as conn:
+            if value is None:
+                conn.execute(s.delete().where(s.c.key == key))
+            else:
+                conn.execute(self._replace(s, "key"), {"key": key, "value": value})
+
+    # -- inbound messages ---------------------------------------------------
+
+    def record_inbound(self, record: InboundRecord) -> None:
+        row = {
+            "id": record.id,
+            "sender": record.from_,
+            "recipient": record.to,
+            "text": record.text,
+            "received_at": record.received_at,
+            "intent": record.intent,
+            "brand": record.brand,
+            "keyword": record.keyword,
+            "consent_seqs": json.dumps(list(record.consent_seqs)),
+            "reply_id": record.reply_id,
+            "provider_id": record.provider_id,
+        }
+        stmt = self._insert(t.inbound).on_conflict_do_nothing()
+        with self._db.tx("record_inbound", write=True) as conn:
+            recorded = conn.execute(stmt, row).rowcount
+        if not recorded:
+            raise InvalidValue(f"inbound message {record.id!r} is already recorded")
+
+    def iter_inbound(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[InboundRecord]:
+        i = t.inbound
+
+        def query(after: tuple[datetime, str] | None) -> sa.Select[Any]:
+            select = sa.select(i).order_by(i.c.received_at, i.c.id)
+            if since is not None:
+                select = select.where(i.c.received_at >= since)
+            if until is not None:
+                select = select.where(i.c.received_at < until)
+            if after is not None:
+                select = select.where(
+                    sa.or_(
+                        i.c.received_at > after[0],
+                        sa.and_(i.c.received_at == after[0], i.c.id > after[1]),
+                    )
+                )
+            return select
+
+        return self._pages("iter_inbound", query, lambda row: (row.received_at, row.id), _inbound)
+
+    # -- templates ----------------------------------------------------------
+
+    def save_template(self, template: Template) -> None:
+        row = {"name": template.name, "text": template.text, "updated_at": template.updated_at}
+        with self._db.tx("save_template", write=True) as conn:
+            conn.execute(self._replace(t.templates, "name"), row)
+
+    def get_template(self, name: str) -> Template | None:
+        q = t.templates
+        with self._db.tx("get_template") as conn:
+            row = conn.execute(sa.select(q).where(q.c.name == name)).first()
+        return None if row is None else _template(row)
+
+    def list_templates(self) -> list[Template]:
+        q = t.templates
+        with self._db.tx("list_templates") as conn:
+            return [_template(row) for row in conn.execute(sa.select(q).order_by(q.c.name))]
+
+    def delete_template(self, name: str) -> bool:
+        q = t.templates
+        with self._db.tx("delete_template", write=True) as conn:
+            return bool(conn.execute(q.delete().where(q.c.name == name)).rowcount)
+
+    # -- campaigns and their messages ----------------------------------------
+
+    def create_campaign(self, campaign: Campaign) -> None:
+        stmt = self._insert(t.campaigns).on_conflict_do_nothing()
+        with self._db.tx("create_campaign", write=True) as conn:
+            created = conn.execute(stmt, _campaign_row(campaign)).rowcount
+        if not created:
+            raise InvalidValue(f"campaign {campaign.id!r} already exists")
+
+    def get_campaign(self, campaign_id: str) -> Campaign | None:
+        c = t.campaigns
+        with self._db.tx("get_campaign") as conn:
+            row = conn.execute(sa.select(c).where(c.c.id == campaign_id)).first()
+        return None if row is None else _campaign(row)
+
+    def list_campaigns(self) -> list[Campaign]:
+        c = t.campaigns
+        query = sa.select(c).order_by(c.c.created_at.desc(), c.c.id.desc())
+        with self._db.tx("list_campaigns") as conn:
+            return [_campaign(row) for row in conn.execute(query)]
+
+    def set_campaign_status(self, campaign_id: str, status: CampaignStatus) -> None:
+        c, m = t.campaigns, t.messages
+        with self._db.tx("set_campaign_status", write=True) as conn:
+            changed = conn.execute(
+                c.update().where(c.c.id == campaign_id).values(status=status.value)
+            ).rowcount
+            if not changed:
+                raise InvalidValue(f"no campaign with id {campaign_id!r}")
+            if status is CampaignStatus.CANCELLED:
+                conn.execute(
+                    m.update()
+                    .where(m.c.campaign_id == campaign_id, m.c.state == MessageState.QUEUED.value)
+                    .values(state=MessageState.CANCELLED.value, claimed_by=None, lease_until=None)
+                )
+
+    def add_messages(self, messages: Iterable[OutboundMessage]) -> int:
+        count = 0
+        m, c = t.messages, t.campaigns
+        known: set[str] = set()
+        with self._db.tx("add_messages", write=True) as conn:
+            for chunk in _chunks(messages, _BATCH):
+                ids = Counter(msg.id for msg in chunk)
+                taken = self._existing(conn, m.c.id, list(ids))
+                taken.update(i for i, n in ids.items() if n > 1)  # twice in this call
+                if taken:
+                    raise InvalidValue(f"message {min(taken)!r} already exists")
+                wanted = {msg.campaign_id for msg in chunk} - known
+                known |= self._existing(conn, c.c.id, sorted(wanted))
+                missing = wanted - known
+                if missing:
+                    raise InvalidValue(f"no campaign with id {min(missing)!r}")
+                conn.execute(m.insert(), [_message_row(msg) for msg in chunk])
+                count += len(chunk)
+        self._analyze_after(count, m)
+        return count
+
+    def get_message(self, message_id: str) -> OutboundMessage | None:
+        m = t.messages
+        query = self._statement(
+            "get_message", lambda: sa.select(m).where(m.c.id == sa.bindparam("id"))
+        )
+        with self._db.tx("get_message") as conn:
+            row = conn.execute(query, {"id": message_id}).first()
+        return None if row is None else _message(row)
+
+    def _by_provider_id(self) -> sa.Select[Any]:
+        m = t.messages
+        # Should a provider reuse an id, the message that got it last wins.
+        return self._statement(
+            "by_provider_id",
+            lambda: (
+                sa.select(m)
+                .where(m.c.provider_id == sa.bindparam("provider_id"))
+                .order_by(m.c.updated_at.desc(), m.c.id.desc())
+                .limit(1)
+            ),
+        )
+
+    def message_by_provider_id(self, provider_id: str) -> OutboundMessage | None:
+        with self._db.tx("message_by_provider_id") as conn:
+            row = conn.execute(self._by_provider_id(), {"provider_id": provider_id}).first()
+        return None if row is None else _message(row)
+
+    def iter_messages(
+        self, campaign_id: str, *, state: MessageState | None = None
+    ) -> Iterator[OutboundMessage]:
+        m = t.messages
+
+        def query(after: str | None) -> sa.Select[Any]:
+            select = sa.select(m).where(m.c.campaign_id == campaign_id).order_by(m.c.id)
+            if state is not None:
+                select = select.where(m.c.state == state.value)
+            return select if after is None else select.where(m.c.id > after)
+
+        return self._pages("iter_messages", query, "id", _message)
+
+    def message_counts(self, campaign_id: str) -> dict[MessageState, int]:
+        m = t.messages
+        query = (
+            sa.select(m.c.state, sa.func.count())
+            .where(m.c.campaign_id == campaign_id)
+            .group_by(m.c.state)
+        )
+        with self._db.tx("message_counts") as conn:
+            return {MessageState(s): int(n) for s, n in conn.execute(query)}
+
+    def messaged(self, numbers: Iterable[str]) -> set[str]:
+        m = t.messages
+        sent = sorted(state.value for state in SENT_STATES)
+        query = self._statement(
+            "messaged",
+            lambda: (
+                sa.select(m.c.recipient)
+                .where(self._among(m.c.recipient), m.c.state.in_(sent))
+                .distinct()
+            ),
+        )
+        found: set[str] = set()
+        with self._db.tx("messaged") as conn:
+            for chunk in _chunks(dict.fromkeys(numbers), self._in_size):
+                found.update(conn.execute(query, {"values": self._listed(chunk)}).scalars())
+        return found
+
+    def claim(
+        self, *, worker: str, limit: int, lease: timedelta, now: datetime
+    ) -> list[OutboundMessage]:
+        if limit <= 0:
+            return []
+        params = {"worker": worker, "limit": limit, "now": now, "until": now + lease}
+        with self._db.tx("claim", write=True) as conn:
+            rows = conn.execute(self._statement("claim", self._claim), params).all()
+        return sorted((_message(row) for row in rows), key=lambda msg: msg.id)
+
+    def _claim(self) -> sa.Update:
+        m, c = t.messages, t.campaigns
+        due = m.alias("due")
+        now = sa.bindparam("now", type_=t.UTCDateTime())
+        candidates = (
+            sa.select(due.c.id)
+            .join(c, c.c.id == due.c.campaign_id)
+            .where(
+                due.c.state == MessageState.QUEUED.value,
+                c.c.status == CampaignStatus.RUNNING.value,
+                sa.or_(due.c.not_before.is_(None), due.c.not_before <= now),
+                sa.or_(due.c.lease_until.is_(None), due.c.lease_until < now),
+            )
+            .order_by(due.c.id)
+            .limit(sa.bindparam("limit", type_=sa.Integer()))
+        )
+        if self._postgresql:
+            # Rows another worker is claiming right now are skipped, not waited
+            # for; MATERIALIZED makes sure the locking SELECT runs exactly once.
+            locked = (
+                candidates.with_for_update(of=due, skip_locked=True)
+                .cte("candidates")
+                .prefix_with("MATERIALIZED")
+            )
+            stmt = m.update().where(m.c.id == locked.c.id)
+        else:
+            # Under BEGIN IMMEDIATE this process is the only writer of the file.
+            stmt = m.update().where(m.c.id.in_(candidates.scalar_subquery()))
+        return stmt.values(
+            claimed_by=sa.bindparam("worker"),
+            lease_until=sa.bindparam("until", type_=t.UTCDateTime()),
+            updated_at=now,
+        ).returning(*m.c)
+
+    def transition(
+        self,
+        message_ids: Iterable[str],
+        new_state: MessageState,
+        *,
+        expected: MessageState,
+        worker: str | None = None,
+        now: datetime,
+        provider_id: str | None = None,
+        error_code: str | None = None,
+        reason: str | None = None,
+    ) -> list[str]:
+        check_transition(expected, new_state)
+        params: dict[str, Any] = {
+            "expected": expected.value,
+            "set_state": new_state.value,
+            "set_updated_at": now,
+        }
+        for column, value in (
+            ("provider_id", provider_id),
+            ("error_code", error_code),
+            ("reason", reason),
+        ):
+            if value is not None:
+                params[f"set_{column}"] = value
+        if new_state is MessageState.QUEUED:
+            params.update(set_claimed_by=None, set_lease_until=None)
+        if worker is not None:
+            params.update(worker=worker, now=now)
+        settable = tuple(sorted(k for k in params if k.startswith("set_")))
+        stmt = self._statement(
+            ("transition", worker is not None, settable),
+            lambda: self._transition(settable, fenced=worker is not None),
+        )
+        ids = list(dict.fromkeys(message_ids))
+        moved: set[str] = set()
+        with self._db.tx("transition", write=True) as conn:
+            for chunk in _chunks(ids, self._in_size):
+                params["values"] = self._listed(chunk)
+                moved.update(conn.execute(stmt, params).scalars())
+        return [i for i in ids if i in moved]
+
+    def _transition(self, settable: tuple[str, ...], *, fenced: bool) -> sa.Update:
+        m = t.messages
+        where = [self._among(m.c.id), m.c.state == sa.bindparam("expected")]
+        if fenced:
+            # A worker whose lease ran out (and was perhaps taken over) moves nothing.
+            where += [
+                m.c.claimed_by == sa.bindparam("worker"),
+                m.c.lease_until >= sa.bindparam("now"),
+            ]
+        values: dict[str, Any] = {key.removeprefix("set_"): sa.bindparam(key) for key in settable}
+        return m.update().where(*where).values(values).returning(m.c.id)
+
+    def expire_claims(self, *, now: datetime) -> list[str]:
+        m = t.messages
+        stmt = self._statement(
+            "expire_claims",
+            lambda: (
+                m.update()
+                .where(
+                    m.c.state == MessageState.SUBMITTING.value,
+                    m.c.lease_until < sa.bindparam("now"),
+                )
+                .values(
+                    state=MessageState.UNKNOWN.value,
+                    reason=_LOST_REASON,
+                    updated_at=sa.bindparam("now"),
+                )
+                .returning(m.c.id)
+            ),
+        )
+        with self._db.tx("expire_claims", write=True) as conn:
+            return sorted(conn.execute(stmt, {"now": now}).scalars())
+
+    def apply_delivery_report(self, report: DeliveryReportRecord) -> OutboundMessage | None:
+        new_state = _REPORT_STATES.get(report.status)
+        with self._db.tx("apply_delivery_report", write=True) as conn:
+            message = conn.execute(
+                self._by_provider_id(), {"provider_id": report.provider_id}
+            ).first()
+            conn.execute(
+                t.delivery_reports.insert(),
+                {
+                    "provider_id": report.provider_id,
+                    "status": report.status,
+                    "received_at": report.received_at,
+                    "error_code": report.error_code,
+                    "message_id": None if message is None else message.id,
+                },
+            )
+            if message is None or new_state is None:
+                return None
+            params = {
+                "message_id": message.id,
+                "new_state": new_state.value,
+                "at": report.received_at,
+                "new_error_code": report.error_code,
+            }
+            row = conn.execute(self._statement("settle", self._settle), params).first()
+        return None if row is None else _message(row)
+
+    def _settle(self) -> sa.Update:
+        m = t.messages
+        # Only a message still waiting for its outcome settles: a repeated or
+        # late report finds it final and changes nothing.
+        return (
+            m.update()
+            .where(
+                m.c.id == sa.bindparam("message_id"),
+                m.c.state.in_([MessageState.SUBMITTED.value, MessageState.UNKNOWN.value]),
+            )
+            .values(
+                state=sa.bindparam("new_state"),
+                updated_at=sa.bindparam("at", type_=t.UTCDateTime()),
+                # A report without an error code keeps the one the submit left.
+                error_code=sa.func.coalesce(
+                    sa.bindparam("new_error_code", type_=sa.Text()), m.c.error_code
+                ),
+            )
+            .returning(*m.c)
+        )
+
+    # -- credits (append-only) ----------------------------------------------
+
+    def append_credit(
+        self, entry: CreditEntry, *, keep_balance_at_least: int | None = None
+    ) -> bool:
+        ce = t.credit_entries
+        last = self._statement(
+            "credit_head",
+            lambda: sa.select(ce.c.seq, ce.c.balance_after).order_by(ce.c.seq.desc()).limit(1),
+        )
+        with self._db.tx("append_credit", write=True) as conn:
+            if self._postgresql:
+                # Serialises the check and the append against every other writer.
+                conn.exec_driver_sql("LOCK TABLE isobil_credit_entries IN EXCLUSIVE MODE")
+            head = conn.execute(last).first()
+            seq, balance = (0, 0) if head is None else (head.seq, head.balance_after)
+            if keep_balance_at_least is not None and balance + entry.amount < keep_balance_at_least:
+                return False
+            conn.execute(
+                ce.insert(),
+                {
+                    "seq": seq + 1,
+                    "kind": entry.kind.value,
+                    "amount": entry.amount,
+                    "at": entry.at,
+                    "campaign_id": entry.campaign_id,
+                    "message_id": entry.message_id,
+                    "note": entry.note,
+                    "balance_after": balance + entry.amount,
+                },
+            )
+        return True
+
+    def credit_balance(self) -> int:
+        ce = t.credit_entries
+        query = sa.select(ce.c.balance_after).order_by(ce.c.seq.desc()).limit(1)
+        with self._db.tx("credit_balance") as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def iter_credits(self, *, campaign_id: str | None = None) -> Iterator[CreditEntry]:
+        ce = t.credit_entries
+
+        def query(after: int | None) -> sa.Select[Any]:
+            select = sa.select(ce).where(ce.c.seq > (after or 0)).order_by(ce.c.seq)
+            return select if campaign_id is None else select.where(ce.c.campaign_id == campaign_id)
+
+        return self._pages("iter_credits", query, "seq", _credit)
+
+    # -- schedules ----------------------------------------------------------
+
+    def add_schedule(self, schedule: Schedule) -> None:
+        row = {
+            "id": schedule.id,
+            "rule": schedule.rule,
+            "timezone": schedule.timezone,
+            "next_at": schedule.next_at,
+            "payload": _dumps(schedule.payload),
+            "created_at": schedule.created_at,
+            "status": schedule.status.value,
+        }
+        stmt = self._insert(t.schedules).on_conflict_do_nothing()
+        with self._db.tx("add_schedule", write=True) as conn:
+            created = conn.execute(stmt, row).rowcount
+        if not created:
+            raise InvalidValue(f"schedule {schedule.id!r} already exists")
+
+    def get_schedule(self, schedule_id: str) -> Schedule | None:
+        s = t.schedules
+        with self._db.tx("get_schedule") as conn:
+            row = conn.execute(sa.select(s).where(s.c.id == schedule_id)).first()
+        return None if row is None else _schedule(row)
+
+    def list_schedules(self, *, status: ScheduleStatus | None = None) -> list[Schedule]:
+        s = t.schedules
+        query = sa.select(s).order_by(s.c.next_at.is_(None), s.c.next_at, s.c.id)
+        if status is not None:
+            query = query.where(s.c.status == status.value)
+        with self._db.tx("list_schedules") as conn:
+            return [_schedule(row) for row in conn.execute(query)]
+
+    def set_schedule_status(self, schedule_id: str, status: ScheduleStatus) -> None:
+        s = t.schedules
+        with self._db.tx("set_schedule_status", write=True) as conn:
+            changed = conn.execute(
+                s.update().where(s.c.id == schedule_id).values(status=status.value)
+            ).rowcount
+        if not changed:
+            raise InvalidValue(f"no schedule with id {schedule_id!r}")
+
+    def due_schedules(self, now: datetime) -> list[Schedule]:
+        s = t.schedules
+        query = (
+            sa.select(s)
+            .where(s.c.status == ScheduleStatus.ACTIVE.value, s.c.next_at <= now)
+            .order_by(s.c.next_at, s.c.id)
+        )
+        with self._db.tx("due_schedules") as conn:
+            return [_schedule(row) for row in conn.execute(query)]
+
+    def claim_occurrence(
+        self, schedule_id: str, occurrence: datetime, next_at: datetime | None
+    ) -> bool:
+        s = t.schedules
+        stmt = self._insert(t.schedule_occurrences).on_conflict_do_nothing()
+        with self._db.tx("claim_occurrence", write=True) as conn:
+            status = conn.execute(sa.select(s.c.status).where(s.c.id == schedule_id)).scalar()
+            if status is None:
+                raise InvalidValue(f"no schedule with id {schedule_id!r}")
+            # The primary key (schedule_id, occurrence) lets exactly one caller in.
+            taken = conn.execute(stmt, {"schedule_id": schedule_id, "occurrence": occurrence})
+            if not taken.rowcount:
+                return False
+            if next_at is None:
+                status = ScheduleStatus.FINISHED.value
+            conn.execute(
+                s.update().where(s.c.id == schedule_id).values(next_at=next_at, status=status)
+            )
+        return True
