@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Generator
+from pathlib import Path
 
 import pytest
 

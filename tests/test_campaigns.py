@@ -64,7 +64,8 @@ def test_scheduled_send_waits_for_dispatch(client: Client, fake: FakeTransport) 
     assert (report.handled, dict(report.outcomes)) == (3, {OutcomeStatus.SUBMITTED: 3})
     assert len(fake.sent) == 3
     campaign = client.storage.get_campaign(result.campaign_id)
-    assert campaign is not None and campaign.status is CampaignStatus.DONE
+    assert campaign is not None
+    assert campaign.status is CampaignStatus.DONE
 
 
 def test_opt_out_between_queue_and_dispatch_blocks_and_releases(
@@ -276,7 +277,8 @@ def test_one_off_schedule_to_a_group(fake: FakeTransport) -> None:
     assert fired.outcome == "sent"
     assert len(fake.sent) == 3
     stored = client.storage.get_schedule(schedule.id)
-    assert stored is not None and stored.status.value == "finished"
+    assert stored is not None
+    assert stored.status.value == "finished"
     assert {m.state for m in client.storage.iter_messages(fired.campaign_id or "")} == {
         MessageState.SUBMITTED
     }

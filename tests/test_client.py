@@ -9,7 +9,6 @@ import pytest
 from isobil import (
     Client,
     ConfigurationError,
-    TransportClosed,
     ConnectionFailed,
     FakeTransport,
     InvalidValue,
@@ -18,6 +17,7 @@ from isobil import (
     OutcomeStatus,
     Recipient,
     Sender,
+    TransportClosed,
     TransportTimeout,
 )
 

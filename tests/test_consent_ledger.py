@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -190,4 +191,32 @@ def test_full_export_chains_line_to_line(ledger: ConsentLedger, tmp_path: Path) 
     ledger.export(tmp_path)
     rows = [json.loads(x) for x in (tmp_path / "consent-events.jsonl").read_text().splitlines()]
     assert rows[0]["prev_hash"] == GENESIS_HASH
-    assert all(b["prev_hash"] == a["hash"] for a, b in zip(rows, rows[1:], strict=False))
+    assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(rows))
+
+
+def test_tampering_in_sqlite_is_named(tmp_path: Path) -> None:
+    """Someone with the database file drops the guards and edits an event: verify() names it."""
+    import sqlite3
+
+    from isobil.storage import SQLStorage
+
+    path = tmp_path / "ledger.db"
+    storage = SQLStorage(f"sqlite:///{path}")
+    ledger = ConsentLedger(storage, brands=["ACME"], clock=Clock())
+    _populated(ledger)
+    storage.close()
+    with sqlite3.connect(path) as db:
+        # The append-only triggers refuse an UPDATE; a determined attacker drops them first.
+        with pytest.raises(sqlite3.DatabaseError):
+            db.execute("UPDATE isobil_consent_events SET status = 'RET' WHERE seq = 4")
+        triggers = db.execute(
+            "SELECT name FROM sqlite_master "
+            "WHERE type = 'trigger' AND tbl_name = 'isobil_consent_events'"
+        ).fetchall()
+        for (name,) in triggers:
+            db.execute(f"DROP TRIGGER {name}")
+        db.execute("UPDATE isobil_consent_events SET status = 'RET' WHERE seq = 4")
+    reopened = ConsentLedger(SQLStorage(f"sqlite:///{path}"), brands=["ACME"], clock=Clock())
+    report = reopened.verify()
+    assert [(p.seq, p.kind) for p in report.problems] == [(4, "altered")]
+    reopened.storage.close()

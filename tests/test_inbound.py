@@ -119,7 +119,7 @@ def test_unknown_text_is_kept_and_not_answered(client: Client, fake: FakeTranspo
 def test_replies_are_configurable(sender: Sender, fake: FakeTransport) -> None:
     """Auto replies can be changed or switched off per case."""
     replies = AutoReplies(opt_out="{brand}: listeden çıkarıldınız.", opt_in=None)
-    client = Client(sender, transport=fake, replies=replies)
+    _client = Client(sender, transport=fake, replies=replies)  # listens on the fake
     fake.receive("05321234567", "4605", "ACME")
     assert fake.sent == []
     fake.receive("05321234567", "4605", "ACME RET")

@@ -56,7 +56,8 @@ def test_push_poll_within_rate_limits(ledger: ConsentLedger, clock: ManualClock)
         0,
         2_000,
     )
-    assert first.rate_limited is not None and 0 < first.rate_limited <= 60
+    assert first.rate_limited is not None
+    assert 0 < first.rate_limited <= 60
     assert len(first.deadlines) == 2_500
     clock.advance(timedelta(minutes=1))
     second = sync.run()
@@ -65,7 +66,8 @@ def test_push_poll_within_rate_limits(ledger: ConsentLedger, clock: ManualClock)
     third = sync.run()
     assert (third.pushed, third.registered, third.pending, third.deadlines) == (0, 500, 0, ())
     state = ledger.details("+905320000007", brand="ACME")
-    assert state is not None and state.iys is not None
+    assert state is not None
+    assert state.iys is not None
     assert state.iys.status is IysSyncStatus.REGISTERED
     assert len(iys.consents) == 2_500
 
@@ -82,7 +84,8 @@ def test_rejected_records_are_marked_with_the_reason(
     report = sync.run()
     assert report.rejected == 1
     state = ledger.details("05321234567", brand="ACME")
-    assert state is not None and state.iys is not None
+    assert state is not None
+    assert state.iys is not None
     assert state.iys.status is IysSyncStatus.REJECTED
     assert "H175" in (state.iys.error or "")
 

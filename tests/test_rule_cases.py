@@ -14,8 +14,8 @@ from isobil.rules import (
     IysRegistration,
     MessageFacts,
     RecipientFacts,
-    RuleSet,
     RulesConfig,
+    RuleSet,
 )
 
 CASES = Path(__file__).parent / "rule_cases"
@@ -30,7 +30,9 @@ BASE_SENDER: dict[str, Any] = {
     "short_number": "4605",
 }
 BASE_MESSAGE: dict[str, Any] = {
-    "text": "KAMPANYA: Yeni sezon ürünleri acme.com.tr/yeni Ret için ACME RET yazıp 4605'e gönderin.",
+    "text": (
+        "KAMPANYA: Yeni sezon ürünleri acme.com.tr/yeni Ret için ACME RET yazıp 4605'e gönderin."
+    ),
     "category": "commercial",
     "brand": "ACME",
 }

@@ -27,8 +27,8 @@ from isobil.rules import (
     PenaltyKind,
     RecipientFacts,
     Rule,
-    RuleSet,
     RulesConfig,
+    RuleSet,
     Scope,
     Severity,
     exposure,
@@ -116,7 +116,7 @@ def test_refused_send_raises_with_the_report(client: Client) -> None:
     report = info.value.report
     ids = [f.rule_id for f in report.errors]
     assert ids == ["TR-OPTOUT-002", "TR-CONTENT-004", "TR-CONTENT-005"]
-    assert [str(f.citation) for f in report.errors][0] == "Law 6563 art. 8(2)"
+    assert next(str(f.citation) for f in report.errors) == "Law 6563 art. 8(2)"
     assert "TR-OPTOUT-002" in str(info.value)
 
 

@@ -32,9 +32,9 @@ def test_literal_braces_and_malformed_templates() -> None:
     """Doubled braces are literal; a stray brace or a bad name is a clear error."""
     assert Template("Kod: {{ABC}}").render({}) == "Kod: {ABC}"
     assert not Template("Kod: {{ABC}}").personalised
-    with pytest.raises(TemplateError, match="unbalanced '}' at character 4"):
+    with pytest.raises(TemplateError, match=r"unbalanced '\}' at character 4"):
         Template("abc}")
-    with pytest.raises(TemplateError, match="unbalanced '{' at character 7"):
+    with pytest.raises(TemplateError, match=r"unbalanced '\{' at character 7"):
         Template("Sayın {ad")
     with pytest.raises(TemplateError, match="invalid field name 'ad!'"):
         Template("{ad!}")
@@ -101,7 +101,7 @@ def test_personalised_send_blocks_missing_fields_and_costs_per_text(client: Clie
     assert result.outcomes[1].rule_ids == ("ISOBIL-TEMPLATE-001",)
     assert "{soyad}" in (result.outcomes[1].reason or "")
     sent = client.transport.sent  # type: ignore[attr-defined]
-    assert [s.text for s in sent][0] == "Sayın Ayşe Yılmaz, siparişiniz yolda."
+    assert next(s.text for s in sent) == "Sayın Ayşe Yılmaz, siparişiniz yolda."
     assert [s.plan.parts for s in sent] == [1, 2]
     assert result.credits == 3
 

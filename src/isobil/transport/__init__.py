@@ -14,20 +14,41 @@ from isobil.transport._base import (
     SubmitResult,
     Transport,
 )
+from isobil.transport._callbacks import CallbackApp, sign
 from isobil.transport._fake import FakeTransport, SentSms
+from isobil.transport._http import HttpTransport
+from isobil.transport._http_adapters import (
+    CallbackError,
+    CallbackReply,
+    GenericJsonAdapter,
+    HttpAdapter,
+    HttpRequest,
+    HttpResponse,
+    JasminAdapter,
+)
 from isobil.transport._smpp import SmppStats, SmppTransport
 
 __all__ = [
+    "CallbackApp",
+    "CallbackError",
+    "CallbackReply",
     "DeliveryReport",
     "DeliveryStatus",
     "FakeTransport",
+    "GenericJsonAdapter",
+    "HttpAdapter",
+    "HttpRequest",
+    "HttpResponse",
+    "HttpTransport",
     "InboundEvent",
     "InboundHandler",
     "InboundSms",
+    "JasminAdapter",
     "OutboundSms",
     "SentSms",
     "SmppStats",
     "SmppTransport",
     "SubmitResult",
     "Transport",
+    "sign",
 ]

@@ -1,0 +1,307 @@
+"""The callback receiver: a WSGI (and ASGI) app that takes a provider's pushes.
+
+Mount :class:`CallbackApp` in any web framework; it authenticates each push,
+reads it with the provider's adapter and hands the events to the transport's
+inbound handler — the same path SMPP receipts take to the Client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from isobil.errors import InvalidValue
+from isobil.transport._base import InboundEvent, InboundHandler
+from isobil.transport._http import HttpTransport
+from isobil.transport._http_adapters import CallbackAuth, CallbackError, HttpAdapter
+
+__all__ = ["CallbackApp", "sign"]
+
+_log = logging.getLogger("isobil.transport.callbacks")
+
+TIMESTAMP_HEADER = "X-Isobil-Timestamp"
+SIGNATURE_HEADER = "X-Isobil-Signature"
+
+_STATUS_TEXT = {
+    200: "200 OK",
+    204: "204 No Content",
+    400: "400 Bad Request",
+    401: "401 Unauthorized",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    411: "411 Length Required",
+    413: "413 Content Too Large",
+    503: "503 Service Unavailable",
+}
+
+StartResponse = Callable[..., Any]
+_Answer = tuple[int, str, bytes]
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The ``X-Isobil-Signature`` of ``body`` sent at ``timestamp``: hex HMAC-SHA256.
+
+    The MAC covers ``timestamp + "." + body`` — the raw bytes, not the URL or the
+    host — so proxies that rewrite those do not break it.
+
+    >>> sign("s3cret", "1700000000", b"{}")[:16]
+    '97926816e98fbb41'
+    """
+    message = timestamp.encode("ascii") + b"." + body
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+class CallbackApp:
+    """A WSGI app receiving delivery reports and inbound messages by HTTP.
+
+    ``target`` is the :class:`HttpTransport` whose inbound handler gets the
+    events, or an adapter together with ``on_event``. Authentication follows
+    ``auth`` (by default the adapter's ``callback_auth``):
+
+    * ``"hmac"``: headers ``X-Isobil-Timestamp`` (Unix seconds) and
+      ``X-Isobil-Signature`` (:func:`sign`), compared in constant time; a
+      timestamp more than ``replay_window`` seconds from ``clock()`` is refused, and
+      a signature already seen in the window is answered but not handled twice.
+    * ``"token"``: for providers that cannot sign (Jasmin). ``secret`` must be the
+      first segment of the path below the mount point (``…/<secret>/dlr``). Weaker:
+      the secret travels in the URL and may be logged by proxies; use HTTPS and
+      rotate it.
+
+    Answers: 401 unauthenticated, 413 body over ``max_body`` bytes, 400/405
+    unreadable push, 503 when the handler failed (the provider retries); never
+    500. Nothing is handed over unless the whole push is authentic and readable.
+    The handler runs in the request's thread, before the answer is sent.
+
+    >>> from isobil.transport import GenericJsonAdapter
+    >>> CallbackApp(GenericJsonAdapter(), secret="a-long-shared-secret", on_event=print)
+    <CallbackApp GenericJsonAdapter auth=hmac>
+    """
+
+    def __init__(
+        self,
+        target: HttpTransport | HttpAdapter,
+        *,
+        secret: str,
+        on_event: InboundHandler | None = None,
+        auth: CallbackAuth | None = None,
+        max_body: int = 64 * 1024,
+        replay_window: float = 300.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if isinstance(target, HttpTransport):
+            self.adapter = target.adapter
+            handler: InboundHandler | None = on_event or target.dispatch
+        elif isinstance(target, HttpAdapter):
+            self.adapter = target
+            handler = on_event
+        else:
+            raise InvalidValue("target must be an HttpTransport or an HttpAdapter")
+        if handler is None:
+            raise InvalidValue("an adapter needs on_event= to hand the events to")
+        if not isinstance(secret, str) or len(secret) < 16:
+            raise InvalidValue("secret must be a string of at least 16 characters")
+        self.auth: CallbackAuth = auth or self.adapter.callback_auth
+        if self.auth not in ("hmac", "token"):
+            raise InvalidValue(f"auth must be 'hmac' or 'token', got {self.auth!r}")
+        self._handler = handler
+        self._secret = secret.encode("utf-8")
+        self.max_body = max_body
+        self.replay_window = replay_window
+        self._clock = clock
+        self._seen: dict[str, float] = {}
+        self._seen_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<CallbackApp {type(self.adapter).__name__} auth={self.auth}>"
+
+    # -- WSGI ----------------------------------------------------------------------------
+
+    def __call__(
+        self, environ: Mapping[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        try:
+            status, content_type, body = self._wsgi(environ)
+        except Exception:  # the receiver never answers 500
+            _log.exception("callback receiver failed")
+            status, content_type, body = 400, "text/plain", b"bad request"
+        start_response(
+            _STATUS_TEXT.get(status, f"{status} Error"),
+            [("Content-Type", content_type), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    def _wsgi(self, environ: Mapping[str, Any]) -> _Answer:
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        raw_length = str(environ.get("CONTENT_LENGTH") or "").strip()
+        if raw_length:
+            if not raw_length.isdigit():
+                return _plain(400, "bad Content-Length")
+            length = int(raw_length)
+        elif method == "POST":
+            return _plain(411, "Content-Length required")
+        else:
+            length = 0
+        if length > self.max_body:
+            return _plain(413, "body too large")
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {
+            key[5:].replace("_", "-").lower(): str(value)
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        return self.handle(
+            method,
+            str(environ.get("PATH_INFO", "")),
+            str(environ.get("QUERY_STRING", "")),
+            headers,
+            body,
+        )
+
+    # -- ASGI ----------------------------------------------------------------------------
+
+    async def asgi(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+        send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ) -> None:
+        """The same receiver as an ASGI app (HTTP only); the handler runs in a thread."""
+        if scope.get("type") != "http":
+            return
+        try:
+            answer = await self._asgi(scope, receive)
+        except Exception:  # the receiver never answers 500
+            _log.exception("callback receiver failed")
+            answer = _plain(400, "bad request")
+        status, content_type, body = answer
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", content_type.encode("latin-1")),
+                    (b"content-length", str(len(body)).encode("ascii")),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _asgi(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+    ) -> _Answer:
+        headers = {
+            bytes(k).decode("latin-1").lower(): bytes(v).decode("latin-1")
+            for k, v in scope.get("headers", [])
+        }
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return _plain(413, "body too large")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        query = bytes(scope.get("query_string", b"")).decode("latin-1")
+        return await asyncio.to_thread(
+            self.handle,
+            str(scope.get("method", "GET")).upper(),
+            str(scope.get("path", "")),
+            query,
+            headers,
+            b"".join(chunks),
+        )
+
+    # -- the work ------------------------------------------------------------------------
+
+    def handle(
+        self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
+    ) -> _Answer:
+        """Authenticate, read and hand over one push; returns (status, type, body).
+
+        ``headers`` are keyed in lower case. Framework integrations that are neither
+        WSGI nor ASGI call this directly.
+        """
+        if len(body) > self.max_body:
+            return _plain(413, "body too large")
+        if self.auth == "hmac":
+            refusal = self._check_hmac(headers, body)
+        else:
+            refusal = self._check_token(path)
+        if refusal is not None:
+            _log.warning("callback refused: %s", refusal)
+            return _plain(401, "unauthorized")
+        replay_key = headers.get(SIGNATURE_HEADER.lower()) if self.auth == "hmac" else None
+        if replay_key is not None and self._was_seen(replay_key):
+            _log.info("callback replayed within the window; answered, not handled again")
+            return self._reply([])
+        try:
+            parsed_query = parse_qs(query, keep_blank_values=True, max_num_fields=100)
+            events = self.adapter.parse_callback(method, parsed_query, headers, body)
+        except CallbackError as exc:
+            _log.warning("callback refused: %s", exc)
+            return _plain(exc.status, str(exc))
+        except (ValueError, TypeError, KeyError) as exc:
+            _log.warning("callback refused: unreadable (%s)", type(exc).__name__)
+            return _plain(400, "unreadable callback")
+        try:
+            for event in events:
+                self._handler(event)
+        except Exception:
+            _log.exception("the inbound handler failed; the provider will retry")
+            return _plain(503, "try again later")
+        if replay_key is not None:
+            self._remember(replay_key)
+        return self._reply(events)
+
+    def _reply(self, events: list[InboundEvent]) -> _Answer:
+        reply = self.adapter.callback_reply(events)
+        return reply.status, reply.content_type, reply.body
+
+    def _check_hmac(self, headers: Mapping[str, str], body: bytes) -> str | None:
+        timestamp = headers.get(TIMESTAMP_HEADER.lower(), "").strip()
+        signature = headers.get(SIGNATURE_HEADER.lower(), "").strip().lower()
+        if not timestamp or not signature:
+            return "unsigned"
+        if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+            return "bad timestamp"
+        if abs(self._clock() - int(timestamp)) > self.replay_window:
+            return "timestamp outside the replay window"
+        expected = sign(self._secret.decode("utf-8"), timestamp, body)
+        if not hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8")):
+            return "bad signature"
+        return None
+
+    def _check_token(self, path: str) -> str | None:
+        segments = [s for s in path.split("/") if s]
+        token = segments[0].encode("utf-8") if segments else b""
+        if not hmac.compare_digest(token, self._secret):
+            return "bad token"
+        return None
+
+    def _was_seen(self, key: str) -> bool:
+        with self._seen_lock:
+            return key in self._seen
+
+    def _remember(self, key: str) -> None:
+        now = self._clock()
+        with self._seen_lock:
+            if len(self._seen) > 10_000:
+                cutoff = now - 2 * self.replay_window
+                self._seen = {k: t for k, t in self._seen.items() if t >= cutoff}
+            self._seen[key] = now
+
+
+def _plain(status: int, text: str) -> _Answer:
+    return status, "text/plain; charset=utf-8", text.encode("utf-8")

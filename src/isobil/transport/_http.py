@@ -1,0 +1,256 @@
+"""A transport over a provider's HTTP API, on one reused httpx client."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from isobil.errors import (
+    ConnectionFailed,
+    InvalidValue,
+    Throttled,
+    TransportClosed,
+    TransportError,
+    TransportTimeout,
+)
+from isobil.transport._base import InboundEvent, OutboundSms, SubmitResult, Transport
+from isobil.transport._http_adapters import HttpAdapter, HttpResponse, batch_key
+
+__all__ = ["HttpTransport"]
+
+_log = logging.getLogger("isobil.transport.http")
+
+#: Answers retried by every adapter: the request was not processed.
+_RETRY_ALWAYS = frozenset({503})
+#: Answers retried only when the provider honours idempotency keys: a proxy gave
+#: up waiting (504) or lost the upstream (502), which may have acted already.
+_RETRY_IF_IDEMPOTENT = frozenset({502, 504})
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: seconds or an HTTP date."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class HttpTransport(Transport):
+    """Submits through a provider's HTTP API; reports and MOs come back by callback.
+
+    ``adapter`` speaks the provider's dialect (:class:`GenericJsonAdapter`,
+    :class:`JasminAdapter` or your own :class:`HttpAdapter`). A batch goes out in
+    requests of at most ``adapter.max_batch`` messages, each carrying an
+    idempotency key (our message id, or a hash of the batch's ids).
+
+    Retries, with exponential backoff and jitter slept through ``sleep``, up to
+    ``max_retries`` times:
+
+    * HTTP 429, waiting out ``Retry-After`` (up to ``max_retry_after`` s);
+    * HTTP 503, and connection errors where the request never reached the server;
+    * HTTP 502/504, read timeouts and connections dropped mid-answer — only when
+      the adapter is ``idempotent``, since the provider may have acted already.
+      Otherwise those messages get a :class:`TransportTimeout` (outcome unknown)
+      and are never sent twice.
+
+    Exhausted retries give each message of the request a :class:`Throttled`
+    (429) or :class:`ConnectionFailed`; if the very first request cannot connect
+    at all, :meth:`submit` raises :class:`ConnectionFailed`. Delivery reports and
+    inbound messages arrive through a :class:`CallbackApp` mounted in your web
+    app, which hands them to this transport's inbound handler.
+
+    ``http`` lets you bring your own ``httpx.Client`` (proxies, certificates); the
+    transport closes only a client it created.
+    """
+
+    #: Backoff before retry n (0-based) is between half and all of
+    #: min(cap, base * 2**n) seconds.
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+
+    def __init__(
+        self,
+        base_url: str,
+        adapter: HttpAdapter,
+        *,
+        http: httpx.Client | None = None,
+        timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+        max_retries: int = 3,
+        max_retry_after: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise InvalidValue("base_url must be an http(s) URL")
+        if not isinstance(adapter, HttpAdapter):
+            raise InvalidValue(f"adapter must be an HttpAdapter, got {type(adapter).__name__}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise InvalidValue(f"max_retries must be a non-negative integer, got {max_retries!r}")
+        if not timeout > 0 or not connect_timeout > 0:
+            raise InvalidValue("timeouts must be positive")
+        self.base_url = base_url.rstrip("/")
+        self.adapter = adapter
+        self.max_retries = max_retries
+        self.max_retry_after = max_retry_after
+        self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self._sleep = sleep
+        self._own_http = http is None
+        self._http = httpx.Client(timeout=self._timeout) if http is None else http
+        self._closed = False
+        # Jitter spreads retries of many workers apart; it protects nothing secret.
+        self._random = random.Random()  # noqa: S311
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<HttpTransport {self._redact(self.base_url)} {self.adapter!r}{state}>"
+
+    def close(self) -> None:
+        """Close the httpx client if this transport created it; later submits raise."""
+        self._closed = True
+        if self._own_http:
+            self._http.close()
+
+    # -- the contract -------------------------------------------------------------------
+
+    def submit(self, batch: Sequence[OutboundSms]) -> list[SubmitResult]:
+        """Submit ``batch`` in requests of ``adapter.max_batch``; one result per message."""
+        if self._closed:
+            raise TransportClosed("HttpTransport is closed")
+        size = max(1, self.adapter.max_batch)
+        results: list[SubmitResult] = []
+        for start in range(0, len(batch), size):
+            chunk = batch[start : start + size]
+            try:
+                results.extend(self._submit_chunk(chunk))
+            except ConnectionFailed as exc:
+                if not results:
+                    raise
+                results.extend(SubmitResult(sms.id, error=exc) for sms in chunk)
+        return results
+
+    def dispatch(self, event: InboundEvent) -> None:
+        """Hand a delivery report or inbound message to the inbound handler.
+
+        The :class:`CallbackApp` calls this for every event it reads; events that
+        arrive before a handler is set are kept until one is.
+        """
+        self._emit(event)
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    def _submit_chunk(self, chunk: Sequence[OutboundSms]) -> list[SubmitResult]:
+        request = self.adapter.build_request(chunk, batch_key(chunk))
+        idempotent = self.adapter.idempotent
+        attempt = 0
+        while True:
+            if self._closed:
+                raise TransportClosed("HttpTransport is closed")
+            why: str
+            try:
+                response = self._http.request(
+                    request.method,
+                    self.base_url + request.url,
+                    headers=dict(request.headers),
+                    params=request.params,
+                    json=request.json,
+                    data=request.data,
+                    timeout=self._timeout,
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # The request never reached the server: always safe to send again.
+                why = type(exc).__name__
+                if attempt < self.max_retries:
+                    self._wait(self._backoff(attempt), attempt, why)
+                    attempt += 1
+                    continue
+                raise ConnectionFailed(
+                    f"cannot reach {self._redact(self.base_url)} after {attempt + 1} attempts"
+                    f" ({why})"
+                ) from exc
+            except httpx.TransportError as exc:
+                # Read/write timeouts, a connection dropped mid-answer: the provider
+                # may have accepted the request.
+                why = type(exc).__name__
+                if idempotent and attempt < self.max_retries:
+                    self._wait(self._backoff(attempt), attempt, why)
+                    attempt += 1
+                    continue
+                error = TransportTimeout(
+                    f"no answer from {self._redact(self.base_url)} ({why}); outcome unknown"
+                )
+                error.__cause__ = exc
+                return [SubmitResult(sms.id, error=error) for sms in chunk]
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise TransportError(f"HTTP request failed: {type(exc).__name__}") from exc
+            except RuntimeError as exc:
+                # httpx's answer to a request on a client closed by its owner.
+                raise TransportClosed("the httpx client is closed") from exc
+
+            status = response.status_code
+            if status == 429:
+                wait = _retry_after(response.headers.get("Retry-After"))
+                if attempt < self.max_retries and (wait is None or wait <= self.max_retry_after):
+                    self._wait(
+                        self._backoff(attempt) if wait is None else wait, attempt, "HTTP 429"
+                    )
+                    attempt += 1
+                    continue
+                throttled = Throttled(f"HTTP 429 after {attempt + 1} attempts")
+                return [SubmitResult(sms.id, error=throttled) for sms in chunk]
+            retryable = status in _RETRY_ALWAYS or (idempotent and status in _RETRY_IF_IDEMPOTENT)
+            if retryable:
+                if attempt < self.max_retries:
+                    self._wait(self._backoff(attempt), attempt, f"HTTP {status}")
+                    attempt += 1
+                    continue
+                failed = ConnectionFailed(f"HTTP {status} after {attempt + 1} attempts")
+                return [SubmitResult(sms.id, error=failed) for sms in chunk]
+            if status in _RETRY_IF_IDEMPOTENT:
+                unknown = TransportTimeout(f"HTTP {status} from a proxy; outcome unknown")
+                return [SubmitResult(sms.id, error=unknown) for sms in chunk]
+            results = self.adapter.parse_response(
+                chunk, HttpResponse(status, dict(response.headers), response.content)
+            )
+            if [r.id for r in results] != [sms.id for sms in chunk]:
+                raise TransportError(
+                    f"{type(self.adapter).__name__}.parse_response broke the contract: "
+                    "one result per message, in order"
+                )
+            for result in results:
+                if result.error is not None:
+                    _log.info("message %s not accepted: %s", result.id, result.error)
+            return results
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self.backoff_cap, self.backoff_base * 2.0**attempt)
+        return ceiling / 2 + self._random.uniform(0, ceiling / 2)
+
+    def _wait(self, seconds: float, attempt: int, why: str) -> None:
+        _log.warning(
+            "HTTP submit: %s, retry %d of %d in %.2f s", why, attempt + 1, self.max_retries, seconds
+        )
+        self._sleep(seconds)
+
+    def _redact(self, text: str) -> str:
+        # Credentials in the base URL (https://user:pass@host) never leave.
+        url = httpx.URL(text)
+        if url.userinfo:
+            text = str(url.copy_with(username=None, password=None))
+        return self.adapter.redact(text)

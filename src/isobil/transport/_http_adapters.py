@@ -1,0 +1,653 @@
+"""Provider adapters for :class:`~isobil.transport.HttpTransport`.
+
+An adapter knows one provider's HTTP dialect and nothing about retries or
+connections: it builds the request for a batch, reads the answer into one
+:class:`SubmitResult` per message, and reads the provider's delivery-report and
+inbound callbacks into events. Two ship with isobil:
+
+* :class:`GenericJsonAdapter` — a JSON API whose field names you configure; the
+  local test gateway (:mod:`isobil.testing.http_gateway`) speaks it.
+* :class:`JasminAdapter` — the Jasmin SMS Gateway HTTP API (``/send``).
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Final, Literal
+from urllib.parse import parse_qs
+
+import attrs
+
+from isobil import phone
+from isobil.errors import InvalidValue, SubmitRejected, TransportError, TransportTimeout
+from isobil.transport._base import (
+    DeliveryReport,
+    DeliveryStatus,
+    InboundEvent,
+    InboundSms,
+    OutboundSms,
+    SubmitResult,
+)
+
+__all__ = [
+    "CallbackAuth",
+    "CallbackError",
+    "CallbackReply",
+    "GenericJsonAdapter",
+    "HttpAdapter",
+    "HttpRequest",
+    "HttpResponse",
+    "JasminAdapter",
+]
+
+CallbackAuth = Literal["hmac", "token"]
+
+
+class _Secret:
+    """A string that never shows itself in a repr, a str or a traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+    __str__ = __repr__
+
+
+@attrs.frozen
+class HttpRequest:
+    """One HTTP request an adapter wants sent; ``url`` is relative to the transport's base URL."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    params: Mapping[str, str] | None = attrs.field(default=None, repr=False)
+    json: object = attrs.field(default=None, repr=False)
+    data: Mapping[str, str] | None = attrs.field(default=None, repr=False)
+
+
+@attrs.frozen
+class HttpResponse:
+    """The parts of an HTTP answer an adapter reads."""
+
+    status: int
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    body: bytes = attrs.field(repr=False)
+
+
+@attrs.frozen
+class CallbackReply:
+    """What the callback receiver answers a provider that pushed events."""
+
+    status: int = 200
+    content_type: str = "application/json"
+    body: bytes = b'{"ok": true}'
+
+
+class CallbackError(InvalidValue):
+    """Raised by an adapter for a callback it cannot read; the receiver answers ``status``."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class HttpAdapter(abc.ABC):
+    """One provider's HTTP dialect.
+
+    ``max_batch`` is how many messages one request may carry (1 for APIs that take
+    one number per call). ``idempotent`` says whether the provider honours the
+    idempotency key, so that a request whose answer was lost may be sent again.
+    ``callback_auth`` is how the callback receiver authenticates this provider's
+    pushes: ``"hmac"`` (signed headers) or ``"token"`` (a secret path segment, for
+    providers that cannot sign).
+    """
+
+    max_batch: int = 1
+    idempotent: bool = False
+    callback_auth: CallbackAuth = "hmac"
+
+    @abc.abstractmethod
+    def build_request(self, batch: Sequence[OutboundSms], idempotency_key: str) -> HttpRequest:
+        """The request that submits ``batch`` (at most ``max_batch`` messages)."""
+
+    @abc.abstractmethod
+    def parse_response(
+        self, batch: Sequence[OutboundSms], response: HttpResponse
+    ) -> list[SubmitResult]:
+        """One result per message of ``batch``, in order, from the provider's answer.
+
+        Called for every answer except those the transport retries (429, 5xx).
+        """
+
+    @abc.abstractmethod
+    def parse_callback(
+        self,
+        method: str,
+        query: Mapping[str, list[str]],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> list[InboundEvent]:
+        """The events of one pushed callback; raise :class:`CallbackError` if malformed."""
+
+    def callback_reply(self, events: Sequence[InboundEvent]) -> CallbackReply:
+        """The answer to a callback that was read and handed over."""
+        return CallbackReply()
+
+    def redact(self, text: str) -> str:
+        """``text`` with this adapter's secrets replaced, should a provider echo them."""
+        return text
+
+
+# -- shared parsing helpers ---------------------------------------------------------------
+
+
+def _phone(value: str) -> str:
+    """An MSISDN as providers write it, in E.164 where it is a phone number.
+
+    Short numbers (3-6 digits) and alphanumeric senders are kept as they are.
+    """
+    text = value.strip()
+    if re.fullmatch(r"\d{3,6}", text) or not re.fullmatch(r"\+?\d{7,15}", text):
+        return text
+    candidate = text if text.startswith(("+", "0")) else "+" + text
+    try:
+        return phone.normalize(candidate)
+    except InvalidValue:
+        return text
+
+
+def _datetime(value: object) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise CallbackError(f"a time must be an ISO 8601 string, got {type(value).__name__}")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise CallbackError("a time is not ISO 8601") from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _optional_str(value: object, what: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise CallbackError(f"{what} must be a string")
+    return str(value)
+
+
+def _required_str(value: object, what: str) -> str:
+    text = _optional_str(value, what)
+    if not text:
+        raise CallbackError(f"{what} is missing")
+    return text
+
+
+def _batch_error(batch: Sequence[OutboundSms], error: TransportError) -> list[SubmitResult]:
+    return [SubmitResult(sms.id, error=error) for sms in batch]
+
+
+# -- the generic JSON adapter -----------------------------------------------------------------
+
+#: The default field names of :class:`GenericJsonAdapter`; override any with ``fields=``.
+GENERIC_FIELDS: Final[Mapping[str, str]] = {
+    # request
+    "messages": "messages",
+    "id": "id",
+    "to": "to",
+    "text": "text",
+    "from": "from",
+    "receipt": "receipt",
+    # response
+    "results": "results",
+    "provider_id": "provider_id",
+    "error": "error",
+    "error_code": "code",
+    "error_message": "message",
+    # callbacks
+    "type": "type",
+    "status": "status",
+    "done_at": "done_at",
+    "received_at": "received_at",
+}
+
+
+class GenericJsonAdapter(HttpAdapter):
+    """A JSON API with configurable field names, one POST per batch.
+
+    The request (default names)::
+
+        POST /messages            Idempotency-Key: <our message id, or a batch hash>
+        {"messages": [{"id": "m1", "to": "+905321234567", "text": "…",
+                       "from": "ACME", "receipt": true}]}
+
+    The answer (HTTP 2xx)::
+
+        {"results": [{"id": "m1", "provider_id": "p-1"},
+                     {"id": "m2", "error": {"code": "E42", "message": "bad number"}}]}
+
+    Results are matched to messages by ``id`` (or by position when the API leaves
+    ids out). Any other 4xx rejects the whole batch with :class:`SubmitRejected`
+    whose code is the body's error code, or the HTTP status.
+
+    Callbacks are JSON objects (or an array of them) signed with HMAC::
+
+        {"type": "dlr", "provider_id": "p-1", "status": "delivered",
+         "code": "000", "done_at": "2026-01-01T10:00:00+03:00"}
+        {"type": "mo", "from": "+905321234567", "to": "4605", "text": "ACME RET",
+         "received_at": "…", "provider_id": "mo-1"}
+
+    ``status`` is one of :class:`DeliveryStatus`'s values unless ``statuses`` maps
+    the provider's words to them.
+
+    >>> GenericJsonAdapter(fields={"text": "body"}).fields["text"]
+    'body'
+    """
+
+    callback_auth: CallbackAuth = "hmac"
+
+    def __init__(
+        self,
+        *,
+        path: str = "/messages",
+        fields: Mapping[str, str] | None = None,
+        statuses: Mapping[str, DeliveryStatus | str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_header: str | None = "Idempotency-Key",
+        max_batch: int = 100,
+        api_key: str | None = None,
+        api_key_header: str = "Authorization",
+        api_key_prefix: str = "Bearer ",
+    ) -> None:
+        unknown = set(fields or {}) - set(GENERIC_FIELDS)
+        if unknown:
+            raise InvalidValue(f"unknown field names: {sorted(unknown)}")
+        if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
+            raise InvalidValue(f"max_batch must be a positive integer, got {max_batch!r}")
+        self.path = path
+        self.fields: Mapping[str, str] = {**GENERIC_FIELDS, **(fields or {})}
+        self.statuses: Mapping[str, DeliveryStatus] = {
+            **{s.value: s for s in DeliveryStatus},
+            **{k: DeliveryStatus(v) for k, v in (statuses or {}).items()},
+        }
+        self._headers = dict(headers or {})
+        self.idempotency_header = idempotency_header
+        self.idempotent = idempotency_header is not None
+        self.max_batch = max_batch
+        self._api_key = None if api_key is None else _Secret(api_key)
+        self._api_key_header = api_key_header
+        self._api_key_prefix = api_key_prefix
+
+    def __repr__(self) -> str:
+        auth = " api_key=***" if self._api_key is not None else ""
+        return f"<GenericJsonAdapter {self.path} max_batch={self.max_batch}{auth}>"
+
+    def redact(self, text: str) -> str:
+        if self._api_key is not None and self._api_key.reveal():
+            text = text.replace(self._api_key.reveal(), "***")
+        return text
+
+    def build_request(self, batch: Sequence[OutboundSms], idempotency_key: str) -> HttpRequest:
+        f = self.fields
+        messages = []
+        for sms in batch:
+            item: dict[str, object] = {f["id"]: sms.id, f["to"]: sms.to, f["text"]: sms.text}
+            if sms.originator is not None:
+                item[f["from"]] = sms.originator
+            item[f["receipt"]] = sms.request_receipt
+            messages.append(item)
+        headers = {"Accept": "application/json", **self._headers}
+        if self.idempotency_header is not None:
+            headers[self.idempotency_header] = idempotency_key
+        if self._api_key is not None:
+            headers[self._api_key_header] = self._api_key_prefix + self._api_key.reveal()
+        return HttpRequest("POST", self.path, headers, json={f["messages"]: messages})
+
+    def parse_response(
+        self, batch: Sequence[OutboundSms], response: HttpResponse
+    ) -> list[SubmitResult]:
+        body = _json_or_none(response.body)
+        if not 200 <= response.status < 300:
+            code, message = self._error(body)
+            detail = f": {self.redact(message)}" if message else ""
+            return _batch_error(
+                batch,
+                SubmitRejected(
+                    f"HTTP {response.status}{detail}", code=code or str(response.status)
+                ),
+            )
+        f = self.fields
+        items = body.get(f["results"]) if isinstance(body, dict) else None
+        if not isinstance(items, list) or len(items) != len(batch):
+            # Accepted, but we cannot tell which message got which id: outcome unknown.
+            return _batch_error(
+                batch, TransportTimeout(f"HTTP {response.status}: the answer cannot be read")
+            )
+        by_id = {
+            str(item.get(f["id"])): item
+            for item in items
+            if isinstance(item, dict) and item.get(f["id"]) is not None
+        }
+        results = []
+        for position, sms in enumerate(batch):
+            item = by_id.get(sms.id, items[position])
+            results.append(self._result(sms, item))
+        return results
+
+    def _result(self, sms: OutboundSms, item: object) -> SubmitResult:
+        f = self.fields
+        if not isinstance(item, dict):
+            return SubmitResult(sms.id, error=TransportTimeout("unreadable result"))
+        error = item.get(f["error"])
+        if error:
+            code, message = self._error({f["error"]: error})
+            detail = f": {self.redact(message)}" if message else ""
+            return SubmitResult(
+                sms.id,
+                error=SubmitRejected(f"rejected for {phone.mask(sms.to)}{detail}", code=code),
+            )
+        provider_id = item.get(f["provider_id"])
+        if isinstance(provider_id, bool) or not isinstance(provider_id, str | int):
+            return SubmitResult(sms.id, error=TransportTimeout("a result has no provider id"))
+        return SubmitResult(sms.id, provider_id=str(provider_id))
+
+    def _error(self, body: object) -> tuple[str | None, str | None]:
+        f = self.fields
+        if not isinstance(body, dict):
+            return None, None
+        error = body.get(f["error"], body)
+        if isinstance(error, str):
+            return None, error
+        if not isinstance(error, dict):
+            return None, None
+        code, message = error.get(f["error_code"]), error.get(f["error_message"])
+        return (
+            None if code is None else str(code),
+            None if message is None else str(message),
+        )
+
+    def parse_callback(
+        self,
+        method: str,
+        query: Mapping[str, list[str]],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> list[InboundEvent]:
+        if method != "POST":
+            raise CallbackError(f"callbacks are POSTed, not {method}", 405)
+        data = _json_or_none(body)
+        if data is None:
+            raise CallbackError("the body is not JSON")
+        items = data if isinstance(data, list) else [data]
+        if not items or len(items) > 1000:
+            raise CallbackError("a callback carries 1 to 1000 events")
+        return [self._event(item) for item in items]
+
+    def _event(self, item: object) -> InboundEvent:
+        f = self.fields
+        if not isinstance(item, dict):
+            raise CallbackError("an event must be a JSON object")
+        kind = item.get(f["type"])
+        if kind == "dlr":
+            raw_status = item.get(f["status"])
+            status = self.statuses.get(raw_status) if isinstance(raw_status, str) else None
+            if status is None:
+                raise CallbackError("unknown delivery status")
+            return DeliveryReport(
+                _required_str(item.get(f["provider_id"]), "provider_id"),
+                status,
+                _optional_str(item.get(f["error_code"]), "error code"),
+                _datetime(item.get(f["done_at"])),
+            )
+        if kind == "mo":
+            text = item.get(f["text"])
+            if not isinstance(text, str):
+                raise CallbackError("text must be a string")
+            return InboundSms(
+                _phone(_required_str(item.get(f["from"]), "from")),
+                _required_str(item.get(f["to"]), "to"),
+                text,
+                _datetime(item.get(f["received_at"])) or datetime.now(UTC),
+                _optional_str(item.get(f["provider_id"]), "provider_id"),
+            )
+        raise CallbackError("unknown event type")
+
+
+def _json_or_none(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+# -- Jasmin ---------------------------------------------------------------------------------
+
+#: Jasmin's message_status words (SMSC receipts, level 2/3) as isobil statuses.
+JASMIN_STATUSES: Final[Mapping[str, DeliveryStatus]] = {
+    "DELIVRD": DeliveryStatus.DELIVERED,
+    "UNDELIV": DeliveryStatus.UNDELIVERED,
+    "EXPIRED": DeliveryStatus.EXPIRED,
+    "REJECTD": DeliveryStatus.REJECTED,
+    "DELETED": DeliveryStatus.UNDELIVERED,
+    "ACCEPTD": DeliveryStatus.PENDING,
+    "ENROUTE": DeliveryStatus.PENDING,
+    "UNKNOWN": DeliveryStatus.UNKNOWN,
+}
+
+_JASMIN_SUCCESS = re.compile(rb'\s*Success\s+"([^"]+)"\s*')
+_JASMIN_ERROR = re.compile(rb'\s*Error\s+"([^"]*)"\s*')
+
+
+class JasminAdapter(HttpAdapter):
+    """The Jasmin SMS Gateway HTTP API: ``/send``, one destination per request.
+
+    Each message is a ``POST /send`` form with ``username``, ``password``, ``to``
+    (international digits, no ``+``), ``from``, ``content`` (plain ASCII, coding
+    0) or ``hex-content`` (UCS-2, coding 8, for anything else, Turkish letters
+    included) and, when a receipt is wanted, ``dlr=yes``, ``dlr-url``,
+    ``dlr-level`` (1 SMSC, 2 terminal, 3 both) and ``dlr-method=POST``.
+    Jasmin answers ``Success "<uuid>"``; an ``Error "…"`` with 400, 403 (auth,
+    no credit) or 412 (no route) rejects the message with that status as code.
+
+    Jasmin has no idempotency key, so a request whose answer is lost is **not**
+    sent again: its result is a :class:`TransportTimeout` (outcome unknown).
+
+    Jasmin cannot sign its pushes, so the callback receiver authenticates them by
+    a secret token in the URL path (``callback_auth = "token"``); pass the full
+    ``dlr_url`` including that token. DLR pushes (``id``, ``message_status``,
+    ``level``, ``err`` …) and MO pushes (``from``, ``to``, ``content``/``binary``,
+    ``coding``, ``origin-connector``) are answered ``ACK/Jasmin``, without which
+    Jasmin retries them.
+
+    >>> JasminAdapter(username="isobil", password="s3cret")
+    <JasminAdapter user='isobil' dlr_level=3>
+    """
+
+    max_batch = 1
+    idempotent = False
+    callback_auth: CallbackAuth = "token"
+
+    def __init__(
+        self,
+        *,
+        username: str,
+        password: str,
+        dlr_url: str | None = None,
+        dlr_level: int = 3,
+        path: str = "/send",
+        priority: int | None = None,
+    ) -> None:
+        if not username or not password:
+            raise InvalidValue("username and password must be non-empty")
+        if dlr_level not in (1, 2, 3):
+            raise InvalidValue(f"dlr_level must be 1, 2 or 3, got {dlr_level!r}")
+        if priority is not None and priority not in (0, 1, 2, 3):
+            raise InvalidValue(f"priority must be 0 to 3, got {priority!r}")
+        self.username = username
+        self._password = _Secret(password)
+        self._dlr_url = None if dlr_url is None else _Secret(dlr_url)
+        self.dlr_level = dlr_level
+        self.path = path
+        self.priority = priority
+
+    def __repr__(self) -> str:
+        return f"<JasminAdapter user={self.username!r} dlr_level={self.dlr_level}>"
+
+    def redact(self, text: str) -> str:
+        for secret in (self._password, self._dlr_url):
+            if secret is not None and secret.reveal():
+                text = text.replace(secret.reveal(), "***")
+        return text
+
+    def build_request(self, batch: Sequence[OutboundSms], idempotency_key: str) -> HttpRequest:
+        [sms] = batch
+        form: dict[str, str] = {
+            "username": self.username,
+            "password": self._password.reveal(),
+            "to": sms.to.removeprefix("+"),
+        }
+        if sms.originator is not None:
+            form["from"] = sms.originator
+        if sms.text.isascii():
+            form["coding"] = "0"
+            form["content"] = sms.text
+        else:
+            form["coding"] = "8"
+            form["hex-content"] = sms.text.encode("utf-16-be").hex()
+        if self.priority is not None:
+            form["priority"] = str(self.priority)
+        if sms.request_receipt and self._dlr_url is not None:
+            form["dlr"] = "yes"
+            form["dlr-url"] = self._dlr_url.reveal()
+            form["dlr-level"] = str(self.dlr_level)
+            form["dlr-method"] = "POST"
+        else:
+            form["dlr"] = "no"
+        return HttpRequest("POST", self.path, {"Accept": "text/plain"}, data=form)
+
+    def parse_response(
+        self, batch: Sequence[OutboundSms], response: HttpResponse
+    ) -> list[SubmitResult]:
+        [sms] = batch
+        if response.status == 200:
+            match = _JASMIN_SUCCESS.fullmatch(response.body)
+            if match is not None:
+                return [SubmitResult(sms.id, provider_id=match.group(1).decode("ascii", "replace"))]
+            return [SubmitResult(sms.id, error=TransportTimeout("Jasmin: unreadable success"))]
+        match = _JASMIN_ERROR.fullmatch(response.body)
+        reason = match.group(1).decode("utf-8", "replace") if match else ""
+        reason = self.redact(reason)[:200]
+        return [
+            SubmitResult(
+                sms.id,
+                error=SubmitRejected(
+                    f"Jasmin refused the message to {phone.mask(sms.to)}: HTTP {response.status}"
+                    + (f" {reason}" if reason else ""),
+                    code=str(response.status),
+                ),
+            )
+        ]
+
+    def parse_callback(
+        self,
+        method: str,
+        query: Mapping[str, list[str]],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> list[InboundEvent]:
+        if method == "POST":
+            try:
+                form = parse_qs(
+                    body.decode("latin-1"),
+                    keep_blank_values=True,
+                    strict_parsing=bool(body),
+                    encoding="latin-1",
+                    max_num_fields=100,
+                )
+            except ValueError as exc:
+                raise CallbackError("the body is not a form") from exc
+        elif method == "GET":
+            form = dict(query)
+        else:
+            raise CallbackError(f"Jasmin pushes are POST or GET, not {method}", 405)
+        fields = {key: values[0] for key, values in form.items() if values}
+        if "message_status" in fields:
+            return [self._dlr(fields)]
+        if "from" in fields and "to" in fields:
+            return [self._mo(fields)]
+        raise CallbackError("neither a Jasmin DLR nor a Jasmin MO")
+
+    @staticmethod
+    def _dlr(fields: Mapping[str, str]) -> DeliveryReport:
+        provider_id = fields.get("id", "").strip()
+        if not provider_id:
+            raise CallbackError("a Jasmin DLR without 'id'")
+        word = fields["message_status"].strip()
+        err = fields.get("err") or None
+        if word.startswith("ESME_"):
+            # Level 1: the SMSC's answer to submit_sm.
+            if word == "ESME_ROK":
+                status = DeliveryStatus.PENDING
+            else:
+                status, err = DeliveryStatus.REJECTED, word
+        elif word in JASMIN_STATUSES:
+            status = JASMIN_STATUSES[word]
+        else:
+            raise CallbackError("unknown Jasmin message_status")
+        return DeliveryReport(provider_id, status, err, _jasmin_date(fields.get("donedate")))
+
+    @staticmethod
+    def _mo(fields: Mapping[str, str]) -> InboundSms:
+        coding = fields.get("coding", "0").strip() or "0"
+        binary = fields.get("binary")
+        try:
+            raw = bytes.fromhex(binary) if binary else fields.get("content", "").encode("latin-1")
+        except (ValueError, UnicodeEncodeError) as exc:
+            raise CallbackError("unreadable MO content") from exc
+        if coding == "8":
+            text = raw.decode("utf-16-be", "replace")
+        else:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
+        return InboundSms(
+            _phone(fields["from"]),
+            fields["to"].strip(),
+            text,
+            datetime.now(UTC),
+            fields.get("id") or None,
+        )
+
+    def callback_reply(self, events: Sequence[InboundEvent]) -> CallbackReply:
+        return CallbackReply(200, "text/plain", b"ACK/Jasmin")
+
+
+def _jasmin_date(value: str | None) -> datetime | None:
+    """Jasmin's ``donedate`` (YYMMDDhhmm, the SMSC's receipt time), as UTC."""
+    if not value or not re.fullmatch(r"\d{10}", value.strip()):
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%y%m%d%H%M").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def batch_key(batch: Sequence[OutboundSms]) -> str:
+    """The idempotency key of ``batch``: our message id, or a hash of all ids."""
+    if len(batch) == 1:
+        return batch[0].id
+    digest = hashlib.sha256("\x1f".join(sms.id for sms in batch).encode("utf-8"))
+    return "batch-" + digest.hexdigest()[:40]
