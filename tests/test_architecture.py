@@ -15,14 +15,15 @@ ALLOWED: dict[str, set[str]] = {
     "_resource": set(),
     "_text": set(),
     "_tables": set(),
+    "_net": set(),
     "sms": {"errors"},
     "phone": {"errors"},
     "identifiers": {"errors"},
     "model": {"errors", "phone", "identifiers"},
-    "transport": {"errors", "phone", "sms", "_resource"},
+    "transport": {"errors", "phone", "sms", "_resource", "_net"},
     "storage": {"errors", "phone", "model", "_resource"},
     "rules": {"errors", "phone", "model", "identifiers", "_text"},
-    "consent": {"errors", "phone", "model", "storage", "_resource", "_text", "_tables"},
+    "consent": {"errors", "phone", "model", "storage", "_resource", "_text", "_tables", "_net"},
 }
 
 

@@ -48,7 +48,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from types import MappingProxyType
 from typing import Final, TypeVar
 from urllib.parse import quote
@@ -57,6 +56,7 @@ import attrs
 import httpx
 
 from isobil import phone
+from isobil._net import Secret, retry_after_seconds
 from isobil._resource import Resource
 from isobil.consent._business_days import ISTANBUL
 from isobil.errors import InvalidValue, IysError, IysRateLimited, IysUnavailable
@@ -844,46 +844,11 @@ class FakeIysGateway(IysGateway):
 # -- the HTTP client --------------------------------------------------------------------
 
 
-class _Secret:
-    """A string that never shows itself in a repr, a str or a traceback."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "'***'"
-
-    __str__ = __repr__
-
-
 def _code(value: object) -> str:
     text = str(value).strip()
     if not text.isascii() or not text.isdigit():
         raise InvalidValue(f"an İYS code is digits only, got {value!r}")
     return text
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header: seconds or an HTTP date."""
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _error_details(body: object) -> tuple[str | None, str | None]:
@@ -954,7 +919,7 @@ class HttpIysGateway(IysGateway):
             raise InvalidValue(f"timeout must be positive, got {timeout!r}")
         self._base_url = base_url.rstrip("/")
         self._username = username
-        self._password = _Secret(password)
+        self._password = Secret(password)
         self.iys_code = _code(iys_code)
         self.brand_code = _code(brand_code)
         self._timeout = timeout
@@ -965,7 +930,7 @@ class HttpIysGateway(IysGateway):
         self._own_http = http is None
         self._http = httpx.Client(timeout=timeout) if http is None else http
         self._token_lock = threading.Lock()
-        self._token: _Secret | None = None
+        self._token: Secret | None = None
         self._token_expires = 0.0
         self._closed = False
         # Jitter spreads retries of many workers apart; it protects nothing secret.
@@ -1077,7 +1042,7 @@ class HttpIysGateway(IysGateway):
             # Renew a minute early (half the lifetime for short-lived tokens), so a
             # token never expires between the check and İYS reading it.
             self._token_expires = self._monotonic() + lifetime - min(60.0, lifetime / 2)
-            self._token = _Secret(token)
+            self._token = Secret(token)
             return token
 
     def _forget_token(self) -> None:
@@ -1163,7 +1128,7 @@ class HttpIysGateway(IysGateway):
                 renewed = True
                 continue
             if status == httpx.codes.TOO_MANY_REQUESTS:
-                wait = _retry_after(response.headers.get("Retry-After"))
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
                 if attempt < self._max_retries and (wait is None or wait <= self.max_retry_after):
                     self._wait(
                         self._backoff(attempt) if wait is None else wait,

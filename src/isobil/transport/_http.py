@@ -6,11 +6,10 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 
+from isobil._net import retry_after_seconds
 from isobil.errors import (
     ConnectionFailed,
     InvalidValue,
@@ -31,24 +30,6 @@ _RETRY_ALWAYS = frozenset({503})
 #: Answers retried only when the provider honours idempotency keys: a proxy gave
 #: up waiting (504) or lost the upstream (502), which may have acted already.
 _RETRY_IF_IDEMPOTENT = frozenset({502, 504})
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header: seconds or an HTTP date."""
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class HttpTransport(Transport):
@@ -205,7 +186,7 @@ class HttpTransport(Transport):
 
             status = response.status_code
             if status == 429:
-                wait = _retry_after(response.headers.get("Retry-After"))
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
                 if attempt < self.max_retries and (wait is None or wait <= self.max_retry_after):
                     self._wait(
                         self._backoff(attempt) if wait is None else wait, attempt, "HTTP 429"

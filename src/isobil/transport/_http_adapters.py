@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 import attrs
 
 from isobil import phone
+from isobil._net import Secret
 from isobil.errors import InvalidValue, SubmitRejected, TransportError, TransportTimeout
 from isobil.transport._base import (
     DeliveryReport,
@@ -46,23 +47,6 @@ __all__ = [
 ]
 
 CallbackAuth = Literal["hmac", "token"]
-
-
-class _Secret:
-    """A string that never shows itself in a repr, a str or a traceback."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "'***'"
-
-    __str__ = __repr__
 
 
 @attrs.frozen
@@ -286,7 +270,7 @@ class GenericJsonAdapter(HttpAdapter):
         self.idempotency_header = idempotency_header
         self.idempotent = idempotency_header is not None
         self.max_batch = max_batch
-        self._api_key = None if api_key is None else _Secret(api_key)
+        self._api_key = None if api_key is None else Secret(api_key)
         self._api_key_header = api_key_header
         self._api_key_prefix = api_key_prefix
 
@@ -496,8 +480,8 @@ class JasminAdapter(HttpAdapter):
         if priority is not None and priority not in (0, 1, 2, 3):
             raise InvalidValue(f"priority must be 0 to 3, got {priority!r}")
         self.username = username
-        self._password = _Secret(password)
-        self._dlr_url = None if dlr_url is None else _Secret(dlr_url)
+        self._password = Secret(password)
+        self._dlr_url = None if dlr_url is None else Secret(dlr_url)
         self.dlr_level = dlr_level
         self.path = path
         self.priority = priority

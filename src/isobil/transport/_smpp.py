@@ -29,6 +29,7 @@ import attrs
 import smpplib.smpp  # type: ignore[import-untyped]  # smpplib ships no type hints
 
 from isobil import phone
+from isobil._net import Secret
 from isobil.errors import (
     ConfigurationError,
     ConnectionFailed,
@@ -192,23 +193,6 @@ class _Session:
         return self.sock is not None
 
 
-class _Secret:
-    """A value that shows as ``'***'`` in every repr, str and ``vars()`` dump."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "'***'"
-
-    __str__ = __repr__
-
-
 def _backoff(first: float, maximum: float, attempt: int) -> float:
     return float(min(maximum, first * (2 ** min(attempt, 30))))
 
@@ -307,7 +291,7 @@ class SmppTransport(Transport):
         self.host = host
         self.port = port
         self.system_id = system_id
-        self._password = _Secret(password)
+        self._password = Secret(password)
         self.system_type = system_type
         self.bind = bind
         self.window = window
