@@ -5,6 +5,7 @@ ledger's rules and the schedules' calendar (Europe/Istanbul by default).
 """
 
 from isobil.campaigns._credits import CreditAccount
+from isobil.campaigns._html import campaign_html
 from isobil.campaigns._recurrence import (
     ISTANBUL_TZ,
     daily,
@@ -24,6 +25,7 @@ __all__ = [
     "DeliverySummary",
     "FiredOccurrence",
     "Schedules",
+    "campaign_html",
     "daily",
     "delivery_summary",
     "error_reason",

@@ -1,0 +1,996 @@
+"""The ``isobil`` command line: set up, import, check, send, schedule, report, work.
+
+Exit codes: 0 done; 1 refused or failed (a compliance refusal, too few
+credits, a bad value, an unknown id, a missing config); 2 usage (argparse).
+See docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from isobil import _demo, phone
+
+CONFIG_FILE = "isobil.toml"
+ISTANBUL = ZoneInfo("Europe/Istanbul")
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_FAKE_NOTE = (
+    "isobil: using the fake transport — nothing left this machine "
+    "(pass --smpp HOST:PORT --system-id ID --password-env VAR to send for real)"
+)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class CliError(Exception):
+    """A refusal the command reports on stderr and answers with exit code 1."""
+
+
+# -- formatting -------------------------------------------------------------
+
+
+def _epilog(*examples: str) -> str:
+    return "examples:\n" + "\n".join(f"  {e}" for e in examples)
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _mask(number: str | None) -> str:
+    return "-" if number is None else phone.mask(number)
+
+
+class ProgressBar:
+    """A textual progress bar for ``progress(rows_done, total)`` callbacks, on ``out``."""
+
+    def __init__(self, out: TextIO, *, width: int = 30, label: str = "importing") -> None:
+        self.out = out
+        self.width = width
+        self.label = label
+        self.drawn = False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if total:
+            filled = min(self.width, self.width * done // total)
+            bar = "#" * filled + "-" * (self.width - filled)
+            line = f"\r{self.label} [{bar}] {done:,}/{total:,} rows"
+        else:
+            line = f"\r{self.label} {done:,} rows"
+        self.out.write(line)
+        self.out.flush()
+        self.drawn = True
+
+    def finish(self) -> None:
+        """End the bar's line, if one was drawn."""
+        if self.drawn:
+            self.out.write("\n")
+            self.out.flush()
+
+
+# -- config -----------------------------------------------------------------
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def write_config(path: Path, values: dict[str, object]) -> None:
+    """Write ``values`` (strings, booleans, lists of strings) as a flat TOML file."""
+    lines = ["# isobil sender settings, written by `isobil init`"]
+    lines += [f"{key} = {_toml_value(v)}" for key, v in values.items() if v is not None]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The settings in ``path`` (TOML), or an empty dict when there is no such file."""
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except tomllib.TOMLDecodeError as exc:
+        raise CliError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def _sender(config: dict[str, Any]) -> Any:
+    from isobil.model import Brand, Sender
+
+    if not config:
+        return None
+    return Sender(
+        name=config["name"],
+        mersis=config.get("mersis"),
+        tckn=config.get("tckn"),
+        contact=config.get("contact"),
+        originator=config.get("originator"),
+        brands=[Brand(code) for code in config.get("brands", [])],
+        short_number=config.get("short_number"),
+    )
+
+
+def _database_url(args: argparse.Namespace, config: dict[str, Any]) -> str:
+    from isobil.client import DEFAULT_DATABASE_URL
+
+    found = (
+        args.db
+        or os.environ.get("ISOBIL_DATABASE_URL")
+        or config.get("database_url")
+        or DEFAULT_DATABASE_URL
+    )
+    return str(found)
+
+
+def _transport(args: argparse.Namespace) -> Any:
+    from isobil.transport import FakeTransport, SmppTransport
+
+    smpp: str | None = getattr(args, "smpp", None)
+    if smpp is None:
+        return FakeTransport()
+    host, _, port = smpp.rpartition(":")
+    if not host or not port.isdigit():
+        raise CliError(f"--smpp wants HOST:PORT, got {smpp!r}")
+    if not args.system_id or not args.password_env:
+        raise CliError("--smpp needs --system-id and --password-env")
+    password = os.environ.get(args.password_env)
+    if password is None:
+        raise CliError(f"the environment variable {args.password_env} (--password-env) is not set")
+    return SmppTransport(host, int(port), system_id=args.system_id, password=password)
+
+
+@contextmanager
+def _client(
+    args: argparse.Namespace, *, need_sender: bool = False, transport: Any = None
+) -> Iterator[Any]:
+    """A client on the configured database, sender and transport; closed afterwards."""
+    from isobil.client import Client
+
+    config = read_config(Path(args.config))
+    if need_sender and not config:
+        raise CliError(f"no {args.config}: run `isobil init --name … --brand …` first")
+    if transport is None:
+        transport = _transport(args)
+        if args.smpp is None:
+            print(_FAKE_NOTE, file=sys.stderr)
+    client = Client(
+        _sender(config),
+        transport=transport,
+        database_url=_database_url(args, config),
+        prepaid=bool(config.get("prepaid", False)),
+    )
+    with client:
+        yield client
+
+
+# -- parsing values -----------------------------------------------------------
+
+
+def _when(value: str) -> datetime:
+    """An ISO date-time; without an offset it is Istanbul time."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date-time: {value!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=ISTANBUL)
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from exc
+
+
+def _mapping(value: str) -> dict[str, str | int]:
+    found: dict[str, str | int] = {}
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        field, sep, column = pair.partition("=")
+        if not sep or not field or not column:
+            raise argparse.ArgumentTypeError(f"--mapping wants field=Column pairs, got {pair!r}")
+        found[field.strip()] = int(column) if column.strip().isdigit() else column.strip()
+    return found
+
+
+def _numbers(values: Iterable[str]) -> list[str]:
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+def _audience(client: Any, args: argparse.Namespace) -> Any:
+    if args.group is not None:
+        group = client.contacts.group(args.group)
+        if not len(group):
+            raise CliError(f"the group {args.group!r} is empty or does not exist")
+        return group
+    return _numbers(args.to)
+
+
+def _message(args: argparse.Namespace) -> Any:
+    from isobil.model import Message
+
+    return Message(args.text, category=args.category, brand=args.brand)
+
+
+# -- commands ---------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return _demo.run(sys.stdout, directory=args.dir)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from isobil.client import DEFAULT_DATABASE_URL
+    from isobil.storage import upgrade
+
+    target = args.url or os.environ.get("ISOBIL_DATABASE_URL") or DEFAULT_DATABASE_URL
+    revision = upgrade(target)
+    print(f"database is at revision {revision}")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from isobil.storage import upgrade
+
+    path = Path(args.config)
+    if path.exists() and not args.force:
+        raise CliError(f"{path} exists; pass --force to overwrite it")
+    values: dict[str, object] = {
+        "name": args.name,
+        "mersis": args.mersis,
+        "tckn": args.tckn,
+        "contact": args.contact,
+        "originator": args.originator,
+        "brands": list(args.brand),
+        "short_number": args.short_number,
+        "prepaid": args.prepaid,
+    }
+    if args.db:
+        values["database_url"] = args.db
+    _sender(values)  # refuse bad identifiers before anything is written
+    url = _database_url(args, values)
+    revision = upgrade(url)
+    write_config(path, values)
+    print(f"wrote {path}; database {url} is at revision {revision}")
+    return 0
+
+
+def cmd_contacts_import(args: argparse.Namespace) -> int:
+    from isobil.contacts import ImportFailed
+
+    bar = ProgressBar(sys.stderr)
+    with _client(args, transport=_no_transport()) as client:
+        try:
+            report = client.contacts.import_file(
+                args.file, group=args.group, mapping=args.mapping, progress=bar
+            )
+        except ImportFailed as exc:
+            bar.finish()
+            print(str(exc.report), file=sys.stderr)
+            raise CliError(str(exc)) from exc
+        bar.finish()
+    if args.json:
+        _print_json(
+            {
+                "file": str(report.path),
+                "imported": report.imported,
+                "updated": report.updated,
+                "duplicates": report.duplicates,
+                "blank": report.blank,
+                "rows": report.rows,
+                "header_row": report.header_row,
+                "mapping": dict(report.mapping),
+                "group": report.group,
+                "invalid": [
+                    {"row": e.row, "column": e.column, "value": e.value, "reason": e.reason}
+                    for e in report.invalid
+                ],
+            }
+        )
+    else:
+        print(report)
+    if report.invalid:
+        print(
+            f"isobil: warning: {len(report.invalid)} invalid row(s) were not imported",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_contacts_export(args: argparse.Namespace) -> int:
+    with _client(args, transport=_no_transport()) as client:
+        count = client.contacts.export(args.file, group=args.group)
+    print(f"exported {count} contact(s) to {args.file}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    with _client(args, need_sender=True, transport=_no_transport()) as client:
+        report = client.check(
+            _message(args), _audience(client, args), as_of=args.as_of, acknowledge=args.ack
+        )
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(report)
+    return 1 if report.refused else 0
+
+
+def _outcome_json(outcome: Any) -> dict[str, object]:
+    return {
+        "number": outcome.number,
+        "status": outcome.status.value,
+        "reason": outcome.reason,
+        "rule_ids": list(outcome.rule_ids),
+        "message_id": outcome.message_id,
+        "parts": None if outcome.plan is None else outcome.plan.parts,
+    }
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from isobil.errors import ComplianceError, InsufficientCredits
+
+    with _client(args, need_sender=True) as client:
+        try:
+            result = client.send(
+                _message(args), _audience(client, args), at=args.at, acknowledge=args.ack
+            )
+        except ComplianceError as exc:
+            if exc.report is not None and not args.json:
+                print(exc.report, file=sys.stderr)
+            raise CliError(f"send refused: {exc}") from exc
+        except InsufficientCredits as exc:
+            raise CliError(f"send refused: {exc}") from exc
+    if args.json:
+        _print_json(
+            {
+                "campaign_id": result.campaign_id,
+                "credits": result.credits,
+                "outcomes": [_outcome_json(o) for o in result.outcomes],
+            }
+        )
+        return 0
+    print(f"campaign {result.campaign_id}: {result!r}")
+    for outcome in result.outcomes:
+        why = ", ".join(outcome.rule_ids) or outcome.reason or ""
+        print(f"  {_mask(outcome.number):16} {outcome.status.value:10} {why}".rstrip())
+    return 0
+
+
+def _rule(args: argparse.Namespace) -> str | None:
+    from isobil.campaigns import monthly, weekly, yearly
+
+    if args.weekly:
+        days = [d.strip().upper() for d in args.weekly.split(",")]
+        unknown = [d for d in days if d not in _WEEKDAYS]
+        if unknown:
+            raise CliError(f"--weekly wants days like MO,TH; unknown: {', '.join(unknown)}")
+        return weekly(*(_WEEKDAYS.index(d) for d in days))
+    if args.monthly is not None:
+        return monthly(args.monthly)
+    if args.yearly:
+        month, sep, day = args.yearly.partition("-")
+        if not sep or not month.isdigit() or not day.isdigit():
+            raise CliError(f"--yearly wants MM-DD, got {args.yearly!r}")
+        return yearly(int(month), int(day))
+    rule: str | None = args.rrule
+    return rule
+
+
+def cmd_schedule_add(args: argparse.Namespace) -> int:
+    with _client(args, need_sender=True, transport=_no_transport()) as client:
+        to = _numbers(args.to) if args.group is None else ()
+        schedule = client.schedules.add(
+            _message(args),
+            to=to,
+            group=args.group,
+            start=args.start,
+            rule=_rule(args),
+            acknowledge=args.ack,
+        )
+    if args.json:
+        _print_json(_schedule_json(schedule))
+    else:
+        print(
+            f"schedule {schedule.id}: next at {_local(schedule.next_at)}"
+            f"{' repeating ' + schedule.rule if schedule.rule else ', once'}"
+        )
+    return 0
+
+
+def _local(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.astimezone(ISTANBUL).isoformat(timespec="minutes")
+
+
+def _schedule_json(schedule: Any) -> dict[str, object]:
+    return {
+        "id": schedule.id,
+        "status": schedule.status.value,
+        "next_at": None if schedule.next_at is None else schedule.next_at.isoformat(),
+        "rule": schedule.rule,
+        "group": schedule.payload.get("group") or None,
+        "text": schedule.payload.get("text"),
+    }
+
+
+def cmd_schedule_list(args: argparse.Namespace) -> int:
+    with _client(args, transport=_no_transport()) as client:
+        schedules = client.schedules.all()
+    if args.json:
+        _print_json([_schedule_json(s) for s in schedules])
+        return 0
+    if not schedules:
+        print("no schedules")
+    for s in schedules:
+        text = s.payload.get("text", "")
+        short = text if len(text) <= 40 else text[:39] + "…"
+        print(
+            f"{s.id}  {s.status.value:9}  {_local(s.next_at):22}  {s.rule or 'once':30}  {short!r}"
+        )
+    return 0
+
+
+def cmd_schedule_cancel(args: argparse.Namespace) -> int:
+    with _client(args, transport=_no_transport()) as client:
+        client.schedules.cancel(args.id)
+    print(f"schedule {args.id} cancelled")
+    return 0
+
+
+def cmd_inbound(args: argparse.Namespace) -> int:
+    from isobil.transport import FakeTransport
+
+    fake = FakeTransport()
+    with _client(args, need_sender=True, transport=fake) as client:
+        started = datetime.now(ISTANBUL)
+        sent_before = len(fake.sent)
+        fake.receive(args.sender_number, args.receiver, args.text)
+        records = [r for r in client.storage.iter_inbound(since=started) if r.text == args.text]
+        replies = fake.sent[sent_before:]
+    record = records[-1] if records else None
+    if args.json:
+        _print_json(
+            {
+                "intent": None if record is None else record.intent,
+                "brand": None if record is None else record.brand,
+                "keyword": None if record is None else record.keyword,
+                "consent_events": [] if record is None else list(record.consent_seqs),
+                "replies": [{"to": s.to, "text": s.text} for s in replies],
+            }
+        )
+        return 0
+    if record is None:
+        raise CliError("the inbound text was not recorded")
+    print(
+        f"recorded: {_mask(record.from_)} → {record.to}: intent {record.intent}"
+        f"{', brand ' + record.brand if record.brand else ''}"
+        f"{', keyword ' + record.keyword if record.keyword else ''}; "
+        f"{len(record.consent_seqs)} consent event(s)"
+    )
+    for reply in replies:
+        print(f"auto reply to {_mask(reply.to)}: {reply.text}")
+    if not replies:
+        print("no auto reply")
+    return 0
+
+
+def cmd_report_delivery(args: argparse.Namespace) -> int:
+    from isobil.campaigns import campaign_html
+
+    with _client(args, transport=_no_transport()) as client:
+        summary = client.reports.delivery(args.campaign_id)
+    if args.csv:
+        summary.to_csv(args.csv)
+        print(f"wrote {args.csv}")
+    elif args.xlsx:
+        summary.to_xlsx(args.xlsx)
+        print(f"wrote {args.xlsx}")
+    elif args.html:
+        Path(args.html).write_text(campaign_html(summary), encoding="utf-8")
+        print(f"wrote {args.html}")
+    elif args.json:
+        _print_json(
+            {
+                "campaign_id": summary.campaign_id,
+                "total": summary.total,
+                "pending": summary.pending,
+                "counts": {s.value: n for s, n in sorted(summary.counts.items())},
+                "by_reason": dict(summary.by_reason),
+                "by_hour": dict(sorted(summary.by_hour.items())),
+            }
+        )
+    else:
+        print(summary)
+    return 0
+
+
+def cmd_report_consent(args: argparse.Namespace) -> int:
+    with _client(args, transport=_no_transport()) as client:
+        report = client.reports.consent(since=args.since, until=args.until)
+    if args.csv:
+        report.to_csv(args.csv)
+        print(f"wrote {args.csv}")
+    elif args.xlsx:
+        report.to_xlsx(args.xlsx)
+        print(f"wrote {args.xlsx}")
+    elif args.json:
+        _print_json(
+            {
+                "opt_ins": report.total("ONAY"),
+                "opt_outs": report.total("RET"),
+                "rows": [
+                    {
+                        "day": r.day.isoformat(),
+                        "brand": r.brand,
+                        "status": r.status,
+                        "source": r.source,
+                        "number": r.number,
+                        "keyword": r.keyword,
+                        "count": r.count,
+                    }
+                    for r in report.rows
+                ],
+                "unknown": [
+                    {"received_at": u.received_at.isoformat(), "from": u.from_, "text": u.text}
+                    for u in report.unknown
+                ],
+            }
+        )
+    else:
+        print(report)
+    return 0
+
+
+def cmd_report_credits(args: argparse.Namespace) -> int:
+    with _client(args, transport=_no_transport()) as client:
+        balance = client.credits.balance()
+        entries = list(client.credits.entries())
+    if args.json:
+        _print_json(
+            {
+                "balance": balance,
+                "entries": [
+                    {
+                        "at": e.at.isoformat(),
+                        "kind": e.kind.value,
+                        "amount": e.amount,
+                        "campaign_id": e.campaign_id,
+                        "note": e.note,
+                    }
+                    for e in entries
+                ],
+            }
+        )
+        return 0
+    print(f"balance: {balance} credit(s)")
+    for e in entries:
+        print(
+            f"  {_local(e.at):22} {e.kind.value:8} {e.amount:+8}  "
+            f"{e.campaign_id or ''} {e.note or ''}".rstrip()
+        )
+    return 0
+
+
+def cmd_credits_top_up(args: argparse.Namespace) -> int:
+    with _client(args, transport=_no_transport()) as client:
+        balance = client.credits.top_up(args.amount, note=args.note)
+    if args.json:
+        _print_json({"balance": balance})
+    else:
+        print(f"balance: {balance} credit(s)")
+    return 0
+
+
+def cmd_credits_balance(args: argparse.Namespace) -> int:
+    with _client(args, transport=_no_transport()) as client:
+        balance = client.credits.balance()
+    if args.json:
+        _print_json({"balance": balance})
+    else:
+        print(f"balance: {balance} credit(s)")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    if args.interval <= 0:
+        raise CliError(f"--interval must be positive, got {args.interval}")
+    try:
+        with _client(args) as client:
+            while True:
+                report = client.dispatch()
+                if report.handled or report.lost or args.once:
+                    counts = ", ".join(f"{s.value} {n}" for s, n in report.outcomes.items())
+                    lost = f"; {len(report.lost)} lost to unknown" if report.lost else ""
+                    detail = f": {counts}" if counts else ""
+                    print(f"dispatched {report.handled} message(s){detail}{lost}")
+                    sys.stdout.flush()
+                if args.once:
+                    return 0
+                time.sleep(args.interval)
+    except KeyboardInterrupt:
+        print("isobil: worker stopped", file=sys.stderr)
+        return 0
+
+
+def _no_transport() -> Any:
+    """Commands that send nothing still give the client a transport: the fake, silently."""
+    from isobil.transport import FakeTransport
+
+    return FakeTransport()
+
+
+# -- the parser -------------------------------------------------------------
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL (default: $ISOBIL_DATABASE_URL, else the config's, "
+        "else sqlite:///isobil.db)",
+    )
+    common.add_argument(
+        "--config",
+        default=CONFIG_FILE,
+        metavar="FILE",
+        help=f"sender settings written by `isobil init` (default: ./{CONFIG_FILE})",
+    )
+    return common
+
+
+def _json_flag() -> argparse.ArgumentParser:
+    flag = argparse.ArgumentParser(add_help=False)
+    flag.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return flag
+
+
+def _transport_flags() -> argparse.ArgumentParser:
+    flags = argparse.ArgumentParser(add_help=False)
+    flags.add_argument(
+        "--smpp", metavar="HOST:PORT", help="send through this SMSC (default: the fake transport)"
+    )
+    flags.add_argument("--system-id", help="SMPP system_id (with --smpp)")
+    flags.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="environment variable holding the SMPP password (with --smpp)",
+    )
+    return flags
+
+
+def _message_flags(parser: argparse.ArgumentParser, *, audience_required: bool = True) -> None:
+    parser.add_argument("text", help="the message text (templates: {ad}, {soyad}, …)")
+    who = parser.add_mutually_exclusive_group(required=audience_required)
+    who.add_argument(
+        "--to",
+        action="append",
+        default=[],
+        metavar="NUMBERS",
+        help="numbers, comma separated or repeated",
+    )
+    who.add_argument("--group", metavar="G", help="a contact group")
+    parser.add_argument(
+        "--category",
+        default="commercial",
+        choices=["commercial", "informational", "legally_required"],
+        help="why it is sent (default: commercial, the strictest)",
+    )
+    parser.add_argument("--brand", help="the brand (default: the sender's only brand)")
+    parser.add_argument(
+        "--ack",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="acknowledge a warning by rule id (repeat for several)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``isobil`` argument parser."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    common, as_json, transport = _common(), _json_flag(), _transport_flags()
+    parser = argparse.ArgumentParser(
+        prog="isobil",
+        description="Consent-aware bulk SMS for Turkey.",
+        formatter_class=fmt,
+        epilog=_epilog(
+            "isobil init --name 'Acme Ticaret A.Ş.' --mersis 0123456789012345 \\",
+            "    --contact '0850 123 45 67' --originator ACME --brand ACME --short-number 4605",
+            "isobil contacts import rehber.xlsx --group Müşteriler",
+            "isobil check 'Siparişiniz kargoda.' --category informational --group Müşteriler",
+            "isobil send 'Siparişiniz kargoda.' --category informational --to 05321234567",
+            "isobil worker",
+            "",
+            "exit codes: 0 done, 1 refused or failed, 2 usage error. See docs/cli.md.",
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def leaf(
+        group: Any,
+        name: str,
+        help: str,
+        handler: Handler,
+        *examples: str,
+        parents: Sequence[argparse.ArgumentParser] = (),
+    ) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = group.add_parser(
+            name,
+            help=help,
+            description=help,
+            parents=[common, *parents],
+            formatter_class=fmt,
+            epilog=_epilog(*examples) if examples else None,
+        )
+        sub.set_defaults(handler=handler)
+        return sub
+
+    demo = commands.add_parser(
+        "demo",
+        help="the main job end to end on SQLite with the fake transport: import, preflight, "
+        "İYS, send, delivery reports with refunds, an inbound RET, reports",
+    )
+    demo.add_argument(
+        "--dir", help="where to keep the demo's database and files (default: a temp dir)"
+    )
+    demo.set_defaults(handler=cmd_demo)
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="migrate a database to this isobil's schema")
+    upgrade.add_argument(
+        "--url",
+        default=None,
+        help="database URL (default: $ISOBIL_DATABASE_URL or sqlite:///isobil.db)",
+    )
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    init = leaf(
+        commands,
+        "init",
+        "write the sender settings (./isobil.toml) and create or migrate the database",
+        cmd_init,
+        "isobil init --name 'Acme Ticaret A.Ş.' --mersis 0123456789012345 "
+        "--contact '0850 123 45 67' --originator ACME --brand ACME --short-number 4605",
+        "isobil init --name 'Ali Veli' --tckn 10000000146 --brand VELI --prepaid "
+        "--db postgresql://isobil@db/isobil",
+    )
+    init.add_argument("--name", required=True, help="trade name (or a person's name)")
+    init.add_argument("--mersis", help="MERSİS number of a company")
+    init.add_argument("--tckn", help="TCKN of a sole trader")
+    init.add_argument("--contact", help="contact point printed in commercial messages")
+    init.add_argument("--originator", help="the originator (başlık), e.g. ACME")
+    init.add_argument(
+        "--brand", action="append", default=[], help="a brand code (repeat for several)"
+    )
+    init.add_argument("--short-number", help="the short number that takes RET texts")
+    init.add_argument(
+        "--prepaid", action="store_true", help="count credits: refuse sends the balance can't pay"
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing config")
+
+    contacts = commands.add_parser("contacts", help="the address book (rehber)")
+    contact_commands = contacts.add_subparsers(dest="contacts_command", required=True)
+    imp = leaf(
+        contact_commands,
+        "import",
+        "import contacts from .xlsx, .xls, .ods or .csv (invalid rows: a warning, exit 0)",
+        cmd_contacts_import,
+        "isobil contacts import rehber.xlsx --group Müşteriler",
+        "isobil contacts import liste.csv --mapping 'number=Müşteri GSM,fields.plaka=4' --json",
+        parents=[as_json],
+    )
+    imp.add_argument("file", help="the file to import")
+    imp.add_argument("--group", help="add every imported contact to this group")
+    imp.add_argument(
+        "--mapping",
+        type=_mapping,
+        metavar="FIELD=COLUMN,…",
+        help="columns detection cannot find (a header, or a 0-based index)",
+    )
+    exp = leaf(
+        contact_commands,
+        "export",
+        "write contacts (all, or a group's) to .csv or .xlsx",
+        cmd_contacts_export,
+        "isobil contacts export rehber.xlsx --group VIP",
+    )
+    exp.add_argument("file", help="where to write (.csv or .xlsx)")
+    exp.add_argument("--group", help="only this group")
+
+    check = leaf(
+        commands,
+        "check",
+        "preflight a message without sending: allowed, blocked and why (exit 1 if refused)",
+        cmd_check,
+        "isobil check 'Siparişiniz kargoda.' --category informational --to 05321234567",
+        'isobil check "$(cat kampanya.txt)" --group Müşteriler --as-of 2026-12-01 --json',
+        parents=[as_json],
+    )
+    _message_flags(check)
+    check.add_argument(
+        "--as-of", type=_day, metavar="YYYY-MM-DD", help="judge by the rules of this day"
+    )
+
+    send = leaf(
+        commands,
+        "send",
+        "preflight and send now (or queue with --at); exit 1 when refused",
+        cmd_send,
+        "isobil send 'Siparişiniz kargoda.' --category informational --to 05321234567",
+        'isobil send "$(cat kampanya.txt)" --group Müşteriler --at 2026-12-01T10:00',
+        "isobil send 'Hatırlatma' --to 05321234567 --category informational \\",
+        "    --smpp smsc.example.com:2775 --system-id acme --password-env SMPP_PASSWORD",
+        parents=[as_json, transport],
+    )
+    _message_flags(send)
+    send.add_argument(
+        "--at",
+        type=_when,
+        metavar="ISO",
+        help="queue for this time (Istanbul unless an offset is given); `isobil worker` sends it",
+    )
+
+    schedule = commands.add_parser(
+        "schedule",
+        help="scheduled and recurring sends (`isobil schedule TEXT …` is `schedule add`)",
+    )
+    schedule_commands = schedule.add_subparsers(dest="schedule_command", required=True)
+    add = leaf(
+        schedule_commands,
+        "add",
+        "schedule a send, once or repeating (Istanbul wall-clock time)",
+        cmd_schedule_add,
+        "isobil schedule 'Haftalık bülten …' --group Üyeler --start 2026-12-07T10:00 --weekly MO",
+        "isobil schedule 'Kira hatırlatması' --group Kiracılar --start 2026-12-31T09:00 "
+        "--monthly 31 --category informational",
+        "isobil schedule 'Doğum gününüz kutlu olsun!' --to 05321234567 "
+        "--start 2028-02-29T09:00 --yearly 02-29",
+        parents=[as_json],
+    )
+    _message_flags(add)
+    add.add_argument("--start", type=_when, required=True, metavar="ISO", help="first occurrence")
+    repeat = add.add_mutually_exclusive_group()
+    repeat.add_argument("--weekly", metavar="MO[,TH…]", help="every week on these days")
+    repeat.add_argument(
+        "--monthly", type=int, metavar="DAY", help="every month on this day (31: the last day)"
+    )
+    repeat.add_argument(
+        "--yearly", metavar="MM-DD", help="every year (02-29: 28 Feb in common years)"
+    )
+    repeat.add_argument("--rrule", metavar="RULE", help="a raw RFC 5545 rule (FREQ=…)")
+    leaf(
+        schedule_commands,
+        "list",
+        "list the schedules, next occurrence first",
+        cmd_schedule_list,
+        "isobil schedule list --json",
+        parents=[as_json],
+    )
+    cancel = leaf(
+        schedule_commands,
+        "cancel",
+        "stop a schedule (what was sent stays sent)",
+        cmd_schedule_cancel,
+        "isobil schedule cancel 3f2a…",
+    )
+    cancel.add_argument("id", help="the schedule's id (from `isobil schedule list`)")
+
+    inbound = leaf(
+        commands,
+        "inbound",
+        "simulate an inbound text (MO) through the fake transport; print what was recorded",
+        cmd_inbound,
+        "isobil inbound 05321234567 4605 'ACME RET'",
+        parents=[as_json],
+    )
+    inbound.add_argument("sender_number", metavar="FROM", help="who texted")
+    inbound.add_argument("receiver", metavar="TO", help="the number texted (e.g. the short number)")
+    inbound.add_argument("text", metavar="TEXT", help="what they wrote")
+
+    report = commands.add_parser("report", help="delivery, consent and credit reports")
+    report_commands = report.add_subparsers(dest="report_command", required=True)
+    delivery = leaf(
+        report_commands,
+        "delivery",
+        "where a campaign's messages stand: per state, failure reason and hour",
+        cmd_report_delivery,
+        "isobil report delivery 9c1e… --html rapor.html",
+        "isobil report delivery 9c1e… --json",
+        parents=[as_json],
+    )
+    delivery.add_argument("campaign_id", help="the campaign (printed by `isobil send`)")
+    delivery_out = delivery.add_mutually_exclusive_group()
+    delivery_out.add_argument("--csv", metavar="FILE", help="write CSV")
+    delivery_out.add_argument("--xlsx", metavar="FILE", help="write .xlsx")
+    delivery_out.add_argument("--html", metavar="FILE", help="write a self-contained HTML page")
+    consent = leaf(
+        report_commands,
+        "consent",
+        "opt-ins and opt-outs by day, brand, number, keyword and source",
+        cmd_report_consent,
+        "isobil report consent --since 2026-11-01 --xlsx izinler.xlsx",
+        parents=[as_json],
+    )
+    consent.add_argument("--since", type=_when, metavar="ISO", help="from (Istanbul time)")
+    consent.add_argument("--until", type=_when, metavar="ISO", help="until (exclusive)")
+    consent_out = consent.add_mutually_exclusive_group()
+    consent_out.add_argument("--csv", metavar="FILE", help="write CSV (and FILE-unknown.csv)")
+    consent_out.add_argument("--xlsx", metavar="FILE", help="write .xlsx")
+    leaf(
+        report_commands,
+        "credits",
+        "the credit balance and its ledger",
+        cmd_report_credits,
+        "isobil report credits --json",
+        parents=[as_json],
+    )
+
+    credits = commands.add_parser("credits", help="the prepaid credit balance")
+    credit_commands = credits.add_subparsers(dest="credits_command", required=True)
+    top_up = leaf(
+        credit_commands,
+        "top-up",
+        "add credits",
+        cmd_credits_top_up,
+        "isobil credits top-up 10000 --note 'fatura 2026-118'",
+        parents=[as_json],
+    )
+    top_up.add_argument("amount", type=int, metavar="N", help="credits to add")
+    top_up.add_argument("--note", help="a note kept in the ledger")
+    leaf(
+        credit_commands,
+        "balance",
+        "print the balance",
+        cmd_credits_balance,
+        "isobil credits balance",
+        parents=[as_json],
+    )
+
+    worker = leaf(
+        commands,
+        "worker",
+        "send what is due (queued messages, schedules) in a loop; Ctrl-C stops it",
+        cmd_worker,
+        "isobil worker --interval 5",
+        "isobil worker --once   # one pass, e.g. from cron",
+        parents=[transport],
+    )
+    worker.add_argument("--once", action="store_true", help="run one pass and exit")
+    worker.add_argument(
+        "--interval", type=float, default=10.0, metavar="SECONDS", help="pause between passes"
+    )
+    return parser
+
+
+_SCHEDULE_COMMANDS = frozenset({"add", "list", "cancel", "-h", "--help"})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``isobil`` command with ``argv``; return the exit code."""
+    from isobil.errors import IsobilError
+
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    # `isobil schedule "TEXT" …` is short for `isobil schedule add "TEXT" …`.
+    if len(args_list) > 1 and args_list[0] == "schedule" and args_list[1] not in _SCHEDULE_COMMANDS:
+        args_list.insert(1, "add")
+    args = build_parser().parse_args(args_list)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except (CliError, IsobilError, OSError) as exc:
+        print(f"isobil: {exc}", file=sys.stderr)
+        return 1
