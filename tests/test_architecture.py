@@ -23,6 +23,8 @@ ALLOWED: dict[str, set[str]] = {
     "transport": {"errors", "phone", "sms", "_resource", "_net"},
     "storage": {"errors", "phone", "model", "_resource"},
     "rules": {"errors", "phone", "model", "identifiers", "_text"},
+    "contacts": {"errors", "phone", "model", "storage", "_text", "_tables", "sms"},
+    "campaigns": {"errors", "phone", "model", "storage", "_text", "_tables"},
     "consent": {"errors", "phone", "model", "storage", "_resource", "_text", "_tables", "_net"},
 }
 

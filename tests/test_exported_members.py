@@ -19,6 +19,9 @@ PUBLIC_MODULES = [
     "isobil.transport",
     "isobil.client",
     "isobil.consent",
+    "isobil.contacts",
+    "isobil.campaigns",
+    "isobil.storage",
     "isobil.rules",
 ]
 

@@ -15,6 +15,7 @@ one of these, chained with ``from``.
     ├── ConfigurationError                  isobil was set up inconsistently
     ├── ComplianceError                     the regulation forbids this send
     ├── InsufficientCredits                 a prepaid send would overdraw the balance
+    ├── ImportFailed                        an import stopped part-way; see its report
     ├── IysError                            İYS refused a call or answered nonsense
     │   ├── IysRateLimited                  İYS's rate limit; retry after a while
     │   └── IysUnavailable                  İYS unreachable, or failing after retries
@@ -37,6 +38,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectionFailed",
     "EncodingError",
+    "ImportFailed",
     "InsufficientCredits",
     "InvalidIdentifier",
     "InvalidPhoneNumber",
@@ -132,6 +134,21 @@ class IysRateLimited(IysError):
 
 class IysUnavailable(IysError):
     """Raised when İYS cannot be reached, or kept failing (HTTP 5xx) after the retries."""
+
+
+class ImportFailed(IsobilError):
+    """Raised when an import stops part-way; ``report`` says what was stored.
+
+    The cause (a storage error, a damaged file, an exception raised by the
+    progress callback to cancel) is chained as ``__cause__``. Contacts of the
+    rows up to ``report.stored_through`` are stored; re-running the same file
+    stores the rest and updates the rest in place. ``report`` is the
+    :class:`isobil.contacts.ImportReport` (or ``MigrationReport``).
+    """
+
+    def __init__(self, message: str, *, report: object) -> None:
+        self.report = report
+        super().__init__(message)
 
 
 class InsufficientCredits(IsobilError):

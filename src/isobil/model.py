@@ -29,6 +29,7 @@ __all__ = [
     "MessageCategory",
     "Recipient",
     "RecipientType",
+    "RowError",
     "Sender",
     "SenderKind",
     "normalize_address",
@@ -387,3 +388,13 @@ class ConsentEvent:
     def _check_aware(self, attribute: attrs.Attribute[datetime], value: datetime) -> None:
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise InvalidValue(f"{attribute.name} must be a timezone-aware datetime, got {value!r}")
+
+
+@attrs.frozen
+class RowError:
+    """A row that could not be taken, and why (``row`` counts the header as 1)."""
+
+    row: int
+    column: str
+    value: str
+    reason: str

@@ -11,6 +11,7 @@ import attrs
 
 from isobil import phone
 from isobil.errors import InvalidValue
+from isobil.model import RowError
 from isobil.storage import BlacklistEntry, Storage
 
 __all__ = ["Blacklist", "BlacklistImport", "RowError"]
@@ -19,16 +20,6 @@ CSV_FIELDS = ("number", "reason", "source", "added_at")
 _NUMBER_HEADERS = {"number", "numara", "telefon", "tel", "gsm", "phone", "msisdn", "cep"}
 _REASON_HEADERS = {"reason", "sebep", "neden", "aciklama", "açıklama"}
 _SOURCE_HEADERS = {"source", "kaynak"}
-
-
-@attrs.frozen
-class RowError:
-    """A row that could not be taken, and why (``row`` counts the header as 1)."""
-
-    row: int
-    column: str
-    value: str
-    reason: str
 
 
 @attrs.frozen

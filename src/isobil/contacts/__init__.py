@@ -4,7 +4,6 @@ A :class:`ContactBook` over any storage adds, finds and groups contacts by numbe
 imports million-row sheets with a per-row report, and exports files that import back.
 """
 
-from isobil.consent import RowError
 from isobil.contacts._book import ContactBook, Group
 from isobil.contacts._export import BLACKLIST_HEADER, export_blacklist, export_contacts
 from isobil.contacts._import import (
@@ -23,6 +22,7 @@ from isobil.contacts._migration import (
     parse_consent_date,
 )
 from isobil.contacts._readers import TableReader, open_table
+from isobil.model import RowError
 
 __all__ = [
     "BLACKLIST_HEADER",

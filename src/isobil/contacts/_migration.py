@@ -20,7 +20,6 @@ import attrs
 
 from isobil._tables import write_csv
 from isobil._text import fold
-from isobil.consent import RowError
 from isobil.contacts._import import (
     _EMAIL,
     _SYNONYMS,
@@ -41,6 +40,7 @@ from isobil.model import (
     ConsentSource,
     ConsentStatus,
     RecipientType,
+    RowError,
     normalize_brand,
 )
 from isobil.phone import Normalizer
