@@ -65,6 +65,7 @@ from isobil.storage import (
     IysSyncStatus,
     MessageState,
     OutboundMessage,
+    Settlement,
     Storage,
 )
 from isobil.transport import (
@@ -245,6 +246,8 @@ DEFAULT_DATABASE_URL = "sqlite:///isobil.db"
 SEND_LEASE = timedelta(minutes=10)
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 _REFUNDED = frozenset({MessageState.UNDELIVERED, MessageState.EXPIRED, MessageState.REJECTED})
+#: Report statuses that settle a message (the others are recorded only).
+_FINAL_REPORTS = frozenset({MessageState.DELIVERED.value} | {s.value for s in _REFUNDED})
 _IYS_REGISTRATION = {
     IysSyncStatus.REGISTERED: IysRegistration.REGISTERED,
     IysSyncStatus.NOT_NEEDED: IysRegistration.REGISTERED,
@@ -364,6 +367,19 @@ class _Rendering:
         return MessageFacts(f.sender, self._message, f.as_of, f.config, text=text)
 
 
+class _EventHandler:
+    """The client's inbound handler: one event at a time, or a burst (``handle_many``)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def __call__(self, event: InboundEvent) -> None:
+        self._client._on_event(event)
+
+    def handle_many(self, events: Sequence[InboundEvent]) -> None:
+        self._client._on_events(events)
+
+
 class Client(Resource):
     """Send SMS the way Turkish law allows, through one transport, with a record of all.
 
@@ -375,7 +391,9 @@ class Client(Resource):
     (a file in the working directory); pass ``MemoryStorage()`` for a client
     that keeps nothing. ``operator_suffix`` and
     ``national_shift`` are passed to :func:`isobil.sms.plan`; ``batch_size`` is
-    how many messages go to the transport in one call.
+    how many messages go to the transport in one call, and ``lease`` how long
+    this client holds a batch before another worker may take it over (a worker
+    that dies mid-submit leaves its messages ``unknown`` once it ends).
 
     Inbound texts to the sender's ``short_number`` are read against its brands;
     ``inbound_numbers`` maps further receiving numbers (dedicated short or long
@@ -416,9 +434,12 @@ class Client(Resource):
         prepaid: bool = False,
         low_credit_threshold: int | None = None,
         owner_phone: str | None = None,
+        lease: timedelta = SEND_LEASE,
     ) -> None:
         if batch_size < 1:
             raise InvalidValue(f"batch_size must be >= 1, got {batch_size}")
+        if lease <= timedelta(0):
+            raise InvalidValue(f"lease must be positive, got {lease}")
         if transport is None:
             log.info("isobil: no transport given, using FakeTransport (nothing leaves)")
             transport = FakeTransport()
@@ -435,6 +456,8 @@ class Client(Resource):
         self.operator_suffix = operator_suffix
         self.national_shift = national_shift
         self.batch_size = batch_size
+        #: How long this client holds a batch before another worker may take it over.
+        self.lease = lease
         #: Identifies this client's leases among every worker sharing the storage.
         self.worker_id = f"client-{uuid.uuid4().hex[:12]}"
         self._callbacks: list[InboundCallback] = []
@@ -468,7 +491,7 @@ class Client(Resource):
             send_reply=self._send_reply,
             replies=self.replies,
         )
-        transport.set_inbound_handler(self._on_event)
+        transport.set_inbound_handler(_EventHandler(self))
 
     @staticmethod
     def _routes(
@@ -604,7 +627,7 @@ class Client(Resource):
                     # Sent now: created leased to this client, so no worker sharing
                     # the storage takes them while this call sends them.
                     claimed_by=None if later else self.worker_id,
-                    lease_until=None if later else now + SEND_LEASE,
+                    lease_until=None if later else now + self.lease,
                 )
             )
         for start in range(0, len(records), _INSERT_CHUNK):
@@ -650,7 +673,7 @@ class Client(Resource):
         while limit is None or handled < limit:
             size = self.batch_size if limit is None else min(self.batch_size, limit - handled)
             claimed = self.storage.claim(
-                worker=self.worker_id, limit=size, lease=SEND_LEASE, now=now or _now()
+                worker=self.worker_id, limit=size, lease=self.lease, now=now or _now()
             )
             if not claimed:
                 break
@@ -881,6 +904,7 @@ class Client(Resource):
             if mine
             else []
         )
+        settlements: list[Settlement] = []
         for record, result in zip(mine, results, strict=True):
             if result.error is None:
                 status, state = OutcomeStatus.SUBMITTED, MessageState.SUBMITTED
@@ -889,17 +913,15 @@ class Client(Resource):
             else:
                 status, state = OutcomeStatus.FAILED, MessageState.FAILED
             reason = None if result.error is None else str(result.error)
-            self.storage.transition(
-                [record.id],
-                state,
-                expected=MessageState.SUBMITTING,
-                now=_now(),
-                provider_id=result.provider_id,
-                error_code=getattr(result.error, "code", None),
-                reason=reason,
+            settlements.append(
+                Settlement(
+                    record.id,
+                    state,
+                    provider_id=result.provider_id,
+                    error_code=getattr(result.error, "code", None),
+                    reason=reason,
+                )
             )
-            if state is MessageState.FAILED:
-                self.credits.release(record, reason="refused by the transport")
             outcomes.append(
                 RecipientOutcome(
                     None,
@@ -911,6 +933,11 @@ class Client(Resource):
                     plan=plans[record.id],
                 )
             )
+        # The whole batch is settled in one transaction.
+        self.storage.settle(settlements, now=_now())
+        for record, settlement in zip(mine, settlements, strict=True):
+            if settlement.state is MessageState.FAILED:
+                self.credits.release(record, reason="refused by the transport")
         if self._early_reports:
             self._apply_early_reports(result.provider_id for result in results)
         return outcomes
@@ -988,6 +1015,24 @@ class Client(Resource):
         for record in early:
             self._apply_report(record)
 
+    @staticmethod
+    def _record(event: DeliveryReport) -> DeliveryReportRecord:
+        return DeliveryReportRecord(
+            event.provider_id,
+            event.status.value,
+            event.done_at or _now(),
+            error_code=event.error_code,
+        )
+
+    def _hold_if_early(self, record: DeliveryReportRecord) -> None:
+        if self.storage.message_by_provider_id(record.provider_id) is None:
+            # A fast SMSC can report before submit() has returned the id; keep
+            # the report and apply it when the message is settled.
+            with self._early_lock:
+                self._early_reports[record.provider_id] = record
+                while len(self._early_reports) > _EARLY_REPORTS:
+                    self._early_reports.pop(next(iter(self._early_reports)))
+
     def _on_event(self, event: InboundEvent) -> None:
         if isinstance(event, InboundSms):
             self.inbound.handle(
@@ -998,22 +1043,53 @@ class Client(Resource):
                 provider_id=event.provider_id,
             )
         if isinstance(event, DeliveryReport):
-            record = DeliveryReportRecord(
-                event.provider_id,
-                event.status.value,
-                event.done_at or _now(),
-                error_code=event.error_code,
-            )
-            if self.storage.message_by_provider_id(event.provider_id) is None:
-                # A fast SMSC can report before submit() has returned the id; keep
-                # the report and apply it when the message is settled.
-                with self._early_lock:
-                    self._early_reports[event.provider_id] = record
-                    while len(self._early_reports) > _EARLY_REPORTS:
-                        self._early_reports.pop(next(iter(self._early_reports)))
+            record = self._record(event)
+            self._hold_if_early(record)
             self._apply_report(record)
         for callback in self._callbacks:
             callback(event)
+
+    def _on_events(self, events: Sequence[InboundEvent]) -> None:
+        """A burst of events: delivery reports are applied in one transaction."""
+        reports = [e for e in events if isinstance(e, DeliveryReport)]
+        if len(reports) < 2:
+            for event in events:
+                self._on_event(event)
+            return
+        records = [self._record(e) for e in reports]
+        changed = self.storage.apply_delivery_reports(records)
+        # Only the report that changed a message answers, so nothing is refunded twice.
+        for state in sorted(_REFUNDED):
+            refunded = [m for m in changed if m.state is state]
+            if refunded:
+                self.credits.refund_many(refunded, reason=f"delivery report: {state.value}")
+        settled = {m.provider_id for m in changed}
+        unmatched = [r for r in records if r.provider_id not in settled]
+        # Held first, then looked up: a message settled meanwhile either finds
+        # its report held (and applies it), or is found here and gets it now.
+        with self._early_lock:
+            for record in unmatched:
+                self._early_reports[record.provider_id] = record
+        waiting = (MessageState.SUBMITTED, MessageState.UNKNOWN)
+        for record in unmatched:
+            message = self.storage.message_by_provider_id(record.provider_id)
+            if message is None:
+                continue  # held until its submit is settled
+            with self._early_lock:
+                held = self._early_reports.pop(record.provider_id, None)
+            # A repeated or non-final report was matched and kept already; only a
+            # final one whose message was settled meanwhile still has work to do.
+            if held is not None and held.status in _FINAL_REPORTS and message.state in waiting:
+                self._apply_report(held)
+        with self._early_lock:
+            while len(self._early_reports) > _EARLY_REPORTS:
+                self._early_reports.pop(next(iter(self._early_reports)))
+        for event in events:
+            if isinstance(event, InboundSms):
+                self._on_event(event)
+            else:
+                for callback in self._callbacks:
+                    callback(event)
 
     # -- lifetime -----------------------------------------------------------
 

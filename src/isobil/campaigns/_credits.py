@@ -9,7 +9,7 @@ it below zero is refused atomically, so concurrent sends never overdraw.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 
 from isobil.errors import InsufficientCredits, InvalidValue
@@ -93,6 +93,26 @@ class CreditAccount:
     def refund(self, message: OutboundMessage, *, reason: str) -> None:
         """Give back a submitted message's credits: the phone never got it."""
         self._give_back(CreditKind.REFUND, message.parts, message, reason)
+
+    def refund_many(self, messages: Sequence[OutboundMessage], *, reason: str) -> None:
+        """Refund many submitted messages in one ledger append (a burst of reports)."""
+        if not self.prepaid:
+            return
+        at = self.clock()
+        self.storage.append_credits(
+            [
+                CreditEntry(
+                    CreditKind.REFUND,
+                    m.parts,
+                    at,
+                    campaign_id=m.campaign_id,
+                    message_id=m.id,
+                    note=reason,
+                )
+                for m in messages
+                if m.parts > 0
+            ]
+        )
 
     def _give_back(
         self, kind: CreditKind, amount: int, message: OutboundMessage, note: str

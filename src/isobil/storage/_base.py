@@ -20,6 +20,7 @@ from isobil.storage._records import (
     OutboundMessage,
     Schedule,
     ScheduleStatus,
+    Settlement,
     Template,
     UpsertResult,
 )
@@ -39,7 +40,8 @@ class Storage(Resource, abc.ABC):
     The promises that matter most:
 
     * Bulk calls (``upsert_contacts``, ``consent_states``, ``blacklisted``,
-      ``add_messages``) are set-based: one call for a million rows, not a
+      ``add_messages``, ``settle``, ``apply_delivery_reports``,
+      ``append_credits``) are set-based: one call for a million rows, not a
       million calls.
     * Consent events and credit entries are append-only: nothing in this
       interface updates or deletes them.
@@ -281,6 +283,17 @@ class Storage(Resource, abc.ABC):
         """
 
     @abc.abstractmethod
+    def settle(self, outcomes: Sequence[Settlement], *, now: datetime) -> list[str]:
+        """Settle a submitted batch in one transaction; return the ids that moved, in order.
+
+        Each message moves from ``submitting`` to its outcome's state (and takes
+        its provider id, error code and reason), like ``transition`` with
+        ``expected=submitting``: a message no longer ``submitting`` (its lease
+        expired into ``unknown``, say) does not move. Raises InvalidValue, and
+        moves nothing, if an outcome's state cannot follow ``submitting``.
+        """
+
+    @abc.abstractmethod
     def expire_claims(self, *, now: datetime) -> list[str]:
         """Settle messages of workers whose lease ended before ``now``.
 
@@ -296,6 +309,16 @@ class Storage(Resource, abc.ABC):
         Idempotent: a duplicate or late report is recorded but changes nothing.
         """
 
+    @abc.abstractmethod
+    def apply_delivery_reports(
+        self, reports: Sequence[DeliveryReportRecord]
+    ) -> list[OutboundMessage]:
+        """Apply many reports in one transaction, as ``apply_delivery_report`` would in order.
+
+        Every report is recorded; the messages they changed are returned (each
+        once, in the order of the report that changed it). Idempotent likewise.
+        """
+
     # -- credits (append-only) ----------------------------------------------
 
     @abc.abstractmethod
@@ -306,6 +329,14 @@ class Storage(Resource, abc.ABC):
 
         The check and the append are one atomic step, so concurrent reservations
         never overdraw. Returns whether the entry was appended.
+        """
+
+    @abc.abstractmethod
+    def append_credits(self, entries: Sequence[CreditEntry]) -> None:
+        """Append many entries (refunds of a burst of reports, say) in one transaction.
+
+        Each gets the next ``seq`` and its balance, as if appended one by one;
+        no balance floor is checked (use ``append_credit`` to reserve).
         """
 
     @abc.abstractmethod

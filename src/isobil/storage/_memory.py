@@ -24,6 +24,7 @@ from isobil.storage._records import (
     OutboundMessage,
     Schedule,
     ScheduleStatus,
+    Settlement,
     Template,
     UpsertResult,
     check_transition,
@@ -458,6 +459,23 @@ class MemoryStorage(Storage):
                 moved.append(message_id)
         return moved
 
+    def settle(self, outcomes: Sequence[Settlement], *, now: datetime) -> list[str]:
+        for outcome in outcomes:
+            check_transition(MessageState.SUBMITTING, outcome.state)
+        moved: list[str] = []
+        with self._lock:
+            for outcome in outcomes:
+                moved += self.transition(
+                    [outcome.message_id],
+                    outcome.state,
+                    expected=MessageState.SUBMITTING,
+                    now=now,
+                    provider_id=outcome.provider_id,
+                    error_code=outcome.error_code,
+                    reason=outcome.reason,
+                )
+        return moved
+
     def expire_claims(self, *, now: datetime) -> list[str]:
         with self._lock:
             stale = [
@@ -499,6 +517,13 @@ class MemoryStorage(Storage):
             )
             return self._messages[message.id] if moved else None
 
+    def apply_delivery_reports(
+        self, reports: Sequence[DeliveryReportRecord]
+    ) -> list[OutboundMessage]:
+        with self._lock:
+            changed = [self.apply_delivery_report(report) for report in reports]
+        return [message for message in changed if message is not None]
+
     # -- credits ------------------------------------------------------------
 
     def append_credit(
@@ -510,6 +535,11 @@ class MemoryStorage(Storage):
                 return False
             self._credits.append(attrs.evolve(entry, seq=len(self._credits) + 1, at=_utc(entry.at)))
         return True
+
+    def append_credits(self, entries: Sequence[CreditEntry]) -> None:
+        with self._lock:
+            for entry in entries:
+                self.append_credit(entry)
 
     def credit_balance(self) -> int:
         with self._lock:

@@ -28,6 +28,7 @@ __all__ = [
     "OutboundMessage",
     "Schedule",
     "ScheduleStatus",
+    "Settlement",
     "Template",
     "UpsertResult",
     "check_transition",
@@ -176,6 +177,22 @@ class OutboundMessage:
     error_code: str | None = None
     reason: str | None = None
     updated_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+
+@attrs.frozen
+class Settlement:
+    """How one submitted message came out of the transport, for ``Storage.settle``.
+
+    ``state`` is where the ``submitting`` message goes (``submitted`` with the
+    provider's id, ``failed`` or ``unknown`` with the error, or back to
+    ``queued``); ``None`` fields leave what the message had.
+    """
+
+    message_id: str
+    state: MessageState
+    provider_id: str | None = None
+    error_code: str | None = None
+    reason: str | None = None
 
 
 @attrs.frozen

@@ -65,6 +65,7 @@ from isobil.storage._records import (
     OutboundMessage,
     Schedule,
     ScheduleStatus,
+    Settlement,
     Template,
     UpsertResult,
     check_transition,
@@ -95,6 +96,50 @@ _COPY_FROM = 1_000
 _ANALYZE_AFTER = 10_000
 _LOST_REASON = "worker lost while submitting; outcome unknown"
 _PHONE_LIKE = re.compile(r"\+?\d{10,15}")
+#: PostgreSQL: settle a batch in one UPDATE joined to the unnested outcome arrays.
+_PG_SETTLE = sa.text(
+    """
+    UPDATE isobil_messages AS m
+    SET state = v.state,
+        updated_at = :at,
+        provider_id = COALESCE(v.provider_id, m.provider_id),
+        error_code = COALESCE(v.error_code, m.error_code),
+        reason = COALESCE(v.reason, m.reason),
+        claimed_by = CASE WHEN v.state = 'queued' THEN NULL ELSE m.claimed_by END,
+        lease_until = CASE WHEN v.state = 'queued' THEN NULL ELSE m.lease_until END
+    FROM unnest(CAST(:ids AS text[]), CAST(:states AS text[]), CAST(:provider_ids AS text[]),
+                CAST(:error_codes AS text[]), CAST(:reasons AS text[]))
+         AS v(id, state, provider_id, error_code, reason)
+    WHERE m.id = v.id AND m.state = 'submitting'
+    RETURNING m.id
+    """
+).bindparams(
+    sa.bindparam("at", type_=t.UTCDateTime()),
+    *(
+        sa.bindparam(name, type_=postgresql.ARRAY(sa.Text()))
+        for name in ("ids", "states", "provider_ids", "error_codes", "reasons")
+    ),
+)
+#: PostgreSQL: apply delivery reports in one UPDATE; a message settles only once.
+_PG_REPORTS = sa.text(
+    """
+    UPDATE isobil_messages AS m
+    SET state = v.state,
+        updated_at = v.at,
+        error_code = COALESCE(v.error_code, m.error_code)
+    FROM unnest(CAST(:ids AS text[]), CAST(:states AS text[]), CAST(:ats AS timestamptz[]),
+                CAST(:error_codes AS text[]))
+         AS v(id, state, at, error_code)
+    WHERE m.id = v.id AND m.state IN ('submitted', 'unknown')
+    RETURNING m.*
+    """
+).bindparams(
+    *(
+        sa.bindparam(name, type_=postgresql.ARRAY(sa.Text()))
+        for name in ("ids", "states", "error_codes")
+    ),
+    sa.bindparam("ats", type_=postgresql.ARRAY(sa.DateTime(timezone=True))),
+)
 
 
 # One encoder for every row: json.dumps with options builds a new one per call.
@@ -1459,6 +1504,91 @@ class SQLStorage(Storage):
         values: dict[str, Any] = {key.removeprefix("set_"): sa.bindparam(key) for key in settable}
         return m.update().where(*where).values(values).returning(m.c.id)
 
+    def settle(self, outcomes: Sequence[Settlement], *, now: datetime) -> list[str]:
+        for outcome in outcomes:
+            check_transition(MessageState.SUBMITTING, outcome.state)
+        first: dict[str, Settlement] = {}
+        for outcome in outcomes:
+            first.setdefault(outcome.message_id, outcome)
+        if not first:
+            return []
+        with self._db.tx("settle", write=True) as conn:
+            if self._postgresql:
+                # Sorted, so concurrent updates lock rows in one order.
+                todo = [first[i] for i in sorted(first)]
+                moved = set(
+                    conn.execute(
+                        _PG_SETTLE,
+                        {
+                            "at": now,
+                            "ids": [o.message_id for o in todo],
+                            "states": [o.state.value for o in todo],
+                            "provider_ids": [o.provider_id for o in todo],
+                            "error_codes": [o.error_code for o in todo],
+                            "reasons": [o.reason for o in todo],
+                        },
+                    ).scalars()
+                )
+            else:
+                # Under BEGIN IMMEDIATE nobody else writes: what is submitting now moves.
+                moved = self._in_state(conn, list(first), [MessageState.SUBMITTING])
+                rows = [
+                    {
+                        "b_id": o.message_id,
+                        "b_state": o.state.value,
+                        "b_requeue": o.state is MessageState.QUEUED,
+                        "b_at": now,
+                        "b_provider_id": o.provider_id,
+                        "b_error_code": o.error_code,
+                        "b_reason": o.reason,
+                    }
+                    for o in first.values()
+                    if o.message_id in moved
+                ]
+                for chunk in _chunks(rows, _BATCH):
+                    conn.execute(self._statement("settle_sqlite", self._settle_sqlite), chunk)
+        return [i for i in first if i in moved]
+
+    def _in_state(
+        self, conn: sa.Connection, ids: list[str], states: Sequence[MessageState]
+    ) -> set[str]:
+        """Which of ``ids`` are in one of ``states``."""
+        m = t.messages
+        query = self._statement(
+            ("in_state", tuple(states)),
+            lambda: sa.select(m.c.id).where(
+                self._among(m.c.id), m.c.state.in_([s.value for s in states])
+            ),
+        )
+        found: set[str] = set()
+        for chunk in _chunks(ids, self._in_size):
+            found.update(conn.execute(query, {"values": self._listed(chunk)}).scalars())
+        return found
+
+    def _settle_sqlite(self) -> sa.Update:
+        m = t.messages
+        requeue = sa.bindparam("b_requeue", type_=sa.Boolean())
+        return (
+            m.update()
+            .where(
+                m.c.id == sa.bindparam("b_id"),
+                m.c.state == MessageState.SUBMITTING.value,
+            )
+            .values(
+                state=sa.bindparam("b_state", type_=sa.String()),
+                updated_at=sa.bindparam("b_at", type_=t.UTCDateTime()),
+                provider_id=sa.func.coalesce(
+                    sa.bindparam("b_provider_id", type_=sa.String()), m.c.provider_id
+                ),
+                error_code=sa.func.coalesce(
+                    sa.bindparam("b_error_code", type_=sa.Text()), m.c.error_code
+                ),
+                reason=sa.func.coalesce(sa.bindparam("b_reason", type_=sa.Text()), m.c.reason),
+                claimed_by=sa.case((requeue, sa.null()), else_=m.c.claimed_by),
+                lease_until=sa.case((requeue, sa.null()), else_=m.c.lease_until),
+            )
+        )
+
     def expire_claims(self, *, now: datetime) -> list[str]:
         m = t.messages
         stmt = self._statement(
@@ -1507,7 +1637,87 @@ class SQLStorage(Storage):
             row = conn.execute(self._statement("settle", self._settle), params).first()
         return None if row is None else _message(row)
 
+    def apply_delivery_reports(
+        self, reports: Sequence[DeliveryReportRecord]
+    ) -> list[OutboundMessage]:
+        if not reports:
+            return []
+        m = t.messages
+        lookup = self._statement(
+            "by_provider_ids",
+            lambda: (
+                sa.select(m.c.id, m.c.provider_id, m.c.state)
+                .where(self._among(m.c.provider_id))
+                .order_by(m.c.updated_at.desc(), m.c.id.desc())
+            ),
+        )
+        with self._db.tx("apply_delivery_reports", write=True) as conn:
+            # Should a provider reuse an id, the message that got it last wins.
+            found: dict[str, tuple[str, str]] = {}
+            for chunk in _chunks(dict.fromkeys(r.provider_id for r in reports), self._in_size):
+                for row in conn.execute(lookup, {"values": self._listed(chunk)}):
+                    found.setdefault(row.provider_id, (row.id, row.state))
+            rows: list[dict[str, Any]] = []
+            moves: dict[str, DeliveryReportRecord] = {}
+            waiting = (MessageState.SUBMITTED.value, MessageState.UNKNOWN.value)
+            for report in reports:
+                message = found.get(report.provider_id)
+                rows.append(
+                    {
+                        "provider_id": report.provider_id,
+                        "status": report.status,
+                        "received_at": report.received_at,
+                        "error_code": report.error_code,
+                        "message_id": None if message is None else message[0],
+                    }
+                )
+                if (
+                    message is not None
+                    and report.status in _REPORT_STATES
+                    and message[1] in waiting
+                    and message[0] not in moves
+                ):
+                    moves[message[0]] = report
+            for part in _chunks(rows, _BATCH):
+                conn.execute(t.delivery_reports.insert(), part)
+            if not moves:
+                return []
+            changed: dict[str, OutboundMessage]
+            if self._postgresql:
+                todo = sorted(moves.items())
+                params = {
+                    "ids": [i for i, _ in todo],
+                    "states": [_REPORT_STATES[r.status].value for _, r in todo],
+                    "ats": [r.received_at.astimezone(UTC) for _, r in todo],
+                    "error_codes": [r.error_code for _, r in todo],
+                }
+                changed = {row.id: _message(row) for row in conn.execute(_PG_REPORTS, params)}
+            else:
+                # Under BEGIN IMMEDIATE nobody else writes: what was waiting moves.
+                updates = [
+                    {
+                        "message_id": i,
+                        "new_state": _REPORT_STATES[r.status].value,
+                        "at": r.received_at,
+                        "new_error_code": r.error_code,
+                    }
+                    for i, r in moves.items()
+                ]
+                for batch in _chunks(updates, _BATCH):
+                    conn.execute(self._statement("settle_many", self._settle_many), batch)
+                select = self._statement(
+                    "messages_among", lambda: sa.select(m).where(self._among(m.c.id))
+                )
+                changed = {}
+                for chunk in _chunks(list(moves), self._in_size):
+                    for found_row in conn.execute(select, {"values": self._listed(chunk)}):
+                        changed[found_row.id] = _message(found_row)
+        return [changed[i] for i in moves if i in changed]
+
     def _settle(self) -> sa.Update:
+        return self._settle_many().returning(*t.messages.c)
+
+    def _settle_many(self) -> sa.Update:
         m = t.messages
         # Only a message still waiting for its outcome settles: a repeated or
         # late report finds it final and changes nothing.
@@ -1515,7 +1725,11 @@ class SQLStorage(Storage):
             m.update()
             .where(
                 m.c.id == sa.bindparam("message_id"),
-                m.c.state.in_([MessageState.SUBMITTED.value, MessageState.UNKNOWN.value]),
+                # Not IN (…): an expanding list cannot go through executemany.
+                sa.or_(
+                    m.c.state == MessageState.SUBMITTED.value,
+                    m.c.state == MessageState.UNKNOWN.value,
+                ),
             )
             .values(
                 state=sa.bindparam("new_state"),
@@ -1525,7 +1739,6 @@ class SQLStorage(Storage):
                     sa.bindparam("new_error_code", type_=sa.Text()), m.c.error_code
                 ),
             )
-            .returning(*m.c)
         )
 
     # -- credits (append-only) ----------------------------------------------
@@ -1560,6 +1773,37 @@ class SQLStorage(Storage):
                 },
             )
         return True
+
+    def append_credits(self, entries: Sequence[CreditEntry]) -> None:
+        if not entries:
+            return
+        ce = t.credit_entries
+        last = self._statement(
+            "credit_head",
+            lambda: sa.select(ce.c.seq, ce.c.balance_after).order_by(ce.c.seq.desc()).limit(1),
+        )
+        with self._db.tx("append_credits", write=True) as conn:
+            if self._postgresql:
+                conn.exec_driver_sql("LOCK TABLE isobil_credit_entries IN EXCLUSIVE MODE")
+            head = conn.execute(last).first()
+            seq, balance = (0, 0) if head is None else (head.seq, head.balance_after)
+            rows: list[dict[str, Any]] = []
+            for entry in entries:
+                seq, balance = seq + 1, balance + entry.amount
+                rows.append(
+                    {
+                        "seq": seq,
+                        "kind": entry.kind.value,
+                        "amount": entry.amount,
+                        "at": entry.at,
+                        "campaign_id": entry.campaign_id,
+                        "message_id": entry.message_id,
+                        "note": entry.note,
+                        "balance_after": balance,
+                    }
+                )
+            for part in _chunks(rows, _BATCH):
+                conn.execute(ce.insert(), part)
 
     def credit_balance(self) -> int:
         ce = t.credit_entries

@@ -30,6 +30,7 @@ from isobil.storage import (
     OutboundMessage,
     Schedule,
     ScheduleStatus,
+    Settlement,
     Storage,
     Template,
 )
@@ -91,6 +92,12 @@ def messages(
         )
         for i in range(count)
     ]
+
+
+def _stored(storage: Storage, message_id: str) -> OutboundMessage:
+    message = storage.get_message(message_id)
+    assert message is not None, f"message {message_id!r} is not stored"
+    return message
 
 
 def _seal(previous: str | None, event: ConsentEvent) -> str:
@@ -509,6 +516,147 @@ class StorageContract:
             MessageState.UNDELIVERED: 1,
             MessageState.DELIVERED: 1,
         }
+
+    def _submitting(self, storage: Storage, count: int) -> list[str]:
+        storage.create_campaign(campaign())
+        batch = messages(count)
+        storage.add_messages(batch)
+        storage.claim(worker="w", limit=count, lease=LEASE, now=T0)
+        ids = [m.id for m in batch]
+        storage.transition(
+            ids, MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=T0
+        )
+        return ids
+
+    def test_settle_moves_a_batch_from_submitting(self, storage: Storage) -> None:
+        """One call settles each message with its own outcome; the rest is left alone."""
+        ids = self._submitting(storage, 5)
+        [lost] = storage.transition(
+            ids[4:], MessageState.UNKNOWN, expected=MessageState.SUBMITTING, now=T0
+        )
+        later = T0 + timedelta(seconds=3)
+        moved = storage.settle(
+            [
+                Settlement(ids[2], MessageState.FAILED, error_code="ESME_RINVDSTADR", reason="no"),
+                Settlement(ids[0], MessageState.SUBMITTED, provider_id="p-0"),
+                Settlement(ids[1], MessageState.UNKNOWN, reason="timed out"),
+                Settlement(ids[3], MessageState.QUEUED),
+                Settlement(lost, MessageState.SUBMITTED, provider_id="p-4"),
+                Settlement("no-such-message", MessageState.SUBMITTED, provider_id="p-5"),
+            ],
+            now=later,
+        )
+        assert moved == [ids[2], ids[0], ids[1], ids[3]]
+        first, second, third, fourth, fifth = (_stored(storage, i) for i in ids)
+        assert (first.state, first.provider_id, first.updated_at) == (
+            MessageState.SUBMITTED,
+            "p-0",
+            later,
+        )
+        assert (second.state, second.reason) == (MessageState.UNKNOWN, "timed out")
+        assert (third.state, third.error_code, third.reason) == (
+            MessageState.FAILED,
+            "ESME_RINVDSTADR",
+            "no",
+        )
+        assert (fourth.state, fourth.claimed_by, fourth.lease_until) == (
+            MessageState.QUEUED,
+            None,
+            None,
+        )
+        assert (fifth.state, fifth.provider_id) == (MessageState.UNKNOWN, None)
+        found_by_provider = storage.message_by_provider_id("p-0")
+        assert found_by_provider is not None
+        assert found_by_provider.id == ids[0]
+        assert storage.settle([Settlement(ids[0], MessageState.FAILED)], now=later) == []
+        assert storage.settle([], now=later) == []
+
+    def test_settle_refuses_a_forbidden_state_and_moves_nothing(self, storage: Storage) -> None:
+        """An outcome that cannot follow `submitting` raises before any message moves."""
+        ids = self._submitting(storage, 2)
+        with pytest.raises(InvalidValue, match="cannot go from submitting to delivered"):
+            storage.settle(
+                [
+                    Settlement(ids[0], MessageState.SUBMITTED, provider_id="p-0"),
+                    Settlement(ids[1], MessageState.DELIVERED),
+                ],
+                now=T0,
+            )
+        assert storage.message_counts("c1") == {MessageState.SUBMITTING: 2}
+
+    def test_settle_takes_the_first_outcome_of_a_message_given_twice(
+        self, storage: Storage
+    ) -> None:
+        """A message listed twice in one batch settles once, with its first outcome."""
+        [only] = self._submitting(storage, 1)
+        moved = storage.settle(
+            [
+                Settlement(only, MessageState.SUBMITTED, provider_id="p-first"),
+                Settlement(only, MessageState.FAILED, reason="second"),
+            ],
+            now=T0,
+        )
+        assert moved == [only]
+        message = _stored(storage, only)
+        assert (message.state, message.provider_id) == (MessageState.SUBMITTED, "p-first")
+
+    def test_bulk_delivery_reports_match_one_by_one(self, storage: Storage) -> None:
+        """A list of reports settles each message once, in order; repeats change nothing."""
+        ids = self._submitting(storage, 4)
+        storage.settle(
+            [
+                Settlement(i, MessageState.SUBMITTED, provider_id=f"p-{n}")
+                for n, i in enumerate(ids)
+            ],
+            now=T0,
+        )
+        storage.transition(ids[3:], MessageState.UNKNOWN, expected=MessageState.SUBMITTED, now=T0)
+        later = T0 + timedelta(minutes=1)
+        reports = [
+            DeliveryReportRecord("p-0", "delivered", later),
+            DeliveryReportRecord("p-1", "undelivered", later, error_code="027"),
+            DeliveryReportRecord("p-0", "undelivered", later, error_code="001"),  # late
+            DeliveryReportRecord("p-2", "pending", later),
+            DeliveryReportRecord("p-9", "delivered", later),  # not ours
+            DeliveryReportRecord("p-3", "expired", later, error_code="254"),
+        ]
+        changed = storage.apply_delivery_reports(reports)
+        assert [(m.id, m.state, m.error_code) for m in changed] == [
+            (ids[0], MessageState.DELIVERED, None),
+            (ids[1], MessageState.UNDELIVERED, "027"),
+            (ids[3], MessageState.EXPIRED, "254"),
+        ]
+        assert all(m.updated_at == later for m in changed)
+        assert storage.apply_delivery_reports(reports) == []
+        assert storage.apply_delivery_reports([]) == []
+        settled = storage.apply_delivery_reports([DeliveryReportRecord("p-2", "rejected", later)])
+        assert [(m.id, m.state) for m in settled] == [(ids[2], MessageState.REJECTED)]
+        assert storage.message_counts("c1") == {
+            MessageState.DELIVERED: 1,
+            MessageState.UNDELIVERED: 1,
+            MessageState.EXPIRED: 1,
+            MessageState.REJECTED: 1,
+        }
+
+    def test_append_credits_in_one_call(self, storage: Storage) -> None:
+        """Many entries append in order, each with the next seq, adding to the balance."""
+        storage.append_credit(CreditEntry(CreditKind.TOP_UP, 10, T0))
+        storage.append_credits([])
+        storage.append_credits(
+            [
+                CreditEntry(CreditKind.REFUND, n, T0, campaign_id="c1", message_id=f"m{n}")
+                for n in (1, 2, 3)
+            ]
+        )
+        entries = list(storage.iter_credits())
+        assert [(e.seq, e.kind, e.amount) for e in entries] == [
+            (1, CreditKind.TOP_UP, 10),
+            (2, CreditKind.REFUND, 1),
+            (3, CreditKind.REFUND, 2),
+            (4, CreditKind.REFUND, 3),
+        ]
+        assert storage.credit_balance() == 16
+        assert [e.message_id for e in storage.iter_credits(campaign_id="c1")] == ["m1", "m2", "m3"]
 
     def test_concurrent_claims_from_threads(self, storage: Storage) -> None:
         """Four threads claiming in a loop take every message exactly once."""

@@ -157,3 +157,24 @@ class Transport(Resource):
                 self._pending.append(event)
                 return
         handler(event)
+
+    def _emit_many(self, events: Sequence[InboundEvent]) -> None:
+        """Hand several events over at once (a burst of delivery reports, say).
+
+        A handler with a ``handle_many(events)`` method (the ``Client``'s has
+        one, to apply reports in one transaction) gets them in one call; any
+        other handler gets them one by one, exactly as from :meth:`_emit`.
+        """
+        with self._handler_lock:
+            handler = self._handler
+            if handler is None:
+                self._pending.extend(events)
+                return
+        handle_many: Callable[[Sequence[InboundEvent]], None] | None = getattr(
+            handler, "handle_many", None
+        )
+        if handle_many is not None:
+            handle_many(events)
+            return
+        for event in events:
+            handler(event)

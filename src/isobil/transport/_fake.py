@@ -129,12 +129,29 @@ class FakeTransport(Transport):
     def deliver_all(
         self, status: DeliveryStatus | str = DeliveryStatus.DELIVERED, error_code: str | None = None
     ) -> int:
-        """Send a report with ``status`` for every message not yet reported; return how many."""
+        """Send a report with ``status`` for every message not yet reported; return how many.
+
+        The reports go to the handler as one burst (see :meth:`deliver_many`).
+        """
         reported = {e.provider_id for e in self.events if isinstance(e, DeliveryReport)}
         todo = [s.message_id for s in self.sent if s.message_id not in reported]
-        for message_id in todo:
-            self.deliver(message_id, status, error_code)
-        return len(todo)
+        return self.deliver_many((message_id, status, error_code) for message_id in todo)
+
+    def deliver_many(self, reports: Iterable[tuple[str, DeliveryStatus | str, str | None]]) -> int:
+        """Send many delivery reports, ``(provider id, status, error code)``, as one burst.
+
+        A handler with ``handle_many`` (a ``Client``) applies them in one go; any
+        other handler gets them one by one. Returns how many were sent.
+        """
+        now = datetime.now(UTC)
+        events: list[DeliveryReport | InboundSms] = []
+        for message_id, status, error_code in reports:
+            if message_id not in self._by_provider_id:
+                raise InvalidValue(f"FakeTransport never sent a message with id {message_id!r}")
+            events.append(DeliveryReport(message_id, DeliveryStatus(status), error_code, now))
+        self.events.extend(events)
+        self._emit_many(events)
+        return len(events)
 
     def receive(self, from_: str, to: str, text: str) -> None:
         """Inject an inbound message from ``from_`` (any number shape) to our number ``to``."""
