@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import logging
@@ -148,6 +149,12 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def _dumps(mapping: Mapping[str, str]) -> str:
     return _encode(dict(mapping)) if mapping else "{}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _dumps_items(items: tuple[tuple[str, str], ...]) -> str:
+    """``_dumps`` of a contact's custom fields, memoised: the same few repeat in bulk imports."""
+    return _encode(dict(items)) if items else "{}"
 
 
 def _loads(text: str) -> dict[str, str]:
@@ -821,7 +828,18 @@ class SQLStorage(Storage):
         seen: set[str] = set()
         inserted = updated = 0
         for chunk in _chunks(contacts, _BATCH):
-            latest = {c.number: c for c in chunk}
+            # The rows themselves, not the contacts: a later row of a number wins.
+            latest = {
+                c.number: (
+                    c.number,
+                    c.name,
+                    c.surname,
+                    c.email,
+                    _dumps_items(tuple(c.fields.items())),
+                    c.recipient_type.value,
+                )
+                for c in chunk
+            }
             fresh = [n for n in latest if n not in seen]
             known = self._existing(conn, t.contacts.c.number, fresh)
             inserted += len(fresh) - len(known)
@@ -829,20 +847,7 @@ class SQLStorage(Storage):
             seen.update(fresh)
             # Plain DB-API executemany: per-row parameter processing by
             # SQLAlchemy would cost more than SQLite's insert itself.
-            conn.exec_driver_sql(
-                _CONTACT_UPSERT_SQLITE,
-                [
-                    (
-                        c.number,
-                        c.name,
-                        c.surname,
-                        c.email,
-                        _dumps(c.fields),
-                        c.recipient_type.value,
-                    )
-                    for c in latest.values()
-                ],
-            )
+            conn.exec_driver_sql(_CONTACT_UPSERT_SQLITE, list(latest.values()))
             if group is not None:
                 conn.exec_driver_sql(_CONTACT_GROUP_SQLITE, [(group, n) for n in latest])
         return inserted, updated
@@ -1596,8 +1601,18 @@ class SQLStorage(Storage):
             lambda: (
                 m.update()
                 .where(
-                    m.c.state == MessageState.SUBMITTING.value,
-                    m.c.lease_until < sa.bindparam("now"),
+                    # Lock the rows in id order, as settle does, so the two never
+                    # deadlock on PostgreSQL when a live worker's lease runs out.
+                    m.c.id.in_(
+                        sa.select(m.c.id)
+                        .where(
+                            m.c.state == MessageState.SUBMITTING.value,
+                            m.c.lease_until < sa.bindparam("now"),
+                        )
+                        .order_by(m.c.id)
+                        .with_for_update()
+                        .scalar_subquery()
+                    )
                 )
                 .values(
                     state=MessageState.UNKNOWN.value,
