@@ -34,16 +34,13 @@ import os
 import platform
 import sqlite3
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 
+from _common import database
 from isobil.model import ConsentEvent, Recipient
 from isobil.storage import SQLStorage
 from isobil.storage import _schema as schema
@@ -54,30 +51,6 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 def number(i: int) -> str:
     return f"+9053{i:08d}"
-
-
-@contextmanager
-def database(backend: str) -> Iterator[str]:
-    """The URL of an empty database of ``backend``, removed afterwards."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="isobil-bench-") as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.db'}"
-        return
-    admin_url = sa.make_url(
-        os.environ.get(
-            "ISOBIL_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        )
-    )
-    name = f"isobil_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
 
 
 def server_version(storage: SQLStorage) -> str:
