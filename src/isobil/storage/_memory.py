@@ -12,6 +12,8 @@ from isobil.errors import InvalidValue
 from isobil.model import Channel, ConsentEvent, ConsentStatus, Recipient
 from isobil.storage._base import Sealer, Storage
 from isobil.storage._records import (
+    REPORT_STATES,
+    SENT_STATES,
     BlacklistEntry,
     Campaign,
     CampaignStatus,
@@ -30,26 +32,7 @@ from isobil.storage._records import (
     check_transition,
 )
 
-#: States of a message that left (or may have left) for the recipient.
-SENT_STATES = frozenset(
-    {
-        MessageState.SUBMITTED,
-        MessageState.DELIVERED,
-        MessageState.UNDELIVERED,
-        MessageState.EXPIRED,
-        MessageState.REJECTED,
-        MessageState.UNKNOWN,
-    }
-)
-
 __all__ = ["MemoryStorage"]
-
-_REPORT_STATES = {
-    "delivered": MessageState.DELIVERED,
-    "undelivered": MessageState.UNDELIVERED,
-    "expired": MessageState.EXPIRED,
-    "rejected": MessageState.REJECTED,
-}
 
 
 def _utc(value: datetime) -> datetime:
@@ -503,7 +486,7 @@ class MemoryStorage(Storage):
                     message_id=None if message is None else message.id,
                 )
             )
-            new_state = _REPORT_STATES.get(report.status)
+            new_state = REPORT_STATES.get(report.status)
             if message is None or new_state is None:
                 return None
             if message.state not in (MessageState.SUBMITTED, MessageState.UNKNOWN):

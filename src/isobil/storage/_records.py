@@ -14,6 +14,8 @@ from isobil.errors import InvalidValue
 from isobil.phone import mask
 
 __all__ = [
+    "REPORT_STATES",
+    "SENT_STATES",
     "TRANSITIONS",
     "BlacklistEntry",
     "Campaign",
@@ -81,6 +83,29 @@ TRANSITIONS: Mapping[MessageState, frozenset[MessageState]] = MappingProxyType(
         _S.FAILED: frozenset(),
         _S.BLOCKED: frozenset(),
         _S.CANCELLED: frozenset(),
+    }
+)
+
+
+#: States of a message that left (or may have left) for the recipient.
+SENT_STATES = frozenset(
+    {
+        MessageState.SUBMITTED,
+        MessageState.DELIVERED,
+        MessageState.UNDELIVERED,
+        MessageState.EXPIRED,
+        MessageState.REJECTED,
+        MessageState.UNKNOWN,
+    }
+)
+
+#: Delivery-report statuses that settle a message, and the state each settles it in.
+REPORT_STATES = MappingProxyType(
+    {
+        "delivered": MessageState.DELIVERED,
+        "undelivered": MessageState.UNDELIVERED,
+        "expired": MessageState.EXPIRED,
+        "rejected": MessageState.REJECTED,
     }
 )
 

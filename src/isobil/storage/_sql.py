@@ -51,8 +51,9 @@ from isobil.model import (
 from isobil.phone import mask
 from isobil.storage import _schema as t
 from isobil.storage._base import Sealer, Storage
-from isobil.storage._memory import _REPORT_STATES, SENT_STATES
 from isobil.storage._records import (
+    REPORT_STATES,
+    SENT_STATES,
     BlacklistEntry,
     Campaign,
     CampaignStatus,
@@ -1626,7 +1627,7 @@ class SQLStorage(Storage):
             return sorted(conn.execute(stmt, {"now": now}).scalars())
 
     def apply_delivery_report(self, report: DeliveryReportRecord) -> OutboundMessage | None:
-        new_state = _REPORT_STATES.get(report.status)
+        new_state = REPORT_STATES.get(report.status)
         with self._db.tx("apply_delivery_report", write=True) as conn:
             message = conn.execute(
                 self._by_provider_id(), {"provider_id": report.provider_id}
@@ -1688,7 +1689,7 @@ class SQLStorage(Storage):
                 )
                 if (
                     message is not None
-                    and report.status in _REPORT_STATES
+                    and report.status in REPORT_STATES
                     and message[1] in waiting
                     and message[0] not in moves
                 ):
@@ -1702,7 +1703,7 @@ class SQLStorage(Storage):
                 todo = sorted(moves.items())
                 params = {
                     "ids": [i for i, _ in todo],
-                    "states": [_REPORT_STATES[r.status].value for _, r in todo],
+                    "states": [REPORT_STATES[r.status].value for _, r in todo],
                     "ats": [r.received_at.astimezone(UTC) for _, r in todo],
                     "error_codes": [r.error_code for _, r in todo],
                 }
@@ -1712,7 +1713,7 @@ class SQLStorage(Storage):
                 updates = [
                     {
                         "message_id": i,
-                        "new_state": _REPORT_STATES[r.status].value,
+                        "new_state": REPORT_STATES[r.status].value,
                         "at": r.received_at,
                         "new_error_code": r.error_code,
                     }
