@@ -7,10 +7,18 @@ from collections.abc import Iterator
 import pytest
 
 from isobil import Brand, Client, Message, MessageState, Sender
+from isobil.errors import ConfigurationError
 from isobil.model import ConsentStatus
+from isobil.sms import Encoding
 from isobil.storage import MemoryStorage
 from isobil.testing.http_gateway import HttpGateway, WsgiServer
-from isobil.transport import CallbackApp, DeliveryStatus, GenericJsonAdapter, HttpTransport
+from isobil.transport import (
+    CallbackApp,
+    DeliveryStatus,
+    GenericJsonAdapter,
+    HttpTransport,
+    JasminAdapter,
+)
 
 SECRET = "client-http-secret-0123456789"  # noqa: S105 - a test secret
 
@@ -58,3 +66,18 @@ def test_inbound_ret_reaches_the_ledger(client: tuple[Client, HttpGateway]) -> N
     assert isobil_client.consent.state("05321234567", brand="ACME") is ConsentStatus.RET
     assert gateway.received()[-1][0] == "+905321234567"
     assert "ret talebiniz alındı" in gateway.received()[-1][1]
+
+
+def test_parts_are_planned_as_the_provider_sends_them() -> None:
+    """Through Jasmin (no Turkish shift tables) the Client counts Turkish text as UCS-2."""
+    jasmin = HttpTransport("http://127.0.0.1:1401", JasminAdapter(username="u", password="p"))  # noqa: S106
+    text = "Sayın müşterimiz, siparişiniz yola çıktı."  # ş, ı: single shift, else UCS-2
+    with Client(transport=jasmin, storage=MemoryStorage()) as through_jasmin:
+        assert through_jasmin.national_shift is False
+        assert through_jasmin.plan(text).encoding is Encoding.UCS2
+    with Client(storage=MemoryStorage()) as fake:
+        assert fake.national_shift is True
+        assert fake.plan(text).encoding is Encoding.GSM7_TR_SINGLE
+    with pytest.raises(ConfigurationError, match="cannot send the Turkish shift tables"):
+        Client(transport=jasmin, storage=MemoryStorage(), national_shift=True)
+    jasmin.close()

@@ -93,8 +93,18 @@ def test_ascii_send_request_shape(adapter: JasminAdapter) -> None:
     ]
 
 
+def test_gsm_default_alphabet_goes_as_content(adapter: JasminAdapter) -> None:
+    """Text in the GSM default alphabet (ü, Ç, €, @) is coding 0: Jasmin encodes it in GSM 03.38."""
+    recorder = Recorder()
+    text = "Ürün Çok Güzel @ 100€ {kampanya}"
+    submit(adapter, recorder, [outbound("+905321234567", text)])
+    [form] = recorder.forms
+    assert (form["coding"], form["content"]) == ("0", text)
+    assert "hex-content" not in form
+
+
 def test_turkish_text_goes_as_ucs2_hex(adapter: JasminAdapter) -> None:
-    """Non-ASCII text is coding 8 with hex-content in UTF-16-BE, which Jasmin passes through."""
+    """Text needing ş, ğ, ı or İ is coding 8, UTF-16-BE hex-content: Jasmin has no shift tables."""
     recorder = Recorder()
     text = "Şişli'de çağrı İĞÜÖ €"
     submit(adapter, recorder, [outbound("+905321234567", text)])
@@ -215,8 +225,9 @@ def test_terminal_dlr_is_acked_and_handed_over(jasmin_url: str, events: list[Inb
     """A level-2 DLR becomes a DeliveryReport by Jasmin's id and is answered ACK/Jasmin."""
     assert push(jasmin_url, LEVEL_2_DLR) == (200, b"ACK/Jasmin")
     [event] = events
+    # donedate 2601011201 is on the SMSC's clock: 12:01 in Istanbul, 09:01 UTC.
     assert event == DeliveryReport(
-        UUID, DeliveryStatus.DELIVERED, "000", datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
+        UUID, DeliveryStatus.DELIVERED, "000", datetime(2026, 1, 1, 9, 1, tzinfo=UTC)
     )
 
 

@@ -389,8 +389,10 @@ class Client(Resource):
     defaults to :class:`~isobil.storage.SQLStorage` at ``database_url``, else at
     the ``ISOBIL_DATABASE_URL`` environment variable, else ``sqlite:///isobil.db``
     (a file in the working directory); pass ``MemoryStorage()`` for a client
-    that keeps nothing. ``operator_suffix`` and
-    ``national_shift`` are passed to :func:`isobil.sms.plan`; ``batch_size`` is
+    that keeps nothing. ``operator_suffix`` and ``national_shift`` are passed to
+    :func:`isobil.sms.plan`; ``national_shift`` defaults to what the transport
+    can send (not through Jasmin, which has only GSM 7-bit and UCS-2), so the
+    parts counted and billed are the parts sent. ``batch_size`` is
     how many messages go to the transport in one call, and ``lease`` how long
     this client holds a batch before another worker may take it over (a worker
     that dies mid-submit leaves its messages ``unknown`` once it ends).
@@ -425,7 +427,7 @@ class Client(Resource):
         storage: Storage | None = None,
         database_url: str | None = None,
         operator_suffix: int = 5,
-        national_shift: bool = True,
+        national_shift: bool | None = None,
         batch_size: int = 500,
         inbound_numbers: Mapping[str, Sequence[str]] | None = None,
         replies: AutoReplies | None = None,
@@ -443,6 +445,13 @@ class Client(Resource):
         if transport is None:
             log.info("isobil: no transport given, using FakeTransport (nothing leaves)")
             transport = FakeTransport()
+        if national_shift is None:
+            national_shift = transport.national_shift
+        elif national_shift and not transport.national_shift:
+            raise ConfigurationError(
+                f"national_shift=True, but {type(transport).__name__} cannot send the Turkish"
+                " shift tables: parts would be counted that are not the parts sent"
+            )
         self._owns_storage = storage is None
         self.sender = sender
         self.transport = transport

@@ -120,7 +120,14 @@ class Transport(Resource):
       one is set, so nothing is lost at start-up.
     * :meth:`close` releases connections; it is idempotent. A transport is a
       context manager that closes on exit.
+
+    ``national_shift`` says whether a text planned in a Turkish national language
+    shift table goes out that way; where it does not (the peer encodes and
+    knows only GSM 7-bit and UCS-2), the ``Client`` plans without the tables so
+    that the parts it counts and bills are the parts sent.
     """
+
+    national_shift: bool = True
 
     def __init__(self) -> None:
         self._handler: InboundHandler | None = None

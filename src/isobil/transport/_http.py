@@ -88,6 +88,7 @@ class HttpTransport(Transport):
             raise InvalidValue("timeouts must be positive")
         self.base_url = base_url.rstrip("/")
         self.adapter = adapter
+        self.national_shift = adapter.national_shift
         self.max_retries = max_retries
         self.max_retry_after = max_retry_after
         self._timeout = httpx.Timeout(timeout, connect=connect_timeout)

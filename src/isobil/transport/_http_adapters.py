@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Final, Literal
 from urllib.parse import parse_qs
 
@@ -26,6 +26,7 @@ import attrs
 from isobil import phone
 from isobil._net import Secret
 from isobil.errors import InvalidValue, SubmitRejected, TransportError, TransportTimeout
+from isobil.sms import Encoding
 from isobil.transport._base import (
     DeliveryReport,
     DeliveryStatus,
@@ -34,6 +35,7 @@ from isobil.transport._base import (
     OutboundSms,
     SubmitResult,
 )
+from isobil.transport._smpp_receipts import ISTANBUL, receipt_date
 
 __all__ = [
     "CallbackAuth",
@@ -95,12 +97,14 @@ class HttpAdapter(abc.ABC):
     idempotency key, so that a request whose answer was lost may be sent again.
     ``callback_auth`` is how the callback receiver authenticates this provider's
     pushes: ``"hmac"`` (signed headers) or ``"token"`` (a secret path segment, for
-    providers that cannot sign).
+    providers that cannot sign). ``national_shift`` says whether the provider sends
+    a text in a Turkish national language shift table when that is cheapest.
     """
 
     max_batch: int = 1
     idempotent: bool = False
     callback_auth: CallbackAuth = "hmac"
+    national_shift: bool = True
 
     @abc.abstractmethod
     def build_request(self, batch: Sequence[OutboundSms], idempotency_key: str) -> HttpRequest:
@@ -234,7 +238,8 @@ class GenericJsonAdapter(HttpAdapter):
          "received_at": "…", "provider_id": "mo-1"}
 
     ``status`` is one of :class:`DeliveryStatus`'s values unless ``statuses`` maps
-    the provider's words to them.
+    the provider's words to them. Pass ``national_shift=False`` when the provider
+    sends Turkish letters only as UCS-2 (the Client then counts parts that way).
 
     >>> GenericJsonAdapter(fields={"text": "body"}).fields["text"]
     'body'
@@ -254,6 +259,7 @@ class GenericJsonAdapter(HttpAdapter):
         api_key: str | None = None,
         api_key_header: str = "Authorization",
         api_key_prefix: str = "Bearer ",
+        national_shift: bool = True,
     ) -> None:
         unknown = set(fields or {}) - set(GENERIC_FIELDS)
         if unknown:
@@ -273,6 +279,7 @@ class GenericJsonAdapter(HttpAdapter):
         self._api_key = None if api_key is None else Secret(api_key)
         self._api_key_header = api_key_header
         self._api_key_prefix = api_key_prefix
+        self.national_shift = national_shift
 
     def __repr__(self) -> str:
         auth = " api_key=***" if self._api_key is not None else ""
@@ -438,20 +445,23 @@ class JasminAdapter(HttpAdapter):
     """The Jasmin SMS Gateway HTTP API: ``/send``, one destination per request.
 
     Each message is a ``POST /send`` form with ``username``, ``password``, ``to``
-    (international digits, no ``+``), ``from``, ``content`` (plain ASCII, coding
-    0) or ``hex-content`` (UCS-2, coding 8, for anything else, Turkish letters
-    included) and, when a receipt is wanted, ``dlr=yes``, ``dlr-url``,
+    (international digits, no ``+``), ``from``, ``content`` (coding 0, which Jasmin
+    encodes in the GSM 03.38 default alphabet) or ``hex-content`` (UCS-2, coding
+    8, for anything else) and, when a receipt is wanted, ``dlr=yes``, ``dlr-url``,
     ``dlr-level`` (1 SMSC, 2 terminal, 3 both) and ``dlr-method=POST``.
     Jasmin answers ``Success "<uuid>"``; an ``Error "…"`` with 400, 403 (auth,
     no credit) or 412 (no route) rejects the message with that status as code.
 
     Jasmin has no idempotency key, so a request whose answer is lost is **not**
     sent again: its result is a :class:`TransportTimeout` (outcome unknown).
+    Nor can it send the Turkish national language shift tables: ş, ğ, ı, İ go
+    as UCS-2 (``national_shift = False``), and the Client plans parts that way.
 
     Jasmin cannot sign its pushes, so the callback receiver authenticates them by
     a secret token in the URL path (``callback_auth = "token"``); pass the full
     ``dlr_url`` including that token. DLR pushes (``id``, ``message_status``,
-    ``level``, ``err`` …) and MO pushes (``from``, ``to``, ``content``/``binary``,
+    ``level``, ``err``, ``donedate`` on the SMSC's clock, ``receipt_timezone``,
+    Istanbul by default …) and MO pushes (``from``, ``to``, ``content``/``binary``,
     ``coding``, ``origin-connector``) are answered ``ACK/Jasmin``, without which
     Jasmin retries them.
 
@@ -462,6 +472,7 @@ class JasminAdapter(HttpAdapter):
     max_batch = 1
     idempotent = False
     callback_auth: CallbackAuth = "token"
+    national_shift = False
 
     def __init__(
         self,
@@ -472,6 +483,7 @@ class JasminAdapter(HttpAdapter):
         dlr_level: int = 3,
         path: str = "/send",
         priority: int | None = None,
+        receipt_timezone: tzinfo = ISTANBUL,
     ) -> None:
         if not username or not password:
             raise InvalidValue("username and password must be non-empty")
@@ -485,6 +497,7 @@ class JasminAdapter(HttpAdapter):
         self.dlr_level = dlr_level
         self.path = path
         self.priority = priority
+        self.receipt_timezone = receipt_timezone
 
     def __repr__(self) -> str:
         return f"<JasminAdapter user={self.username!r} dlr_level={self.dlr_level}>"
@@ -504,7 +517,7 @@ class JasminAdapter(HttpAdapter):
         }
         if sms.originator is not None:
             form["from"] = sms.originator
-        if sms.text.isascii():
+        if sms.plan.encoding is Encoding.GSM7:
             form["coding"] = "0"
             form["content"] = sms.text
         else:
@@ -573,8 +586,7 @@ class JasminAdapter(HttpAdapter):
             return [self._mo(fields)]
         raise CallbackError("neither a Jasmin DLR nor a Jasmin MO")
 
-    @staticmethod
-    def _dlr(fields: Mapping[str, str]) -> DeliveryReport:
+    def _dlr(self, fields: Mapping[str, str]) -> DeliveryReport:
         provider_id = fields.get("id", "").strip()
         if not provider_id:
             raise CallbackError("a Jasmin DLR without 'id'")
@@ -590,7 +602,8 @@ class JasminAdapter(HttpAdapter):
             status = JASMIN_STATUSES[word]
         else:
             raise CallbackError("unknown Jasmin message_status")
-        return DeliveryReport(provider_id, status, err, _jasmin_date(fields.get("donedate")))
+        done_at = receipt_date((fields.get("donedate") or "").strip(), self.receipt_timezone)
+        return DeliveryReport(provider_id, status, err, done_at)
 
     @staticmethod
     def _mo(fields: Mapping[str, str]) -> InboundSms:
@@ -617,16 +630,6 @@ class JasminAdapter(HttpAdapter):
 
     def callback_reply(self, events: Sequence[InboundEvent]) -> CallbackReply:
         return CallbackReply(200, "text/plain", b"ACK/Jasmin")
-
-
-def _jasmin_date(value: str | None) -> datetime | None:
-    """Jasmin's ``donedate`` (YYMMDDhhmm, the SMSC's receipt time), as UTC."""
-    if not value or not re.fullmatch(r"\d{10}", value.strip()):
-        return None
-    try:
-        return datetime.strptime(value.strip(), "%y%m%d%H%M").replace(tzinfo=UTC)
-    except ValueError:
-        return None
 
 
 def batch_key(batch: Sequence[OutboundSms]) -> str:

@@ -33,6 +33,7 @@ __all__ = [
     "ReceiptText",
     "TrackedMessage",
     "parse_receipt_text",
+    "receipt_date",
 ]
 
 ISTANBUL: Final = ZoneInfo("Europe/Istanbul")
@@ -120,15 +121,22 @@ def parse_receipt_text(text: str, tz: tzinfo = ISTANBUL) -> ReceiptText | None:
         message_id=message_id.split()[0],
         submitted=fields.get("sub") or None,
         delivered=fields.get("dlvrd") or None,
-        submit_date=_date(fields.get("submit date"), tz),
-        done_date=_date(fields.get("done date"), tz),
+        submit_date=receipt_date(fields.get("submit date"), tz),
+        done_date=receipt_date(fields.get("done date"), tz),
         stat=fields.get("stat") or None,
         err=fields.get("err") or None,
         text=fields.get("text"),
     )
 
 
-def _date(value: str | None, tz: tzinfo) -> datetime | None:
+def receipt_date(value: str | None, tz: tzinfo) -> datetime | None:
+    """A receipt date, ``YYMMDDhhmm`` or ``YYMMDDhhmmss`` on the SMSC's clock ``tz``.
+
+    ``None`` when absent or unreadable.
+
+    >>> receipt_date("2601011201", ISTANBUL).isoformat()
+    '2026-01-01T12:01:00+03:00'
+    """
     if not value:
         return None
     match = _DATE.fullmatch(value)
