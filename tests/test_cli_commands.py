@@ -355,3 +355,29 @@ def test_help_teaches_with_examples(command: list[str], capsys: Capsys) -> None:
         main([*command, "--help"])
     assert info.value.code == 0
     assert "examples:" in capsys.readouterr().out
+
+
+def test_credit_and_compliance_reports(workdir: Path, capsys: Capsys) -> None:
+    """`report credits` and `report compliance` print, write CSV/.xlsx and answer --json."""
+    assert main([*INIT, "--prepaid"]) == 0
+    assert main(["credits", "top-up", "5"]) == 0
+    assert main(["send", "Siparişiniz kargoda.", *INFO, "--to", "05321234567"]) == 0
+    capsys.readouterr()
+    assert main(["report", "credits", "--csv", "krediler.csv"]) == 0
+    capsys.readouterr()
+    with (workdir / "krediler.csv").open(encoding="utf-8-sig", newline="") as file:
+        assert [(r["kind"], r["running"]) for r in csv.DictReader(file)] == [
+            ("top_up", "5"),
+            ("reserve", "4"),
+        ]
+    assert main(["report", "credits", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["by_kind"]["reserve"] == -1
+    assert main(["report", "compliance", "--xlsx", "uyum.xlsx"]) == 0
+    assert "wrote uyum.xlsx" in capsys.readouterr().out
+    assert (workdir / "uyum.xlsx").stat().st_size > 0
+    assert main(["report", "compliance", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert [(c["messages"], c["blocked"]) for c in answer["campaigns"]] == [(1, 0)]
+    assert main(["report", "compliance"]) == 0
+    assert "1 campaign(s), 1 message(s), 0 blocked" in capsys.readouterr().out
+    assert main(["report", "compliance", "no-such-campaign"]) == 1

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 from zoneinfo import ZoneInfo
 
 from isobil import _demo, phone
@@ -487,17 +487,31 @@ def cmd_inbound(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Exportable(Protocol):
+    def to_csv(self, path: str | Path) -> None: ...
+    def to_xlsx(self, path: str | Path) -> None: ...
+
+
+def _export(report: _Exportable, args: argparse.Namespace) -> bool:
+    """Write ``report`` where ``--csv`` or ``--xlsx`` says; whether it was written."""
+    if args.csv:
+        report.to_csv(args.csv)
+        print(f"wrote {args.csv}")
+    elif args.xlsx:
+        report.to_xlsx(args.xlsx)
+        print(f"wrote {args.xlsx}")
+    else:
+        return False
+    return True
+
+
 def cmd_report_delivery(args: argparse.Namespace) -> int:
     from isobil.campaigns import campaign_html
 
     with _client(args, transport=_no_transport()) as client:
         summary = client.reports.delivery(args.campaign_id)
-    if args.csv:
-        summary.to_csv(args.csv)
-        print(f"wrote {args.csv}")
-    elif args.xlsx:
-        summary.to_xlsx(args.xlsx)
-        print(f"wrote {args.xlsx}")
+    if _export(summary, args):
+        pass
     elif args.html:
         Path(args.html).write_text(campaign_html(summary), encoding="utf-8")
         print(f"wrote {args.html}")
@@ -520,12 +534,8 @@ def cmd_report_delivery(args: argparse.Namespace) -> int:
 def cmd_report_consent(args: argparse.Namespace) -> int:
     with _client(args, transport=_no_transport()) as client:
         report = client.reports.consent(since=args.since, until=args.until)
-    if args.csv:
-        report.to_csv(args.csv)
-        print(f"wrote {args.csv}")
-    elif args.xlsx:
-        report.to_xlsx(args.xlsx)
-        print(f"wrote {args.xlsx}")
+    if _export(report, args):
+        pass
     elif args.json:
         _print_json(
             {
@@ -555,13 +565,18 @@ def cmd_report_consent(args: argparse.Namespace) -> int:
 
 
 def cmd_report_credits(args: argparse.Namespace) -> int:
+    from isobil.storage import CreditKind
+
     with _client(args, transport=_no_transport()) as client:
-        balance = client.credits.balance()
-        entries = list(client.credits.entries())
+        report = client.reports.credits(campaign_id=args.campaign)
+    if _export(report, args):
+        return 0
     if args.json:
         _print_json(
             {
-                "balance": balance,
+                "balance": report.balance,
+                "by_kind": {k.value: report.total(k) for k in CreditKind},
+                "by_campaign": dict(report.by_campaign),
                 "entries": [
                     {
                         "at": e.at.isoformat(),
@@ -570,17 +585,54 @@ def cmd_report_credits(args: argparse.Namespace) -> int:
                         "campaign_id": e.campaign_id,
                         "note": e.note,
                     }
-                    for e in entries
+                    for e in report.entries
                 ],
             }
         )
         return 0
-    print(f"balance: {balance} credit(s)")
-    for e in entries:
+    print(report)
+    for e in report.entries:
         print(
             f"  {_local(e.at):22} {e.kind.value:8} {e.amount:+8}  "
             f"{e.campaign_id or ''} {e.note or ''}".rstrip()
         )
+    return 0
+
+
+def cmd_report_compliance(args: argparse.Namespace) -> int:
+    with _client(args, transport=_no_transport()) as client:
+        report = client.reports.compliance(args.campaign_id, since=args.since, until=args.until)
+    if _export(report, args):
+        return 0
+    if args.json:
+        _print_json(
+            {
+                "campaigns": [
+                    {
+                        "campaign_id": c.campaign.id,
+                        "category": c.campaign.category,
+                        "brand": c.campaign.brand,
+                        "messages": c.messages,
+                        "blocked": c.blocked,
+                        "acknowledged": list(c.acknowledged),
+                    }
+                    for c in report.campaigns
+                ],
+                "by_rule": dict(report.by_rule),
+                "citations": dict(report.citations),
+                "blocked": [
+                    {
+                        "campaign_id": b.campaign_id,
+                        "number": b.to,
+                        "rule_ids": list(b.rule_ids),
+                        "reason": b.reason,
+                    }
+                    for b in report.blocked
+                ],
+            }
+        )
+        return 0
+    print(report)
     return 0
 
 
@@ -901,7 +953,7 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.add_argument("receiver", metavar="TO", help="the number texted (e.g. the short number)")
     inbound.add_argument("text", metavar="TEXT", help="what they wrote")
 
-    report = commands.add_parser("report", help="delivery, consent and credit reports")
+    report = commands.add_parser("report", help="delivery, consent, credit and compliance reports")
     report_commands = report.add_subparsers(dest="report_command", required=True)
     delivery = leaf(
         report_commands,
@@ -930,13 +982,37 @@ def build_parser() -> argparse.ArgumentParser:
     consent_out = consent.add_mutually_exclusive_group()
     consent_out.add_argument("--csv", metavar="FILE", help="write CSV (and FILE-unknown.csv)")
     consent_out.add_argument("--xlsx", metavar="FILE", help="write .xlsx")
-    leaf(
+    credit_report = leaf(
         report_commands,
         "credits",
-        "the credit balance and its ledger",
+        "the credit balance, totals by kind and campaign, and the ledger",
         cmd_report_credits,
-        "isobil report credits --json",
+        "isobil report credits --xlsx krediler.xlsx",
+        "isobil report credits --campaign 9c1e… --json",
         parents=[as_json],
+    )
+    credit_report.add_argument("--campaign", metavar="ID", help="only this campaign's entries")
+    credit_out = credit_report.add_mutually_exclusive_group()
+    credit_out.add_argument("--csv", metavar="FILE", help="write the entries as CSV")
+    credit_out.add_argument("--xlsx", metavar="FILE", help="write .xlsx (summary and entries)")
+    compliance = leaf(
+        report_commands,
+        "compliance",
+        "who was not sent to and why, by rule, with the rules' citations",
+        cmd_report_compliance,
+        "isobil report compliance 9c1e… --csv engellenenler.csv",
+        "isobil report compliance --since 2026-11-01 --xlsx uyum.xlsx",
+        parents=[as_json],
+    )
+    compliance.add_argument(
+        "campaign_id", nargs="?", help="one campaign (default: every campaign in the period)"
+    )
+    compliance.add_argument("--since", type=_when, metavar="ISO", help="campaigns created from")
+    compliance.add_argument("--until", type=_when, metavar="ISO", help="until (exclusive)")
+    compliance_out = compliance.add_mutually_exclusive_group()
+    compliance_out.add_argument("--csv", metavar="FILE", help="write the blocked messages as CSV")
+    compliance_out.add_argument(
+        "--xlsx", metavar="FILE", help="write .xlsx (campaigns, rules, blocked)"
     )
 
     credits = commands.add_parser("credits", help="the prepaid credit balance")

@@ -19,7 +19,16 @@ import attrs
 
 from isobil import phone, sms
 from isobil._resource import Resource
-from isobil.campaigns import CreditAccount, DeliverySummary, Schedules, delivery_summary
+from isobil.campaigns import (
+    ComplianceReport,
+    CreditAccount,
+    CreditReport,
+    DeliverySummary,
+    Schedules,
+    compliance_report,
+    credit_report,
+    delivery_summary,
+)
 from isobil.consent import (
     AutoReplies,
     Blacklist,
@@ -202,8 +211,9 @@ class DispatchReport:
 class Reports:
     """The reports a client can produce (``client.reports``)."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, rules: RuleSet) -> None:
         self._storage = storage
+        self._rules = rules
 
     def delivery(self, campaign_id: str) -> DeliverySummary:
         """Where a campaign's messages stand: per state, failure reason and hour."""
@@ -216,6 +226,26 @@ class Reports:
     ) -> ConsentReport:
         """Opt-ins and opt-outs by day, brand, number, keyword and source; unknown texts."""
         return consent_report(self._storage, since=since, until=until)
+
+    def credits(self, *, campaign_id: str | None = None) -> CreditReport:
+        """The credit ledger with its balance, totals by kind and by campaign."""
+        return credit_report(self._storage, campaign_id=campaign_id)
+
+    def compliance(
+        self,
+        campaign_id: str | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> ComplianceReport:
+        """Who was not sent to and why, with citations: one campaign, or those created
+        in [since, until)."""
+        if campaign_id is not None and self._storage.get_campaign(campaign_id) is None:
+            raise InvalidValue(f"no campaign with id {campaign_id!r}")
+        citations = {rule.id: str(rule.citation) for rule in self._rules.rules}
+        return compliance_report(
+            self._storage, citations, campaign_id=campaign_id, since=since, until=until
+        )
 
 
 def _reasons(report: PreflightReport, number: str) -> str:
@@ -491,7 +521,7 @@ class Client(Resource):
             on_low=self._low_credit_alert,
         )
         self.schedules = Schedules(self.storage, self.send)
-        self.reports = Reports(self.storage)
+        self.reports = Reports(self.storage, self.rules)
         self.contacts = ContactBook(self.storage)
         self.inbound = InboundProcessor(
             self.consent,

@@ -15,17 +15,34 @@ from isobil.campaigns._recurrence import (
     weekly,
     yearly,
 )
-from isobil.campaigns._reports import ERROR_REASONS, DeliverySummary, delivery_summary, error_reason
+from isobil.campaigns._reports import (
+    ERROR_REASONS,
+    BlockedMessage,
+    CampaignCompliance,
+    ComplianceReport,
+    CreditReport,
+    DeliverySummary,
+    compliance_report,
+    credit_report,
+    delivery_summary,
+    error_reason,
+)
 from isobil.campaigns._schedules import FiredOccurrence, Schedules
 
 __all__ = [
     "ERROR_REASONS",
     "ISTANBUL_TZ",
+    "BlockedMessage",
+    "CampaignCompliance",
+    "ComplianceReport",
     "CreditAccount",
+    "CreditReport",
     "DeliverySummary",
     "FiredOccurrence",
     "Schedules",
     "campaign_html",
+    "compliance_report",
+    "credit_report",
     "daily",
     "delivery_summary",
     "error_reason",

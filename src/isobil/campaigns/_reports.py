@@ -1,13 +1,15 @@
-"""Delivery reports of a campaign (F18): counts by state, by reason and by hour.
+"""Reports read from storage (F18, F22): delivery, credits and compliance.
 
-Operator and SMSC error codes are mapped to readable reasons; an unknown code is
-shown as it came.
+A campaign's delivery summary counts by state, by reason and by hour, operator
+and SMSC error codes mapped to readable reasons (an unknown code is shown as it
+came); the credit report is the ledger with its totals; the compliance report
+lists who was not sent to and why, with the rules' citations.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -15,10 +17,22 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from isobil import phone
 from isobil._tables import write_csv, write_xlsx
-from isobil.storage import MessageState, Storage
+from isobil.storage import Campaign, CreditEntry, CreditKind, MessageState, Storage
 
-__all__ = ["ERROR_REASONS", "DeliverySummary", "delivery_summary", "error_reason"]
+__all__ = [
+    "ERROR_REASONS",
+    "BlockedMessage",
+    "CampaignCompliance",
+    "ComplianceReport",
+    "CreditReport",
+    "DeliverySummary",
+    "compliance_report",
+    "credit_report",
+    "delivery_summary",
+    "error_reason",
+]
 
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 
@@ -121,3 +135,248 @@ def delivery_summary(storage: Storage, campaign_id: str) -> DeliverySummary:
         MappingProxyType(dict(reasons)),
         MappingProxyType(dict(hours)),
     )
+
+
+ENTRY_HEADER = ("at", "kind", "amount", "running", "campaign_id", "message_id", "note")
+
+
+@attrs.frozen
+class CreditReport:
+    """The credit ledger (F19, F20): the balance, totals by kind and campaign, every entry.
+
+    ``entries`` are oldest first; ``campaign_id`` is set when the report covers one
+    campaign only. ``balance`` is always the whole account's.
+    """
+
+    balance: int
+    entries: tuple[CreditEntry, ...]
+    campaign_id: str | None = None
+
+    def total(self, kind: CreditKind | str) -> int:
+        """The sum of the entries of one kind (reservations are negative)."""
+        wanted = CreditKind(kind)
+        return sum(e.amount for e in self.entries if e.kind is wanted)
+
+    @property
+    def by_campaign(self) -> Mapping[str, int]:
+        """Credits each campaign cost: reservations net of releases and refunds."""
+        net: Counter[str] = Counter()
+        for e in self.entries:
+            if e.campaign_id is not None:
+                net[e.campaign_id] -= e.amount
+        return MappingProxyType(dict(net))
+
+    def _entry_cells(self) -> Iterator[tuple[str, str, int, int, str, str, str]]:
+        running = 0
+        for e in self.entries:
+            running += e.amount
+            yield (
+                e.at.astimezone(ISTANBUL).isoformat(),
+                e.kind.value,
+                e.amount,
+                running,
+                e.campaign_id or "",
+                e.message_id or "",
+                e.note or "",
+            )
+
+    def _summary_cells(self) -> list[tuple[str, str, int]]:
+        rows = [("balance", "", self.balance)]
+        rows += [("kind", k.value, self.total(k)) for k in CreditKind]
+        rows += [("campaign", c, n) for c, n in sorted(self.by_campaign.items())]
+        return rows
+
+    def to_csv(self, path: str | Path) -> None:
+        """Write every entry with the running sum, oldest first (times in Istanbul)."""
+        write_csv(path, ENTRY_HEADER, self._entry_cells())
+
+    def to_xlsx(self, path: str | Path) -> None:
+        """Write a "summary" sheet (balance, totals by kind and campaign) and an "entries" one."""
+        write_xlsx(
+            path,
+            {
+                "summary": (("kind", "key", "credits"), self._summary_cells()),
+                "entries": (ENTRY_HEADER, self._entry_cells()),
+            },
+        )
+
+    def __str__(self) -> str:
+        scope = f"; entries of campaign {self.campaign_id}" if self.campaign_id else ""
+        lines = [f"balance: {self.balance} credit(s){scope}"]
+        lines += [f"  {k.value:8} {self.total(k):+10}" for k in CreditKind if self.total(k)]
+        lines += [f"  campaign {c}: {n} credit(s)" for c, n in sorted(self.by_campaign.items())]
+        return "\n".join(lines)
+
+
+def credit_report(storage: Storage, *, campaign_id: str | None = None) -> CreditReport:
+    """The credit ledger from storage, of one campaign or all."""
+    entries = tuple(storage.iter_credits(campaign_id=campaign_id))
+    return CreditReport(storage.credit_balance(), entries, campaign_id)
+
+
+BLOCKED_HEADER = ("campaign_id", "number", "rule_ids", "citations", "reason", "blocked_at")
+CAMPAIGN_HEADER = (
+    "campaign_id", "name", "category", "brand", "created_at", "messages", "blocked",
+    "acknowledged",
+)  # fmt: skip
+
+
+@attrs.frozen
+class BlockedMessage:
+    """A message a check stopped, when the campaign was queued or at dispatch."""
+
+    campaign_id: str
+    to: str = attrs.field(repr=phone.mask)
+    rule_ids: tuple[str, ...]
+    reason: str
+    at: datetime | None
+
+
+@attrs.frozen
+class CampaignCompliance:
+    """One campaign as checked: what it was, how many messages, how many stopped."""
+
+    campaign: Campaign
+    messages: int
+    blocked: int
+    acknowledged: tuple[str, ...]  # warnings the sender acknowledged to send anyway
+
+
+@attrs.frozen
+class ComplianceReport:
+    """Who was not sent to and why, campaign by campaign, with the rules' citations (F22).
+
+    ``citations`` maps each rule id met to its legal source; ``acknowledged``
+    warnings are those the sender chose to send past.
+    """
+
+    campaigns: tuple[CampaignCompliance, ...]
+    blocked: tuple[BlockedMessage, ...]
+    citations: Mapping[str, str]
+
+    @property
+    def by_rule(self) -> Mapping[str, int]:
+        """Messages each rule stopped (a message stopped by two rules counts for both)."""
+        counts: Counter[str] = Counter(r for b in self.blocked for r in b.rule_ids)
+        return MappingProxyType(dict(sorted(counts.items())))
+
+    def _blocked_cells(self) -> Iterator[tuple[str, str, str, str, str, str]]:
+        for b in self.blocked:
+            yield (
+                b.campaign_id,
+                b.to,
+                " ".join(b.rule_ids),
+                "; ".join(self.citations.get(r, "") for r in b.rule_ids),
+                b.reason,
+                "" if b.at is None else b.at.astimezone(ISTANBUL).isoformat(),
+            )
+
+    def _campaign_cells(self) -> Iterator[tuple[str, str, str, str, str, int, int, str]]:
+        for c in self.campaigns:
+            yield (
+                c.campaign.id,
+                c.campaign.name or "",
+                c.campaign.category,
+                c.campaign.brand or "",
+                c.campaign.created_at.astimezone(ISTANBUL).isoformat(),
+                c.messages,
+                c.blocked,
+                " ".join(c.acknowledged),
+            )
+
+    def to_csv(self, path: str | Path) -> None:
+        """Write one row per blocked message: number, rules, citations, reason, when."""
+        write_csv(path, BLOCKED_HEADER, self._blocked_cells())
+
+    def to_xlsx(self, path: str | Path) -> None:
+        """Write "campaigns", "rules" (count and citation) and "blocked" sheets."""
+        rules = [(r, n, self.citations.get(r, "")) for r, n in self.by_rule.items()]
+        write_xlsx(
+            path,
+            {
+                "campaigns": (CAMPAIGN_HEADER, self._campaign_cells()),
+                "rules": (("rule_id", "blocked", "citation"), rules),
+                "blocked": (BLOCKED_HEADER, self._blocked_cells()),
+            },
+        )
+
+    def __str__(self) -> str:
+        messages = sum(c.messages for c in self.campaigns)
+        lines = [
+            f"compliance: {len(self.campaigns)} campaign(s), {messages} message(s), "
+            f"{len(self.blocked)} blocked"
+        ]
+        lines += [
+            f"  {n:>6}  {rule}  [{self.citations.get(rule, 'no citation')}]"
+            for rule, n in self.by_rule.items()
+        ]
+        lines += [
+            f"  campaign {c.campaign.id}: warnings acknowledged: {', '.join(c.acknowledged)}"
+            for c in self.campaigns
+            if c.acknowledged
+        ]
+        return "\n".join(lines)
+
+
+def compliance_report(
+    storage: Storage,
+    citations: Mapping[str, str],
+    *,
+    campaign_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> ComplianceReport:
+    """Blocked messages of one campaign, or of the campaigns created in [since, until).
+
+    ``citations`` maps the rule ids in force to their citations; a blocked
+    message's reason (``"RULE-ID: why; …"``) is split on those ids.
+    """
+    if campaign_id is not None:
+        found = storage.get_campaign(campaign_id)
+        campaigns = [] if found is None else [found]
+    else:
+        campaigns = [
+            c
+            for c in storage.list_campaigns()
+            if (since is None or c.created_at >= since) and (until is None or c.created_at < until)
+        ]
+    summaries: list[CampaignCompliance] = []
+    blocked: list[BlockedMessage] = []
+    for campaign in sorted(campaigns, key=lambda c: (c.created_at, c.id)):
+        total = stopped = 0
+        for message in storage.iter_messages(campaign.id):
+            total += 1
+            if message.state is MessageState.BLOCKED:
+                stopped += 1
+                reason = message.reason or ""
+                blocked.append(
+                    BlockedMessage(
+                        campaign.id,
+                        message.to,
+                        _rule_ids(reason, citations),
+                        reason,
+                        message.updated_at,
+                    )
+                )
+        acknowledged = storage.get_state(f"campaign.{campaign.id}.acknowledge") or ""
+        summaries.append(
+            CampaignCompliance(
+                campaign, total, stopped, tuple(filter(None, acknowledged.split(",")))
+            )
+        )
+    met = {r for b in blocked for r in b.rule_ids}
+    return ComplianceReport(
+        tuple(summaries),
+        tuple(blocked),
+        MappingProxyType({r: citations[r] for r in sorted(met) if r in citations}),
+    )
+
+
+def _rule_ids(reason: str, known: Mapping[str, str]) -> tuple[str, ...]:
+    """The rule ids a stored reason names (``"TR-OPTOUT-001: …; ISOBIL-…: …"``)."""
+    ids = []
+    for piece in reason.split("; "):
+        head, sep, _ = piece.partition(": ")
+        if sep and head in known and head not in ids:
+            ids.append(head)
+    return tuple(ids)
