@@ -8,15 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from _acme import ACME
 from isobil import (
-    Brand,
     Client,
     FakeTransport,
     InsufficientCredits,
     Message,
     OutcomeStatus,
     Recipient,
-    Sender,
 )
 from isobil.campaigns import monthly, occurrences, weekly, yearly
 from isobil.storage import CampaignStatus, CreditKind, MemoryStorage, MessageState
@@ -28,16 +27,6 @@ OFFER = Message(
 )
 
 
-def _sender() -> Sender:
-    return Sender(
-        name="Acme Ticaret A.Ş.",
-        mersis="0123456789012345",
-        contact="0850 123 45 67",
-        brands=[Brand("ACME")],
-        short_number="4605",
-    )
-
-
 @pytest.fixture
 def fake() -> FakeTransport:
     return FakeTransport()
@@ -45,7 +34,7 @@ def fake() -> FakeTransport:
 
 @pytest.fixture
 def client(fake: FakeTransport) -> Client:
-    return Client(_sender(), transport=fake, prepaid=True)
+    return Client(ACME, transport=fake, prepaid=True)
 
 
 def numbers(count: int) -> list[str]:
@@ -126,7 +115,7 @@ def test_failed_submit_releases_credit(client: Client, fake: FakeTransport) -> N
 def test_low_credit_alert_once_per_crossing(fake: FakeTransport) -> None:
     """One SMS to the owner when the balance falls below the threshold, not one per send."""
     client = Client(
-        _sender(), transport=fake, prepaid=True, low_credit_threshold=5, owner_phone="05559998877"
+        ACME, transport=fake, prepaid=True, low_credit_threshold=5, owner_phone="05559998877"
     )
     client.credits.top_up(10)
     client.send(NOTICE, to=numbers(4))  # balance 6: above the threshold
@@ -178,7 +167,7 @@ def test_delivery_report_summary(client: Client, fake: FakeTransport) -> None:
 
 def test_end_to_end_10000_with_refunds(fake: FakeTransport) -> None:
     """10,000 recipients: 90% delivered, 10% undelivered with codes; balance and report exact."""
-    client = Client(_sender(), transport=fake, prepaid=True, storage=MemoryStorage())
+    client = Client(ACME, transport=fake, prepaid=True, storage=MemoryStorage())
     client.credits.top_up(20_000)
     result = client.send(NOTICE, to=numbers(10_000))
     assert len(result.submitted) == 10_000
@@ -242,8 +231,8 @@ def test_weekly_across_a_year() -> None:
 def test_two_workers_never_run_one_occurrence_twice(fake: FakeTransport) -> None:
     """Two clients on one storage fire the same due schedule: one sends, once."""
     storage = MemoryStorage()
-    first = Client(_sender(), transport=fake, storage=storage)
-    second = Client(_sender(), transport=fake, storage=storage)
+    first = Client(ACME, transport=fake, storage=storage)
+    second = Client(ACME, transport=fake, storage=storage)
     start = datetime(2026, 3, 2, 10, 0, tzinfo=ISTANBUL)
     first.schedules.add(NOTICE, to=numbers(2), start=start, rule=weekly(0))
     at = start + timedelta(minutes=1)
@@ -256,7 +245,7 @@ def test_two_workers_never_run_one_occurrence_twice(fake: FakeTransport) -> None
 
 def test_missed_occurrences_are_skipped_not_burst(fake: FakeTransport) -> None:
     """After downtime only the latest occurrence runs, and only within the catch-up window."""
-    client = Client(_sender(), transport=fake)
+    client = Client(ACME, transport=fake)
     start = datetime(2026, 3, 2, 10, 0, tzinfo=ISTANBUL)
     client.schedules.add(NOTICE, to=numbers(1), start=start, rule="FREQ=DAILY")
     fired = client.schedules.fire_due(start + timedelta(days=3, minutes=10))
@@ -269,7 +258,7 @@ def test_missed_occurrences_are_skipped_not_burst(fake: FakeTransport) -> None:
 
 def test_one_off_schedule_to_a_group(fake: FakeTransport) -> None:
     """A one-off schedule to a contact group resolves the group when it fires, then finishes."""
-    client = Client(_sender(), transport=fake)
+    client = Client(ACME, transport=fake)
     client.storage.upsert_contacts([Recipient(n) for n in numbers(3)], group="VIP")
     start = datetime(2026, 3, 2, 10, 0, tzinfo=ISTANBUL)
     schedule = client.schedules.add(NOTICE, group="VIP", start=start)

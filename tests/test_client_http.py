@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from isobil import Brand, Client, Message, MessageState, Sender
+from _acme import ACME
+from isobil import Client, Message, MessageState
 from isobil.errors import ConfigurationError
 from isobil.model import ConsentStatus
 from isobil.sms import Encoding
@@ -27,15 +28,8 @@ SECRET = "client-http-secret-0123456789"  # noqa: S105 - a test secret
 def client() -> Iterator[tuple[Client, HttpGateway]]:
     with HttpGateway(secret=SECRET) as gateway:
         transport = HttpTransport(gateway.url, GenericJsonAdapter(), timeout=5.0)
-        sender = Sender(
-            name="Acme Ticaret A.Ş.",
-            mersis="0123456789012345",
-            contact="0850 123 45 67",
-            brands=[Brand("ACME")],
-            short_number="4605",
-        )
         with (
-            Client(sender, transport=transport, storage=MemoryStorage()) as client,
+            Client(ACME, transport=transport, storage=MemoryStorage()) as client,
             WsgiServer(CallbackApp(transport, secret=SECRET)) as server,
         ):
             gateway.callback_url = server.url + "/callbacks"

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from isobil import Brand, Client, FakeTransport, Message, OutcomeStatus, Recipient, Sender
+from _acme import ACME
+from isobil import Client, FakeTransport, Message, OutcomeStatus, Recipient
 from isobil.errors import TemplateError
 from isobil.sms import Template, field_key
 
@@ -71,14 +72,7 @@ def test_a_rendered_text_never_carries_a_placeholder(
 
 @pytest.fixture
 def client() -> Client:
-    sender = Sender(
-        name="Acme Ticaret A.Ş.",
-        mersis="0123456789012345",
-        contact="0850 123 45 67",
-        brands=[Brand("ACME")],
-        short_number="4605",
-    )
-    return Client(sender, transport=FakeTransport())
+    return Client(ACME, transport=FakeTransport())
 
 
 def test_personalised_send_blocks_missing_fields_and_costs_per_text(client: Client) -> None:

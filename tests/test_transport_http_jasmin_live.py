@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
+from _acme import ACME
 from _jasmin import Jasmin
-from isobil import Brand, Client, Message, MessageState, Sender
+from isobil import Client, Message, MessageState
 from isobil.errors import SubmitRejected
 from isobil.model import ConsentStatus
 from isobil.testing.http_gateway import WsgiServer
@@ -33,14 +34,6 @@ PASSWORD = "jpass42"  # noqa: S105 - a test credential (Jasmin allows at most 16
 TOKEN = secrets.token_urlsafe(24)
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 WAIT = 30.0  # seconds; Jasmin's pushes go through RabbitMQ and its throwers
-
-SENDER = Sender(
-    name="Acme Ticaret A.Ş.",
-    mersis="0123456789012345",
-    contact="0850 123 45 67",
-    brands=[Brand("ACME")],
-    short_number="4605",
-)
 
 
 class Callbacks:
@@ -105,7 +98,7 @@ def client(jasmin: Jasmin, callbacks: tuple[Callbacks, str]) -> Iterator[Client]
     receiver, base = callbacks
     adapter = JasminAdapter(username=USERNAME, password=PASSWORD, dlr_url=f"{base}/dlr")
     transport = HttpTransport(jasmin.http_url, adapter, timeout=10.0)
-    with Client(SENDER, transport=transport) as isobil_client:
+    with Client(ACME, transport=transport) as isobil_client:
         receiver.app = CallbackApp(transport, secret=TOKEN)
         try:
             yield isobil_client
