@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import attrs
 
@@ -34,9 +34,6 @@ from isobil.errors import ImportFailed, InvalidPhoneNumber, InvalidValue
 from isobil.model import Recipient, RecipientType, RowError
 from isobil.phone import Normalizer
 from isobil.storage import Storage
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
