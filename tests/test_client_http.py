@@ -62,6 +62,36 @@ def test_inbound_ret_reaches_the_ledger(client: tuple[Client, HttpGateway]) -> N
     assert "ret talebiniz alındı" in gateway.received()[-1][1]
 
 
+def test_one_callback_of_many_reports_settles_them_all(
+    client: tuple[Client, HttpGateway], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An array of reports in one push is applied in one go (the Client's handle_many)."""
+    isobil_client, gateway = client
+    numbers = ["05321234567", "05331234567", "05341234567"]
+    result = isobil_client.send(Message("Kargonuz yolda.", category="informational"), to=numbers)
+    bursts: list[int] = []
+    apply_many = isobil_client.storage.apply_delivery_reports
+
+    def recording(records: list[object]) -> object:
+        bursts.append(len(records))
+        return apply_many(records)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(isobil_client.storage, "apply_delivery_reports", recording)
+    gateway.push(
+        [
+            {"type": "dlr", "provider_id": o.provider_id, "status": status, "code": code}
+            for o, (status, code) in zip(
+                result.outcomes,
+                [("delivered", "000"), ("undelivered", "027"), ("delivered", "000")],
+                strict=True,
+            )
+        ]
+    )
+    assert bursts == [3]
+    states = [isobil_client.message(o.message_id or "").state for o in result.outcomes]
+    assert states == [MessageState.DELIVERED, MessageState.UNDELIVERED, MessageState.DELIVERED]
+
+
 def test_parts_are_planned_as_the_provider_sends_them() -> None:
     """Through Jasmin (no Turkish shift tables) the Client counts Turkish text as UCS-2."""
     jasmin = HttpTransport("http://127.0.0.1:1401", JasminAdapter(username="u", password="p"))  # noqa: S106

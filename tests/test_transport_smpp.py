@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -24,6 +24,7 @@ from isobil.testing.transport import EventQueue, TransportContract, outbound
 from isobil.transport import (
     DeliveryReport,
     DeliveryStatus,
+    InboundEvent,
     InboundSms,
     OutboundSms,
     SmppTransport,
@@ -197,6 +198,46 @@ def test_ten_thousand_submits_with_receipts(smsc: SmscSimulator) -> None:
         assert collections.Counter(r.provider_id for r in got) == collections.Counter(ids)
         assert {r.status for r in got} == {DeliveryStatus.DELIVERED}
         assert transport.stats().parts_accepted == 10_000
+
+
+class BurstRecorder:
+    """A handler with ``handle_many`` whose first call waits until the test lets it go."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[InboundEvent]] = []
+        self.release = threading.Event()
+        self.done = threading.Condition()
+
+    def __call__(self, event: InboundEvent) -> None:  # pragma: no cover - never used
+        raise AssertionError("a handler with handle_many gets every burst through it")
+
+    def handle_many(self, events: Sequence[InboundEvent]) -> None:
+        if not self.calls:
+            assert self.release.wait(10), "the test never released the handler"
+        with self.done:
+            self.calls.append(list(events))
+            self.done.notify_all()
+
+
+def test_receipts_that_wait_together_go_over_in_one_call(
+    smsc: SmscSimulator, transport: SmppTransport
+) -> None:
+    """While the handler is busy, receipts queue; the next call takes them all at once."""
+    handler = BurstRecorder()
+    transport.set_inbound_handler(handler)
+    batch = [OutboundSms(f"b-{i}", f"+90532{i:07d}", sms.plan(f"Bilgi {i}")) for i in range(200)]
+    results = transport.submit(batch)
+    assert smsc.deliver_all() == 200
+    deadline = time.monotonic() + 10
+    while transport.stats().receipts < 200:  # polled: the reader exposes only a count
+        assert time.monotonic() < deadline, transport.stats()
+        time.sleep(0.01)
+    handler.release.set()
+    with handler.done:
+        assert handler.done.wait_for(lambda: sum(map(len, handler.calls)) == 200, 10)
+    assert len(handler.calls) == 2  # the first receipt(s), then all the rest
+    got = [e.provider_id for call in handler.calls for e in call if isinstance(e, DeliveryReport)]
+    assert sorted(got) == sorted(r.provider_id for r in results)
 
 
 def test_long_message_is_delivered_when_every_part_is(

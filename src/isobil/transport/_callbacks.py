@@ -13,7 +13,7 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -95,22 +95,22 @@ class CallbackApp:
         replay_window: float = 300.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._hand_over: Callable[[Sequence[InboundEvent]], None]
         if isinstance(target, HttpTransport):
             self.adapter = target.adapter
-            handler: InboundHandler | None = on_event or target.dispatch
+            self._hand_over = target.dispatch_many if on_event is None else _each(on_event)
         elif isinstance(target, HttpAdapter):
+            if on_event is None:
+                raise InvalidValue("an adapter needs on_event= to hand the events to")
             self.adapter = target
-            handler = on_event
+            self._hand_over = _each(on_event)
         else:
             raise InvalidValue("target must be an HttpTransport or an HttpAdapter")
-        if handler is None:
-            raise InvalidValue("an adapter needs on_event= to hand the events to")
         if not isinstance(secret, str) or len(secret) < 16:
             raise InvalidValue("secret must be a string of at least 16 characters")
         self.auth: CallbackAuth = auth or self.adapter.callback_auth
         if self.auth not in ("hmac", "token"):
             raise InvalidValue(f"auth must be 'hmac' or 'token', got {self.auth!r}")
-        self._handler = handler
         self._secret = secret.encode("utf-8")
         self.max_body = max_body
         self.replay_window = replay_window
@@ -256,8 +256,7 @@ class CallbackApp:
             _log.warning("callback refused: unreadable (%s)", type(exc).__name__)
             return _plain(400, "unreadable callback")
         try:
-            for event in events:
-                self._handler(event)
+            self._hand_over(events)
         except Exception:
             _log.exception("the inbound handler failed; the provider will retry")
             return _plain(503, "try again later")
@@ -305,3 +304,13 @@ class CallbackApp:
 
 def _plain(status: int, text: str) -> _Answer:
     return status, "text/plain; charset=utf-8", text.encode("utf-8")
+
+
+def _each(handler: InboundHandler) -> Callable[[Sequence[InboundEvent]], None]:
+    """Hand events to ``handler`` one at a time."""
+
+    def hand_over(events: Sequence[InboundEvent]) -> None:
+        for event in events:
+            handler(event)
+
+    return hand_over

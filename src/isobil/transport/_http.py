@@ -135,6 +135,10 @@ class HttpTransport(Transport):
         """
         self._emit(event)
 
+    def dispatch_many(self, events: Sequence[InboundEvent]) -> None:
+        """Hand the events of one callback over together (reports in one transaction)."""
+        self._emit_many(events)
+
     # -- HTTP -------------------------------------------------------------------------------
 
     def _submit_chunk(self, chunk: Sequence[OutboundSms]) -> list[SubmitResult]:

@@ -226,8 +226,15 @@ class SmppTransport(Transport):
     ``+`` with ``dest_ton``/``dest_npi``. Receipt dates are read in
     ``receipt_timezone`` (the SMSC's clock; Istanbul by default).
 
+    Receipts and inbound texts are handed to the handler from a thread of their
+    own; those that arrived together (up to ``event_burst``) go over in one call,
+    so the ``Client`` applies a burst of receipts in one transaction.
+
     The password is kept out of every log line, repr and error message.
     """
+
+    #: At most this many events already waiting are handed over in one call.
+    event_burst: int = 500
 
     def __init__(
         self,
@@ -1135,10 +1142,26 @@ class SmppTransport(Transport):
             event = self._events.get()
             if event is None:
                 return
+            burst = [event]
+            stop = False
+            while len(burst) < self.event_burst:
+                try:
+                    more = self._events.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                burst.append(more)
             try:
-                self._emit(event)
-            except Exception:
-                log.exception("isobil: inbound handler failed on %s", type(event).__name__)
+                self._emit_many(burst, isolate=True)
+            except Exception:  # from the handler's handle_many: its events are lost, logged
+                kinds = ", ".join(sorted({type(e).__name__ for e in burst}))
+                log.exception(
+                    "isobil: inbound handler failed on %d event(s): %s", len(burst), kinds
+                )
+            if stop:
+                return
 
 
 @attrs.frozen
