@@ -1,4 +1,4 @@
-"""What several benchmarks share: a scratch database of each backend."""
+"""What several benchmarks share: a scratch database of each backend, a sender."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-__all__ = ["database"]
+from isobil import Brand, Sender
+
+__all__ = ["ACME", "database"]
 
 
 @contextmanager
@@ -36,3 +38,13 @@ def database(backend: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
+
+
+#: A sender with a complete identity and the brand ACME (short number 4605).
+ACME = Sender(
+    name="Acme Ticaret A.Ş.",
+    mersis="0123456789012345",
+    contact="0850 123 45 67",
+    brands=[Brand("ACME")],
+    short_number="4605",
+)

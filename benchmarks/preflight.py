@@ -17,7 +17,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from isobil import Brand, Client, FakeTransport, Message, Recipient, Sender
+from _common import ACME
+from isobil import Client, FakeTransport, Message, Recipient
 from isobil.model import ConsentEvent
 from isobil.storage import BlacklistEntry, IysSync, IysSyncStatus, MemoryStorage, Storage
 
@@ -31,14 +32,7 @@ TEXT = (
 
 
 def build(storage: Storage, n: int) -> tuple[Client, list[str]]:
-    sender = Sender(
-        name="Acme Ticaret A.Ş.",
-        mersis="0123456789012345",
-        contact="0850 123 45 67",
-        brands=[Brand("ACME")],
-        short_number="4605",
-    )
-    client = Client(sender, transport=FakeTransport(), storage=storage)
+    client = Client(ACME, transport=FakeTransport(), storage=storage)
     rng = random.Random(7)
     numbers = [f"+90532{i:07d}" for i in range(n)]
     storage.upsert_contacts(
