@@ -8,6 +8,7 @@ import pytest
 
 from isobil import Brand, Client, FakeTransport, Message, OutcomeStatus, Sender
 from isobil.consent import AutoReplies
+from isobil.contacts import export_blacklist, import_blacklist
 from isobil.model import ConsentStatus
 from isobil.storage import MessageState
 
@@ -167,11 +168,11 @@ def test_blacklisted_numbers_receive_nothing(
         "ISOBIL-BLACKLIST-001: the number is on the sender's blacklist"
     )
     path = tmp_path / "kara-liste.csv"
-    assert client.blacklist.export_csv(path) == 1
+    assert export_blacklist(client.storage, path) == 1
     assert client.blacklist.remove("05321234567") is True
     assert client.blacklist.remove("05321234567") is False
-    imported = client.blacklist.import_csv(path)
-    assert (imported.added, imported.already_listed, imported.invalid) == (1, 0, ())
+    imported = import_blacklist(client.storage, path)
+    assert (imported.taken, imported.already_present, imported.refused) == (1, 0, ())
     [entry] = list(client.blacklist)
     assert (entry.reason, entry.source) == ("complaint", "call centre")
 
@@ -184,10 +185,10 @@ def test_blacklist_import_reports_bad_rows(client: Client, tmp_path: Path) -> No
         + "0532 123 45 67,a\n\nabc,b\n+90 533 123 45 67,c\n12,d\n",
         encoding="utf-8",
     )
-    report = client.blacklist.import_csv(path, reason="migrated", source="old provider")
-    assert report.added == 2
-    assert [(e.row, e.column, e.value) for e in report.invalid] == [
-        (4, "telefon", "abc"),
-        (6, "telefon", "12"),
+    report = import_blacklist(client.storage, path, reason="migrated", source="old provider")
+    assert report.taken == 2
+    assert [(e.row, e.column, e.value) for e in report.refused] == [
+        (4, "Telefon", "abc"),
+        (6, "Telefon", "12"),
     ]
     assert {e.reason for e in client.blacklist} == {"migrated"}

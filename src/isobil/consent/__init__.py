@@ -4,7 +4,7 @@ Recipients say yes (ONAY) or no (RET); this package records it with proof,
 answers them, keeps İYS in step, and keeps the history verifiable years later.
 """
 
-from isobil.consent._blacklist import Blacklist, BlacklistImport, RowError
+from isobil.consent._blacklist import Blacklist
 from isobil.consent._business_days import (
     add_business_days,
     business_day_deadline,
@@ -57,7 +57,6 @@ __all__ = [
     "GENESIS_HASH",
     "AutoReplies",
     "Blacklist",
-    "BlacklistImport",
     "ConsentLedger",
     "ConsentReport",
     "ConsentReportRow",
@@ -83,7 +82,6 @@ __all__ = [
     "LedgerProblem",
     "ManualClock",
     "ParsedInbound",
-    "RowError",
     "VerificationReport",
     "add_business_days",
     "business_day_deadline",
