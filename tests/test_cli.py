@@ -28,6 +28,9 @@ def test_demo_tells_the_whole_story(tmp_path: Path) -> None:
     assert "the undelivered one refunded: credits 36" in text
     assert "blocked by ('TR-OPTOUT-001',)" in text
     assert "5 opt-in(s), 1 opt-out(s)" in text
+    assert "compliance: 3 campaign(s), 13 message(s), 3 blocked" in text
+    assert "     2  TR-CONSENT-001  [Law 6563 art. 6(1)]" in text
+    assert (tmp_path / "compliance.xlsx").stat().st_size > 0
     assert "ledger intact: 6 events" in text
     assert "1234567" not in text  # numbers are masked in output
     assert (tmp_path / "isobil.db").exists()

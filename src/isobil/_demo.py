@@ -139,6 +139,10 @@ def run(out: TextIO, *, directory: str | Path | None = None) -> int:
 
         say("\n7. reports")
         say(_indent(str(client.reports.consent())))
+        compliance = client.reports.compliance()
+        say(_indent(str(compliance)))
+        compliance.to_xlsx(folder / "compliance.xlsx")
+        say(f"   who was not sent to, and why: {folder / 'compliance.xlsx'}")
         verification = client.consent.verify()
         say(f"   {verification}")
         bundle = client.consent.export(folder / "evidence", number=opted_out)
