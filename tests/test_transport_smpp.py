@@ -16,7 +16,8 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from isobil import Brand, Client, Sender, sms
+from _acme import ACME
+from isobil import Brand, Client, Message, MessageState, Sender, sms
 from isobil.errors import ConnectionFailed, SubmitRejected, Throttled
 from isobil.model import ConsentStatus
 from isobil.testing.smsc import SmscSimulator
@@ -208,8 +209,8 @@ class BurstRecorder:
         self.release = threading.Event()
         self.done = threading.Condition()
 
-    def __call__(self, event: InboundEvent) -> None:  # pragma: no cover - never used
-        raise AssertionError("a handler with handle_many gets every burst through it")
+    def __call__(self, event: InboundEvent) -> None:  # a receipt that came alone
+        self.handle_many([event])
 
     def handle_many(self, events: Sequence[InboundEvent]) -> None:
         if not self.calls:
@@ -355,6 +356,46 @@ def test_inbound_opt_out_processed_end_to_end_through_the_client(smsc: SmscSimul
         [reply] = smsc.wait_for_messages(before + 1)[before:]
     assert reply.to == "+905321110011"
     assert reply.originator == "ACME"
+
+
+def test_a_failing_handler_loses_no_opt_out_in_a_burst(
+    smsc: SmscSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Receipts and an "ACME RET" that arrive together, with a callback that always raises:
+    the receipts are applied and the RET is recorded all the same (each failure logged)."""
+    release = threading.Event()
+
+    def failing(event: InboundEvent) -> None:
+        assert release.wait(10)  # the first call holds the event thread while the rest queue
+        raise RuntimeError("a user callback that fails")
+
+    notice = Message("Kargonuz yolda.", category="informational")
+    with Client(ACME, transport=fast_transport(smsc)) as client:
+        result = client.send(notice, to=["05321110021", "05321110022", "05321110023"])
+        gate, *pair = [smsc.message(o.provider_id or "") for o in result.outcomes]
+        client.on_inbound(failing)
+        smsc.deliver(gate.provider_id)  # its handling blocks in the callback
+        for message in pair:
+            smsc.deliver(message.provider_id)
+        smsc.send_inbound("+905321110029", "4605", "ACME RET")
+        deadline = time.monotonic() + 10
+        while (client.transport.stats().receipts, client.transport.stats().inbound) < (3, 1):
+            assert time.monotonic() < deadline, client.transport.stats()  # polled: counts only
+            time.sleep(0.01)
+        with caplog.at_level(logging.ERROR, logger="isobil"):
+            release.set()
+            states = [MessageState.DELIVERED] * 3
+
+            def settled() -> bool:
+                ids = [o.message_id or "" for o in result.outcomes]
+                opted_out = client.consent.state("05321110029", brand="ACME")
+                return [client.message(i).state for i in ids] == states and bool(opted_out)
+
+            while not settled():
+                assert time.monotonic() < deadline + 10, "the burst was lost"
+                time.sleep(0.01)
+        assert client.consent.state("05321110029", brand="ACME") is ConsentStatus.RET
+    assert "a user callback that fails" in caplog.text
 
 
 # -- back-off, refusals, threads --------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -25,8 +24,6 @@ __all__ = [
     "SubmitResult",
     "Transport",
 ]
-
-_log = logging.getLogger("isobil.transport")
 
 
 @attrs.frozen
@@ -168,13 +165,12 @@ class Transport(Resource):
                 return
         handler(event)
 
-    def _emit_many(self, events: Sequence[InboundEvent], *, isolate: bool = False) -> None:
+    def _emit_many(self, events: Sequence[InboundEvent]) -> None:
         """Hand several events over at once (a burst of delivery reports, say).
 
         A handler with a ``handle_many(events)`` method (the ``Client``'s has
         one, to apply reports in one transaction) gets them in one call; any
-        other handler gets them one by one, exactly as from :meth:`_emit`. With
-        ``isolate``, one of those calls failing is logged and the rest still go.
+        other handler gets them one by one, exactly as from :meth:`_emit`.
         """
         with self._handler_lock:
             handler = self._handler
@@ -188,10 +184,4 @@ class Transport(Resource):
             handle_many(events)
             return
         for event in events:
-            if not isolate:
-                handler(event)
-                continue
-            try:
-                handler(event)
-            except Exception:
-                _log.exception("isobil: inbound handler failed on %s", type(event).__name__)
+            handler(event)

@@ -42,6 +42,7 @@ from isobil.errors import (
 )
 from isobil.sms import DecodedPart
 from isobil.transport._base import (
+    DeliveryReport,
     DeliveryStatus,
     InboundEvent,
     InboundSms,
@@ -227,8 +228,9 @@ class SmppTransport(Transport):
     ``receipt_timezone`` (the SMSC's clock; Istanbul by default).
 
     Receipts and inbound texts are handed to the handler from a thread of their
-    own; those that arrived together (up to ``event_burst``) go over in one call,
-    so the ``Client`` applies a burst of receipts in one transaction.
+    own; receipts that arrived together (up to ``event_burst`` events) go over in
+    one call, so the ``Client`` applies them in one transaction. Inbound texts go
+    one at a time, and a handler that fails loses only what it failed on.
 
     The password is kept out of every log line, repr and error message.
     """
@@ -1153,15 +1155,31 @@ class SmppTransport(Transport):
                     stop = True
                     break
                 burst.append(more)
-            try:
-                self._emit_many(burst, isolate=True)
-            except Exception:  # from the handler's handle_many: its events are lost, logged
-                kinds = ", ".join(sorted({type(e).__name__ for e in burst}))
-                log.exception(
-                    "isobil: inbound handler failed on %d event(s): %s", len(burst), kinds
-                )
+            self._hand_over(burst)
             if stop:
                 return
+
+    def _hand_over(self, burst: list[InboundEvent]) -> None:
+        """Receipts together; inbound texts one at a time, each failure its own.
+
+        The SMSC was answered already, so nothing is sent again: a handler that
+        fails loses only the event it failed on. Receipts that failed together
+        are handed over again one at a time (a repeated receipt changes nothing
+        twice); an inbound text — an opt-out, say — is never lost to a failure
+        elsewhere in its burst.
+        """
+        receipts = [e for e in burst if isinstance(e, DeliveryReport)]
+        if len(receipts) > 1 and hasattr(self._handler, "handle_many"):
+            try:
+                self._emit_many(receipts)
+                receipts = []
+            except Exception:
+                log.exception("isobil: %d receipts failed together; one at a time", len(receipts))
+        for event in receipts + [e for e in burst if not isinstance(e, DeliveryReport)]:
+            try:
+                self._emit(event)
+            except Exception:
+                log.exception("isobil: inbound handler failed on %s", type(event).__name__)
 
 
 @attrs.frozen
