@@ -119,3 +119,20 @@ def test_blacklist_round_trip(tmp_path: Path, suffix: str) -> None:
     report = import_blacklist(target, path)
     assert (report.taken, report.refused, report.warnings) == (2, (), ())
     assert list(target.iter_blacklist()) == list(storage.iter_blacklist())
+
+
+def test_text_that_looks_like_a_formula_stays_text(tmp_path: Path) -> None:
+    """A name starting with "=" is exported as text, not as a formula Excel would run."""
+    book = ContactBook(MemoryStorage())
+    book.add("0532 123 45 67", name='=HYPERLINK("http://kötü.example","Tıkla")', surname="=1+1")
+    path = tmp_path / "rehber.xlsx"
+    assert book.export(path) == 1
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet is not None
+    cells = [(c.value, c.data_type) for c in sheet[2][1:3]]
+    assert cells == [('=HYPERLINK("http://kötü.example","Tıkla")', "s"), ("=1+1", "s")]
+    again = ContactBook(MemoryStorage())
+    assert again.import_file(path).imported == 1
+    contact = again.get("05321234567")
+    assert contact is not None
+    assert (contact.name, contact.surname) == ('=HYPERLINK("http://kötü.example","Tıkla")', "=1+1")

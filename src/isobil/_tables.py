@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["Table", "write_csv", "write_xlsx"]
 
@@ -25,13 +26,28 @@ def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[C
 
 
 def write_xlsx(path: str | Path, sheets: Mapping[str, Table]) -> None:
-    """Write one worksheet per entry of ``sheets`` (name → header and rows), streaming."""
+    """Write one worksheet per entry of ``sheets`` (name → header and rows), streaming.
+
+    Text is always text: openpyxl would store a value starting with ``=`` (a
+    contact named "=HYPERLINK(…)", say) as a formula, which Excel then runs.
+    """
     from openpyxl import Workbook  # imported here: only reports need it
 
     book = Workbook(write_only=True)
     for name, (header, rows) in sheets.items():
         sheet = book.create_sheet(title=name[:31])  # Excel's limit on sheet names
-        sheet.append(list(header))
+        sheet.append([_text(sheet, v) for v in header])
         for row in rows:
-            sheet.append(list(row))
+            sheet.append([_text(sheet, v) for v in row])
     book.save(str(Path(path)))
+
+
+def _text(sheet: Any, value: Cell) -> object:
+    """``value``, or a cell that keeps a text starting with ``=`` as text."""
+    if not (isinstance(value, str) and value.startswith("=")):
+        return value
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
