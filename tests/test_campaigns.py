@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -271,3 +272,22 @@ def test_one_off_schedule_to_a_group(fake: FakeTransport) -> None:
     assert {m.state for m in client.storage.iter_messages(fired.campaign_id or "")} == {
         MessageState.SUBMITTED
     }
+
+
+def test_a_worker_that_counts_parts_differently_says_so(
+    fake: FakeTransport, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Queued with the Turkish shift tables, sent by a worker without them: a warning."""
+    storage = MemoryStorage()
+    text = Message("Sayın müşterimiz, şubemiz " + "yarın kapalıdır. " * 4, category="informational")
+    at = datetime.now(UTC) + timedelta(minutes=5)
+    with Client(ACME, transport=fake, storage=storage) as queuer:
+        result = queuer.send(text, to=numbers(2), at=at)
+        assert queuer.plan(text).parts == 1
+    worker = Client(ACME, transport=FakeTransport(), storage=storage, national_shift=False)
+    assert worker.plan(text).parts == 2
+    with caplog.at_level(logging.WARNING, logger="isobil"):
+        worker.dispatch(now=at + timedelta(seconds=1))
+    assert "2 message(s) go out in other parts than were counted" in caplog.text
+    assert result.campaign_id in caplog.text
+    worker.close()

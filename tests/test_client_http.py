@@ -22,6 +22,7 @@ from isobil.transport import (
 )
 
 SECRET = "client-http-secret-0123456789"  # noqa: S105 - a test secret
+ON_THE_CUT = "a" * 152 + "€" + "b" * 20  # a € on septets 153-154, where Jasmin cuts
 
 
 @pytest.fixture
@@ -99,9 +100,11 @@ def test_parts_are_planned_as_the_provider_sends_them() -> None:
     with Client(transport=jasmin, storage=MemoryStorage()) as through_jasmin:
         assert through_jasmin.national_shift is False
         assert through_jasmin.plan(text).encoding is Encoding.UCS2
+        assert through_jasmin.plan(ON_THE_CUT).encoding is Encoding.UCS2  # Jasmin's own split
     with Client(storage=MemoryStorage()) as fake:
         assert fake.national_shift is True
         assert fake.plan(text).encoding is Encoding.GSM7_TR_SINGLE
+        assert fake.plan(ON_THE_CUT).encoding is Encoding.GSM7
     with pytest.raises(ConfigurationError, match="cannot send the Turkish shift tables"):
         Client(transport=jasmin, storage=MemoryStorage(), national_shift=True)
     jasmin.close()

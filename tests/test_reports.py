@@ -11,6 +11,8 @@ import pytest
 
 from _acme import ACME
 from isobil import Client, FakeTransport, Message
+from isobil.campaigns._reports import _rule_ids
+from isobil.errors import InvalidValue
 from isobil.storage import CreditKind
 
 OFFER = Message(
@@ -137,3 +139,38 @@ def test_compliance_report_names_who_was_stopped_and_why(
 def test_compliance_report_of_an_unknown_campaign_is_a_clear_error(client: Client) -> None:
     with pytest.raises(ValueError, match="no campaign with id 'nope'"):
         client.reports.compliance("nope")
+
+
+def test_report_arguments_are_checked(client: Client) -> None:
+    """Unknown campaigns, naive times, a campaign and a period at once: clear errors."""
+    with pytest.raises(InvalidValue, match="no campaign with id 'nope'"):
+        client.reports.credits(campaign_id="nope")
+    with pytest.raises(InvalidValue, match="timezone-aware"):
+        client.reports.compliance(since=datetime(2026, 1, 1))
+    with pytest.raises(InvalidValue, match="timezone-aware"):
+        client.reports.consent(until=datetime(2026, 1, 1))
+    client.credits.top_up(1)
+    result = client.send(NOTICE, to=["05321234567"])
+    with pytest.raises(InvalidValue, match="not both"):
+        client.reports.compliance(result.campaign_id, since=datetime.now(UTC))
+    with pytest.raises(InvalidValue, match="no credit kind 'bogus'"):
+        client.reports.credits().total("bogus")
+
+
+@pytest.mark.parametrize(
+    ("reason", "ids"),
+    [
+        ("TR-OPTOUT-001: the recipient opted out (RET)", ("TR-OPTOUT-001",)),
+        # a rule this client does not know (custom, or since removed) still counts
+        (
+            "ACME-CUSTOM-001: custom check; TR-CONSENT-001: no consent",
+            ("ACME-CUSTOM-001", "TR-CONSENT-001"),
+        ),
+        ("acme.rule: lower-case ids count when they come first", ("acme.rule",)),
+        # "; word: " inside a message is not another rule
+        ("TR-CONSENT-001: no consent; note: see İYS", ("TR-CONSENT-001",)),
+        ("", ()),
+    ],
+)
+def test_rule_ids_are_read_back_from_stored_reasons(reason: str, ids: tuple[str, ...]) -> None:
+    assert _rule_ids(reason, {"TR-CONSENT-001": "Law 6563 art. 6(1)"}) == ids

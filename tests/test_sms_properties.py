@@ -209,3 +209,22 @@ def test_decode_never_fails_with_anything_but_encoding_error(
     except EncodingError:
         return
     assert 1 <= part.seq <= part.total
+
+
+@given(st.one_of(gsm7_extended_text(), any_sms_text()), suffixes)
+@example("a" * 152 + "€" + "b" * 20, 0)
+@example("a" * 152 + "€ ok", 5)  # one part for the gateway, two with our reserve
+@example("a" * 305 + "{" + "b" * 10, 0)  # on the second cut
+def test_a_fixed_split_never_cuts_an_escape_pair(text: str, suffix: int) -> None:
+    """For a gateway that cuts every 153 septets (Jasmin), no escape pair sits on a cut;
+    a text that would have one is planned as UCS-2, every other exactly as without."""
+    fixed = plan(text, operator_suffix=suffix, national_shift=False, fixed_split=True)
+    free = plan(text, operator_suffix=suffix, national_shift=False)
+    if fixed.encoding is Encoding.GSM7:
+        septets = b"".join(p.body for p in fixed.payloads())
+        if len(septets) > 160:  # the gateway splits only what one part cannot hold
+            assert all(septets[cut - 1] != 0x1B for cut in range(153, len(septets), 153))
+        assert fixed == free
+    else:
+        assert fixed.encoding is Encoding.UCS2
+        assert free.encoding is Encoding.UCS2 or (free.encoding is Encoding.GSM7 and free.parts > 1)

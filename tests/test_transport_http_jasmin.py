@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from isobil import sms
-from isobil.errors import SubmitRejected, TransportTimeout
+from isobil.errors import InvalidValue, SubmitRejected, TransportTimeout
 from isobil.testing.http_gateway import WsgiServer, http_post
 from isobil.testing.transport import outbound
 from isobil.transport import (
@@ -101,6 +101,39 @@ def test_gsm_default_alphabet_goes_as_content(adapter: JasminAdapter) -> None:
     [form] = recorder.forms
     assert (form["coding"], form["content"]) == ("0", text)
     assert "hex-content" not in form
+
+
+def test_an_escape_on_jasmins_cut_goes_as_ucs2(adapter: JasminAdapter) -> None:
+    """Jasmin cuts long GSM texts every 153 septets: a € there would be split, so UCS-2."""
+    recorder = Recorder()
+    on_the_cut = "a" * 152 + "€" + "b" * 20
+    away = "a" * 140 + "€" + "b" * 32
+    submit(adapter, recorder, [outbound("+905321234567", on_the_cut)])
+    submit(adapter, recorder, [outbound("+905321234567", away)])
+    assert [f["coding"] for f in recorder.forms] == ["8", "0"]
+    assert bytes.fromhex(recorder.forms[0]["hex-content"]).decode("utf-16-be") == on_the_cut
+    assert recorder.forms[1]["content"] == away
+
+
+def test_more_parts_than_jasmin_sends_are_refused_without_a_request(
+    adapter: JasminAdapter,
+) -> None:
+    """Jasmin would cut a text of more than max_parts parts off: it is not sent at all."""
+    recorder = Recorder(jasmin_success("u-1"), jasmin_success("u-3"))
+    batch = [
+        outbound("+905321234567", "Merhaba", 1),
+        outbound("+905331234567", "Bilgi " * 128, 2),  # 768 septets: 6 parts
+        outbound("+905341234567", "Şişli " * 80, 3),  # UCS-2, 480 units: 8 parts
+        outbound("+905351234567", "Tamam", 4),
+    ]
+    results = submit(adapter, recorder, batch)
+    assert [getattr(r, "provider_id", None) for r in results] == ["u-1", None, None, "u-3"]
+    assert [getattr(r.error, "code", None) for r in results] == [None, "too-long", "too-long", None]  # type: ignore[attr-defined]
+    assert [f["to"] for f in recorder.forms] == ["905321234567", "905351234567"]
+    more = JasminAdapter(username="isobil", password=PASSWORD, max_parts=8)
+    assert more.refuse(batch[2]) is None
+    with pytest.raises(InvalidValue, match="max_parts"):
+        JasminAdapter(username="isobil", password=PASSWORD, max_parts=0)
 
 
 def test_turkish_text_goes_as_ucs2_hex(adapter: JasminAdapter) -> None:

@@ -124,8 +124,13 @@ def arrivals(smsc: SmscSimulator, before: int, count: int) -> dict[str, Received
         ),
         # the GSM default alphabet and its extension table, which Jasmin encodes itself
         ("Ürün Çok Güzel @ 100€ [kod 1/2] ~ ^ | \\ é à ñ ß", 1),
+        # two GSM parts, Jasmin cutting where isobil counted
+        ("Ü" + "a" * 140 + "€ kargo ücreti iade edilir, detaylar: acme.com.tr/iade @ 100€", 2),
+        # an escaped € on Jasmin's cut (septets 153-154) would be split and garbled:
+        # planned and sent as UCS-2, in the four parts Jasmin makes of it
+        ("Ü" + "a" * 151 + "€ kargo ücreti iade edilir, detaylar: acme.com.tr/iade @ 100€", 4),
     ],
-    ids=["ucs2-two-parts", "gsm7"],
+    ids=["ucs2-two-parts", "gsm7", "gsm7-two-parts", "escape-on-the-cut"],
 )
 def test_messages_arrive_at_the_upstream_smsc(
     client: Client, smsc: SmscSimulator, text: str, parts: int
@@ -191,3 +196,22 @@ def test_refusals_are_jasmins_own_answers(jasmin: Jasmin, smsc: SmscSimulator) -
     assert result.error.code == "403"
     assert "not-the-one" not in str(result.error)
     assert len(smsc.messages()) == before
+
+
+def test_what_jasmin_would_cut_off_is_not_sent(jasmin: Jasmin, smsc: SmscSimulator) -> None:
+    """Jasmin sends at most 5 parts and drops the rest silently (seen: 765 of 840
+    characters arrived); five parts go whole, six are refused before any request."""
+    before = len(smsc.messages())
+    adapter = JasminAdapter(username=USERNAME, password=PASSWORD)
+    five, six = "Bilgi " * 127, "Bilgi " * 128  # 762 and 768 septets: 5 and 6 parts
+    with HttpTransport(jasmin.http_url, adapter, timeout=10.0) as transport:
+        sent, refused = transport.submit(
+            [outbound("+905381234567", five, 1), outbound("+905391234567", six, 2)]
+        )
+    assert sent.ok, sent
+    arrived = arrivals(smsc, before, 1)["+905381234567"]
+    assert (arrived.text, len(arrived.parts)) == (five, 5)
+    assert isinstance(refused.error, SubmitRejected)
+    assert refused.error.code == "too-long"
+    assert "needs 6 parts" in str(refused.error)
+    assert len(smsc.messages()) == before + 1

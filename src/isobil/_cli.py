@@ -511,8 +511,8 @@ def cmd_report_delivery(args: argparse.Namespace) -> int:
     with _client(args, transport=_no_transport()) as client:
         summary = client.reports.delivery(args.campaign_id)
     if _export(summary, args):
-        pass
-    elif args.html:
+        return 0
+    if args.html:
         Path(args.html).write_text(campaign_html(summary), encoding="utf-8")
         print(f"wrote {args.html}")
     elif args.json:
@@ -535,8 +535,8 @@ def cmd_report_consent(args: argparse.Namespace) -> int:
     with _client(args, transport=_no_transport()) as client:
         report = client.reports.consent(since=args.since, until=args.until)
     if _export(report, args):
-        pass
-    elif args.json:
+        return 0
+    if args.json:
         _print_json(
             {
                 "opt_ins": report.total("ONAY"),
@@ -626,6 +626,7 @@ def cmd_report_compliance(args: argparse.Namespace) -> int:
                         "number": b.to,
                         "rule_ids": list(b.rule_ids),
                         "reason": b.reason,
+                        "blocked_at": None if b.at is None else b.at.isoformat(),
                     }
                     for b in report.blocked
                 ],

@@ -217,18 +217,22 @@ class Reports:
 
     def delivery(self, campaign_id: str) -> DeliverySummary:
         """Where a campaign's messages stand: per state, failure reason and hour."""
-        if self._storage.get_campaign(campaign_id) is None:
-            raise InvalidValue(f"no campaign with id {campaign_id!r}")
+        self._known(campaign_id)
         return delivery_summary(self._storage, campaign_id)
 
     def consent(
         self, *, since: datetime | None = None, until: datetime | None = None
     ) -> ConsentReport:
         """Opt-ins and opt-outs by day, brand, number, keyword and source; unknown texts."""
-        return consent_report(self._storage, since=since, until=until)
+        return consent_report(self._storage, since=_aware(since), until=_aware(until))
 
     def credits(self, *, campaign_id: str | None = None) -> CreditReport:
-        """The credit ledger with its balance, totals by kind and by campaign."""
+        """The credit ledger with its balance, totals by kind and by campaign.
+
+        With ``campaign_id`` the entries are that campaign's (the balance stays the
+        account's, and the CSV's running sum is the campaign's own)."""
+        if campaign_id is not None:
+            self._known(campaign_id)
         return credit_report(self._storage, campaign_id=campaign_id)
 
     def compliance(
@@ -240,12 +244,29 @@ class Reports:
     ) -> ComplianceReport:
         """Who was not sent to and why, with citations: one campaign, or those created
         in [since, until)."""
-        if campaign_id is not None and self._storage.get_campaign(campaign_id) is None:
-            raise InvalidValue(f"no campaign with id {campaign_id!r}")
+        if campaign_id is not None:
+            if since is not None or until is not None:
+                raise InvalidValue("give a campaign id or a period (since/until), not both")
+            self._known(campaign_id)
         citations = {rule.id: str(rule.citation) for rule in self._rules.rules}
         return compliance_report(
-            self._storage, citations, campaign_id=campaign_id, since=since, until=until
+            self._storage,
+            citations,
+            campaign_id=campaign_id,
+            since=_aware(since),
+            until=_aware(until),
         )
+
+    def _known(self, campaign_id: str) -> None:
+        if self._storage.get_campaign(campaign_id) is None:
+            raise InvalidValue(f"no campaign with id {campaign_id!r}")
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """``moment`` unchanged if timezone-aware; a naive one is refused, not guessed."""
+    if moment is not None and moment.tzinfo is None:
+        raise InvalidValue(f"since/until must be timezone-aware datetimes, got {moment!r}")
+    return moment
 
 
 def _reasons(report: PreflightReport, number: str) -> str:
@@ -421,8 +442,9 @@ class Client(Resource):
     (a file in the working directory); pass ``MemoryStorage()`` for a client
     that keeps nothing. ``operator_suffix`` and ``national_shift`` are passed to
     :func:`isobil.sms.plan`; ``national_shift`` defaults to what the transport
-    can send (not through Jasmin, which has only GSM 7-bit and UCS-2), so the
-    parts counted and billed are the parts sent. ``batch_size`` is
+    can send (not through Jasmin, which has only GSM 7-bit and UCS-2), and the
+    transport's ``fixed_split`` is passed on too, so the parts counted and billed
+    are the parts sent. ``batch_size`` is
     how many messages go to the transport in one call, and ``lease`` how long
     this client holds a batch before another worker may take it over (a worker
     that dies mid-submit leaves its messages ``unknown`` once it ends).
@@ -551,7 +573,10 @@ class Client(Resource):
         """The segment plan of ``message`` with this client's encoding settings."""
         text = message.text if isinstance(message, Message) else message
         return sms.plan(
-            text, operator_suffix=self.operator_suffix, national_shift=self.national_shift
+            text,
+            operator_suffix=self.operator_suffix,
+            national_shift=self.national_shift,
+            fixed_split=self.transport.fixed_split,
         )
 
     def check(
@@ -937,6 +962,15 @@ class Client(Resource):
         # A message whose lease was taken over by another worker is theirs now.
         mine = [r for r in sendable if r.id in ids]
         plans = {r.id: self.plan(r.text) for r in mine}
+        recounted = [r for r in mine if plans[r.id].parts != r.parts]
+        if recounted:
+            log.warning(
+                "isobil: %d message(s) go out in other parts than were counted and reserved when "
+                "queued (campaign %s): this worker plans with national_shift=%s",
+                len(recounted),
+                recounted[0].campaign_id,
+                self.national_shift,
+            )
         originator = self.sender.originator if self.sender else None
         results = (
             self._submit([OutboundSms(r.id, r.to, plans[r.id], originator) for r in mine])

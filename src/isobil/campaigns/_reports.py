@@ -8,6 +8,7 @@ lists who was not sent to and why, with the rules' citations.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -19,6 +20,7 @@ import attrs
 
 from isobil import phone
 from isobil._tables import write_csv, write_xlsx
+from isobil.errors import InvalidValue
 from isobil.storage import Campaign, CreditEntry, CreditKind, MessageState, Storage
 
 __all__ = [
@@ -154,7 +156,11 @@ class CreditReport:
 
     def total(self, kind: CreditKind | str) -> int:
         """The sum of the entries of one kind (reservations are negative)."""
-        wanted = CreditKind(kind)
+        try:
+            wanted = CreditKind(kind)
+        except ValueError:
+            kinds = ", ".join(k.value for k in CreditKind)
+            raise InvalidValue(f"no credit kind {kind!r}; kinds: {kinds}") from None
         return sum(e.amount for e in self.entries if e.kind is wanted)
 
     @property
@@ -372,11 +378,21 @@ def compliance_report(
     )
 
 
+_RULE_ID = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+")
+
+
 def _rule_ids(reason: str, known: Mapping[str, str]) -> tuple[str, ...]:
-    """The rule ids a stored reason names (``"TR-OPTOUT-001: …; ISOBIL-…: …"``)."""
-    ids = []
-    for piece in reason.split("; "):
+    """The rule ids a stored reason names (``"TR-OPTOUT-001: …; ISOBIL-…: …"``).
+
+    The reason starts with a rule id; a later ``"; X: "`` starts another when X is
+    a rule the client knows or is shaped like one (``ACME-CUSTOM-001``), so a rule
+    since removed, or one only the sending worker had, still counts.
+    """
+    ids: list[str] = []
+    for index, piece in enumerate(reason.split("; ")):
         head, sep, _ = piece.partition(": ")
-        if sep and head in known and head not in ids:
+        if not sep or head in ids:
+            continue
+        if (index == 0 and head and " " not in head) or head in known or _RULE_ID.fullmatch(head):
             ids.append(head)
     return tuple(ids)

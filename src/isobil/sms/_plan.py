@@ -165,7 +165,13 @@ class SegmentPlan:
         return tuple(payloads)
 
 
-def plan(text: str, *, operator_suffix: int = 5, national_shift: bool = True) -> SegmentPlan:
+def plan(
+    text: str,
+    *,
+    operator_suffix: int = 5,
+    national_shift: bool = True,
+    fixed_split: bool = False,
+) -> SegmentPlan:
     """Choose the cheapest encoding for ``text`` and split it into parts.
 
     Cheapest means fewest parts; on a tie the most widely supported encoding
@@ -179,9 +185,40 @@ def plan(text: str, *, operator_suffix: int = 5, national_shift: bool = True) ->
     the greedy split has covered at least as much text as any other split, so
     no split with the chosen encoding needs fewer parts.
 
+    ``fixed_split=True`` is for a gateway that splits long texts itself, every 153
+    septets whatever falls there (Jasmin does): a GSM 7-bit text with an escape
+    pair (€ [ ] { } ~ ^ | \\) on such a cut would reach the phone garbled, so it is
+    planned — and must be sent — as UCS-2 instead.
+
     Raises :class:`EncodingError` for text no encoding can carry (a lone
     surrogate) or that needs more than 255 parts.
+
+    >>> text = "a" * 152 + "€" + "b" * 20  # € on septets 153-154: the first cut
+    >>> plan(text).encoding.value, plan(text, fixed_split=True).encoding.value
+    ('gsm7', 'ucs2')
     """
+    chosen = _plan(text, operator_suffix, national_shift)
+    # Such a gateway splits what does not fit one part of 160 (our reserve aside).
+    splits = chosen.encoding is Encoding.GSM7 and chosen.units_used > _GSM7.capacity_single
+    if fixed_split and splits and _cuts_an_escape(text, _GSM7.capacity_per_part):
+        return _build(text, _UCS2, _ucs2_units(text), operator_suffix)
+    return chosen
+
+
+def _cuts_an_escape(text: str, per_part: int) -> bool:
+    """Whether cutting GSM 7-bit ``text`` every ``per_part`` septets splits an escape pair."""
+    position = 0
+    for char in text:
+        if char in _DEFAULT_TWO:
+            if position % per_part == per_part - 1:
+                return True
+            position += 2
+        else:
+            position += 1
+    return False
+
+
+def _plan(text: str, operator_suffix: int, national_shift: bool) -> SegmentPlan:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
     if isinstance(operator_suffix, bool) or not isinstance(operator_suffix, int):

@@ -124,10 +124,13 @@ class Transport(Resource):
     ``national_shift`` says whether a text planned in a Turkish national language
     shift table goes out that way; where it does not (the peer encodes and
     knows only GSM 7-bit and UCS-2), the ``Client`` plans without the tables so
-    that the parts it counts and bills are the parts sent.
+    that the parts it counts and bills are the parts sent. ``fixed_split`` says
+    that the peer splits long texts itself at fixed lengths (see
+    :func:`isobil.sms.plan`), so the ``Client`` plans them that way.
     """
 
     national_shift: bool = True
+    fixed_split: bool = False
 
     def __init__(self) -> None:
         self._handler: InboundHandler | None = None

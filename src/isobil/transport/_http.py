@@ -88,7 +88,6 @@ class HttpTransport(Transport):
             raise InvalidValue("timeouts must be positive")
         self.base_url = base_url.rstrip("/")
         self.adapter = adapter
-        self.national_shift = adapter.national_shift
         self.max_retries = max_retries
         self.max_retry_after = max_retry_after
         self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
@@ -116,27 +115,46 @@ class HttpTransport(Transport):
         if self._closed:
             raise TransportClosed("HttpTransport is closed")
         size = max(1, self.adapter.max_batch)
-        results: list[SubmitResult] = []
-        for start in range(0, len(batch), size):
-            chunk = batch[start : start + size]
+        results: list[SubmitResult | None] = []
+        for sms in batch:  # what the provider would not carry whole is not sent at all
+            error = self.adapter.refuse(sms)
+            results.append(None if error is None else SubmitResult(sms.id, error=error))
+        todo = [i for i, result in enumerate(results) if result is None]
+        for start in range(0, len(todo), size):
+            places = todo[start : start + size]
+            chunk = [batch[i] for i in places]
             try:
-                results.extend(self._submit_chunk(chunk))
+                answers = self._submit_chunk(chunk)
             except ConnectionFailed as exc:
-                if not results:
+                if start == 0:
                     raise
-                results.extend(SubmitResult(sms.id, error=exc) for sms in chunk)
-        return results
+                answers = [SubmitResult(sms.id, error=exc) for sms in chunk]
+            for i, answer in zip(places, answers, strict=True):
+                results[i] = answer
+        return [r for r in results if r is not None]
+
+    @property
+    def national_shift(self) -> bool:  # type: ignore[override]
+        """Whether the provider sends the Turkish shift tables (the adapter's say)."""
+        return self.adapter.national_shift
+
+    @property
+    def fixed_split(self) -> bool:  # type: ignore[override]
+        """Whether the provider cuts long texts at fixed lengths (the adapter's say)."""
+        return self.adapter.fixed_split
 
     def dispatch(self, event: InboundEvent) -> None:
         """Hand a delivery report or inbound message to the inbound handler.
 
-        The :class:`CallbackApp` calls this for every event it reads; events that
-        arrive before a handler is set are kept until one is.
+        Events that arrive before a handler is set are kept until one is.
         """
         self._emit(event)
 
     def dispatch_many(self, events: Sequence[InboundEvent]) -> None:
-        """Hand the events of one callback over together (reports in one transaction)."""
+        """Hand the events of one callback over together (reports in one transaction).
+
+        The :class:`CallbackApp` calls this with the events of each push it reads.
+        """
         self._emit_many(events)
 
     # -- HTTP -------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ import attrs
 from isobil import phone
 from isobil._net import Secret
 from isobil.errors import InvalidValue, SubmitRejected, TransportError, TransportTimeout
-from isobil.sms import Encoding
+from isobil.sms import Encoding, SegmentPlan
+from isobil.sms import plan as plan_text
 from isobil.transport._base import (
     DeliveryReport,
     DeliveryStatus,
@@ -98,13 +99,15 @@ class HttpAdapter(abc.ABC):
     ``callback_auth`` is how the callback receiver authenticates this provider's
     pushes: ``"hmac"`` (signed headers) or ``"token"`` (a secret path segment, for
     providers that cannot sign). ``national_shift`` says whether the provider sends
-    a text in a Turkish national language shift table when that is cheapest.
+    a text in a Turkish national language shift table when that is cheapest, and
+    ``fixed_split`` whether it cuts long texts at fixed lengths whatever falls there.
     """
 
     max_batch: int = 1
     idempotent: bool = False
     callback_auth: CallbackAuth = "hmac"
     national_shift: bool = True
+    fixed_split: bool = False
 
     @abc.abstractmethod
     def build_request(self, batch: Sequence[OutboundSms], idempotency_key: str) -> HttpRequest:
@@ -132,6 +135,13 @@ class HttpAdapter(abc.ABC):
     def callback_reply(self, events: Sequence[InboundEvent]) -> CallbackReply:
         """The answer to a callback that was read and handed over."""
         return CallbackReply()
+
+    def refuse(self, sms: OutboundSms) -> TransportError | None:
+        """Why the provider would not carry ``sms`` whole, before any request; or ``None``.
+
+        Such a message is not sent: its result carries this error.
+        """
+        return None
 
     def redact(self, text: str) -> str:
         """``text`` with this adapter's secrets replaced, should a provider echo them."""
@@ -454,8 +464,14 @@ class JasminAdapter(HttpAdapter):
 
     Jasmin has no idempotency key, so a request whose answer is lost is **not**
     sent again: its result is a :class:`TransportTimeout` (outcome unknown).
+    Jasmin silently cuts off what does not fit in its ``long_content_max_parts``
+    (5 unless configured otherwise): a message that needs more than ``max_parts``
+    parts is not sent, its result a :class:`SubmitRejected` with code ``too-long``.
     Nor can it send the Turkish national language shift tables: ş, ğ, ı, İ go
-    as UCS-2 (``national_shift = False``), and the Client plans parts that way.
+    as UCS-2 (``national_shift = False``); and it splits a long text itself every
+    153 septets, cutting an escape pair (€, [, ] …) that falls on the cut, so such
+    a text goes as UCS-2 too (``fixed_split = True``). The Client plans parts that
+    way.
 
     Jasmin cannot sign its pushes, so the callback receiver authenticates them by
     a secret token in the URL path (``callback_auth = "token"``); pass the full
@@ -473,6 +489,7 @@ class JasminAdapter(HttpAdapter):
     idempotent = False
     callback_auth: CallbackAuth = "token"
     national_shift = False
+    fixed_split = True
 
     def __init__(
         self,
@@ -484,6 +501,7 @@ class JasminAdapter(HttpAdapter):
         path: str = "/send",
         priority: int | None = None,
         receipt_timezone: tzinfo = ISTANBUL,
+        max_parts: int = 5,
     ) -> None:
         if not username or not password:
             raise InvalidValue("username and password must be non-empty")
@@ -491,6 +509,8 @@ class JasminAdapter(HttpAdapter):
             raise InvalidValue(f"dlr_level must be 1, 2 or 3, got {dlr_level!r}")
         if priority is not None and priority not in (0, 1, 2, 3):
             raise InvalidValue(f"priority must be 0 to 3, got {priority!r}")
+        if isinstance(max_parts, bool) or not isinstance(max_parts, int) or max_parts < 1:
+            raise InvalidValue(f"max_parts must be a positive integer, got {max_parts!r}")
         self.username = username
         self._password = Secret(password)
         self._dlr_url = None if dlr_url is None else Secret(dlr_url)
@@ -498,6 +518,7 @@ class JasminAdapter(HttpAdapter):
         self.path = path
         self.priority = priority
         self.receipt_timezone = receipt_timezone
+        self.max_parts = max_parts
 
     def __repr__(self) -> str:
         return f"<JasminAdapter user={self.username!r} dlr_level={self.dlr_level}>"
@@ -517,7 +538,7 @@ class JasminAdapter(HttpAdapter):
         }
         if sms.originator is not None:
             form["from"] = sms.originator
-        if sms.plan.encoding is Encoding.GSM7:
+        if _as_jasmin(sms).encoding is Encoding.GSM7:
             form["coding"] = "0"
             form["content"] = sms.text
         else:
@@ -533,6 +554,16 @@ class JasminAdapter(HttpAdapter):
         else:
             form["dlr"] = "no"
         return HttpRequest("POST", self.path, {"Accept": "text/plain"}, data=form)
+
+    def refuse(self, sms: OutboundSms) -> TransportError | None:
+        parts = _as_jasmin(sms).parts
+        if parts <= self.max_parts:
+            return None
+        return SubmitRejected(
+            f"the message to {phone.mask(sms.to)} needs {parts} parts; Jasmin sends at most "
+            f"{self.max_parts} (its long_content_max_parts) and would cut the rest off",
+            code="too-long",
+        )
 
     def parse_response(
         self, batch: Sequence[OutboundSms], response: HttpResponse
@@ -630,6 +661,11 @@ class JasminAdapter(HttpAdapter):
 
     def callback_reply(self, events: Sequence[InboundEvent]) -> CallbackReply:
         return CallbackReply(200, "text/plain", b"ACK/Jasmin")
+
+
+def _as_jasmin(sms: OutboundSms) -> SegmentPlan:
+    """How Jasmin carries ``sms``: GSM 7-bit or UCS-2, cut every 153 septets / 67 units."""
+    return plan_text(sms.text, operator_suffix=0, national_shift=False, fixed_split=True)
 
 
 def batch_key(batch: Sequence[OutboundSms]) -> str:
