@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -108,3 +109,23 @@ def test_parts_are_planned_as_the_provider_sends_them() -> None:
     with pytest.raises(ConfigurationError, match="cannot send the Turkish shift tables"):
         Client(transport=jasmin, storage=MemoryStorage(), national_shift=True)
     jasmin.close()
+
+
+def test_a_failing_callback_does_not_make_the_provider_push_again(
+    client: tuple[Client, HttpGateway], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The report is recorded and answered 2xx; the callback's error is only logged."""
+    isobil_client, gateway = client
+
+    def failing(event: object) -> None:
+        raise RuntimeError("a callback that fails")
+
+    isobil_client.on_inbound(failing)
+    result = isobil_client.send(
+        Message("Kargonuz yolda.", category="informational"), to="05321234567"
+    )
+    [outcome] = result.outcomes
+    with caplog.at_level(logging.ERROR, logger="isobil"):
+        gateway.deliver(outcome.provider_id or "", DeliveryStatus.DELIVERED)  # asserts a 2xx
+    assert isobil_client.message(outcome.message_id or "").state is MessageState.DELIVERED
+    assert "an on_inbound callback failed on DeliveryReport" in caplog.text

@@ -130,6 +130,8 @@ def test_more_parts_than_jasmin_sends_are_refused_without_a_request(
     assert [getattr(r, "provider_id", None) for r in results] == ["u-1", None, None, "u-3"]
     assert [getattr(r.error, "code", None) for r in results] == [None, "too-long", "too-long", None]  # type: ignore[attr-defined]
     assert [f["to"] for f in recorder.forms] == ["905321234567", "905351234567"]
+    # Jasmin counts UCS-2 in 67-unit cuts, emoji (two units) or not: 335 units are 5 parts
+    assert adapter.refuse(outbound("+905321234567", "😀" * 167 + "a")) is None
     more = JasminAdapter(username="isobil", password=PASSWORD, max_parts=8)
     assert more.refuse(batch[2]) is None
     with pytest.raises(InvalidValue, match="max_parts"):

@@ -241,6 +241,51 @@ def test_receipts_that_wait_together_go_over_in_one_call(
     assert sorted(got) == sorted(r.provider_id for r in results)
 
 
+class FailingBatches:
+    """``handle_many`` always fails; events one at a time are kept, the first held."""
+
+    def __init__(self) -> None:
+        self.events: list[InboundEvent] = []
+        self.release = threading.Event()
+        self.done = threading.Condition()
+
+    def __call__(self, event: InboundEvent) -> None:
+        if not self.events:
+            assert self.release.wait(10), "the test never released the handler"
+        with self.done:
+            self.events.append(event)
+            self.done.notify_all()
+
+    def handle_many(self, events: Sequence[InboundEvent]) -> None:
+        raise RuntimeError("a storage that fails on a batch")
+
+
+def test_receipts_that_fail_together_are_handed_over_one_by_one(
+    smsc: SmscSimulator, transport: SmppTransport, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failing batch call loses nothing: its receipts and the inbound text go one by one."""
+    handler = FailingBatches()
+    transport.set_inbound_handler(handler)
+    batch = [OutboundSms(f"f-{i}", f"+90532{i:07d}", sms.plan(f"Bilgi {i}")) for i in range(51)]
+    results = transport.submit(batch)
+    smsc.deliver(results[0].provider_id or "")  # handled alone, held in the handler
+    for result in results[1:]:
+        smsc.deliver(result.provider_id or "")
+    smsc.send_inbound("+905321110031", "4605", "ACME RET")
+    deadline = time.monotonic() + 10
+    while (transport.stats().receipts, transport.stats().inbound) < (51, 1):
+        assert time.monotonic() < deadline, transport.stats()  # polled: counts only
+        time.sleep(0.01)
+    with caplog.at_level(logging.ERROR, logger="isobil"):
+        handler.release.set()
+        with handler.done:
+            assert handler.done.wait_for(lambda: len(handler.events) == 52, 10)
+    got = [e.provider_id for e in handler.events if isinstance(e, DeliveryReport)]
+    assert sorted(got) == sorted(r.provider_id for r in results)
+    assert [e.text for e in handler.events if isinstance(e, InboundSms)] == ["ACME RET"]
+    assert "50 receipts failed together; one at a time" in caplog.text
+
+
 def test_long_message_is_delivered_when_every_part_is(
     smsc: SmscSimulator, transport: SmppTransport
 ) -> None:

@@ -966,10 +966,13 @@ class Client(Resource):
         if recounted:
             log.warning(
                 "isobil: %d message(s) go out in other parts than were counted and reserved when "
-                "queued (campaign %s): this worker plans with national_shift=%s",
+                "queued (campaign %s): this worker plans with national_shift=%s, "
+                "fixed_split=%s, operator_suffix=%s",
                 len(recounted),
                 recounted[0].campaign_id,
                 self.national_shift,
+                self.transport.fixed_split,
+                self.operator_suffix,
             )
         originator = self.sender.originator if self.sender else None
         results = (
@@ -1038,7 +1041,11 @@ class Client(Resource):
         return found
 
     def on_inbound(self, callback: InboundCallback) -> None:
-        """Call ``callback`` with every delivery report and inbound message, after isobil."""
+        """Call ``callback`` with every delivery report and inbound message, after isobil.
+
+        A callback that raises is logged; the event stays recorded and the other
+        callbacks still run.
+        """
         self._callbacks.append(callback)
 
     def _send_reply(self, number: str, text: str, brand: str) -> str | None:
@@ -1119,8 +1126,20 @@ class Client(Resource):
             record = self._record(event)
             self._hold_if_early(record)
             self._apply_report(record)
+        self._notify(event)
+
+    def _notify(self, event: InboundEvent) -> None:
+        """Hand ``event`` to the ``on_inbound`` callbacks; one that fails is logged.
+
+        isobil has recorded the event by then: a failing callback must not undo
+        that, stop the other callbacks, or make a transport hand the event over
+        again.
+        """
         for callback in self._callbacks:
-            callback(event)
+            try:
+                callback(event)
+            except Exception:
+                log.exception("isobil: an on_inbound callback failed on %s", type(event).__name__)
 
     def _on_events(self, events: Sequence[InboundEvent]) -> None:
         """A burst of events: delivery reports are applied in one transaction."""
@@ -1161,8 +1180,7 @@ class Client(Resource):
             if isinstance(event, InboundSms):
                 self._on_event(event)
             else:
-                for callback in self._callbacks:
-                    callback(event)
+                self._notify(event)
 
     # -- lifetime -----------------------------------------------------------
 

@@ -335,7 +335,8 @@ def compliance_report(
     """Blocked messages of one campaign, or of the campaigns created in [since, until).
 
     ``citations`` maps the rule ids in force to their citations; a blocked
-    message's reason (``"RULE-ID: why; …"``) is split on those ids.
+    message's reason (``"RULE-ID: why; …"``) is split on rule ids (see
+    ``_rule_ids``), and citations are given for the ids the client knows.
     """
     if campaign_id is not None:
         found = storage.get_campaign(campaign_id)

@@ -188,7 +188,8 @@ def plan(
     ``fixed_split=True`` is for a gateway that splits long texts itself, every 153
     septets whatever falls there (Jasmin does): a GSM 7-bit text with an escape
     pair (€ [ ] { } ~ ^ | \\) on such a cut would reach the phone garbled, so it is
-    planned — and must be sent — as UCS-2 instead.
+    planned — and must be sent — as UCS-2 instead. (Such gateways send no shift
+    tables either: pass ``national_shift=False`` with it.)
 
     Raises :class:`EncodingError` for text no encoding can carry (a lone
     surrogate) or that needs more than 255 parts.

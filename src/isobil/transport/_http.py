@@ -52,7 +52,8 @@ class HttpTransport(Transport):
 
     Exhausted retries give each message of the request a :class:`Throttled`
     (429) or :class:`ConnectionFailed`; if the very first request cannot connect
-    at all, :meth:`submit` raises :class:`ConnectionFailed`. Delivery reports and
+    at all (and the adapter refused none of the batch), :meth:`submit` raises
+    :class:`ConnectionFailed`. Delivery reports and
     inbound messages arrive through a :class:`CallbackApp` mounted in your web
     app, which hands them to this transport's inbound handler.
 
@@ -126,7 +127,7 @@ class HttpTransport(Transport):
             try:
                 answers = self._submit_chunk(chunk)
             except ConnectionFailed as exc:
-                if start == 0:
+                if start == 0 and len(todo) == len(batch):
                     raise
                 answers = [SubmitResult(sms.id, error=exc) for sms in chunk]
             for i, answer in zip(places, answers, strict=True):

@@ -556,7 +556,7 @@ class JasminAdapter(HttpAdapter):
         return HttpRequest("POST", self.path, {"Accept": "text/plain"}, data=form)
 
     def refuse(self, sms: OutboundSms) -> TransportError | None:
-        parts = _as_jasmin(sms).parts
+        parts = _jasmin_parts(_as_jasmin(sms))
         if parts <= self.max_parts:
             return None
         return SubmitRejected(
@@ -664,8 +664,14 @@ class JasminAdapter(HttpAdapter):
 
 
 def _as_jasmin(sms: OutboundSms) -> SegmentPlan:
-    """How Jasmin carries ``sms``: GSM 7-bit or UCS-2, cut every 153 septets / 67 units."""
+    """The encoding Jasmin carries ``sms`` in whole: GSM 7-bit or UCS-2."""
     return plan_text(sms.text, operator_suffix=0, national_shift=False, fixed_split=True)
+
+
+def _jasmin_parts(plan: SegmentPlan) -> int:
+    """The parts Jasmin makes: a cut every 153 septets or 67 UCS-2 units beyond one part."""
+    single, per_part = (160, 153) if plan.encoding is Encoding.GSM7 else (70, 67)
+    return 1 if plan.units_used <= single else -(-plan.units_used // per_part)
 
 
 def batch_key(batch: Sequence[OutboundSms]) -> str:
