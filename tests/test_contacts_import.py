@@ -27,9 +27,9 @@ from isobil.contacts import (
     import_contacts,
     open_table,
 )
-from isobil.contacts._import import _recipient, detect_header
+from isobil.contacts._import import detect_header
 from isobil.errors import InvalidValue
-from isobil.model import Recipient, RecipientType
+from isobil.model import Recipient, RecipientType, trusted_recipient
 from isobil.storage import MemoryStorage, UpsertResult
 
 DATA = Path(__file__).parent / "data" / "contacts"
@@ -798,7 +798,7 @@ def test_progress_once_per_chunk_and_cancel(tmp_path: Path) -> None:
 
 def test_trusted_recipients_equal_constructed_ones() -> None:
     """The importer's fast construction gives exactly what Recipient(...) gives."""
-    fast = _recipient("+905321234567", "Ayşe", None, "a@b.co", {"sehir": "İzmir"},
+    fast = trusted_recipient("+905321234567", "Ayşe", None, "a@b.co", {"sehir": "İzmir"},
                       RecipientType.TACIR)  # fmt: skip
     slow = Recipient("+905321234567", "Ayşe", None, "a@b.co", {"sehir": "İzmir"}, "TACIR")
     assert fast == slow

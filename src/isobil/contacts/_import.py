@@ -22,7 +22,6 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from types import MappingProxyType
 from typing import Final
 
 import attrs
@@ -31,7 +30,7 @@ from isobil._tables import write_csv
 from isobil._text import fold
 from isobil.contacts._readers import Cell, TableReader, cell_text, open_table
 from isobil.errors import ImportFailed, InvalidPhoneNumber, InvalidValue
-from isobil.model import Recipient, RecipientType, RowError
+from isobil.model import Recipient, RecipientType, RowError, trusted_recipient
 from isobil.phone import Normalizer
 from isobil.storage import Storage
 
@@ -528,35 +527,7 @@ def _describe_rows(top: Sequence[Sequence[Cell]]) -> str:
 
 # -- the import ---------------------------------------------------------------
 
-# Recipient(...) normalises its number again and converts every value: 2.6 µs a
-# contact, a quarter of a million-row import. The importer has already produced
-# exactly what the converters would (an E.164 number from the same Normalizer,
-# str → str fields, a RecipientType), so it sets the slots directly, but only
-# while Recipient has exactly these fields; otherwise it takes the normal path.
-_RECIPIENT_SLOTS: Final = ("number", "name", "surname", "email", "fields", "recipient_type")
-_TRUSTED: Final = tuple(a.name for a in attrs.fields(Recipient)) == _RECIPIENT_SLOTS
-_new = object.__new__
-_set = object.__setattr__
 _NUMBER_OF: Final = operator.itemgetter(0)
-
-
-def _recipient(
-    number: str,
-    name: str | None,
-    surname: str | None,
-    email: str | None,
-    fields: dict[str, str],
-    rtype: RecipientType,
-) -> Recipient:
-    """``Recipient(number, …)`` for values that are already normalised and converted."""
-    contact: Recipient = _new(Recipient)
-    _set(contact, "number", number)
-    _set(contact, "name", name)
-    _set(contact, "surname", surname)
-    _set(contact, "email", email)
-    _set(contact, "fields", MappingProxyType(fields))
-    _set(contact, "recipient_type", rtype)
-    return contact
 
 
 _Pending = tuple[
@@ -687,7 +658,7 @@ class _Importer:
     ) -> Iterator[Recipient]:
         default = self.default_type
         unnamed = self.plan.unnamed
-        make = _recipient if _TRUSTED else Recipient
+        make = trusted_recipient
         for number, name, surname, email, fields, rtype, groups in pending:
             old = existing.get(number) if existing else None
             if old is None:

@@ -47,6 +47,7 @@ from isobil.model import (
     ConsentStatus,
     Recipient,
     RecipientType,
+    trusted_recipient,
 )
 from isobil.phone import mask
 from isobil.storage import _schema as t
@@ -427,13 +428,9 @@ _RECIPIENT_TYPES = {m.value: m for m in RecipientType}
 
 def _contact(row: sa.Row[Any]) -> Recipient:
     number, name, surname, email, fields, recipient_type = cast("tuple[Any, ...]", row)[:6]
-    return Recipient(
-        number,
-        name=name,
-        surname=surname,
-        email=email,
-        fields=_loads(fields),
-        recipient_type=_RECIPIENT_TYPES[recipient_type],
+    # Stored through Recipient(...), so already normalised and converted.
+    return trusted_recipient(
+        number, name, surname, email, _loads(fields), _RECIPIENT_TYPES[recipient_type]
     )
 
 
