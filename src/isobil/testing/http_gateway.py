@@ -25,10 +25,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, Self
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from isobil.transport import DeliveryStatus, sign
 
@@ -68,7 +68,41 @@ class _State:
     provider_ids: set[str] = field(default_factory=set)
 
 
-class HttpGateway:
+class _Serving:
+    """A server on 127.0.0.1 (port 0) answering from a thread of its own."""
+
+    def _start(self, server: HTTPServer) -> None:
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """The base URL."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class HttpGateway(_Serving):
     """A loopback HTTP gateway implementing the contract suite's ``Peer``.
 
     >>> with HttpGateway() as gateway:
@@ -90,36 +124,14 @@ class HttpGateway:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        """The gateway's base URL."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        server.daemon_threads = True
+        self._start(server)
 
     def close(self) -> None:
         """Stop serving and release any slow answer."""
         self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        super().close()
 
     # -- faults and rejections --------------------------------------------------------------
 
@@ -336,7 +348,7 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-class WsgiServer:
+class WsgiServer(_Serving):
     """Serve a WSGI app on 127.0.0.1 (port 0) in a thread; ``url`` is its base.
 
     >>> def app(environ, start_response):
@@ -348,31 +360,4 @@ class WsgiServer:
     """
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
-        self._server: WSGIServer = make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        """The server's base URL."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def close(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        self._start(make_server("127.0.0.1", 0, app, handler_class=_QuietHandler))
