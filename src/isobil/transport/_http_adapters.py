@@ -13,6 +13,7 @@ inbound callbacks into events. Two ship with isobil:
 from __future__ import annotations
 
 import abc
+import functools
 import hashlib
 import json
 import re
@@ -538,7 +539,7 @@ class JasminAdapter(HttpAdapter):
         }
         if sms.originator is not None:
             form["from"] = sms.originator
-        if _as_jasmin(sms).encoding is Encoding.GSM7:
+        if _as_jasmin(sms.text).encoding is Encoding.GSM7:
             form["coding"] = "0"
             form["content"] = sms.text
         else:
@@ -556,7 +557,7 @@ class JasminAdapter(HttpAdapter):
         return HttpRequest("POST", self.path, {"Accept": "text/plain"}, data=form)
 
     def refuse(self, sms: OutboundSms) -> TransportError | None:
-        parts = _jasmin_parts(_as_jasmin(sms))
+        parts = _jasmin_parts(_as_jasmin(sms.text))
         if parts <= self.max_parts:
             return None
         return SubmitRejected(
@@ -663,9 +664,14 @@ class JasminAdapter(HttpAdapter):
         return CallbackReply(200, "text/plain", b"ACK/Jasmin")
 
 
-def _as_jasmin(sms: OutboundSms) -> SegmentPlan:
-    """The encoding Jasmin carries ``sms`` in whole: GSM 7-bit or UCS-2."""
-    return plan_text(sms.text, operator_suffix=0, national_shift=False, fixed_split=True)
+@functools.lru_cache(maxsize=1024)
+def _as_jasmin(text: str) -> SegmentPlan:
+    """The encoding Jasmin carries ``text`` in whole: GSM 7-bit or UCS-2.
+
+    Cached: :meth:`JasminAdapter.refuse` and ``build_request`` both ask for each
+    message, and a campaign sends one text to many numbers.
+    """
+    return plan_text(text, operator_suffix=0, national_shift=False, fixed_split=True)
 
 
 def _jasmin_parts(plan: SegmentPlan) -> int:
