@@ -20,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "phone": {"errors"},
     "identifiers": {"errors"},
     "model": {"errors", "phone", "identifiers"},
-    "transport": {"errors", "phone", "sms", "_resource", "_net"},
+    "transport": {"errors", "phone", "model", "sms", "_resource", "_net"},
     "storage": {"errors", "phone", "model", "_resource"},
     "rules": {"errors", "phone", "model", "identifiers", "_text"},
     "contacts": {"errors", "phone", "model", "storage", "_text", "_tables", "sms"},

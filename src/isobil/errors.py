@@ -23,8 +23,13 @@ one of these, chained with ``from``.
     │   ├── TransportClosed                 the transport was used after close()
     │   ├── ConnectionFailed                could not connect or bind
     │   ├── TransportTimeout                no answer in time; outcome unknown
+    │   │   └── DuplicateOrder              the provider already has this order
     │   ├── Throttled                       the peer asked us to slow down
     │   └── SubmitRejected                  the peer refused one message
+    │       ├── AuthenticationFailed        the provider refused our credentials
+    │       ├── InsufficientBalance         the provider account has too little credit
+    │       ├── IysRefused                  the İYS flag, brand or check refused it
+    │       └── RecipientBlacklisted        the provider's blacklist holds the number
     └── StorageError                        the storage backend failed
 
 Error messages never contain credentials, and phone numbers in them are masked
@@ -34,11 +39,14 @@ unless they are the very input being reported as invalid.
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationFailed",
     "ComplianceError",
     "ConfigurationError",
     "ConnectionFailed",
+    "DuplicateOrder",
     "EncodingError",
     "ImportFailed",
+    "InsufficientBalance",
     "InsufficientCredits",
     "InvalidIdentifier",
     "InvalidPhoneNumber",
@@ -46,7 +54,9 @@ __all__ = [
     "IsobilError",
     "IysError",
     "IysRateLimited",
+    "IysRefused",
     "IysUnavailable",
+    "RecipientBlacklisted",
     "StorageError",
     "SubmitRejected",
     "TemplateError",
@@ -176,16 +186,52 @@ class TransportTimeout(TransportError):
     """Raised when the peer did not answer in time; whether it acted is unknown."""
 
 
-class Throttled(TransportError):
-    """Raised when the peer asks us to slow down (SMPP ESME_RTHROTTLED, HTTP 429)."""
-
-
-class SubmitRejected(TransportError):
-    """Raised when the peer refuses one message; ``code`` is the peer's error code."""
+class DuplicateOrder(TransportTimeout):
+    """Raised when a provider answers that it already has this order (İleti Merkezi
+    451, Verimor's double-send guard): an earlier attempt most likely went through,
+    so the outcome is unknown and the message is not sent again. ``code`` is the
+    provider's code."""
 
     def __init__(self, message: str, code: str | None = None) -> None:
         self.code = code
         super().__init__(message)
+
+
+class Throttled(TransportError):
+    """Raised when the peer asks us to slow down (SMPP ESME_RTHROTTLED, HTTP 429, a
+    provider's flooding guard); ``code`` is the peer's code, when it gave one."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class SubmitRejected(TransportError):
+    """Raised when the peer refuses one message; ``code`` is the peer's error code.
+
+    The message says, in the provider's words, why; it never carries credentials.
+    """
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class AuthenticationFailed(SubmitRejected):
+    """Raised when the provider refuses our credentials (or the caller's IP address)."""
+
+
+class InsufficientBalance(SubmitRejected):
+    """Raised when the provider account has too little credit for the message."""
+
+
+class IysRefused(SubmitRejected):
+    """Raised when a provider refuses a message on İYS grounds: the İYS flag, the
+    brand code or the recipient type is missing, or İYS holds no consent."""
+
+
+class RecipientBlacklisted(SubmitRejected):
+    """Raised when the provider's blacklist (or the operator's) holds the number."""
 
 
 class StorageError(IsobilError):

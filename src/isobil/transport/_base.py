@@ -5,12 +5,13 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
 from isobil._resource import Resource
-from isobil.errors import TransportError
+from isobil.errors import InvalidValue, TransportError
+from isobil.model import MessageCategory, RecipientType
 from isobil.phone import mask
 from isobil.sms import SegmentPlan
 
@@ -26,12 +27,35 @@ __all__ = [
 ]
 
 
+def _aware_or_none(
+    instance: object, attribute: attrs.Attribute[datetime | None], value: datetime | None
+) -> None:
+    if value is not None and value.tzinfo is None:
+        raise InvalidValue(f"{attribute.name} must be timezone-aware, got {value!r}")
+
+
 @attrs.frozen
 class OutboundSms:
-    """One message to submit: our id, the E.164 destination and its segment plan.
+    """One message to submit: our id, the E.164 destination, its segment plan, and
+    what a provider needs to know about it.
 
-    ``id`` is isobil's message id; transports use it as the idempotency key where
-    the peer supports one, and echo it in the :class:`SubmitResult`.
+    ``id`` is isobil's message id; transports use it as the idempotency key (a
+    provider's custom id) where the peer supports one, and echo it in the
+    :class:`SubmitResult`.
+
+    The rest is for providers that check or bill by it, and may be ignored by
+    transports that do not (SMPP, the fake):
+
+    * ``category`` — commercial, informational or legally required. ``None``
+      means the caller did not say; providers treat it as **commercial**, the
+      side on which İYS still protects the recipient.
+    * ``brand`` and ``iys_code`` — the brand the message is sent under and its
+      İYS brand code (İYS numarası).
+    * ``recipient_type`` — ``BIREYSEL`` (an individual) or ``TACIR`` (a merchant),
+      the İYS list a commercial message is checked against.
+    * ``validity`` — how long the SMSC keeps trying; ``None`` for its default.
+    * ``send_at`` — a timezone-aware time for providers that schedule; ``None``
+      sends now. (The ``Client`` queues and schedules itself and leaves it ``None``.)
     """
 
     id: str
@@ -39,11 +63,26 @@ class OutboundSms:
     plan: SegmentPlan = attrs.field(repr=False)
     originator: str | None = None
     request_receipt: bool = True
+    category: MessageCategory | None = attrs.field(
+        default=None, converter=attrs.converters.optional(MessageCategory)
+    )
+    brand: str | None = None
+    iys_code: str | None = None
+    recipient_type: RecipientType = attrs.field(
+        default=RecipientType.BIREYSEL, converter=RecipientType
+    )
+    validity: timedelta | None = None
+    send_at: datetime | None = attrs.field(default=None, validator=_aware_or_none)
 
     @property
     def text(self) -> str:
         """The text carried by all parts together."""
         return self.plan.text
+
+    @property
+    def commercial(self) -> bool:
+        """Whether providers must treat this message as commercial (also when unsaid)."""
+        return self.category is None or self.category is MessageCategory.COMMERCIAL
 
 
 @attrs.frozen
@@ -140,6 +179,17 @@ class Transport(Resource):
     def submit(self, batch: Sequence[OutboundSms]) -> list[SubmitResult]:
         """Submit ``batch`` and return one result per message, in order."""
         raise NotImplementedError
+
+    def poll(self, pending: Sequence[str], since: datetime) -> int:
+        """Pull delivery reports and inbound texts from a peer that does not push them.
+
+        ``pending`` are the provider ids of messages still waiting for a final
+        report; ``since`` is when the last successful poll began (inbound texts
+        from then on are asked for). What comes back goes to the inbound handler
+        like any pushed event; the return value is how many events that was.
+        Transports whose peer pushes everything return 0 (this default).
+        """
+        return 0
 
     def set_inbound_handler(self, handler: InboundHandler | None) -> None:
         """Route delivery reports and inbound messages to ``handler`` (``None`` to stop).

@@ -6,6 +6,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import httpx
 
@@ -19,7 +20,7 @@ from isobil.errors import (
     TransportTimeout,
 )
 from isobil.transport._base import InboundEvent, OutboundSms, SubmitResult, Transport
-from isobil.transport._http_adapters import HttpAdapter, HttpResponse, batch_key
+from isobil.transport._http_adapters import HttpAdapter, HttpRequest, HttpResponse, batch_key
 
 __all__ = ["HttpTransport"]
 
@@ -162,7 +163,45 @@ class HttpTransport(Transport):
 
     def _submit_chunk(self, chunk: Sequence[OutboundSms]) -> list[SubmitResult]:
         request = self.adapter.build_request(chunk, batch_key(chunk))
-        idempotent = self.adapter.idempotent
+        answer = self._exchange(request, idempotent=self.adapter.idempotent)
+        if isinstance(answer, TransportError):
+            return [SubmitResult(sms.id, error=answer) for sms in chunk]
+        results = self.adapter.parse_response(chunk, answer)
+        if [r.id for r in results] != [sms.id for sms in chunk]:
+            raise TransportError(
+                f"{type(self.adapter).__name__}.parse_response broke the contract: "
+                "one result per message, in order"
+            )
+        for result in results:
+            if result.error is not None:
+                _log.info("message %s not accepted: %s", result.id, result.error)
+        return results
+
+    def poll(self, pending: Sequence[str], since: datetime) -> int:
+        """Pull reports and inbound texts with the adapter's poll requests (see
+        :meth:`HttpAdapter.poll_requests`); hand them to the inbound handler.
+
+        Poll requests only read, so they are retried like idempotent ones. A
+        request that fails after its retries raises its :class:`TransportError`
+        (events of the requests before it have been handed over already).
+        """
+        if self._closed:
+            raise TransportClosed("HttpTransport is closed")
+        handed = 0
+        for request in self.adapter.poll_requests(pending, since):
+            answer = self._exchange(request, idempotent=True)
+            if isinstance(answer, TransportError):
+                raise answer
+            events = self.adapter.parse_poll(request, answer)
+            if events:
+                self._emit_many(events)
+                handed += len(events)
+        return handed
+
+    def _exchange(self, request: HttpRequest, *, idempotent: bool) -> HttpResponse | TransportError:
+        """Send ``request`` with the retries above; the answer to read, or the error
+        every message it carried gets. Raises :class:`ConnectionFailed` when the
+        server could not be reached at all."""
         attempt = 0
         while True:
             if self._closed:
@@ -176,6 +215,7 @@ class HttpTransport(Transport):
                     params=request.params,
                     json=request.json,
                     data=request.data,
+                    content=request.content,
                     timeout=self._timeout,
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -201,7 +241,7 @@ class HttpTransport(Transport):
                     f"no answer from {self._redact(self.base_url)} ({why}); outcome unknown"
                 )
                 error.__cause__ = exc
-                return [SubmitResult(sms.id, error=error) for sms in chunk]
+                return error
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 raise TransportError(f"HTTP request failed: {type(exc).__name__}") from exc
             except RuntimeError as exc:
@@ -217,31 +257,17 @@ class HttpTransport(Transport):
                     )
                     attempt += 1
                     continue
-                throttled = Throttled(f"HTTP 429 after {attempt + 1} attempts")
-                return [SubmitResult(sms.id, error=throttled) for sms in chunk]
+                return Throttled(f"HTTP 429 after {attempt + 1} attempts", code="429")
             retryable = status in _RETRY_ALWAYS or (idempotent and status in _RETRY_IF_IDEMPOTENT)
             if retryable:
                 if attempt < self.max_retries:
                     self._wait(self._backoff(attempt), attempt, f"HTTP {status}")
                     attempt += 1
                     continue
-                failed = ConnectionFailed(f"HTTP {status} after {attempt + 1} attempts")
-                return [SubmitResult(sms.id, error=failed) for sms in chunk]
+                return ConnectionFailed(f"HTTP {status} after {attempt + 1} attempts")
             if status in _RETRY_IF_IDEMPOTENT:
-                unknown = TransportTimeout(f"HTTP {status} from a proxy; outcome unknown")
-                return [SubmitResult(sms.id, error=unknown) for sms in chunk]
-            results = self.adapter.parse_response(
-                chunk, HttpResponse(status, dict(response.headers), response.content)
-            )
-            if [r.id for r in results] != [sms.id for sms in chunk]:
-                raise TransportError(
-                    f"{type(self.adapter).__name__}.parse_response broke the contract: "
-                    "one result per message, in order"
-                )
-            for result in results:
-                if result.error is not None:
-                    _log.info("message %s not accepted: %s", result.id, result.error)
-            return results
+                return TransportTimeout(f"HTTP {status} from a proxy; outcome unknown")
+            return HttpResponse(status, dict(response.headers), response.content)
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.backoff_cap, self.backoff_base * 2.0**attempt)

@@ -63,6 +63,8 @@ class HttpRequest:
     params: Mapping[str, str] | None = attrs.field(default=None, repr=False)
     json: object = attrs.field(default=None, repr=False)
     data: Mapping[str, str] | None = attrs.field(default=None, repr=False)
+    #: A raw body (XML, say), sent as is; set the Content-Type in ``headers``.
+    content: bytes | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen
@@ -147,6 +149,23 @@ class HttpAdapter(abc.ABC):
     def redact(self, text: str) -> str:
         """``text`` with this adapter's secrets replaced, should a provider echo them."""
         return text
+
+    def poll_requests(self, pending: Sequence[str], since: datetime) -> list[HttpRequest]:
+        """Requests that pull reports and inbound texts, for providers that do not push.
+
+        ``pending`` are provider ids still waiting for a final report (batch them
+        as the provider allows); ``since`` is the start of the inbound window. The
+        default, for providers that push everything, asks for nothing.
+        """
+        return []
+
+    def parse_poll(self, request: HttpRequest, response: HttpResponse) -> list[InboundEvent]:
+        """The events in the answer to one of :meth:`poll_requests`' requests.
+
+        Raise a :class:`~isobil.errors.TransportError` for an answer that refuses
+        the query (bad credentials, say).
+        """
+        return []
 
 
 # -- shared parsing helpers ---------------------------------------------------------------
