@@ -204,6 +204,11 @@ def test_a_database_at_the_first_revision_upgrades_without_loss(url: str) -> Non
         with storage._db.engine.connect() as conn:
             indexes = {i["name"] for i in sa.inspect(conn).get_indexes("isobil_consent_events")}
         assert "ix_isobil_consent_events_brand_date" in indexes
+        # Revision 0003's indexes are there.
+        with storage._db.engine.connect() as conn:
+            indexes = {i["name"] for i in sa.inspect(conn).get_indexes("isobil_messages")}
+            indexes |= {i["name"] for i in sa.inspect(conn).get_indexes("isobil_inbound")}
+        assert {"ix_isobil_messages_submitted", "ix_isobil_inbound_provider_id"} <= indexes
 
 
 def test_auto_upgrade(tmp_path: Path) -> None:

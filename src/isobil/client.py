@@ -295,6 +295,10 @@ InboundCallback = Callable[[InboundEvent], None]
 DEFAULT_DATABASE_URL = "sqlite:///isobil.db"
 #: How long this client holds the messages of one batch before another worker may.
 SEND_LEASE = timedelta(minutes=10)
+#: How far back :meth:`Client.poll` asks a provider about reports still missing.
+POLL_WINDOW = timedelta(days=3)
+_POLL_OVERLAP = timedelta(minutes=5)
+_POLL_STATE = "transport.poll.since"
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 _REFUNDED = frozenset({MessageState.UNDELIVERED, MessageState.EXPIRED, MessageState.REJECTED})
 #: Report statuses that settle a message (the others are recorded only).
@@ -448,6 +452,12 @@ class Client(Resource):
     how many messages go to the transport in one call, and ``lease`` how long
     this client holds a batch before another worker may take it over (a worker
     that dies mid-submit leaves its messages ``unknown`` once it ends).
+    ``validity`` is how long the provider keeps trying to deliver a message
+    (its default when ``None``).
+
+    Every message reaches the transport with its category, brand, the brand's
+    İYS code and the recipient's type (from the address book; BIREYSEL when the
+    number is not in it), which providers turn into their İYS flags.
 
     Inbound texts to the sender's ``short_number`` are read against its brands;
     ``inbound_numbers`` maps further receiving numbers (dedicated short or long
@@ -489,11 +499,14 @@ class Client(Resource):
         low_credit_threshold: int | None = None,
         owner_phone: str | None = None,
         lease: timedelta = SEND_LEASE,
+        validity: timedelta | None = None,
     ) -> None:
         if batch_size < 1:
             raise InvalidValue(f"batch_size must be >= 1, got {batch_size}")
         if lease <= timedelta(0):
             raise InvalidValue(f"lease must be positive, got {lease}")
+        if validity is not None and validity <= timedelta(0):
+            raise InvalidValue(f"validity must be positive, got {validity}")
         if transport is None:
             log.info("isobil: no transport given, using FakeTransport (nothing leaves)")
             transport = FakeTransport()
@@ -519,6 +532,8 @@ class Client(Resource):
         self.batch_size = batch_size
         #: How long this client holds a batch before another worker may take it over.
         self.lease = lease
+        #: How long the SMSC keeps trying a message (``None``: the provider's default).
+        self.validity = validity
         #: Identifies this client's leases among every worker sharing the storage.
         self.worker_id = f"client-{uuid.uuid4().hex[:12]}"
         self._callbacks: list[InboundCallback] = []
@@ -974,12 +989,7 @@ class Client(Resource):
                 self.transport.fixed_split,
                 self.operator_suffix,
             )
-        originator = self.sender.originator if self.sender else None
-        results = (
-            self._submit([OutboundSms(r.id, r.to, plans[r.id], originator) for r in mine])
-            if mine
-            else []
-        )
+        results = self._submit(self._outbound(message, mine, plans)) if mine else []
         settlements: list[Settlement] = []
         for record, result in zip(mine, results, strict=True):
             if result.error is None:
@@ -1017,6 +1027,40 @@ class Client(Resource):
         if self._early_reports:
             self._apply_early_reports(result.provider_id for result in results)
         return outcomes
+
+    def _outbound(
+        self,
+        message: Message,
+        records: Sequence[OutboundMessage],
+        plans: Mapping[str, sms.SegmentPlan],
+    ) -> list[OutboundSms]:
+        """What the transport gets: each message with what a provider checks and bills by.
+
+        The recipient type comes from the address book (BIREYSEL for a number not
+        in it: the type whose commercial messages İYS checks for consent).
+        """
+        originator = self.sender.originator if self.sender else None
+        brand = self._brand_of(message)
+        iys_code = None
+        if brand is not None and self.sender is not None:
+            iys_code = next((b.iys_code for b in self.sender.brands if b.code == brand), None)
+        contacts = self.storage.get_contacts([r.to for r in records])
+        return [
+            OutboundSms(
+                r.id,
+                r.to,
+                plans[r.id],
+                originator,
+                category=message.category,
+                brand=brand,
+                iys_code=iys_code,
+                recipient_type=(
+                    contacts[r.to].recipient_type if r.to in contacts else RecipientType.BIREYSEL
+                ),
+                validity=self.validity,
+            )
+            for r in records
+        ]
 
     def _submit(self, batch: list[OutboundSms]) -> list[SubmitResult]:
         try:
@@ -1113,8 +1157,33 @@ class Client(Resource):
                 while len(self._early_reports) > _EARLY_REPORTS:
                     self._early_reports.pop(next(iter(self._early_reports)))
 
+    def poll(self, *, now: datetime | None = None) -> int:
+        """Pull delivery reports and inbound texts from a provider that does not push
+        them (Netgsm); return how many events came back. ``isobil worker`` calls it
+        every pass; with a transport whose peer pushes (``transport.polls`` false)
+        it does nothing.
+
+        The provider is asked about the messages still waiting for a report that
+        were submitted in the last :data:`POLL_WINDOW`, and for the inbound texts
+        since the previous poll began (with a few minutes' overlap: a text seen
+        twice is recognised by its provider id and handled once).
+        """
+        self._check_open()
+        if not self.transport.polls:
+            return 0
+        moment = now or _now()
+        stored = self.storage.get_state(_POLL_STATE)
+        since = datetime.fromisoformat(stored) if stored else moment - POLL_WINDOW
+        pending = self.storage.awaiting_reports(since=moment - POLL_WINDOW)
+        count = self.transport.poll(pending, since)
+        self.storage.set_state(_POLL_STATE, (moment - _POLL_OVERLAP).isoformat())
+        return count
+
     def _on_event(self, event: InboundEvent) -> None:
         if isinstance(event, InboundSms):
+            if event.provider_id is not None and self.storage.inbound_seen([event.provider_id]):
+                log.info("isobil: inbound text %s was handled before; ignored", event.provider_id)
+                return
             self.inbound.handle(
                 event.from_,
                 event.to,

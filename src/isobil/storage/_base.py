@@ -189,6 +189,10 @@ class Storage(Resource, abc.ABC):
     ) -> Iterator[InboundRecord]:
         """Inbound messages received in [since, until), oldest first."""
 
+    @abc.abstractmethod
+    def inbound_seen(self, provider_ids: Iterable[str]) -> set[str]:
+        """Which of ``provider_ids`` belong to inbound messages already kept."""
+
     # -- templates ----------------------------------------------------------
 
     @abc.abstractmethod
@@ -242,6 +246,11 @@ class Storage(Resource, abc.ABC):
         self, campaign_id: str, *, state: MessageState | None = None
     ) -> Iterator[OutboundMessage]:
         """A campaign's messages (in one state), ordered by id."""
+
+    @abc.abstractmethod
+    def awaiting_reports(self, *, since: datetime, limit: int = 10_000) -> list[str]:
+        """Provider ids of messages ``submitted`` at or after ``since`` and still
+        waiting for a final delivery report, oldest first, at most ``limit``."""
 
     @abc.abstractmethod
     def messaged(self, numbers: Iterable[str]) -> set[str]:

@@ -262,6 +262,11 @@ class MemoryStorage(Storage):
         with self._lock:
             self._inbound.append(attrs.evolve(record, received_at=_utc(record.received_at)))
 
+    def inbound_seen(self, provider_ids: Iterable[str]) -> set[str]:
+        wanted = set(provider_ids)
+        with self._lock:
+            return {r.provider_id for r in self._inbound if r.provider_id in wanted}
+
     def iter_inbound(
         self, *, since: datetime | None = None, until: datetime | None = None
     ) -> Iterator[InboundRecord]:
@@ -359,6 +364,19 @@ class MemoryStorage(Storage):
                 if m.campaign_id == campaign_id and (state is None or m.state is state)
             ]
         return iter(found)
+
+    def awaiting_reports(self, *, since: datetime, limit: int = 10_000) -> list[str]:
+        since = _utc(since)
+        with self._lock:
+            found = sorted(
+                (m.updated_at, m.id, m.provider_id)
+                for m in self._messages.values()
+                if m.state is MessageState.SUBMITTED
+                and m.provider_id is not None
+                and m.updated_at is not None
+                and m.updated_at >= since
+            )
+        return [provider_id for _, _, provider_id in found[:limit]]
 
     def messaged(self, numbers: Iterable[str]) -> set[str]:
         wanted = set(numbers)

@@ -42,7 +42,7 @@ __all__ = [
 #: Every migration revision this code knows, oldest first; the last is the head.
 #: A test checks this against the migration scripts, so the hot path of opening
 #: a storage needs no Alembic import to tell "older" from "newer than this code".
-REVISIONS: tuple[str, ...] = ("0001", "0002")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 HEAD = REVISIONS[-1]
 VERSION_TABLE = "isobil_alembic_version"
 
@@ -188,6 +188,8 @@ inbound = sa.Table(
     sa.Column("reply_id", key_type()),
     sa.Column("provider_id", key_type()),
     sa.Index("ix_isobil_inbound_received_at", "received_at", "id"),
+    # A provider that pushes again, or an inbox pulled twice, is recognised.
+    sa.Index("ix_isobil_inbound_provider_id", "provider_id"),
 )
 
 templates = sa.Table(
@@ -253,6 +255,13 @@ messages = sa.Table(
         "lease_until",
         sqlite_where=sa.text("state = 'submitting'"),
         postgresql_where=sa.text("state = 'submitting'"),
+    ),
+    # Messages waiting for a report, for providers whose reports are pulled.
+    sa.Index(
+        "ix_isobil_messages_submitted",
+        "updated_at",
+        sqlite_where=sa.text("state = 'submitted'"),
+        postgresql_where=sa.text("state = 'submitted'"),
     ),
 )
 

@@ -1220,6 +1220,10 @@ class SQLStorage(Storage):
 
     # -- inbound messages ---------------------------------------------------
 
+    def inbound_seen(self, provider_ids: Iterable[str]) -> set[str]:
+        with self._db.tx("inbound_seen") as conn:
+            return self._existing(conn, t.inbound.c.provider_id, list(dict.fromkeys(provider_ids)))
+
     def record_inbound(self, record: InboundRecord) -> None:
         row = {
             "id": record.id,
@@ -1363,6 +1367,21 @@ class SQLStorage(Storage):
                 .limit(1)
             ),
         )
+
+    def awaiting_reports(self, *, since: datetime, limit: int = 10_000) -> list[str]:
+        m = t.messages
+        query = (
+            sa.select(m.c.provider_id)
+            .where(
+                m.c.state == MessageState.SUBMITTED.value,
+                m.c.provider_id.is_not(None),
+                m.c.updated_at >= since,
+            )
+            .order_by(m.c.updated_at, m.c.id)
+            .limit(limit)
+        )
+        with self._db.tx("awaiting_reports") as conn:
+            return [str(p) for p in conn.execute(query).scalars()]
 
     def message_by_provider_id(self, provider_id: str) -> OutboundMessage | None:
         with self._db.tx("message_by_provider_id") as conn:

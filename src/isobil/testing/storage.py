@@ -334,6 +334,8 @@ class StorageContract:
         [read] = list(storage.iter_inbound(until=later))
         assert read == attrs.evolve(first, received_at=T0)
         assert [r.id for r in storage.iter_inbound(since=later)] == ["in-2"]
+        assert storage.inbound_seen(["mo-2", "mo-3", "mo-2"]) == {"mo-2"}
+        assert storage.inbound_seen([]) == set()
 
     # -- templates ----------------------------------------------------------
 
@@ -570,6 +572,27 @@ class StorageContract:
         assert found_by_provider.id == ids[0]
         assert storage.settle([Settlement(ids[0], MessageState.FAILED)], now=later) == []
         assert storage.settle([], now=later) == []
+
+    def test_awaiting_reports_lists_submitted_messages_oldest_first(self, storage: Storage) -> None:
+        """Provider ids of submitted messages from ``since`` on, oldest first, up to
+        ``limit``; a final report takes a message off the list."""
+        ids = self._submitting(storage, 4)
+        storage.settle([Settlement(ids[3], MessageState.SUBMITTED, provider_id="p-3")], now=T0)
+        storage.settle(
+            [
+                Settlement(ids[1], MessageState.SUBMITTED, provider_id="p-1"),
+                Settlement(ids[0], MessageState.SUBMITTED, provider_id="p-0"),
+                Settlement(ids[2], MessageState.FAILED, reason="refused"),
+            ],
+            now=T0 + timedelta(minutes=1),
+        )
+        assert storage.awaiting_reports(since=T0) == ["p-3", "p-0", "p-1"]
+        assert storage.awaiting_reports(since=T0 + timedelta(seconds=1)) == ["p-0", "p-1"]
+        assert storage.awaiting_reports(since=T0, limit=1) == ["p-3"]
+        storage.apply_delivery_report(
+            DeliveryReportRecord("p-0", MessageState.DELIVERED.value, T0 + timedelta(minutes=2))
+        )
+        assert storage.awaiting_reports(since=T0.astimezone(ISTANBUL)) == ["p-3", "p-1"]
 
     def test_settle_refuses_a_forbidden_state_and_moves_nothing(self, storage: Storage) -> None:
         """An outcome that cannot follow `submitting` raises before any message moves."""

@@ -165,11 +165,15 @@ class Transport(Resource):
     knows only GSM 7-bit and UCS-2), the ``Client`` plans without the tables so
     that the parts it counts and bills are the parts sent. ``fixed_split`` says
     that the peer splits long texts itself at fixed lengths (see
-    :func:`isobil.sms.plan`), so the ``Client`` plans them that way.
+    :func:`isobil.sms.plan`), so the ``Client`` plans them that way. ``polls``
+    says that the peer pushes neither reports nor inbound texts, so they must be
+    pulled with :meth:`poll` (the ``Client``'s worker does).
     """
 
     national_shift: bool = True
     fixed_split: bool = False
+    #: Whether reports and inbound texts must be pulled with :meth:`poll`.
+    polls: bool = False
 
     def __init__(self) -> None:
         self._handler: InboundHandler | None = None

@@ -145,6 +145,11 @@ class HttpTransport(Transport):
         """Whether the provider cuts long texts at fixed lengths (the adapter's say)."""
         return self.adapter.fixed_split
 
+    @property
+    def polls(self) -> bool:  # type: ignore[override]
+        """Whether reports and inbound texts are pulled (the adapter's say)."""
+        return self.adapter.polls
+
     def dispatch(self, event: InboundEvent) -> None:
         """Hand a delivery report or inbound message to the inbound handler.
 

@@ -111,6 +111,8 @@ class HttpAdapter(abc.ABC):
     callback_auth: CallbackAuth = "hmac"
     national_shift: bool = True
     fixed_split: bool = False
+    #: Whether reports and inbound texts are pulled (:meth:`poll_requests`), not pushed.
+    polls: bool = False
 
     @abc.abstractmethod
     def build_request(self, batch: Sequence[OutboundSms], idempotency_key: str) -> HttpRequest:
