@@ -26,6 +26,8 @@ INIT = [
     "ACME",
     "--short-number",
     "4605",
+    "--transport",
+    "fake",
 ]
 INFO = ["--category", "informational"]
 OPT_OUT = "Ret için ACME RET yazıp 4605 numarasına gönderin."
@@ -167,7 +169,7 @@ def test_send_submits_through_the_fake_and_says_so(ready: Path, capsys: Capsys) 
     captured = capsys.readouterr()
     assert "submitted=2" in captured.out
     assert "1234567" not in captured.out
-    assert "nothing left this machine" in captured.err
+    assert "nothing leaves this machine" in captured.err
 
 
 def test_send_refused_exits_1(ready: Path, capsys: Capsys) -> None:

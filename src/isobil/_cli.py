@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,15 +27,32 @@ CONFIG_FILE = "isobil.toml"
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _FAKE_NOTE = (
-    "isobil: using the fake transport — nothing left this machine "
-    "(pass --smpp HOST:PORT --system-id ID --password-env VAR to send for real)"
+    'isobil: using the fake transport (kind = "fake") — nothing leaves this machine; '
+    "configure a real [transport] in isobil.toml to send"
 )
+_NO_TRANSPORT = """no transport configured, nothing was sent. Add a [transport] table to {config},
+e.g.
+
+  [transport]
+  kind = "netgsm"                   # netgsm, iletimerkezi, verimor, jasmin, generic-json, smpp
+  username = "8501234567"
+  password_env = "NETGSM_PASSWORD"  # credentials come from the environment, never the file
+
+or kind = "fake" to send nowhere while trying things out, or pass --smpp HOST:PORT
+(see docs/cli.md and docs/providers/)"""
 
 Handler = Callable[[argparse.Namespace], int]
+#: The kinds a [transport] table may name (isobil.transport.TRANSPORT_KINDS, without
+#: importing the transports before they are needed).
+_TRANSPORT_KINDS = ("netgsm", "iletimerkezi", "verimor", "jasmin", "generic-json", "smpp", "fake")
 
 
 class CliError(Exception):
-    """A refusal the command reports on stderr and answers with exit code 1."""
+    """A refusal the command reports on stderr and answers with ``exit_code`` (1)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        self.exit_code = exit_code
+        super().__init__(message)
 
 
 # -- formatting -------------------------------------------------------------
@@ -90,10 +108,19 @@ def _toml_value(value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
 
 
-def write_config(path: Path, values: dict[str, object]) -> None:
-    """Write ``values`` (strings, booleans, lists of strings) as a flat TOML file."""
+def write_config(path: Path, values: dict[str, object], *, transport: str | None = None) -> None:
+    """Write ``values`` (strings, booleans, lists of strings) as a flat TOML file,
+    and a ``[transport]`` table of ``kind = transport`` when one is given."""
     lines = ["# isobil sender settings, written by `isobil init`"]
     lines += [f"{key} = {_toml_value(v)}" for key, v in values.items() if v is not None]
+    if transport is not None:
+        lines += [
+            "",
+            "# How messages leave (docs/providers/); credentials come from the environment:",
+            '# password_env = "VARIABLE" names the variable that holds the password.',
+            "[transport]",
+            f"kind = {_toml_value(transport)}",
+        ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -111,7 +138,7 @@ def read_config(path: Path) -> dict[str, Any]:
 def _sender(config: dict[str, Any]) -> Any:
     from isobil.model import Brand, Sender
 
-    if not config:
+    if "name" not in config:
         return None
     return Sender(
         name=config["name"],
@@ -136,12 +163,23 @@ def _database_url(args: argparse.Namespace, config: dict[str, Any]) -> str:
     return str(found)
 
 
-def _transport(args: argparse.Namespace) -> Any:
+def _transport(args: argparse.Namespace, config: dict[str, Any]) -> Any:
+    """The transport to send through: ``--smpp``, else the config's ``[transport]``.
+
+    With neither, nothing is sent (exit 2): the fake transport is used only
+    when chosen (``kind = "fake"``), and then says so.
+    """
     from isobil.transport import FakeTransport, SmppTransport
 
     smpp: str | None = getattr(args, "smpp", None)
     if smpp is None:
-        return FakeTransport()
+        section = _transport_section(config)
+        if section is None:
+            raise CliError(_NO_TRANSPORT.format(config=args.config), exit_code=2)
+        transport = _configured(section)
+        if isinstance(transport, FakeTransport):
+            print(_FAKE_NOTE, file=sys.stderr)
+        return transport
     host, _, port = smpp.rpartition(":")
     if not host or not port.isdigit():
         raise CliError(f"--smpp wants HOST:PORT, got {smpp!r}")
@@ -153,20 +191,50 @@ def _transport(args: argparse.Namespace) -> Any:
     return SmppTransport(host, int(port), system_id=args.system_id, password=password)
 
 
+def _planning_transport(config: dict[str, Any]) -> Any:
+    """A transport for commands that only count parts (check, schedule): the configured
+    HTTP provider (nothing connects until a send), else the fake."""
+    from isobil.transport import FakeTransport
+
+    section = _transport_section(config)
+    if section is None or section.get("kind") in ("smpp", "fake"):
+        return FakeTransport()
+    return _configured(section)
+
+
+def _transport_section(config: dict[str, Any]) -> dict[str, Any] | None:
+    section = config.get("transport")
+    if section is not None and not isinstance(section, dict):
+        raise CliError("[transport] in the config must be a table")
+    return section
+
+
+def _configured(section: dict[str, Any]) -> Any:
+    from isobil.transport import transport_from_config
+
+    return transport_from_config(section)
+
+
 @contextmanager
 def _client(
-    args: argparse.Namespace, *, need_sender: bool = False, transport: Any = None
+    args: argparse.Namespace,
+    *,
+    need_sender: bool = False,
+    transport: Any = None,
+    planning: bool = False,
 ) -> Iterator[Any]:
-    """A client on the configured database, sender and transport; closed afterwards."""
+    """A client on the configured database, sender and transport; closed afterwards.
+
+    Without ``transport`` it sends through the configured one (``planning``: it
+    only counts parts with it).
+    """
     from isobil.client import Client
 
     config = read_config(Path(args.config))
-    if need_sender and not config:
-        raise CliError(f"no {args.config}: run `isobil init --name … --brand …` first")
+    if need_sender and "name" not in config:
+        raise CliError(f"no sender in {args.config}: run `isobil init --name … --brand …` first")
     if transport is None:
-        transport = _transport(args)
-        if args.smpp is None:
-            print(_FAKE_NOTE, file=sys.stderr)
+        transport = _planning_transport(config) if planning else _transport(args, config)
     client = Client(
         _sender(config),
         transport=transport,
@@ -263,7 +331,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     _sender(values)  # refuse bad identifiers before anything is written
     url = _database_url(args, values)
     revision = upgrade(url)
-    write_config(path, values)
+    write_config(path, values, transport=args.transport)
     print(f"wrote {path}; database {url} is at revision {revision}")
     return 0
 
@@ -318,7 +386,7 @@ def cmd_contacts_export(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    with _client(args, need_sender=True, transport=_no_transport()) as client:
+    with _client(args, need_sender=True, planning=True) as client:
         report = client.check(
             _message(args), _audience(client, args), as_of=args.as_of, acknowledge=args.ack
         )
@@ -391,7 +459,7 @@ def _rule(args: argparse.Namespace) -> str | None:
 
 
 def cmd_schedule_add(args: argparse.Namespace) -> int:
-    with _client(args, need_sender=True, transport=_no_transport()) as client:
+    with _client(args, need_sender=True, planning=True) as client:
         to = _numbers(args.to) if args.group is None else ()
         schedule = client.schedules.add(
             _message(args),
@@ -661,21 +729,73 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.interval <= 0:
         raise CliError(f"--interval must be positive, got {args.interval}")
     try:
-        with _client(args) as client:
+        with _client(args) as client, _callback_server(args, client.transport):
             while True:
                 report = client.dispatch()
+                pulled = client.poll()
                 if report.handled or report.lost or args.once:
                     counts = ", ".join(f"{s.value} {n}" for s, n in report.outcomes.items())
                     lost = f"; {len(report.lost)} lost to unknown" if report.lost else ""
                     detail = f": {counts}" if counts else ""
                     print(f"dispatched {report.handled} message(s){detail}{lost}")
-                    sys.stdout.flush()
+                if pulled or (args.once and client.transport.polls):
+                    print(f"pulled {pulled} delivery report(s) and inbound text(s)")
+                sys.stdout.flush()
                 if args.once:
                     return 0
                 time.sleep(args.interval)
     except KeyboardInterrupt:
         print("isobil: worker stopped", file=sys.stderr)
         return 0
+
+
+@contextmanager
+def _callback_server(args: argparse.Namespace, transport: Any) -> Iterator[None]:
+    """Receive a pushing provider's reports and inbound texts while the worker runs,
+    when the config's ``[callbacks]`` says where (``listen``, ``token_env``)."""
+    from isobil.transport import CallbackApp, HttpTransport
+
+    section = read_config(Path(args.config)).get("callbacks")
+    if not isinstance(transport, HttpTransport) or transport.polls:
+        yield
+        return
+    if not isinstance(section, dict):
+        print(
+            "isobil: this provider pushes delivery reports and inbound texts: mount "
+            "isobil.transport.CallbackApp in your web app, or add [callbacks] "
+            'listen = "0.0.0.0:8089" and token_env = "VAR" to receive them here',
+            file=sys.stderr,
+        )
+        yield
+        return
+    host, _, port = str(section.get("listen", "")).rpartition(":")
+    token_env = str(section.get("token_env", ""))
+    if not host or not port.isdigit() or not token_env:
+        raise CliError('[callbacks] needs listen = "HOST:PORT" and token_env = "VARIABLE"')
+    token = os.environ.get(token_env)
+    if token is None:
+        raise CliError(f"[callbacks] token_env: the environment variable {token_env} is not set")
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *values: Any) -> None:
+            pass
+
+    server = make_server(
+        host, int(port), CallbackApp(transport, secret=token, auth="token"), handler_class=Quiet
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    print(
+        f"isobil: receiving callbacks on http://{host}:{server.server_port}/<token>/…",
+        file=sys.stderr,
+    )
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 def _no_transport() -> Any:
@@ -714,7 +834,9 @@ def _json_flag() -> argparse.ArgumentParser:
 def _transport_flags() -> argparse.ArgumentParser:
     flags = argparse.ArgumentParser(add_help=False)
     flags.add_argument(
-        "--smpp", metavar="HOST:PORT", help="send through this SMSC (default: the fake transport)"
+        "--smpp",
+        metavar="HOST:PORT",
+        help="send through this SMSC (default: the [transport] of the config)",
     )
     flags.add_argument("--system-id", help="SMPP system_id (with --smpp)")
     flags.add_argument(
@@ -832,6 +954,12 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--short-number", help="the short number that takes RET texts")
     init.add_argument(
         "--prepaid", action="store_true", help="count credits: refuse sends the balance can't pay"
+    )
+    init.add_argument(
+        "--transport",
+        choices=_TRANSPORT_KINDS,
+        help="write a [transport] table of this kind (add its options and credentials' "
+        "*_env names after; see docs/providers/)",
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing config")
 
@@ -1068,6 +1196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
-    except (CliError, IsobilError, OSError) as exc:
+    except CliError as exc:
+        print(f"isobil: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (IsobilError, OSError) as exc:
         print(f"isobil: {exc}", file=sys.stderr)
         return 1

@@ -70,6 +70,10 @@ def run(out: TextIO, *, directory: str | Path | None = None) -> int:
     )
     with client:
         say(f"== isobil demo — data in {database}")
+        say(
+            "transport: the fake (FakeTransport) — nothing leaves this machine; a real "
+            "provider is a [transport] in isobil.toml (docs/providers/)"
+        )
         say(f"credits: topped up to {client.credits.top_up(40, note='demo')}")
 
         sheet = folder / "rehber.csv"

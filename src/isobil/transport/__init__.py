@@ -15,6 +15,7 @@ from isobil.transport._base import (
     Transport,
 )
 from isobil.transport._callbacks import CallbackApp, sign
+from isobil.transport._config import PROVIDER_URLS, TRANSPORT_KINDS, transport_from_config
 from isobil.transport._fake import FakeTransport, SentSms
 from isobil.transport._http import HttpTransport
 from isobil.transport._http_adapters import (
@@ -29,6 +30,8 @@ from isobil.transport._http_adapters import (
 from isobil.transport._smpp import SmppStats, SmppTransport
 
 __all__ = [
+    "PROVIDER_URLS",
+    "TRANSPORT_KINDS",
     "CallbackApp",
     "CallbackError",
     "CallbackReply",
@@ -51,4 +54,5 @@ __all__ = [
     "SubmitResult",
     "Transport",
     "sign",
+    "transport_from_config",
 ]

@@ -1,0 +1,137 @@
+"""The `[transport]` table: no silent fake, credentials from the environment only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from isobil._cli import main
+from isobil.errors import ConfigurationError
+from isobil.transport import FakeTransport, HttpTransport, JasminAdapter, transport_from_config
+
+Capsys = pytest.CaptureFixture[str]
+
+INIT = ["init", "--name", "Acme Ticaret A.Ş.", "--mersis", "0123456789012345"]
+INIT += ["--contact", "0850 123 45 67", "--originator", "ACME", "--brand", "ACME"]
+INIT += ["--short-number", "4605"]
+SEND = ["send", "Siparişiniz kargoda.", "--category", "informational", "--to", "05321234567"]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory with its own database; nothing from the environment leaks in."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ISOBIL_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    return tmp_path
+
+
+def _add_transport(workdir: Path, table: str) -> None:
+    config = workdir / "isobil.toml"
+    config.write_text(config.read_text(encoding="utf-8") + "\n" + table, encoding="utf-8")
+
+
+@pytest.mark.parametrize("command", [["worker", "--once"], SEND])
+def test_no_transport_configured_exits_2_and_sends_nothing(
+    workdir: Path, capsys: Capsys, command: list[str]
+) -> None:
+    """Without a [transport] the worker and send refuse (exit 2), saying what to write;
+    the queue is left as it was rather than marked sent through a fake."""
+    assert main(INIT) == 0
+    assert (
+        main(
+            [
+                "send",
+                "Kargonuz yolda.",
+                "--category",
+                "informational",
+                "--to",
+                "05321234567",
+                "--at",
+                "2020-01-01T10:00",
+            ]
+        )
+        == 2
+    )
+    capsys.readouterr()
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert "no transport configured, nothing was sent" in err
+    assert "[transport]" in err
+    assert 'kind = "netgsm"' in err
+    assert 'kind = "fake"' in err
+
+
+def test_the_fake_is_used_only_when_chosen_and_says_so(workdir: Path, capsys: Capsys) -> None:
+    """`init --transport fake` writes the table; sends then go to the fake, with a note."""
+    assert main([*INIT, "--transport", "fake"]) == 0
+    assert '[transport]\nkind = "fake"' in (workdir / "isobil.toml").read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(SEND) == 0
+    captured = capsys.readouterr()
+    assert "submitted=1" in captured.out
+    assert 'using the fake transport (kind = "fake")' in captured.err
+
+
+def test_a_credential_in_the_file_is_refused(workdir: Path, capsys: Capsys) -> None:
+    """A password written in the config is refused, and not echoed back."""
+    assert main(INIT) == 0
+    _add_transport(
+        workdir, '[transport]\nkind = "jasmin"\nusername = "acme"\npassword = "hunter2"\n'
+    )
+    capsys.readouterr()
+    assert main(SEND) == 1
+    err = capsys.readouterr().err
+    assert 'password_env = "VARIABLE"' in err
+    assert "hunter2" not in err
+
+
+def test_transport_from_config_reads_credentials_from_the_environment() -> None:
+    """``password_env`` names the variable; the adapter gets its value, the repr hides it."""
+    transport = transport_from_config(
+        {
+            "kind": "jasmin",
+            "url": "http://127.0.0.1:1401",
+            "username": "acme",
+            "password_env": "JASMIN_PASSWORD",
+            "timeout": 2.5,
+        },
+        environ={"JASMIN_PASSWORD": "s3cret-value"},
+    )
+    assert isinstance(transport, HttpTransport)
+    assert isinstance(transport.adapter, JasminAdapter)
+    assert transport.base_url == "http://127.0.0.1:1401"
+    assert "s3cret-value" not in repr(transport)
+    assert isinstance(transport_from_config({"kind": "fake"}), FakeTransport)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({}, "kind must be one of netgsm, iletimerkezi, verimor, jasmin"),
+        ({"kind": "twilio"}, "kind must be one of"),
+        (
+            {"kind": "jasmin", "username": "a", "password_env": "NOPE"},
+            "the environment variable NOPE is not set",
+        ),
+        (
+            {
+                "kind": "jasmin",
+                "url": "http://x",
+                "username": "a",
+                "password_env": "P",
+                "colour": "blue",
+            },
+            'kind = "jasmin" has no option colour; it takes:',
+        ),
+        ({"kind": "smpp", "port": 2775}, 'kind = "smpp" needs host'),
+        ({"kind": "fake", "url": "http://x"}, 'kind = "fake" takes no options'),
+        ({"kind": "generic-json", "api_key": "k"}, "a credential is not kept"),
+        ({"kind": "generic-json"}, 'kind = "generic-json" needs url'),
+    ],
+)
+def test_bad_tables_are_named(table: dict[str, object], message: str) -> None:
+    """Each mistake in a [transport] table is a ConfigurationError saying which."""
+    with pytest.raises(ConfigurationError, match=None) as caught:
+        transport_from_config(table, environ={"P": "pw"})
+    assert message in str(caught.value)
