@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 
 from isobil import (
+    Brand,
     Client,
     ConfigurationError,
     ConnectionFailed,
     FakeTransport,
     InvalidValue,
     Message,
+    MessageCategory,
     MessageState,
     OutcomeStatus,
     Recipient,
+    RecipientType,
     Sender,
     TransportClosed,
     TransportTimeout,
 )
+from isobil.storage import MemoryStorage
 
 NOTICE = Message("Siparişiniz kargoya verildi.", category="informational")
 
@@ -193,3 +198,40 @@ def test_report_arriving_before_submit_returns_is_not_lost() -> None:
         message_id = result.outcomes[0].message_id
         assert message_id is not None
         assert client.message(message_id).state is MessageState.DELIVERED
+
+
+def test_the_transport_is_told_category_brand_iys_code_and_recipient_type() -> None:
+    """Each message reaches the transport with its category, brand, the brand's İYS
+    code, the recipient's type from the address book (BIREYSEL when not in it) and
+    the client's validity."""
+    sender = Sender(
+        name="Acme Ticaret A.Ş.",
+        mersis="0123456789012345",
+        contact="0850 123 45 67",
+        brands=[Brand("ACME", iys_code="654321")],
+        short_number="4605",
+    )
+    fake = FakeTransport()
+    with Client(
+        sender, transport=fake, storage=MemoryStorage(), validity=timedelta(hours=6)
+    ) as client:
+        client.contacts.add("05331234567", recipient_type="TACIR")
+        for number, kind in (("05321234567", "BIREYSEL"), ("05331234567", "TACIR")):
+            client.consent.record(
+                number, "ONAY", source="HS_ISLAK_IMZA", brand="ACME", recipient_type=kind
+            )
+        offer = Message(
+            "KAMPANYA: Tüm ürünlerde %20 indirim! acme.com.tr/kampanya "
+            "Ret için ACME RET yazıp 4605'e gönderin.",
+            brand="ACME",
+        )
+        client.send(offer, to=["05321234567", "05331234567"], acknowledge=["TR-CONSENT-003"])
+        client.send(Message("Kargonuz yolda.", category="informational"), to="05341234567")
+    told = [sent.outbound for sent in fake.sent]
+    assert [(o.category, o.recipient_type, o.brand, o.iys_code) for o in told if o] == [
+        (MessageCategory.COMMERCIAL, RecipientType.BIREYSEL, "ACME", "654321"),
+        (MessageCategory.COMMERCIAL, RecipientType.TACIR, "ACME", "654321"),
+        (MessageCategory.INFORMATIONAL, RecipientType.BIREYSEL, "ACME", "654321"),
+    ]
+    assert {o.validity for o in told if o} == {timedelta(hours=6)}
+    assert [o.commercial for o in told if o] == [True, True, False]

@@ -732,7 +732,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         with _client(args) as client, _callback_server(args, client.transport):
             while True:
                 report = client.dispatch()
-                pulled = client.poll()
+                pulled = _poll(client)
                 if report.handled or report.lost or args.once:
                     counts = ", ".join(f"{s.value} {n}" for s, n in report.outcomes.items())
                     lost = f"; {len(report.lost)} lost to unknown" if report.lost else ""
@@ -746,6 +746,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
                 time.sleep(args.interval)
     except KeyboardInterrupt:
         print("isobil: worker stopped", file=sys.stderr)
+        return 0
+
+
+def _poll(client: Any) -> int:
+    """Pull what a polled provider holds; a provider that fails is retried next pass."""
+    from isobil.errors import TransportError
+
+    try:
+        return int(client.poll())
+    except TransportError as exc:
+        print(f"isobil: pulling reports failed, retried next pass: {exc}", file=sys.stderr)
         return 0
 
 

@@ -32,7 +32,11 @@ __all__ = ["FakeTransport", "SentSms"]
 
 @attrs.frozen
 class SentSms:
-    """One message the fake accepted: what a real SMSC would have received."""
+    """One message the fake accepted: what a real SMSC would have received.
+
+    ``outbound`` is the :class:`OutboundSms` as the transport got it (its category,
+    brand, İYS code, recipient type …).
+    """
 
     id: str
     message_id: str
@@ -41,6 +45,7 @@ class SentSms:
     plan: SegmentPlan = attrs.field(repr=False)
     originator: str | None
     submitted_at: datetime
+    outbound: OutboundSms | None = attrs.field(default=None, repr=False)
 
 
 class FakeTransport(Transport):
@@ -102,6 +107,7 @@ class FakeTransport(Transport):
             plan=sms.plan,
             originator=sms.originator,
             submitted_at=datetime.now(UTC),
+            outbound=sms,
         )
         self.sent.append(sent)
         self._by_provider_id[provider_id] = sent

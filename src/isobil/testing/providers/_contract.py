@@ -61,7 +61,13 @@ CONTRACT_SENDER = Sender(
 #: The callback token (first path segment) of providers that push.
 CALLBACK_TOKEN = "contract-callback-token-0123456789"  # noqa: S105 - a test secret
 
-_COMMERCIAL = Message("ACME'de kış indirimi başladı: tüm ürünlerde %20 indirim!", brand="ACME")
+_COMMERCIAL = Message(
+    "KAMPANYA: Tüm ürünlerde %20 indirim! acme.com.tr/kampanya "
+    "Ret için ACME RET yazıp 4605'e gönderin.",
+    brand="ACME",
+)
+#: Consent recorded here is not yet registered in İYS (the provider checks İYS itself).
+_UNSYNCED = ["TR-CONSENT-003"]
 _NOTICE = Message("Siparişiniz kargoya verildi.", category="informational", brand="ACME")
 
 #: Texts a Turkish sender writes: Turkish letters, GSM escapes (€ [ ] …), digits,
@@ -161,7 +167,7 @@ class ProviderContract:
         TACIR from the address book; our message id is the custom id where one is sent."""
         person = self._consenting(world, RecipientType.BIREYSEL)
         merchant = self._consenting(world, RecipientType.TACIR)
-        result = world.client.send(_COMMERCIAL, to=[person, merchant])
+        result = world.client.send(_COMMERCIAL, to=[person, merchant], acknowledge=_UNSYNCED)
         assert [o.status for o in result.outcomes] == [OutcomeStatus.SUBMITTED] * 2
         [to_person] = world.received_by(person)
         [to_merchant] = world.received_by(merchant)
@@ -215,7 +221,7 @@ class ProviderContract:
         assert len(list(world.client.storage.iter_inbound())) == 1
         [reply] = world.received_by(number)
         assert reply.commercial is False
-        blocked = world.client.send(_COMMERCIAL, to=number)
+        blocked = world.client.send(_COMMERCIAL, to=number, acknowledge=_UNSYNCED)
         assert blocked.outcomes[0].status is OutcomeStatus.BLOCKED
 
     # -- what goes wrong ------------------------------------------------------------------
