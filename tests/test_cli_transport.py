@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from isobil._cli import main
 from isobil.errors import ConfigurationError
-from isobil.transport import FakeTransport, HttpTransport, JasminAdapter, transport_from_config
+from isobil.testing.providers.netgsm import NetgsmSimulator
+from isobil.transport import (
+    DeliveryStatus,
+    FakeTransport,
+    HttpTransport,
+    JasminAdapter,
+    transport_from_config,
+)
 
 Capsys = pytest.CaptureFixture[str]
 
@@ -135,3 +144,47 @@ def test_bad_tables_are_named(table: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigurationError, match=None) as caught:
         transport_from_config(table, environ={"P": "pw"})
     assert message in str(caught.value)
+
+
+def test_worker_sends_queued_messages_through_netgsm(
+    workdir: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With kind = "netgsm" at the simulator, `worker` sends what is queued, then pulls
+    its delivery report; the password (from the environment) is in no output."""
+    password = "netgsm-cli-password-0042"  # noqa: S105 - a test secret
+    monkeypatch.setenv("NETGSM_PASSWORD", password)
+    with NetgsmSimulator(password=password) as simulator:
+        assert main(INIT) == 0
+        _add_transport(
+            workdir,
+            f'[transport]\nkind = "netgsm"\nurl = "{simulator.url}"\n'
+            'username = "8501234567"\npassword_env = "NETGSM_PASSWORD"\nmsgheader = "ACME"\n',
+        )
+        capsys.readouterr()
+        assert main([*SEND, "--at", "2030-01-01T10:00", "--json"]) == 0
+        campaign = json.loads(capsys.readouterr().out)["campaign_id"]
+        _make_due(workdir)
+        assert main(["worker", "--once"]) == 0
+        sending = capsys.readouterr()
+        [sms] = simulator.received
+        assert (sms.to, sms.text, sms.commercial) == (
+            "+905321234567",
+            "Siparişiniz kargoda.",
+            False,
+        )
+        simulator.deliver(sms.provider_id, DeliveryStatus.DELIVERED)
+        assert main(["worker", "--once"]) == 0
+        pulling = capsys.readouterr()
+        assert main(["report", "delivery", campaign, "--json"]) == 0
+        report = capsys.readouterr()
+    assert "dispatched 1 message(s): submitted 1" in sending.out
+    assert "pulled 1 delivery report(s)" in pulling.out
+    assert json.loads(report.out)["counts"] == {"delivered": 1}
+    for shown in (sending, pulling, report):
+        assert password not in shown.out + shown.err
+
+
+def _make_due(workdir: Path) -> None:
+    """Queued messages are due now (the test cannot wait for 2030)."""
+    with sqlite3.connect(workdir / "cli.db") as db:
+        db.execute("UPDATE isobil_messages SET not_before = '2020-01-01 00:00:00.000000'")
