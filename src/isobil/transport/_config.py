@@ -10,12 +10,14 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from isobil.errors import ConfigurationError, InvalidValue
 from isobil.transport._base import Transport
 
 __all__ = ["PROVIDER_URLS", "TRANSPORT_KINDS", "transport_from_config"]
+
+T = TypeVar("T")
 
 #: The kinds of transport a configuration can name.
 TRANSPORT_KINDS: Final = (
@@ -143,11 +145,11 @@ def _no_options(kind: str, options: Mapping[str, Any]) -> None:
 
 def _build(
     kind: str,
-    factory: Callable[..., Any],
+    factory: Callable[..., T],
     *args: Any,
     extra: frozenset[str] = frozenset(),
     **kwargs: Any,
-) -> Any:
+) -> T:
     """``factory(*args, **kwargs)``, with a wrong option named instead of a TypeError
     (``extra`` are the other options the table may hold, named in the message)."""
     parameters = inspect.signature(factory).parameters
