@@ -27,6 +27,11 @@ from isobil.transport._http_adapters import (
     HttpResponse,
     JasminAdapter,
 )
+from isobil.transport._iletimerkezi import (
+    IletiMerkeziAdapter,
+    IletiMerkeziBalance,
+    IletiMerkeziBlacklist,
+)
 from isobil.transport._smpp import SmppStats, SmppTransport
 
 __all__ = [
@@ -43,6 +48,9 @@ __all__ = [
     "HttpRequest",
     "HttpResponse",
     "HttpTransport",
+    "IletiMerkeziAdapter",
+    "IletiMerkeziBalance",
+    "IletiMerkeziBlacklist",
     "InboundEvent",
     "InboundHandler",
     "InboundSms",

@@ -194,14 +194,34 @@ class HttpTransport(Transport):
             raise TransportClosed("HttpTransport is closed")
         handed = 0
         for request in self.adapter.poll_requests(pending, since):
-            answer = self._exchange(request, idempotent=True)
-            if isinstance(answer, TransportError):
-                raise answer
-            events = self.adapter.parse_poll(request, answer)
+            events = self.adapter.parse_poll(request, self.call(request))
             if events:
                 self._emit_many(events)
                 handed += len(events)
         return handed
+
+    def call(self, request: HttpRequest, *, idempotent: bool = True) -> HttpResponse:
+        """Send one request an adapter built — a balance or blacklist query, say —
+        with this transport's retries; return the answer, whatever its status.
+
+        ``idempotent=False`` for a request that changes something and must not be
+        repeated after a lost answer. Raises the :class:`TransportError` of a
+        request that failed (unreachable, throttled or unanswered after retries).
+
+        >>> from isobil.transport import HttpRequest, JasminAdapter
+        >>> transport = HttpTransport("http://127.0.0.1:9", JasminAdapter(username="a",
+        ...     password="b"), max_retries=0)
+        >>> transport.call(HttpRequest("GET", "/balance"))
+        Traceback (most recent call last):
+        ...
+        isobil.errors.ConnectionFailed: cannot reach http://127.0.0.1:9 after 1 attempts ...
+        """
+        if self._closed:
+            raise TransportClosed("HttpTransport is closed")
+        answer = self._exchange(request, idempotent=idempotent)
+        if isinstance(answer, TransportError):
+            raise answer
+        return answer
 
     def _exchange(self, request: HttpRequest, *, idempotent: bool) -> HttpResponse | TransportError:
         """Send ``request`` with the retries above; the answer to read, or the error
