@@ -446,7 +446,8 @@ class Client(Resource):
     (a file in the working directory); pass ``MemoryStorage()`` for a client
     that keeps nothing. ``operator_suffix`` and ``national_shift`` are passed to
     :func:`isobil.sms.plan`; ``national_shift`` defaults to what the transport
-    can send (not through Jasmin, which has only GSM 7-bit and UCS-2), and the
+    can send (not through Jasmin, which has only GSM 7-bit and UCS-2),
+    ``operator_suffix`` to the transport's part table (5, or 0 for Verimor), and the
     transport's ``fixed_split`` is passed on too, so the parts counted and billed
     are the parts sent. ``batch_size`` is
     how many messages go to the transport in one call, and ``lease`` how long
@@ -488,7 +489,7 @@ class Client(Resource):
         transport: Transport | None = None,
         storage: Storage | None = None,
         database_url: str | None = None,
-        operator_suffix: int = 5,
+        operator_suffix: int | None = None,
         national_shift: bool | None = None,
         batch_size: int = 500,
         inbound_numbers: Mapping[str, Sequence[str]] | None = None,
@@ -527,7 +528,9 @@ class Client(Resource):
                 database_url or os.environ.get("ISOBIL_DATABASE_URL") or DEFAULT_DATABASE_URL
             )
         self.storage: Storage = storage
-        self.operator_suffix = operator_suffix
+        self.operator_suffix = (
+            transport.operator_suffix if operator_suffix is None else operator_suffix
+        )
         self.national_shift = national_shift
         self.batch_size = batch_size
         #: How long this client holds a batch before another worker may take it over.

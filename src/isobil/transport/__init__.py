@@ -33,6 +33,7 @@ from isobil.transport._iletimerkezi import (
     IletiMerkeziBlacklist,
 )
 from isobil.transport._smpp import SmppStats, SmppTransport
+from isobil.transport._verimor import VerimorAdapter
 
 __all__ = [
     "PROVIDER_URLS",
@@ -61,6 +62,7 @@ __all__ = [
     "SmppTransport",
     "SubmitResult",
     "Transport",
+    "VerimorAdapter",
     "sign",
     "transport_from_config",
 ]

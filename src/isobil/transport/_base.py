@@ -165,13 +165,17 @@ class Transport(Resource):
     knows only GSM 7-bit and UCS-2), the ``Client`` plans without the tables so
     that the parts it counts and bills are the parts sent. ``fixed_split`` says
     that the peer splits long texts itself at fixed lengths (see
-    :func:`isobil.sms.plan`), so the ``Client`` plans them that way. ``polls``
+    :func:`isobil.sms.plan`), so the ``Client`` plans them that way, as it does
+    with ``operator_suffix``, the units the peer's part table keeps free for the
+    operator code (0 where its table has no such reserve). ``polls``
     says that the peer pushes neither reports nor inbound texts, so they must be
     pulled with :meth:`poll` (the ``Client``'s worker does).
     """
 
     national_shift: bool = True
     fixed_split: bool = False
+    #: Units kept free in the last part for the code operators append (" B038").
+    operator_suffix: int = 5
     #: Whether reports and inbound texts must be pulled with :meth:`poll`.
     polls: bool = False
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 
 import httpx
@@ -38,7 +38,8 @@ class HttpTransport(Transport):
 
     ``adapter`` speaks the provider's dialect (:class:`GenericJsonAdapter`,
     :class:`JasminAdapter` or your own :class:`HttpAdapter`). A batch goes out in
-    requests of at most ``adapter.max_batch`` messages, each carrying an
+    requests of at most ``adapter.max_batch`` messages (those the adapter's
+    ``group_key`` keeps apart go in requests of their own), each carrying an
     idempotency key (our message id, or a hash of the batch's ids).
 
     Retries, with exponential backoff and jitter slept through ``sleep``, up to
@@ -121,14 +122,18 @@ class HttpTransport(Transport):
         for sms in batch:  # what the provider would not carry whole is not sent at all
             error = self.adapter.refuse(sms)
             results.append(None if error is None else SubmitResult(sms.id, error=error))
-        todo = [i for i, result in enumerate(results) if result is None]
-        for start in range(0, len(todo), size):
-            places = todo[start : start + size]
+        groups: dict[Hashable, list[int]] = {}
+        for i, result in enumerate(results):
+            if result is None:
+                groups.setdefault(self.adapter.group_key(batch[i]), []).append(i)
+        chunks = [g[s : s + size] for g in groups.values() for s in range(0, len(g), size)]
+        none_refused = sum(map(len, chunks)) == len(batch)
+        for n, places in enumerate(chunks):
             chunk = [batch[i] for i in places]
             try:
                 answers = self._submit_chunk(chunk)
             except ConnectionFailed as exc:
-                if start == 0 and len(todo) == len(batch):
+                if n == 0 and none_refused:
                     raise
                 answers = [SubmitResult(sms.id, error=exc) for sms in chunk]
             for i, answer in zip(places, answers, strict=True):
@@ -144,6 +149,11 @@ class HttpTransport(Transport):
     def fixed_split(self) -> bool:  # type: ignore[override]
         """Whether the provider cuts long texts at fixed lengths (the adapter's say)."""
         return self.adapter.fixed_split
+
+    @property
+    def operator_suffix(self) -> int:  # type: ignore[override]
+        """Units kept free for the operator code in the provider's table (the adapter's say)."""
+        return self.adapter.operator_suffix
 
     @property
     def polls(self) -> bool:  # type: ignore[override]

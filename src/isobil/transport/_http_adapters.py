@@ -17,7 +17,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Final, Literal
 from urllib.parse import parse_qs
@@ -111,6 +111,9 @@ class HttpAdapter(abc.ABC):
     callback_auth: CallbackAuth = "hmac"
     national_shift: bool = True
     fixed_split: bool = False
+    #: Units the provider's part table keeps free for the operator code (see
+    #: :func:`isobil.sms.plan`); 0 when its table has no such reserve.
+    operator_suffix: int = 5
     #: Whether reports and inbound texts are pulled (:meth:`poll_requests`), not pushed.
     polls: bool = False
 
@@ -140,6 +143,12 @@ class HttpAdapter(abc.ABC):
     def callback_reply(self, events: Sequence[InboundEvent]) -> CallbackReply:
         """The answer to a callback that was read and handed over."""
         return CallbackReply()
+
+    def group_key(self, sms: OutboundSms) -> Hashable:
+        """Messages whose keys differ never share a request (``None``, the default:
+        any may). For providers that set per request what isobil sets per message
+        (sender, commercial flag, encoding …)."""
+        return None
 
     def refuse(self, sms: OutboundSms) -> TransportError | None:
         """Why the provider would not carry ``sms`` whole, before any request; or ``None``.
