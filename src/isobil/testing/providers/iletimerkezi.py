@@ -35,35 +35,36 @@ from typing import Final
 
 from isobil.testing.providers._base import ProviderSimulator, SimAnswer, SimRequest, SimulatedSms
 from isobil.transport import DeliveryStatus
+from isobil.transport._iletimerkezi import ILETIMERKEZI_CODES
 
 __all__ = ["SEND_ERROR_CODES", "IletiMerkeziSimulator", "iletimerkezi_parts"]
 
 #: The codes send-sms documents, with İleti Merkezi's words (docs/sms/send/json.mdx,
 #: docs/status-codes.mdx): what :meth:`IletiMerkeziSimulator.fail_next` takes.
 SEND_ERROR_CODES: Final[Mapping[str, str]] = {
-    "400": "İstek çözümlenemedi",
-    "401": "Üyelik bilgileri hatalı",
-    "402": "Bakiye yetersiz",
-    "404": "API istek yapılan yönteme sahip değil",
-    "422": "İstek içerisindeki değerler doğrulanamadı.",
-    "450": "Gönderilen başlık kullanıma uygun değil",
-    "451": "Tekrar eden sipariş",
-    "452": "Mesaj alıcıları hatalı",
-    "453": "Sipariş boyutu aşıldı",
-    "454": "Mesaj metni boş",
-    "457": "Mesaj gönderim tarihinin formatı hatalı",
-    "459": "Başlık kısmı boş olamaz",
-    "460": "Başlık 11 karakterden fazla olmamalı ve Türkçe karakter içermemelidir.",
-    "466": "Hatalı numara.",
-    "468": "IYS üzerinden sorgulama yapılıp, yapılmayacağını ayarlamalısınız.",
-    "469": "IYS listenizi seçmelisiniz, BIREYSEL veya TACIR.",
-    "470": "IYS kodunuzu ayarlamalısınız.",
-    "503": "Sunucu geçici olarak servis dışı",
+    code: ILETIMERKEZI_CODES[code]
+    for code in (
+        "400",
+        "401",
+        "402",
+        "404",
+        "422",
+        "450",
+        "451",
+        "452",
+        "453",
+        "454",
+        "457",
+        "459",
+        "460",
+        "466",
+        "468",
+        "469",
+        "470",
+        "503",
+    )
 }
-_OTHER_CODES: Final[Mapping[str, str]] = {
-    "200": "İşlem başarılı",
-    "455": "Sipariş bulunamadı",
-}
+_OTHER_CODES: Final[Mapping[str, str]] = {code: ILETIMERKEZI_CODES[code] for code in ("200", "455")}
 
 # GSM 03.38 default alphabet (one septet) and its extension table (escape + one).
 _GSM_BASIC: Final = frozenset(
