@@ -419,3 +419,13 @@ def test_transliteration_keeps_default_text() -> None:
     text = "Ürün Çok Güzel @ 100$"
 
     assert text == transliterate_turkish(text)
+
+
+def test_locking_shift_false_plans_the_single_shift_table_instead() -> None:
+    """Where the locking table would save a part, ``locking_shift=False`` (a provider
+    with the single shift table only) counts the parts the single shift table takes."""
+    text = "ş" * 10 + "a" * 140  # single shift: 160 septets, two parts; locking: one
+    assert (plan(text).encoding.value, plan(text).parts) == ("gsm7-tr-locking", 1)
+    single = plan(text, locking_shift=False)
+    assert (single.encoding.value, single.parts) == ("gsm7-tr-single", 2)
+    assert plan("şa", locking_shift=False) == plan("şa")  # one part either way

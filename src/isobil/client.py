@@ -447,7 +447,8 @@ class Client(Resource):
     that keeps nothing. ``operator_suffix`` and ``national_shift`` are passed to
     :func:`isobil.sms.plan`; ``national_shift`` defaults to what the transport
     can send (not through Jasmin, which has only GSM 7-bit and UCS-2),
-    ``operator_suffix`` to the transport's part table (5, or 0 for Verimor), and the
+    ``operator_suffix`` to the transport's part table (5, or 0 for Verimor); the
+    transport's ``locking_shift`` (False for Netgsm) is passed on, and the
     transport's ``fixed_split`` is passed on too, so the parts counted and billed
     are the parts sent. ``batch_size`` is
     how many messages go to the transport in one call, and ``lease`` how long
@@ -595,6 +596,7 @@ class Client(Resource):
             operator_suffix=self.operator_suffix,
             national_shift=self.national_shift,
             fixed_split=self.transport.fixed_split,
+            locking_shift=self.transport.locking_shift,
         )
 
     def check(

@@ -171,6 +171,7 @@ def plan(
     operator_suffix: int = 5,
     national_shift: bool = True,
     fixed_split: bool = False,
+    locking_shift: bool = True,
 ) -> SegmentPlan:
     """Choose the cheapest encoding for ``text`` and split it into parts.
 
@@ -178,7 +179,9 @@ def plan(
     wins: ``gsm7``, then Turkish single shift, then Turkish locking shift, then
     UCS-2. ``operator_suffix`` units are reserved in the last part for the code
     Turkish operators append (" B038"); 0 turns the reserve off.
-    ``national_shift=False`` limits the choice to ``gsm7`` and ``ucs2``.
+    ``national_shift=False`` limits the choice to ``gsm7`` and ``ucs2``;
+    ``locking_shift=False`` leaves out the Turkish locking shift table only, for a
+    provider that sends the single shift table but not the locking one.
 
     Parts are cut only between characters, never inside an escape pair or a
     surrogate pair. Filling each part as far as it goes is minimal: after k parts
@@ -198,7 +201,7 @@ def plan(
     >>> plan(text).encoding.value, plan(text, fixed_split=True).encoding.value
     ('gsm7', 'ucs2')
     """
-    chosen = _plan(text, operator_suffix, national_shift)
+    chosen = _plan(text, operator_suffix, national_shift, locking_shift)
     # Such a gateway splits what does not fit one part of 160 (our reserve aside).
     splits = chosen.encoding is Encoding.GSM7 and chosen.units_used > _GSM7.capacity_single
     if fixed_split and splits and _cuts_an_escape(text, _GSM7.capacity_per_part):
@@ -219,7 +222,9 @@ def _cuts_an_escape(text: str, per_part: int) -> bool:
     return False
 
 
-def _plan(text: str, operator_suffix: int, national_shift: bool) -> SegmentPlan:
+def _plan(
+    text: str, operator_suffix: int, national_shift: bool, locking_shift: bool = True
+) -> SegmentPlan:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
     if isinstance(operator_suffix, bool) or not isinstance(operator_suffix, int):
@@ -244,7 +249,7 @@ def _plan(text: str, operator_suffix: int, national_shift: bool) -> SegmentPlan:
         preferred = _GSM7
     elif national_shift and extra <= _SINGLE_TWO:
         preferred = _TR_SINGLE
-    locking = national_shift and chars <= _LOCKING_ALL
+    locking = national_shift and locking_shift and chars <= _LOCKING_ALL
     if preferred is None:
         if locking:
             units = n + sum(map(text.count, chars & _LOCKING_TWO))

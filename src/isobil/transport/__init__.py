@@ -32,6 +32,7 @@ from isobil.transport._iletimerkezi import (
     IletiMerkeziBalance,
     IletiMerkeziBlacklist,
 )
+from isobil.transport._netgsm import NetgsmAdapter
 from isobil.transport._smpp import SmppStats, SmppTransport
 from isobil.transport._verimor import VerimorAdapter
 
@@ -56,6 +57,7 @@ __all__ = [
     "InboundHandler",
     "InboundSms",
     "JasminAdapter",
+    "NetgsmAdapter",
     "OutboundSms",
     "SentSms",
     "SmppStats",

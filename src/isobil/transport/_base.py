@@ -176,6 +176,8 @@ class Transport(Resource):
     fixed_split: bool = False
     #: Units kept free in the last part for the code operators append (" B038").
     operator_suffix: int = 5
+    #: Whether the Turkish locking shift table goes out as planned (with national_shift).
+    locking_shift: bool = True
     #: Whether reports and inbound texts must be pulled with :meth:`poll`.
     polls: bool = False
 

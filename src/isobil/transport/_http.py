@@ -156,6 +156,11 @@ class HttpTransport(Transport):
         return self.adapter.operator_suffix
 
     @property
+    def locking_shift(self) -> bool:  # type: ignore[override]
+        """Whether the provider sends the Turkish locking shift table (the adapter's say)."""
+        return self.adapter.locking_shift
+
+    @property
     def polls(self) -> bool:  # type: ignore[override]
         """Whether reports and inbound texts are pulled (the adapter's say)."""
         return self.adapter.polls

@@ -114,6 +114,9 @@ class HttpAdapter(abc.ABC):
     #: Units the provider's part table keeps free for the operator code (see
     #: :func:`isobil.sms.plan`); 0 when its table has no such reserve.
     operator_suffix: int = 5
+    #: Whether the provider sends the Turkish locking shift table (with national_shift);
+    #: some send the single shift table only.
+    locking_shift: bool = True
     #: Whether reports and inbound texts are pulled (:meth:`poll_requests`), not pushed.
     polls: bool = False
 
