@@ -137,6 +137,14 @@ def test_transport_from_config_reads_credentials_from_the_environment() -> None:
         ({"kind": "fake", "url": "http://x"}, 'kind = "fake" takes no options'),
         ({"kind": "generic-json", "api_key": "k"}, "a credential is not kept"),
         ({"kind": "generic-json"}, 'kind = "generic-json" needs url'),
+        (
+            {"kind": "generic-json", "url": "https://acme:plain-pass@sms.example"},
+            "[transport] url: a credential is not kept",
+        ),
+        (
+            {"kind": "generic-json", "url": "https://x", "headers": {"Authorization": "B t"}},
+            "[transport] headers: a credential is not kept",
+        ),
     ],
 )
 def test_bad_tables_are_named(table: dict[str, object], message: str) -> None:
@@ -188,3 +196,20 @@ def _make_due(workdir: Path) -> None:
     """Queued messages are due now (the test cannot wait for 2030)."""
     with sqlite3.connect(workdir / "cli.db") as db:
         db.execute("UPDATE isobil_messages SET not_before = '2020-01-01 00:00:00.000000'")
+
+
+def test_options_that_only_name_a_credential_are_not_refused() -> None:
+    """``api_key_header`` names where the key goes; the key itself comes from the
+    environment."""
+    transport = transport_from_config(
+        {
+            "kind": "generic-json",
+            "url": "https://sms.example",
+            "api_key_header": "X-Api-Key",
+            "api_key_prefix": "",
+            "api_key_env": "API_KEY",
+        },
+        environ={"API_KEY": "k-0042"},
+    )
+    assert isinstance(transport, HttpTransport)
+    assert "k-0042" not in repr(transport)

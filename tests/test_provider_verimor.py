@@ -23,6 +23,7 @@ from isobil.errors import (
     IysRefused,
     SubmitRejected,
     TransportError,
+    TransportTimeout,
 )
 from isobil.model import MessageCategory, RecipientType
 from isobil.sms import plan
@@ -366,7 +367,6 @@ def test_ip_not_allowed_is_authentication() -> None:
 
 def test_unreadable_success_is_unknown() -> None:
     """A 200 whose body is no campaign id: the outcome is unknown, not failed."""
-    from isobil.errors import TransportTimeout
 
     [result] = _adapter().parse_response([_sms(1)], _answer(200, "<html>"))
     assert isinstance(result.error, TransportTimeout)
@@ -740,3 +740,11 @@ def test_credentials_never_shown(caplog: pytest.LogCaptureFixture) -> None:
     finally:
         transport.close()
     assert all(PASSWORD not in text for text in shown)
+
+
+def test_a_server_error_leaves_the_outcome_unknown() -> None:
+    """HTTP 500 from Verimor (which has no idempotency key) may follow a send: the
+    message is unknown, never failed and refunded, and never sent again."""
+    [result] = _adapter().parse_response([_sms(1, "Kargonuz yolda.")], _answer(500, "oops"))
+    assert isinstance(result.error, TransportTimeout)
+    assert "outcome unknown" in str(result.error)

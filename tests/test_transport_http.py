@@ -10,12 +10,18 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import httpx
 import pytest
 
-from isobil.errors import ConnectionFailed, SubmitRejected, Throttled, TransportTimeout
+from isobil.errors import (
+    ConnectionFailed,
+    SubmitRejected,
+    Throttled,
+    TransportError,
+    TransportTimeout,
+)
 from isobil.testing.http_gateway import HttpGateway, WsgiServer
 from isobil.testing.transport import TransportContract, outbound
 from isobil.transport import (
@@ -23,9 +29,13 @@ from isobil.transport import (
     DeliveryReport,
     DeliveryStatus,
     GenericJsonAdapter,
+    HttpRequest,
+    HttpResponse,
     HttpTransport,
     InboundEvent,
     InboundSms,
+    OutboundSms,
+    SubmitResult,
     sign,
 )
 
@@ -550,3 +560,54 @@ def test_callback_app_validates_its_setup() -> None:
         CallbackApp(GenericJsonAdapter(), secret="short", on_event=print)  # noqa: S106
     with pytest.raises(ValueError, match="on_event"):
         CallbackApp(GenericJsonAdapter(), secret=SECRET)
+
+
+class _OnePerNumber(GenericJsonAdapter):
+    """Each number in a request of its own; the second answer is read as broken."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers = 0
+
+    def group_key(self, sms: OutboundSms) -> object:
+        return sms.to
+
+    def parse_response(
+        self, batch: Sequence[OutboundSms], response: HttpResponse
+    ) -> list[SubmitResult]:
+        self.answers += 1
+        if self.answers == 2:
+            raise TransportError("a broken answer")
+        return super().parse_response(batch, response)
+
+
+def test_a_request_that_fails_midway_keeps_what_earlier_requests_got() -> None:
+    """Messages the group key keeps apart go in requests of their own; when a later
+    request fails, the earlier ones keep their provider ids and only the failed
+    request's messages carry the error (nothing raised, nothing accepted lost)."""
+    batch = [outbound("+905321234567", "Bir", 1), outbound("+905331234567", "İki", 2)]
+    with (
+        HttpGateway() as gateway,
+        HttpTransport(gateway.url, _OnePerNumber(), sleep=lambda s: None) as transport,
+    ):
+        first, second = transport.submit(batch)
+        assert len(gateway.requests) == 2
+    assert (first.id, first.ok, first.provider_id is not None) == ("contract-1", True, True)
+    assert (second.id, str(second.error)) == ("contract-2", "a broken answer")
+
+
+def test_credentials_in_a_request_url_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    """httpx logs every request's URL at INFO: user info and secret-looking query
+    values (APIs that take a password in the URL) are replaced there."""
+    caplog.set_level(logging.DEBUG)
+    with HttpGateway() as gateway:
+        url = gateway.url.replace("http://", "http://acme:url-pass-0042@")
+        with HttpTransport(url, GenericJsonAdapter(), max_retries=0) as transport:
+            request = HttpRequest(
+                "GET", "/balance", params={"username": "acme", "password": "q-pass-0042"}
+            )
+            assert transport.call(request).status == 501  # the gateway takes POSTs only
+    assert "HTTP Request: GET" in caplog.text
+    assert "username=acme" in caplog.text
+    assert "url-pass-0042" not in caplog.text
+    assert "q-pass-0042" not in caplog.text

@@ -11,6 +11,7 @@ import inspect
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
 
 from isobil.errors import ConfigurationError, InvalidValue
 from isobil.transport._base import Transport
@@ -126,7 +127,7 @@ def _resolve(options: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, An
                     f"[transport] {key}: the environment variable {value} is not set"
                 )
             resolved[name] = env[value]
-        elif any(word in key.lower() for word in _SECRET_WORDS):
+        elif _secret_name(key) or _secret_value(key, value):
             raise ConfigurationError(
                 f"[transport] {key}: a credential is not kept in the configuration; set it in "
                 f'an environment variable and name that variable with {key}_env = "VARIABLE"'
@@ -134,6 +135,26 @@ def _resolve(options: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, An
         else:
             resolved[key] = value
     return resolved
+
+
+def _secret_name(key: str) -> bool:
+    """Whether option ``key`` holds a credential (``api_key_header`` only names one)."""
+    if key.endswith(("_header", "_prefix")):
+        return False
+    return any(word in key.lower() for word in _SECRET_WORDS)
+
+
+def _secret_value(key: str, value: object) -> bool:
+    """Whether ``value`` carries a credential: a URL with user info, or headers that
+    authenticate."""
+    if key == "url" and isinstance(value, str):
+        return bool(urlsplit(value).password)
+    if key == "headers" and isinstance(value, Mapping):
+        return any(
+            any(word in str(name).lower() for word in ("auth", "key", "token", "secret"))
+            for name in value
+        )
+    return False
 
 
 def _no_options(kind: str, options: Mapping[str, Any]) -> None:

@@ -26,6 +26,39 @@ __all__ = ["HttpTransport"]
 
 _log = logging.getLogger("isobil.transport.http")
 
+#: Query parameters whose values never reach a log (some APIs take credentials in
+#: the URL, and httpx logs every request's URL at INFO).
+_SECRET_PARAMS = ("pass", "pwd", "secret", "token", "key", "hash", "sifre", "auth")
+
+
+def _redacted_url(url: httpx.URL) -> httpx.URL:
+    """``url`` without user info and with secret-looking query values replaced."""
+    if url.userinfo:
+        url = url.copy_with(username=None, password=None)
+    params = url.params
+    if any(word in name.lower() for name in params for word in _SECRET_PARAMS):
+        url = url.copy_with(
+            params=[
+                (name, "***" if any(w in name.lower() for w in _SECRET_PARAMS) else value)
+                for name, value in params.multi_items()
+            ]
+        )
+    return url
+
+
+class _RedactUrls(logging.Filter):
+    """Keeps credentials in request URLs out of httpx's own log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
+            record.args = tuple(
+                _redacted_url(a) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactUrls())
+
 #: Answers retried by every adapter: the request was not processed.
 _RETRY_ALWAYS = frozenset({503})
 #: Answers retried only when the provider honours idempotency keys: a proxy gave
@@ -132,8 +165,10 @@ class HttpTransport(Transport):
             chunk = [batch[i] for i in places]
             try:
                 answers = self._submit_chunk(chunk)
-            except ConnectionFailed as exc:
-                if n == 0 and none_refused:
+            except TransportError as exc:
+                # Nothing sent yet: the transport itself failed. Otherwise what the
+                # earlier requests got stands, and this request's messages carry the error.
+                if n == 0 and none_refused and isinstance(exc, ConnectionFailed | TransportClosed):
                     raise
                 answers = [SubmitResult(sms.id, error=exc) for sms in chunk]
             for i, answer in zip(places, answers, strict=True):
@@ -279,6 +314,14 @@ class HttpTransport(Transport):
                     continue
                 error = TransportTimeout(
                     f"no answer from {self._redact(self.base_url)} ({why}); outcome unknown"
+                )
+                error.__cause__ = exc
+                return error
+            except (httpx.DecodingError, httpx.TooManyRedirects) as exc:
+                # The provider answered: it may have acted on the request.
+                error = TransportTimeout(
+                    f"the answer of {self._redact(self.base_url)} cannot be read "
+                    f"({type(exc).__name__}); outcome unknown"
                 )
                 error.__cause__ = exc
                 return error

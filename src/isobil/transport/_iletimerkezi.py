@@ -330,7 +330,7 @@ class IletiMerkeziAdapter(HttpAdapter):
         body = _json_or_none(response.body)
         code, message = _status(body)
         if code is None:
-            if 200 <= response.status < 300:
+            if 200 <= response.status < 300 or response.status >= 500:
                 # Taken, perhaps, but we cannot tell: never send it again.
                 return [
                     SubmitResult(

@@ -646,7 +646,9 @@ def inbound_sms(sender: str, receiver: str, text: str, received_at: datetime | N
     """
     from_ = _e164(sender)
     second = (received_at or datetime.now(UTC)).replace(microsecond=0)
-    key = "\x1f".join((from_, second.astimezone(UTC).isoformat(), text))
+    # Without Netgsm's time, the id must not depend on when we read the row.
+    when = "" if received_at is None else second.astimezone(UTC).isoformat()
+    key = "\x1f".join((from_, when, text))
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
     moment = second.replace(microsecond=999_999)
     return InboundSms(from_, receiver.strip(), text, moment, f"netgsm-mo-{digest}")

@@ -435,6 +435,12 @@ class VerimorAdapter(HttpAdapter):
         if response.status == 400 and text in VERIMOR_ERRORS:
             kind, meaning = VERIMOR_ERRORS[text]
             return kind(f"Verimor refused the request: {text} ({meaning})", code=text)
+        if response.status >= 500:
+            # The provider failed while handling it: it may have sent. Never resend.
+            return TransportTimeout(
+                f"Verimor answered HTTP {response.status}; outcome unknown"
+                + (f" ({words})" if words else "")
+            )
         code = text if response.status == 400 and _ERROR_CODE.fullmatch(text) else None
         return SubmitRejected(
             f"Verimor refused the request: HTTP {response.status}" + (f" {words}" if words else ""),
