@@ -446,11 +446,10 @@ class Client(Resource):
     (a file in the working directory); pass ``MemoryStorage()`` for a client
     that keeps nothing. ``operator_suffix`` and ``national_shift`` are passed to
     :func:`isobil.sms.plan`; ``national_shift`` defaults to what the transport
-    can send (not through Jasmin, which has only GSM 7-bit and UCS-2),
+    can send (not through Jasmin, which has only GSM 7-bit and UCS-2) and
     ``operator_suffix`` to the transport's part table (5, or 0 for Verimor); the
-    transport's ``locking_shift`` (False for Netgsm) is passed on, and the
-    transport's ``fixed_split`` is passed on too, so the parts counted and billed
-    are the parts sent. ``batch_size`` is
+    transport's ``locking_shift`` (False for Netgsm) and ``fixed_split`` are passed
+    on too, so the parts counted and billed are the parts sent. ``batch_size`` is
     how many messages go to the transport in one call, and ``lease`` how long
     this client holds a batch before another worker may take it over (a worker
     that dies mid-submit leaves its messages ``unknown`` once it ends).
