@@ -17,7 +17,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Final, Literal
 from urllib.parse import parse_qs
@@ -160,8 +160,16 @@ class HttpAdapter(abc.ABC):
         """
         return None
 
+    def secrets(self) -> Iterable[Secret | None]:
+        """The credentials this adapter holds, which :meth:`redact` hides."""
+        return ()
+
     def redact(self, text: str) -> str:
-        """``text`` with this adapter's secrets replaced, should a provider echo them."""
+        """``text`` with this adapter's secrets (:meth:`secrets`) replaced, should a
+        provider echo them."""
+        for secret in self.secrets():
+            if secret is not None and secret.reveal():
+                text = text.replace(secret.reveal(), "***")
         return text
 
     def poll_requests(self, pending: Sequence[str], since: datetime) -> list[HttpRequest]:
@@ -329,10 +337,8 @@ class GenericJsonAdapter(HttpAdapter):
         auth = " api_key=***" if self._api_key is not None else ""
         return f"<GenericJsonAdapter {self.path} max_batch={self.max_batch}{auth}>"
 
-    def redact(self, text: str) -> str:
-        if self._api_key is not None and self._api_key.reveal():
-            text = text.replace(self._api_key.reveal(), "***")
-        return text
+    def secrets(self) -> Iterable[Secret | None]:
+        return (self._api_key,)
 
     def build_request(self, batch: Sequence[OutboundSms], idempotency_key: str) -> HttpRequest:
         f = self.fields
@@ -460,7 +466,8 @@ class GenericJsonAdapter(HttpAdapter):
         raise CallbackError("unknown event type")
 
 
-def _json_or_none(body: bytes) -> object:
+def _json_or_none(body: bytes | str) -> object:
+    """The JSON in ``body``, or ``None`` when it holds none."""
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -557,11 +564,8 @@ class JasminAdapter(HttpAdapter):
     def __repr__(self) -> str:
         return f"<JasminAdapter user={self.username!r} dlr_level={self.dlr_level}>"
 
-    def redact(self, text: str) -> str:
-        for secret in (self._password, self._dlr_url):
-            if secret is not None and secret.reveal():
-                text = text.replace(secret.reveal(), "***")
-        return text
+    def secrets(self) -> Iterable[Secret | None]:
+        return (self._password, self._dlr_url)
 
     def build_request(self, batch: Sequence[OutboundSms], idempotency_key: str) -> HttpRequest:
         [sms] = batch

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Final
@@ -62,6 +61,7 @@ from isobil.transport._http_adapters import (
     HttpAdapter,
     HttpRequest,
     HttpResponse,
+    _json_or_none,
 )
 from isobil.transport._smpp_receipts import ISTANBUL
 
@@ -263,11 +263,8 @@ class IletiMerkeziAdapter(HttpAdapter):
     def __repr__(self) -> str:
         return f"<IletiMerkeziAdapter sender={self.sender!r} max_parts={self.max_parts}>"
 
-    def redact(self, text: str) -> str:
-        for secret in (self._hash, self._secret, self._key):
-            if secret is not None and secret.reveal():
-                text = text.replace(secret.reveal(), "***")
-        return text
+    def secrets(self) -> Iterable[Secret | None]:
+        return (self._hash, self._secret, self._key)
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -502,13 +499,6 @@ class IletiMerkeziAdapter(HttpAdapter):
 def _as_sent(text: str) -> SegmentPlan:
     """The parts İleti Merkezi bills for ``text``: GSM 7-bit or UCS-2, 5 units kept for B186."""
     return plan_text(text, operator_suffix=5, national_shift=False)
-
-
-def _json_or_none(body: bytes) -> object:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
 
 
 def _dig(data: object, *keys: str) -> object:

@@ -38,12 +38,11 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import json
 import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Final
@@ -78,6 +77,7 @@ from isobil.transport._http_adapters import (
     HttpAdapter,
     HttpRequest,
     HttpResponse,
+    _json_or_none,
 )
 from isobil.transport._smpp_receipts import ISTANBUL
 
@@ -283,11 +283,8 @@ class NetgsmAdapter(HttpAdapter):
     def __repr__(self) -> str:
         return f"<NetgsmAdapter user={self.username!r} msgheader={self.msgheader!r}>"
 
-    def redact(self, text: str) -> str:
-        for secret in (self._token, self._password):
-            if secret.reveal():
-                text = text.replace(secret.reveal(), "***")
-        return text
+    def secrets(self) -> Iterable[Secret | None]:
+        return (self._token, self._password)
 
     # -- sending --------------------------------------------------------------------------
 
@@ -360,7 +357,7 @@ class NetgsmAdapter(HttpAdapter):
     def parse_response(
         self, batch: Sequence[OutboundSms], response: HttpResponse
     ) -> list[SubmitResult]:
-        body = _json(response.body)
+        body = _json_or_none(response.body)
         code = _code(body)
         if code is not None and code != "00":
             subject = "the message" if len(batch) == 1 else f"a request of {len(batch)} messages"
@@ -411,7 +408,7 @@ class NetgsmAdapter(HttpAdapter):
         return requests
 
     def parse_poll(self, request: HttpRequest, response: HttpResponse) -> list[InboundEvent]:
-        body = _json(response.body)
+        body = _json_or_none(response.body)
         code = _code(body)
         if request.url == INBOX_PATH:
             if code == "40":
@@ -516,7 +513,7 @@ class NetgsmAdapter(HttpAdapter):
         POSTed as JSON (as documented) or as a form."""
         if method != "POST":
             raise CallbackError(f"Netgsm posts its webhook, not {method}", 405)
-        data = _json(body)
+        data = _json_or_none(body)
         if not isinstance(data, dict):
             try:
                 form = parse_qs(body.decode("utf-8"), strict_parsing=True, max_num_fields=20)
@@ -556,7 +553,7 @@ class NetgsmAdapter(HttpAdapter):
 
     def parse_balance(self, response: HttpResponse) -> Decimal:
         """The credit in the answer to :meth:`balance_request`."""
-        body = _json(response.body)
+        body = _json_or_none(response.body)
         code = _code(body)
         if code != "00":
             codes = {**NETGSM_REPORT_ERRORS, "60": "No records"}
@@ -759,13 +756,6 @@ def _netgsm_time(value: object) -> datetime | None:
 def _minute(moment: datetime) -> str:
     """``ddMMyyyyHHmm`` in Istanbul time, as ``startdate``/``stopdate`` take it."""
     return moment.astimezone(ISTANBUL).strftime("%d%m%Y%H%M")
-
-
-def _json(body: bytes) -> object:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
 
 
 def _code(body: object) -> str | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Final
@@ -52,6 +52,7 @@ from isobil.transport._http_adapters import (
     HttpAdapter,
     HttpRequest,
     HttpResponse,
+    _json_or_none,
     _phone,
 )
 from isobil.transport._smpp_receipts import ISTANBUL
@@ -320,9 +321,8 @@ class VerimorAdapter(HttpAdapter):
     def __repr__(self) -> str:
         return f"<VerimorAdapter user={self.username!r} max_batch={self.max_batch}>"
 
-    def redact(self, text: str) -> str:
-        secret = self._password.reveal()
-        return text.replace(secret, "***") if secret else text
+    def secrets(self) -> Iterable[Secret | None]:
+        return (self._password,)
 
     # -- sending ------------------------------------------------------------------------
 
@@ -542,7 +542,7 @@ class VerimorAdapter(HttpAdapter):
             return Decimal(text)
         except InvalidOperation:
             pass
-        data = _json(text)
+        data = _json_or_none(text)
         if isinstance(data, dict) and isinstance(data.get("balance"), int | float | str):
             try:
                 return Decimal(str(data["balance"]))
@@ -559,7 +559,7 @@ class VerimorAdapter(HttpAdapter):
 
     def parse_blacklist(self, response: HttpResponse) -> tuple[int, list[VerimorBlacklistEntry]]:
         """``(total, entries of this page)`` from the answer to :meth:`blacklist_request`."""
-        data = _json(self._checked(response))
+        data = _json_or_none(self._checked(response))
         if not isinstance(data, dict) or not isinstance(data.get("records"), list):
             raise TransportError("Verimor's blacklist answer cannot be read")
         total = data.get("total")
@@ -630,15 +630,8 @@ def _mixed(sms: OutboundSms) -> SubmitRejected:
     )
 
 
-def _json(text: str) -> object:
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-
-
 def _json_campaign_id(text: str) -> str | None:
-    data = _json(text)
+    data = _json_or_none(text)
     if isinstance(data, dict):
         campaign = data.get("campaign_id")
         if isinstance(campaign, int) and not isinstance(campaign, bool) and campaign >= 0:
