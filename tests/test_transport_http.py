@@ -38,6 +38,7 @@ from isobil.transport import (
     SubmitResult,
     sign,
 )
+from isobil.transport._http_adapters import _phone
 
 SECRET = "callback-secret-0123456789"  # noqa: S105 - a test secret
 API_KEY = "api-key-abcdef-987654"
@@ -611,3 +612,19 @@ def test_credentials_in_a_request_url_never_reach_the_log(caplog: pytest.LogCapt
     assert "username=acme" in caplog.text
     assert "url-pass-0042" not in caplog.text
     assert "q-pass-0042" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("905321234567", "+905321234567"),  # Jasmin, Verimor: international digits
+        ("5321234567", "+905321234567"),  # Netgsm, İleti Merkezi: without the 0
+        ("05321234567", "+905321234567"),
+        ("+90 532 123 45 67", "+905321234567"),
+        ("4605", "4605"),  # a short number stays
+        ("ACME", "ACME"),  # so does an alphanumeric sender
+    ],
+)
+def test_numbers_in_callbacks_are_read_as_providers_write_them(written: str, read: str) -> None:
+    """Every adapter reads a number in a push or report with one helper."""
+    assert _phone(written) == read

@@ -196,12 +196,15 @@ class HttpAdapter(abc.ABC):
 def _phone(value: str) -> str:
     """An MSISDN as providers write it, in E.164 where it is a phone number.
 
-    Short numbers (3-6 digits) and alphanumeric senders are kept as they are.
+    Ten digits are a Turkish number without its 0 (``5321234567``), as Turkish
+    providers write them; spaces, brackets and dashes are ignored. Short numbers
+    (3-6 digits) and alphanumeric senders are kept as they are.
     """
     text = value.strip()
-    if re.fullmatch(r"\d{3,6}", text) or not re.fullmatch(r"\+?\d{7,15}", text):
+    digits = re.sub(r"[\s()-]", "", text)
+    if re.fullmatch(r"\d{3,6}", digits) or not re.fullmatch(r"\+?\d{7,15}", digits):
         return text
-    candidate = text if text.startswith(("+", "0")) else "+" + text
+    candidate = digits if digits.startswith(("+", "0")) or len(digits) == 10 else "+" + digits
     try:
         return phone.normalize(candidate)
     except InvalidValue:

@@ -62,6 +62,7 @@ from isobil.transport._http_adapters import (
     HttpRequest,
     HttpResponse,
     _json_or_none,
+    _phone,
 )
 from isobil.transport._smpp_receipts import ISTANBUL
 
@@ -466,7 +467,7 @@ class IletiMerkeziAdapter(HttpAdapter):
             count = int(str(blacklist.get("count") or len(numbers)))
         except ValueError as exc:
             raise TransportError("İleti Merkezi: unreadable blacklist count") from exc
-        return IletiMerkeziBlacklist(count, tuple(_e164(str(n)) for n in numbers))
+        return IletiMerkeziBlacklist(count, tuple(_phone(str(n)) for n in numbers))
 
     def add_blacklist_request(self, number: str) -> HttpRequest:
         """``POST /v1/add-blacklist/json`` for one number; check with :meth:`parse_status`."""
@@ -529,10 +530,3 @@ def _order_id(body: object) -> str | None:
 
 def _requested_order(request: HttpRequest) -> str | None:
     return _id(_dig(request.json, "request", "order", "id"))
-
-
-def _e164(number: str) -> str:
-    try:
-        return phone.normalize(number)
-    except InvalidValue:
-        return number.strip()

@@ -78,6 +78,7 @@ from isobil.transport._http_adapters import (
     HttpRequest,
     HttpResponse,
     _json_or_none,
+    _phone,
 )
 from isobil.transport._smpp_receipts import ISTANBUL
 
@@ -641,7 +642,7 @@ def inbound_sms(sender: str, receiver: str, text: str, received_at: datetime | N
     at the second: the text is taken as received at the end of that second, so
     that a RET is never ordered before a consent recorded in the same second.
     """
-    from_ = _e164(sender)
+    from_ = _phone(sender)
     second = (received_at or datetime.now(UTC)).replace(microsecond=0)
     # Without Netgsm's time, the id must not depend on when we read the row.
     when = "" if received_at is None else second.astimezone(UTC).isoformat()
@@ -671,19 +672,6 @@ def _encoding(plan: SegmentPlan) -> bool:
 def _national(number: str) -> str:
     """The ten digits Netgsm's ``no`` takes, from a +90 E.164 number."""
     return number.removeprefix("+90")
-
-
-def _e164(number: str) -> str:
-    digits = re.sub(r"\D", "", number)
-    if len(digits) == 10 and digits[0] in "2345":
-        digits = "90" + digits
-    elif len(digits) == 11 and digits.startswith("0"):
-        digits = "9" + digits
-    candidate = "+" + digits
-    try:
-        return phone.normalize(candidate) if len(digits) >= 7 else number.strip()
-    except InvalidValue:
-        return number.strip()
 
 
 def _row_number(value: object) -> str | None:
