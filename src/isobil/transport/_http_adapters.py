@@ -211,24 +211,26 @@ def _phone(value: str) -> str:
         return text
 
 
-def _datetime(value: object) -> datetime | None:
+def _datetime(value: object, naive: tzinfo = UTC) -> datetime | None:
+    """An ISO 8601 time (``2015-02-20 16:06:00`` too); one without an offset is
+    taken in ``naive``'s zone (the provider's clock)."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise CallbackError(f"a time must be an ISO 8601 string, got {type(value).__name__}")
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value.strip())
     except ValueError as exc:
         raise CallbackError("a time is not ISO 8601") from exc
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=naive)
 
 
 def _optional_str(value: object, what: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise CallbackError(f"{what} must be a string")
-    return str(value)
+        raise CallbackError(f"{what} must be a string or a number")
+    return str(value).strip()
 
 
 def _required_str(value: object, what: str) -> str:

@@ -52,8 +52,11 @@ from isobil.transport._http_adapters import (
     HttpAdapter,
     HttpRequest,
     HttpResponse,
+    _datetime,
     _json_or_none,
+    _optional_str,
     _phone,
+    _required_str,
 )
 from isobil.transport._smpp_receipts import ISTANBUL
 
@@ -487,16 +490,16 @@ class VerimorAdapter(HttpAdapter):
         the status word for anything but DELIVERED, with ``:<gsm_error>`` when the
         operator gave one (``NOT_DELIVERED:13``).
         """
-        campaign = _text(item.get("campaign_id"), "campaign_id")
-        custom = _optional_text(item.get("message_custom_id"), "message_custom_id")
+        campaign = _required_str(item.get("campaign_id"), "campaign_id")
+        custom = _optional_str(item.get("message_custom_id"), "message_custom_id")
         if custom:
             provider_id = f"{campaign}:{custom}"
         else:
-            provider_id = f"{campaign}:#{_text(item.get('message_id'), 'message_id')}"
+            provider_id = f"{campaign}:#{_required_str(item.get('message_id'), 'message_id')}"
         word = item.get("status")
         if not isinstance(word, str) or word not in VERIMOR_STATUSES:
             raise CallbackError("unknown Verimor status")
-        gsm_error = _optional_text(item.get("gsm_error"), "gsm_error")
+        gsm_error = _optional_str(item.get("gsm_error"), "gsm_error")
         error_code = None
         if word != "DELIVERED":
             error_code = word if gsm_error in (None, "", "0") else f"{word}:{gsm_error}"
@@ -504,7 +507,7 @@ class VerimorAdapter(HttpAdapter):
             provider_id,
             VERIMOR_STATUSES[word],
             error_code,
-            _moment(item.get("done_at")),
+            _datetime(item.get("done_at"), ISTANBUL),
         )
 
     @staticmethod
@@ -513,13 +516,15 @@ class VerimorAdapter(HttpAdapter):
         content = item.get("content")
         if not isinstance(content, str):
             raise CallbackError("content must be a string")
-        received = _moment(item.get("received_at")) or _moment(item.get("created_at"))
+        received = _datetime(item.get("received_at"), ISTANBUL) or _datetime(
+            item.get("created_at"), ISTANBUL
+        )
         return InboundSms(
-            _phone(_text(item.get("source_addr"), "source_addr")),
-            _text(item.get("destination_addr"), "destination_addr"),
+            _phone(_required_str(item.get("source_addr"), "source_addr")),
+            _required_str(item.get("destination_addr"), "destination_addr"),
             content,
             received or datetime.now(ISTANBUL),
-            _optional_text(item.get("message_id"), "message_id"),
+            _optional_str(item.get("message_id"), "message_id"),
         )
 
     def callback_reply(self, events: Sequence[InboundEvent]) -> CallbackReply:
@@ -570,7 +575,7 @@ class VerimorAdapter(HttpAdapter):
                 raise TransportError("Verimor's blacklist answer has an unreadable record")
             source = record.get("source")
             try:
-                created = _moment(record.get("created_at"))
+                created = _datetime(record.get("created_at"), ISTANBUL)
             except CallbackError as exc:
                 raise TransportError("Verimor's blacklist answer has a bad time") from exc
             entries.append(
@@ -639,31 +644,3 @@ def _json_campaign_id(text: str) -> str | None:
         if isinstance(campaign, str) and _CAMPAIGN_ID.fullmatch(campaign):
             return campaign.strip()
     return None
-
-
-def _optional_text(value: object, what: str) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise CallbackError(f"{what} must be a string or a number")
-    return str(value).strip()
-
-
-def _text(value: object, what: str) -> str:
-    text = _optional_text(value, what)
-    if not text:
-        raise CallbackError(f"{what} is missing")
-    return text
-
-
-def _moment(value: object) -> datetime | None:
-    """``2015-02-20 16:06:00`` (Istanbul time) or ISO 8601 with an offset."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise CallbackError("a time must be a string")
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise CallbackError("a time is not 'YYYY-MM-DD HH:MM:SS' nor ISO 8601") from exc
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=ISTANBUL)
