@@ -22,6 +22,7 @@ from typing import Any, Protocol, TextIO
 from zoneinfo import ZoneInfo
 
 from isobil import _demo, phone
+from isobil.transport import TRANSPORT_KINDS
 
 CONFIG_FILE = "isobil.toml"
 ISTANBUL = ZoneInfo("Europe/Istanbul")
@@ -42,9 +43,6 @@ or kind = "fake" to send nowhere while trying things out, or pass --smpp HOST:PO
 (see docs/cli.md and docs/providers/)"""
 
 Handler = Callable[[argparse.Namespace], int]
-#: The kinds a [transport] table may name (isobil.transport.TRANSPORT_KINDS, without
-#: importing the transports before they are needed).
-_TRANSPORT_KINDS = ("netgsm", "iletimerkezi", "verimor", "jasmin", "generic-json", "smpp", "fake")
 
 
 class CliError(Exception):
@@ -968,7 +966,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init.add_argument(
         "--transport",
-        choices=_TRANSPORT_KINDS,
+        choices=TRANSPORT_KINDS,
         help="write a [transport] table of this kind (add its options and credentials' "
         "*_env names after; see docs/providers/)",
     )

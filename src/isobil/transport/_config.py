@@ -15,6 +15,13 @@ from urllib.parse import urlsplit
 
 from isobil.errors import ConfigurationError, InvalidValue
 from isobil.transport._base import Transport
+from isobil.transport._fake import FakeTransport
+from isobil.transport._http import HttpTransport
+from isobil.transport._http_adapters import GenericJsonAdapter, HttpAdapter, JasminAdapter
+from isobil.transport._iletimerkezi import IletiMerkeziAdapter
+from isobil.transport._netgsm import NetgsmAdapter
+from isobil.transport._smpp import SmppTransport
+from isobil.transport._verimor import VerimorAdapter
 
 __all__ = ["PROVIDER_URLS", "TRANSPORT_KINDS", "transport_from_config"]
 
@@ -35,6 +42,13 @@ PROVIDER_URLS: Final[Mapping[str, str]] = {
     "netgsm": "https://api.netgsm.com.tr",
     "iletimerkezi": "https://api.iletimerkezi.com",
     "verimor": "https://sms.verimor.com.tr",
+}
+_ADAPTERS: Final[Mapping[str, type[HttpAdapter]]] = {
+    "netgsm": NetgsmAdapter,
+    "iletimerkezi": IletiMerkeziAdapter,
+    "verimor": VerimorAdapter,
+    "jasmin": JasminAdapter,
+    "generic-json": GenericJsonAdapter,
 }
 #: Options of the HTTP transport itself; every other option goes to the adapter.
 _HTTP_OPTIONS: Final = frozenset({"url", "timeout", "connect_timeout", "max_retries"})
@@ -72,13 +86,9 @@ password_env = "VARIABLE"
         )
     resolved = _resolve(options, env)
     if kind == "fake":
-        from isobil.transport._fake import FakeTransport
-
         _no_options(kind, resolved)
         return FakeTransport()
     if kind == "smpp":
-        from isobil.transport._smpp import SmppTransport
-
         host, port = resolved.pop("host", None), resolved.pop("port", 2775)
         if not isinstance(host, str) or isinstance(port, bool) or not isinstance(port, int):
             raise ConfigurationError('[transport] kind = "smpp" needs host = "…" (and port = N)')
@@ -87,31 +97,13 @@ password_env = "VARIABLE"
 
 
 def _http(kind: str, options: dict[str, Any]) -> Transport:
-    from isobil.transport._http import HttpTransport
-
-    adapter_class = _adapter_class(kind)
+    adapter_class = _ADAPTERS[kind]
     url = options.pop("url", PROVIDER_URLS.get(kind))
     if not isinstance(url, str):
         raise ConfigurationError(f'[transport] kind = "{kind}" needs url = "https://…"')
     http = {k: options.pop(k) for k in list(options) if k in _HTTP_OPTIONS}
     adapter = _build(kind, adapter_class, extra=_HTTP_OPTIONS, **options)
     return _build(kind, HttpTransport, url, adapter, **http)
-
-
-def _adapter_class(kind: str) -> Callable[..., Any]:
-    from isobil.transport._http_adapters import GenericJsonAdapter, JasminAdapter
-    from isobil.transport._iletimerkezi import IletiMerkeziAdapter
-    from isobil.transport._netgsm import NetgsmAdapter
-    from isobil.transport._verimor import VerimorAdapter
-
-    classes: dict[str, Callable[..., Any]] = {
-        "netgsm": NetgsmAdapter,
-        "iletimerkezi": IletiMerkeziAdapter,
-        "verimor": VerimorAdapter,
-        "jasmin": JasminAdapter,
-        "generic-json": GenericJsonAdapter,
-    }
-    return classes[kind]
 
 
 def _resolve(options: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
