@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from isobil.model import Brand, ConsentSource, ConsentStatus, Message, RecipientType, Sender
+from isobil import Client
+from isobil.model import (
+    Brand,
+    ConsentEvent,
+    ConsentSource,
+    ConsentStatus,
+    Message,
+    RecipientType,
+    Sender,
+)
 from isobil.rules import (
     IysRegistration,
     MessageFacts,
@@ -17,9 +27,13 @@ from isobil.rules import (
     RulesConfig,
     RuleSet,
 )
+from isobil.storage import BlacklistEntry, IysSync, IysSyncStatus, MemoryStorage
+from isobil.transport import FakeTransport
 
 CASES = Path(__file__).parent / "rule_cases"
 RULES = RuleSet()
+NUMBER = "+905321234567"
+ISTANBUL = ZoneInfo("Europe/Istanbul")
 
 BASE_SENDER: dict[str, Any] = {
     "name": "Acme Ticaret A.Ş.",
@@ -36,6 +50,15 @@ BASE_MESSAGE: dict[str, Any] = {
     "category": "commercial",
     "brand": "ACME",
 }
+#: The proof a web form keeps (Reg. art. 7): who, what they said, not pre-ticked, not forced.
+FULL_PROOF = {
+    "name": "Ayşe Yılmaz",
+    "statement": "ACME'den kampanya SMS'i almak istiyorum",
+    "pre_ticked": "no",
+    "condition_of_sale": "no",
+    "form": "f-1",
+    "ip": "203.0.113.7",
+}
 BASE_RECIPIENT: dict[str, Any] = {
     "type": "BIREYSEL",
     "consent": "ONAY",
@@ -45,6 +68,7 @@ BASE_RECIPIENT: dict[str, Any] = {
     "blacklisted": False,
     "previously_messaged": True,
     "missing_fields": [],
+    "evidence": FULL_PROOF,
 }
 
 
@@ -61,37 +85,120 @@ def _load() -> list[Any]:
     return params
 
 
+def _aware(value: datetime | date) -> datetime:
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time(12), tzinfo=ISTANBUL)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _brand(value: str | dict[str, Any]) -> Brand:
+    return Brand(value) if isinstance(value, str) else Brand(**value)
+
+
+def _sender(values: dict[str, Any]) -> Sender:
+    s = _none_if_empty(values)
+    brands = [_brand(b) for b in s.pop("brands")]
+    advertisers = [
+        Sender(brands=[_brand(b) for b in a.pop("brands")], **a) for a in s.pop("advertisers", [])
+    ]
+    return Sender(brands=brands, advertisers=advertisers, **s)
+
+
+def _day_end(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=ISTANBUL)
+
+
 def _situation(case: dict[str, Any]) -> tuple[MessageFacts, RecipientFacts]:
-    s = _none_if_empty({**BASE_SENDER, **case.get("sender", {})})
-    brands = [Brand(code) for code in s.pop("brands")]
-    sender = Sender(brands=brands, **s)
+    sender = _sender({**BASE_SENDER, **case.get("sender", {})})
     m = _none_if_empty({**BASE_MESSAGE, **case.get("message", {})})
-    message = Message(m["text"], category=m["category"], brand=m["brand"])
+    message = Message(**m)
     r = _none_if_empty({**BASE_RECIPIENT, **case.get("recipient", {})})
-    consent_date = r["consent_date"]
-    if isinstance(consent_date, datetime) and consent_date.tzinfo is None:
-        consent_date = consent_date.replace(tzinfo=UTC)
+    consent = None if r["consent"] is None else ConsentStatus(r["consent"])
     recipient = RecipientFacts(
-        "+905321234567",
+        NUMBER,
         recipient_type=RecipientType(r["type"]),
-        consent=None if r["consent"] is None else ConsentStatus(r["consent"]),
-        consent_source=None if r["consent"] is None else ConsentSource(r["consent_source"]),
-        consent_date=None if r["consent"] is None else consent_date,
+        consent=consent,
+        consent_source=None if consent is None else ConsentSource(r["consent_source"]),
+        consent_date=None if consent is None else _aware(r["consent_date"]),
         iys=IysRegistration(r["iys"]),
         blacklisted=r["blacklisted"],
         previously_messaged=r["previously_messaged"],
         missing_fields=tuple(r["missing_fields"]),
+        consent_evidence=r["evidence"] or {},
     )
     as_of = case.get("as_of", date(2025, 6, 1))
-    return MessageFacts(sender, message, as_of, RulesConfig()), recipient
+    facts = MessageFacts(
+        sender,
+        message,
+        as_of,
+        RulesConfig(),
+        iys_pulled_at=_pulled_at(case, as_of),
+        checked_at=_day_end(as_of) - timedelta(hours=1),
+    )
+    return facts, recipient
+
+
+def _pulled_at(case: dict[str, Any], as_of: date) -> datetime | None:
+    """When İYS was last pulled: ``iys_pulled_hours_ago`` before the check (default 2 h)."""
+    hours = case.get("iys_pulled_hours_ago", 2)
+    if hours == "never":
+        return None
+    return _day_end(as_of) - timedelta(hours=1 + hours)
+
+
+def _through_client(case: dict[str, Any]) -> list[str]:
+    """Judge a case with a dated history the way a user would: through Client.check."""
+    sender = _sender({**BASE_SENDER, **case.get("sender", {})})
+    storage = MemoryStorage()
+    with Client(sender, storage=storage, transport=FakeTransport()) as client:
+        as_of: date = case["as_of"]
+        for entry in case["history"]:
+            at = _aware(entry["date"])
+            if entry.get("blacklisted"):
+                storage.add_to_blacklist([BlacklistEntry(NUMBER, "RET", at)])
+                continue
+            [stored] = client.consent.append(
+                [
+                    ConsentEvent(
+                        address=NUMBER,
+                        status=entry["status"],
+                        source=entry.get("source", "HS_WEB"),
+                        brand=entry.get("brand", "ACME"),
+                        consent_date=at,
+                        recorded_at=at,
+                        evidence=entry.get("evidence", FULL_PROOF),
+                    )
+                ]
+            )
+            if "iys" in entry:
+                synced = _aware(entry.get("iys_date", entry["date"]))
+                status = IysSyncStatus(entry["iys"])
+                storage.set_iys_sync([IysSync(stored.seq or 0, status, synced)])
+        pulled = _pulled_at(case, as_of)
+        if pulled is not None:
+            for brand in {b.code for a in (sender, *sender.advertisers) for b in a.brands}:
+                storage.set_state(f"iys.pulled_at.{brand}", pulled.isoformat())
+        m = _none_if_empty({**BASE_MESSAGE, **case.get("message", {})})
+        report = client.check(Message(**m), NUMBER, as_of=as_of)
+        return [f.rule_id for f in (*report.findings, *report.recipient_findings)]
+
+
+def _findings(case: dict[str, Any]) -> list[Any]:
+    facts, recipient = _situation(case)
+    return [*RULES.check_message(facts), *RULES.check_recipient(facts, recipient)]
 
 
 @pytest.mark.parametrize(("rule_id", "case"), _load())
 def test_rule_case(rule_id: str, case: dict[str, Any]) -> None:
-    """The situation produces exactly the expected findings."""
-    facts, recipient = _situation(case)
-    found = [f.rule_id for f in RULES.check_message(facts)]
-    found += [f.rule_id for f in RULES.check_recipient(facts, recipient)]
+    """The situation produces exactly the expected findings, citing the expected article."""
+    if "history" in case:
+        found = _through_client(case)
+    else:
+        findings = _findings(case)
+        found = [f.rule_id for f in findings]
+        if "citation" in case:
+            cited = {str(f.citation) for f in findings if f.rule_id == rule_id}
+            assert cited == {case["citation"]}
     assert sorted(case["expect"]) == sorted(found)
 
 

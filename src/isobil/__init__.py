@@ -43,6 +43,7 @@ from isobil.model import (
     MessageCategory,
     Recipient,
     RecipientType,
+    Relation,
     Sender,
     SenderKind,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "SegmentPlan",
     "SendResult",
     "Sender",
+    "Relation",
     "SenderKind",
     "StorageError",
     "SubmitRejected",

@@ -11,7 +11,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,7 @@ from isobil.consent import (
     ConsentReport,
     InboundProcessor,
     consent_report,
+    iys_pulled_at,
 )
 from isobil.contacts import ContactBook
 from isobil.errors import (
@@ -324,6 +325,29 @@ ELECTRONIC_SOURCES = frozenset(
 )
 
 
+def _all_brands(sender: Sender | None) -> tuple[Brand, ...]:
+    """The sender's brands and those of the advertisers it sends for."""
+    if sender is None:
+        return ()
+    return (*sender.brands, *(b for a in sender.advertisers for b in a.brands))
+
+
+def _shared_consent(brands: Sequence[Brand]) -> dict[str, tuple[str, ...]]:
+    """Brand code → the codes whose consent events decide with it (Reg. art. 7(6), 9(2))."""
+    groups: dict[str, tuple[str, ...]] = {}
+    for brand in brands:
+        if brand.shared_with:
+            group = (brand.code, *brand.shared_with)
+            for code in group:
+                groups[code] = tuple(sorted({*groups.get(code, ()), *group}))
+    return groups
+
+
+def _day_end(day: date) -> datetime:
+    """The first instant after ``day`` in Istanbul: the edge of a dated evaluation."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=ISTANBUL)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -412,14 +436,14 @@ class _Rendering:
             # Values repeat (names, cities): judge each distinct combination once.
             promotes = self._promotes.get(added)
             if promotes is None:
-                probe = MessageFacts(f.sender, self._message, f.as_of, f.config, text=added)
-                promotes = self._promotes[added] = probe.promotion is not None
+                evidence = f.with_text(added).classification.commercial_evidence
+                promotes = self._promotes[added] = bool(evidence)
             if not promotes:
                 return None
         text = self.text(number)
         if text is None:
             return None
-        return MessageFacts(f.sender, self._message, f.as_of, f.config, text=text)
+        return f.with_text(text)
 
 
 class _EventHandler:
@@ -546,10 +570,11 @@ class Client(Resource):
         self.replies = replies or AutoReplies()
         self.rules = rules or RuleSet()
         self.rules_config = rules_config or RulesConfig()
-        brands = sender.brands if sender else ()
+        brands = _all_brands(sender)
         self.consent = ConsentLedger(
             self.storage,
-            brands=[b.code for b in brands] if sender else None,
+            brands=[code for b in brands for code in (b.code, *b.shared_with)] if sender else None,
+            shared=_shared_consent(brands),
             on_recorded=self._confirm_consent,
         )
         self.blacklist = Blacklist(self.storage)
@@ -614,6 +639,7 @@ class Client(Resource):
         message = self._message(message)
         audience = self._audience(to)
         facts = self._message_facts(message, as_of)
+        before = None if as_of is None else _day_end(as_of)
         invalid = {
             repr(o.input): o.reason or ""
             for o in audience.early.values()
@@ -626,6 +652,7 @@ class Client(Resource):
             audience.values,
             acknowledge=acknowledge,
             invalid=invalid,
+            before=before,
         )
 
     def send(
@@ -691,6 +718,8 @@ class Client(Resource):
             self.storage.set_state(
                 f"campaign.{campaign.id}.acknowledge", ",".join(sorted(acknowledged))
             )
+        if message.relation is not None:
+            self.storage.set_state(f"campaign.{campaign.id}.relation", message.relation.value)
         outcomes = dict(audience.early)
         records: list[OutboundMessage] = []
         for recipient in audience.recipients:
@@ -827,24 +856,45 @@ class Client(Resource):
         return audience
 
     def _message_facts(self, message: Message, as_of: date | None) -> MessageFacts:
-        """The facts of the message; of a template, of the text every recipient shares."""
-        day = as_of or _now().astimezone(ISTANBUL).date()
+        """The facts of the message; of a template, of the text every recipient shares.
+
+        Evaluated now, or — with ``as_of`` — at the end of that day.
+        """
+        now = _now()
+        day = as_of or now.astimezone(ISTANBUL).date()
         template = sms.Template(message.text)
         text = template.skeleton if template.personalised else message.text
-        return MessageFacts(self.sender, message, day, self.rules_config, text=text)
+        brand = self._brand_of(message)
+        pulled = None if brand is None else iys_pulled_at(self.storage, brand)
+        return MessageFacts(
+            self.sender,
+            message,
+            day,
+            self.rules_config,
+            text=text,
+            iys_pulled_at=pulled,
+            checked_at=now if as_of is None else _day_end(as_of),
+        )
 
     def _recipient_facts(
         self,
         message: Message,
         recipients: Sequence[RecipientFacts],
         missing: Callable[[str], tuple[str, ...]],
+        *,
+        before: datetime | None = None,
     ) -> list[RecipientFacts]:
-        """Fill in consent, İYS, blacklist and history for a batch, in set-based lookups."""
+        """Fill in consent, İYS, blacklist and history for a batch, in set-based lookups.
+
+        With ``before``, as they stood just before that moment (a dated check).
+        """
         numbers = [r.number for r in recipients]
-        blacklisted = self.storage.blacklisted(numbers)
+        blacklisted = self.storage.blacklisted(numbers, before=before)
         messaged = self.storage.messaged(numbers)
         brand = self._brand_of(message)
-        states = self.consent.states(numbers, brand=brand) if brand is not None else {}
+        states = (
+            self.consent.states(numbers, brand=brand, before=before) if brand is not None else {}
+        )
         filled = []
         for recipient in recipients:
             state = states.get(recipient.number)
@@ -862,6 +912,7 @@ class Client(Resource):
                     blacklisted=recipient.number in blacklisted,
                     previously_messaged=recipient.number in messaged,
                     missing_fields=missing(recipient.number),
+                    consent_evidence={} if state is None else state.event.evidence,
                 )
             )
         return filled
@@ -876,9 +927,10 @@ class Client(Resource):
         acknowledge: Iterable[str],
         invalid: Mapping[str, str] | None = None,
         texts: _Rendering | None = None,
+        before: datetime | None = None,
     ) -> PreflightReport:
         texts = texts or _Rendering(self, message, facts, values)
-        recipients = self._recipient_facts(message, recipients, texts.missing)
+        recipients = self._recipient_facts(message, recipients, texts.missing, before=before)
         return preflight(
             self.rules,
             facts,
@@ -900,7 +952,12 @@ class Client(Resource):
         campaign = self.storage.get_campaign(campaign_id)
         if campaign is None:
             raise StorageError(f"messages refer to a missing campaign {campaign_id!r}")
-        message = Message(campaign.text, category=campaign.category, brand=campaign.brand)
+        message = Message(
+            campaign.text,
+            category=campaign.category,
+            brand=campaign.brand,
+            relation=self.storage.get_state(f"campaign.{campaign_id}.relation"),
+        )
         acknowledged = self.storage.get_state(f"campaign.{campaign_id}.acknowledge") or ""
         return (
             message,
@@ -1046,8 +1103,8 @@ class Client(Resource):
         originator = self.sender.originator if self.sender else None
         brand = self._brand_of(message)
         iys_code = None
-        if brand is not None and self.sender is not None:
-            iys_code = next((b.iys_code for b in self.sender.brands if b.code == brand), None)
+        if brand is not None:
+            iys_code = next((b.iys_code for b in _all_brands(self.sender) if b.code == brand), None)
         contacts = self.storage.get_contacts([r.to for r in records])
         return [
             OutboundSms(

@@ -29,6 +29,7 @@ __all__ = [
     "MessageCategory",
     "Recipient",
     "RecipientType",
+    "Relation",
     "RowError",
     "Sender",
     "SenderKind",
@@ -51,12 +52,28 @@ def _to_enum(enum_cls: type[E], value: object, what: str) -> E:
         raise InvalidValue(f"invalid {what} {value!r}: expected one of {choices}") from None
 
 
+class Relation(enum.StrEnum):
+    """How a recipient is related to the sender, where an exemption depends on it."""
+
+    SUBSCRIBER = "subscriber"  # of an electronic-communications operator
+    MEMBER = "member"  # of a professional body, association or foundation
+    STUDENT_OR_PARENT = "student_or_parent"  # of a foundation university or private school
+    CUSTOMER = "customer"  # of a capital-markets intermediary
+
+
 class SenderKind(enum.StrEnum):
-    """What kind of sender this is; the exempt kinds are outside the regulation (R-EXEMPT)."""
+    """What kind of sender this is (R-EXEMPT).
+
+    The exempt kinds are outside the regulation only towards the recipients in
+    :attr:`relation` (none needed for public bodies and broadcasters informing
+    the public) and only about their own services — see docs/rules.md.
+    """
 
     COMPANY = "company"
     SOLE_TRADER = "sole_trader"
-    #: Exempt for messages about their own field (SPEC R-EXEMPT):
+    #: Sends information without consent to its own customers (Reg. art. 6).
+    CAPITAL_MARKETS_INTERMEDIARY = "capital_markets_intermediary"
+    #: Exempt for messages about their own services, to the recipients named (R-EXEMPT):
     OPERATOR = "operator"
     SCHOOL = "school"
     PROFESSIONAL_BODY = "professional_body"
@@ -69,8 +86,26 @@ class SenderKind(enum.StrEnum):
 
     @property
     def exempt(self) -> bool:
-        """Whether this kind of sender is outside the regulation for its own field."""
-        return self not in (SenderKind.COMPANY, SenderKind.SOLE_TRADER)
+        """Whether this kind can be outside the regulation (within its exemption's scope)."""
+        return self not in _NOT_EXEMPT
+
+    @property
+    def relation(self) -> Relation | None:
+        """The relation a recipient must have for the exemption to apply (``None``: any)."""
+        return _KIND_RELATION.get(self)
+
+
+_NOT_EXEMPT = frozenset(
+    (SenderKind.COMPANY, SenderKind.SOLE_TRADER, SenderKind.CAPITAL_MARKETS_INTERMEDIARY)
+)
+_KIND_RELATION = {
+    SenderKind.OPERATOR: Relation.SUBSCRIBER,
+    SenderKind.SCHOOL: Relation.STUDENT_OR_PARENT,
+    SenderKind.PROFESSIONAL_BODY: Relation.MEMBER,
+    SenderKind.PUBLIC_BENEFIT_ASSOCIATION: Relation.MEMBER,
+    SenderKind.TAX_EXEMPT_FOUNDATION: Relation.MEMBER,
+    SenderKind.CAPITAL_MARKETS_INTERMEDIARY: Relation.CUSTOMER,
+}
 
 
 class MessageCategory(enum.StrEnum):
@@ -100,6 +135,10 @@ def _recipient_type(value: object) -> RecipientType:
     return _to_enum(RecipientType, value, "recipient type")
 
 
+def _optional_relation(value: object) -> Relation | None:
+    return None if value is None else _to_enum(Relation, value, "relation")
+
+
 _BRAND_CODE = re.compile(r"[A-Z0-9][A-Z0-9_\-]{0,29}")
 # BTK practice: 3-11 characters, no Turkish letters. Operators accept ASCII letters,
 # digits and a few separators; a purely numeric originator would look like a number.
@@ -117,6 +156,12 @@ def normalize_brand(value: str) -> str:
     return code
 
 
+def _brand_codes(values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = (values,)
+    return tuple(normalize_brand(v) for v in values)
+
+
 def _keywords(values: Iterable[str]) -> tuple[str, ...]:
     if isinstance(values, str):
         values = (values,)
@@ -132,11 +177,15 @@ class Brand:
 
     ``code`` is what recipients type (``ACME``, ``ACME RET``); ``keywords`` are extra
     words that also mean this brand; ``iys_code`` is the brand's İYS number.
+    ``shared_with`` are the codes under which dealers or agencies record consent
+    shared with this brand (Reg. art. 7(6)): a consent recorded under any of
+    them counts for all, and a RET to any revokes it for all (art. 9(2)).
     """
 
     code: str = attrs.field(converter=normalize_brand)
     keywords: tuple[str, ...] = attrs.field(default=(), converter=_keywords)
     iys_code: str | None = None
+    shared_with: tuple[str, ...] = attrs.field(default=(), converter=_brand_codes)
 
 
 def _originator(value: str | None) -> str | None:
@@ -199,6 +248,11 @@ class Sender:
     sender. ``originator`` is the alphanumeric sender ID (başlık); ``short_number``
     is where recipients text opt-ins and opt-outs. ``opt_out`` overrides the
     opt-out instruction appended to commercial messages (see :meth:`opt_out_text`).
+    ``advertisers`` are the businesses this sender sends for — as an agency, a
+    dealer or a list-rental service: a message of one of their brands is on
+    their behalf, needs consent for that brand and carries their identity.
+    ``large_sender`` says the sender held more than 150,000 consents when they
+    moved to İYS, so the earlier migration deadlines apply (R-LEGACY).
 
     Missing identity is not an error here: the rules engine reports it with its
     citation. Values that are present must be well formed.
@@ -216,6 +270,8 @@ class Sender:
         converter=_sender_kind,
     )
     opt_out: str | None = None
+    advertisers: tuple[Sender, ...] = attrs.field(default=(), converter=tuple)
+    large_sender: bool = False
 
     @name.validator
     def _check_name(self, attribute: attrs.Attribute[str], value: str) -> None:
@@ -230,6 +286,15 @@ class Sender:
                 return brand
         known = ", ".join(b.code for b in self.brands) or "none"
         raise InvalidValue(f"unknown brand {code!r}: this sender has {known}")
+
+    def advertiser_of(self, brand: str | None) -> Sender:
+        """Whose brand ``brand`` is: this sender's own, or one of its advertisers'."""
+        if brand is not None:
+            code = normalize_brand(brand)
+            for advertiser in self.advertisers:
+                if any(b.code == code for b in advertiser.brands):
+                    return advertiser
+        return self
 
     def opt_out_text(self, brand: str | None = None) -> str | None:
         """The opt-out instruction for a message of ``brand`` (Turkish by default).
@@ -246,7 +311,13 @@ class Sender:
 
 @attrs.frozen
 class Message:
-    """What to send: the text, why it is sent (``category``) and under which brand."""
+    """What to send: the text, why it is sent (``category``) and under which brand.
+
+    ``brand`` is the brand the message is for — the sender's own or an
+    advertiser's (:attr:`Sender.advertisers`); consent is checked for it.
+    ``relation`` says how every recipient of this send is related to the
+    sender (subscribers, members …), which an exempt sender's exemption needs.
+    """
 
     text: str = attrs.field()
     category: MessageCategory = attrs.field(
@@ -254,6 +325,7 @@ class Message:
         converter=_category,
     )
     brand: str | None = attrs.field(default=None, converter=_optional_brand)
+    relation: Relation | None = attrs.field(default=None, converter=_optional_relation)
 
     @text.validator
     def _check_text(self, attribute: attrs.Attribute[str], value: str) -> None:

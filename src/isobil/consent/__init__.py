@@ -26,7 +26,7 @@ from isobil.consent._iys import (
     IysUnavailable,
     ManualClock,
 )
-from isobil.consent._iys_sync import IysDeadline, IysSynchronizer, IysSyncReport
+from isobil.consent._iys_sync import IysDeadline, IysSynchronizer, IysSyncReport, iys_pulled_at
 from isobil.consent._keywords import (
     DEFAULT_HELP_WORDS,
     DEFAULT_OPT_IN_WORDS,
@@ -38,6 +38,7 @@ from isobil.consent._keywords import (
 )
 from isobil.consent._ledger import (
     GENESIS_HASH,
+    IYS_SOURCES,
     ConsentLedger,
     ConsentState,
     EvidenceExport,
@@ -57,6 +58,7 @@ __all__ = [
     "GENESIS_HASH",
     "AutoReplies",
     "Blacklist",
+    "IYS_SOURCES",
     "ConsentLedger",
     "ConsentReport",
     "ConsentReportRow",
@@ -91,5 +93,6 @@ __all__ = [
     "event_to_json",
     "fold",
     "is_business_day",
+    "iys_pulled_at",
     "route_key",
 ]

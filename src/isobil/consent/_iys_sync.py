@@ -16,17 +16,28 @@ import attrs
 
 from isobil.consent._business_days import business_day_deadline
 from isobil.consent._iys import IysConsent, IysGateway, IysRateLimited
-from isobil.consent._ledger import ConsentLedger
+from isobil.consent._ledger import IYS_SOURCES, ConsentLedger
 from isobil.errors import InvalidValue
 from isobil.model import ConsentEvent, normalize_brand
 from isobil.storage import IysSync, IysSyncStatus, Storage
 
-__all__ = ["IysDeadline", "IysSyncReport", "IysSynchronizer"]
+__all__ = ["IysDeadline", "IysSyncReport", "IysSynchronizer", "iys_pulled_at"]
 
 log = logging.getLogger("isobil")
 
-#: Sources İYS records for changes made on İYS itself; such events are not pushed back.
-_FROM_IYS = "IYS_"
+
+
+def _pulled_key(brand: str) -> str:
+    return f"iys.pulled_at.{brand}"
+
+
+def iys_pulled_at(storage: Storage, brand: str) -> datetime | None:
+    """When ``brand``'s changes on İYS were last pulled to the end, or ``None`` if never.
+
+    The preflight uses it to tell how current the ledger's view of İYS is.
+    """
+    value = storage.get_state(_pulled_key(normalize_brand(brand)))
+    return None if value is None else datetime.fromisoformat(value)
 
 
 @attrs.frozen
@@ -131,9 +142,9 @@ class IysSynchronizer:
             self.storage.set_iys_sync(
                 IysSync(e.seq or 0, IysSyncStatus.NOT_NEEDED, now)
                 for e in page
-                if e.source.value.startswith(_FROM_IYS)
+                if e.source in IYS_SOURCES
             )
-            ours = [e for e in page if not e.source.value.startswith(_FROM_IYS)]
+            ours = [e for e in page if e.source not in IYS_SOURCES]
             if not ours:
                 continue
             try:
@@ -200,12 +211,15 @@ class IysSynchronizer:
         cursor = self.storage.get_state(self._cursor_key)
         pulled = 0
         while True:
+            started = self.clock()
             try:
                 changes = self.gateway.pull_changes(cursor)
             except IysRateLimited as exc:
                 report = self._limited(report, exc)
                 break
             if not changes.consents or changes.cursor is None:
+                # Caught up: the ledger knows İYS as it stood when this page was asked for.
+                self.storage.set_state(_pulled_key(self.brand), started.isoformat())
                 break
             now = self.clock()
             events = [
@@ -221,7 +235,7 @@ class IysSynchronizer:
                     evidence={"iys_cursor": changes.cursor},
                 )
                 for c in changes.consents
-                if c.source.value.startswith(_FROM_IYS)
+                if c.source in IYS_SOURCES
             ]
             stored = self.ledger.append(events) if events else []
             self.storage.set_iys_sync(
@@ -240,7 +254,7 @@ class IysSynchronizer:
         unsynced = [
             e
             for e in self.storage.iter_unsynced_consent_events(brand=self.brand)
-            if not e.source.value.startswith(_FROM_IYS)
+            if e.source not in IYS_SOURCES
         ]
         pending_seqs = {r.seq for r in self.storage.iter_iys_pending()}
         pending = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,11 @@ from isobil.model import (
     normalize_address,
     normalize_brand,
 )
-from isobil.storage import IysSync, Storage
+from isobil.storage import IysSync, IysSyncStatus, Storage
 
 __all__ = [
     "GENESIS_HASH",
+    "IYS_SOURCES",
     "ConsentLedger",
     "ConsentState",
     "EvidenceExport",
@@ -169,6 +170,14 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: Sources of changes made on İYS itself (pulled from İYS, never pushed back).
+IYS_SOURCES = frozenset(s for s in ConsentSource if s.value.startswith("IYS_"))
+
+
+def _status(record: IysSync | None) -> IysSyncStatus | None:
+    return None if record is None else record.status
+
+
 class ConsentLedger:
     """Record consent and opt-outs, read the current state, prove the history.
 
@@ -186,11 +195,14 @@ class ConsentLedger:
         storage: Storage,
         *,
         brands: Iterable[str] | None = None,
+        shared: Mapping[str, Iterable[str]] | None = None,
         on_recorded: Callable[[ConsentEvent], None] | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.storage = storage
         self.brands = None if brands is None else frozenset(brands)
+        #: brand → the brands whose events decide its state with it (Reg. art. 7(6), 9(2)).
+        self.shared = {b: frozenset([b, *codes]) for b, codes in (shared or {}).items()}
         self.on_recorded = on_recorded
         self.clock = clock
 
@@ -251,27 +263,76 @@ class ConsentLedger:
     # -- reading ------------------------------------------------------------
 
     def state(
-        self, number: str, *, brand: str, channel: Channel | str = Channel.MESAJ
+        self,
+        number: str,
+        *,
+        brand: str,
+        channel: Channel | str = Channel.MESAJ,
+        before: datetime | None = None,
     ) -> ConsentStatus | None:
-        """The current status (ONAY or RET) of ``number`` for ``brand``, or ``None``."""
-        found = self.details(number, brand=brand, channel=channel)
+        """The status (ONAY or RET) of ``number`` for ``brand``, or ``None``.
+
+        With ``before``, as it stood just before that moment (see :meth:`states`).
+        """
+        found = self.details(number, brand=brand, channel=channel, before=before)
         return None if found is None else found.status
 
     def details(
-        self, number: str, *, brand: str, channel: Channel | str = Channel.MESAJ
+        self,
+        number: str,
+        *,
+        brand: str,
+        channel: Channel | str = Channel.MESAJ,
+        before: datetime | None = None,
     ) -> ConsentState | None:
-        """The current state with its deciding event and İYS registration, or ``None``."""
+        """The state with its deciding event and İYS registration, or ``None``."""
         address = normalize_address(number)
-        found = self.states([address], brand=normalize_brand(brand), channel=channel)
+        found = self.states([address], brand=normalize_brand(brand), channel=channel, before=before)
         return found.get(address)
 
     def states(
-        self, numbers: Iterable[str], *, brand: str, channel: Channel | str = Channel.MESAJ
+        self,
+        numbers: Iterable[str],
+        *,
+        brand: str,
+        channel: Channel | str = Channel.MESAJ,
+        before: datetime | None = None,
     ) -> dict[str, ConsentState]:
-        """The states of a whole audience (E.164 numbers) in one set-based lookup."""
-        deciding = self.storage.consent_states(numbers, brand=brand, channel=Channel(channel))
+        """The states of a whole audience (E.164 numbers) in set-based lookups.
+
+        The latest event decides (a RET wins a tie), with İYS as the authority
+        (docs/consent.md, "Which event decides"): a RET made on İYS stands
+        against a later ONAY of ours until İYS has registered that ONAY. Events
+        of the brands sharing consent with ``brand`` decide with it. With
+        ``before``, only events given before that moment count, and İYS
+        registrations recorded after it count as not yet known.
+        """
+        channel = Channel(channel)
+        brands = self.shared.get(brand, brand)
+        addresses = list(dict.fromkeys(numbers))
+        deciding = self.storage.consent_states(
+            addresses, brand=brands, channel=channel, before=before
+        )
         seqs = [e.seq for e in deciding.values() if e.seq is not None]
-        iys = self.storage.iys_sync(seqs)
+        iys = {
+            seq: record
+            for seq, record in self.storage.iys_sync(seqs).items()
+            if before is None or record.updated_at < before
+        }
+        unconfirmed = [
+            address
+            for address, event in deciding.items()
+            if event.status is ConsentStatus.ONAY
+            and event.source not in IYS_SOURCES
+            and _status(iys.get(event.seq or 0)) is not IysSyncStatus.REGISTERED
+        ]
+        if unconfirmed:
+            on_iys = self.storage.consent_states(
+                unconfirmed, brand=brands, channel=channel, before=before, sources=IYS_SOURCES
+            )
+            for address, event in on_iys.items():
+                if event.status is ConsentStatus.RET:
+                    deciding[address] = event
         return {
             address: ConsentState(event.status, event, iys.get(event.seq or 0))
             for address, event in deciding.items()

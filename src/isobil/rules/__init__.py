@@ -12,7 +12,23 @@ from isobil.identifiers import (
     validate_tckn,
     validate_vkn,
 )
-from isobil.rules._catalog import DEFAULT_RULES, IYS_IN_FORCE, LAW_IN_FORCE, LEGACY_CUTOFF
+from isobil.rules._catalog import (
+    DEFAULT_RULES,
+    IYS_IN_FORCE,
+    LAW_IN_FORCE,
+    LEGACY_CUTOFF,
+    REG_IN_FORCE,
+    proof_missing,
+)
+from isobil.rules._classifier import (
+    DEFAULT_SIGNALS,
+    Classification,
+    Evidence,
+    Signal,
+    SignalKind,
+    Verdict,
+    classify,
+)
 from isobil.rules._engine import PreflightReport, RuleSet, preflight, rules_markdown
 from isobil.rules._model import (
     Citation,
@@ -37,14 +53,18 @@ from isobil.rules._penalties import (
 
 __all__ = [
     "DEFAULT_RULES",
+    "DEFAULT_SIGNALS",
     "IYS_IN_FORCE",
     "LAW_IN_FORCE",
     "LEGACY_CUTOFF",
     "PENALTY_SOURCE",
     "PENALTY_TABLE",
+    "REG_IN_FORCE",
     "RULE_PENALTIES",
     "Citation",
+    "Classification",
     "Confidence",
+    "Evidence",
     "Exposure",
     "Finding",
     "IysRegistration",
@@ -57,11 +77,16 @@ __all__ = [
     "RulesConfig",
     "Scope",
     "Severity",
+    "Signal",
+    "SignalKind",
+    "Verdict",
+    "classify",
     "exposure",
     "is_mersis",
     "is_tckn",
     "is_vkn",
     "preflight",
+    "proof_missing",
     "rules_markdown",
     "validate_mersis",
     "validate_tckn",

@@ -9,9 +9,11 @@ no. 30998 and RG 28.08.2020 no. 31227).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from isobil.model import ConsentSource, ConsentStatus, RecipientType, SenderKind
+from isobil.rules._classifier import Verdict
 from isobil.rules._model import (
     Citation,
     Confidence,
@@ -23,7 +25,14 @@ from isobil.rules._model import (
     Severity,
 )
 
-__all__ = ["DEFAULT_RULES", "IYS_IN_FORCE", "LAW_IN_FORCE", "LEGACY_CUTOFF"]
+__all__ = [
+    "DEFAULT_RULES",
+    "IYS_IN_FORCE",
+    "LAW_IN_FORCE",
+    "LEGACY_CUTOFF",
+    "REG_IN_FORCE",
+    "proof_missing",
+]
 
 LAW = "Law 6563"
 REG = "Regulation 29417"
@@ -32,37 +41,72 @@ REG_URL = "https://www.mevzuat.gov.tr/mevzuat?MevzuatNo=20941&MevzuatTur=7&Mevzu
 
 #: Law 6563 entered into force on this day.
 LAW_IN_FORCE = date(2015, 5, 1)
+#: The Regulation entered into force on its publication (RG 15.07.2015 no. 29417).
+REG_IN_FORCE = date(2015, 7, 15)
 #: Contact details collected before this day during a sale count as consented (R-LEGACY).
 LEGACY_CUTOFF = date(2015, 5, 1)
-#: From this day commercial messages need consent registered in İYS: the recipient
-#: check deadline of the 2020 migration for the largest senders (15 Feb 2021; the
-#: smaller ones followed on 15 Jul 2021) — the earlier, stricter date is used.
+#: From this day commercial messages need consent registered in İYS: the day after the
+#: recipient-check deadline of the 2020 migration for large senders (more than 150,000
+#: consents: 15 Feb 2021). Smaller senders followed after 15 Jul 2021.
 IYS_IN_FORCE = date(2021, 2, 16)
-#: After the migration's last upload deadline only legacy consents uploaded to İYS remain.
-LEGACY_IYS_DEADLINE = date(2021, 6, 1)
+IYS_IN_FORCE_SMALL = date(2021, 7, 16)
+#: After the migration's upload deadline (31 Dec 2020 for large senders, 31 May 2021
+#: for the others) only legacy consents uploaded to İYS remain.
+LEGACY_IYS_DEADLINE = date(2021, 1, 1)
+LEGACY_IYS_DEADLINE_SMALL = date(2021, 6, 1)
+#: Sources whose proof is with someone else: İYS itself, or the 2015 transition.
+_PROOF_ELSEWHERE = frozenset(
+    s for s in ConsentSource if s.value.startswith("IYS_") or s is ConsentSource.HS_2015
+)
+#: Electronic sources where a form with a tick box is the usual way consent is taken.
+_TICK_BOX_SOURCES = frozenset(
+    (ConsentSource.HS_WEB, ConsentSource.HS_MOBIL, ConsentSource.HS_EORTAM, ConsentSource.HS_ATM)
+)
+_PAPER_SOURCES = frozenset((ConsentSource.HS_ISLAK_IMZA, ConsentSource.HS_FIZIKSEL_ORTAM))
+
+
+def _iys_in_force(m: MessageFacts) -> bool:
+    large = m.sender is not None and m.sender.large_sender
+    return m.as_of >= (IYS_IN_FORCE if large else IYS_IN_FORCE_SMALL)
+
+
+def _needs_consent(m: MessageFacts, r: RecipientFacts | None) -> bool:
+    return r is not None and m.commercial and not m.exempt
 
 
 def _sender_exempt(m: MessageFacts, r: RecipientFacts | None) -> str | None:
-    if m.exempt and m.sender is not None:
-        return (
-            f"the sender is a {m.sender.kind.value.replace('_', ' ')}: messages about its own "
-            "field are outside the regulation, so consent and content rules do not apply"
-        )
-    return None
-
-
-def _promotion_in_notice(m: MessageFacts, r: RecipientFacts | None) -> str | None:
-    if m.commercial or m.exempt or m.promotion is None:
+    if m.sender is None or not m.sender.kind.exempt:
         return None
-    word = "a percentage" if m.promotion == "%" else repr(m.promotion)
+    kind = m.sender.kind.value.replace("_", " ")
+    if m.exemption_lost is not None:
+        return f"the sender is a {kind} but not exempt here: {m.exemption_lost}; the rules apply"
     return (
-        f"an {m.message.category.value.replace('_', ' ')} message may not promote anything, "
-        f"but this one contains {word}; send it as commercial (with consent) or remove it"
+        f"the sender is a {kind} writing about its own services to those its exemption "
+        "covers: consent and content rules do not apply"
+    )
+
+
+def _notice_is_commercial(m: MessageFacts, r: RecipientFacts | None) -> str | None:
+    if m.commercial or m.exempt or m.classification.verdict is not Verdict.COMMERCIAL:
+        return None
+    return (
+        f"an {m.message.category.value.replace('_', ' ')} message reads as commercial "
+        f"({m.classification.explain()}): sending it without consent is sending a "
+        "commercial message without consent"
+    )
+
+
+def _notice_may_be_commercial(m: MessageFacts, r: RecipientFacts | None) -> str | None:
+    if m.commercial or m.exempt or m.classification.verdict is not Verdict.AMBIGUOUS:
+        return None
+    return (
+        f"the {m.message.category.value.replace('_', ' ')} message may be commercial "
+        f"({m.classification.explain()}); a person should judge it"
     )
 
 
 def _no_consent(m: MessageFacts, r: RecipientFacts | None) -> str | None:
-    if r is None or not m.commercial or m.exempt:
+    if r is None or not _needs_consent(m, r):
         return None
     if r.recipient_type is RecipientType.TACIR or r.consent is not None:
         return None  # merchants need no prior consent; a RET is TR-OPTOUT-001's
@@ -70,14 +114,19 @@ def _no_consent(m: MessageFacts, r: RecipientFacts | None) -> str | None:
 
 
 def _opted_out(m: MessageFacts, r: RecipientFacts | None) -> str | None:
-    if r is None or not m.commercial or m.exempt or r.consent is not ConsentStatus.RET:
+    if r is None or not _needs_consent(m, r) or r.consent is not ConsentStatus.RET:
         return None
     day = r.consent_date.date().isoformat() if r.consent_date else "an earlier date"
-    return f"the recipient opted out (RET) on {day}"
+    where = " on İYS" if r.consent_source and r.consent_source.value.startswith("IYS_") else ""
+    return f"the recipient opted out (RET){where} on {day}"
+
+
+def _has_consent(m: MessageFacts, r: RecipientFacts | None) -> bool:
+    return r is not None and _needs_consent(m, r) and r.consent is ConsentStatus.ONAY
 
 
 def _iys_refused(m: MessageFacts, r: RecipientFacts | None) -> str | None:
-    if r is None or not m.commercial or m.exempt or r.consent is not ConsentStatus.ONAY:
+    if r is None or not _has_consent(m, r) or not _iys_in_force(m):
         return None
     if r.iys is IysRegistration.NOT_REGISTERED:
         return "the consent is not registered in İYS (İYS refused it)"
@@ -85,15 +134,62 @@ def _iys_refused(m: MessageFacts, r: RecipientFacts | None) -> str | None:
 
 
 def _iys_unknown(m: MessageFacts, r: RecipientFacts | None) -> str | None:
-    if r is None or not m.commercial or m.exempt or r.consent is not ConsentStatus.ONAY:
+    if r is None or not _has_consent(m, r) or not _iys_in_force(m):
         return None
     if r.iys is IysRegistration.UNKNOWN and r.consent_source is not ConsentSource.HS_2015:
         return "whether the consent is registered in İYS is not known"
     return None
 
 
+def _iys_stale(m: MessageFacts, r: RecipientFacts | None) -> str | None:
+    if r is None or not _has_consent(m, r) or not _iys_in_force(m):
+        return None
+    if r.recipient_type is not RecipientType.BIREYSEL:
+        return None
+    stale = m.iys_stale
+    if stale is None:
+        return None
+    return f"{stale}: a RET given on İYS since would not be seen"
+
+
+def proof_missing(source: ConsentSource | None, evidence: Mapping[str, str]) -> tuple[str, ...]:
+    """The elements of a valid consent its proof does not show (Reg. art. 7).
+
+    Keys of ``ConsentEvent.evidence``: ``name`` (the recipient's name and
+    surname), ``statement`` (the positive statement, e.g. the tick-box label or
+    the SMS text; ``text`` is read too), ``signature`` or ``document`` for paper,
+    and for tick-box forms ``pre_ticked`` and ``condition_of_sale`` set to
+    ``"no"``. Channel and date are on the event itself. Consents pulled from
+    İYS and 2015 transition consents have their proof elsewhere: nothing missing.
+    """
+    if source is None or source in _PROOF_ELSEWHERE:
+        return ()
+    missing = []
+    if not evidence.get("name", "").strip():
+        missing.append("name and surname")
+    if not (evidence.get("statement") or evidence.get("text") or "").strip():
+        missing.append("the positive statement")
+    if source in _PAPER_SOURCES and not (evidence.get("signature") or evidence.get("document")):
+        missing.append("the signature (or signed document)")
+    if source in _TICK_BOX_SOURCES:
+        if evidence.get("pre_ticked", "").strip().lower() not in ("no", "false", "hayir"):
+            missing.append("that the box was not pre-ticked")
+        if evidence.get("condition_of_sale", "").strip().lower() not in ("no", "false", "hayir"):
+            missing.append("that consent was not a condition of the sale")
+    return tuple(missing)
+
+
+def _proof_incomplete(m: MessageFacts, r: RecipientFacts | None) -> str | None:
+    if r is None or not _has_consent(m, r):
+        return None
+    missing = proof_missing(r.consent_source, r.consent_evidence)
+    if not missing:
+        return None
+    return f"the consent's proof does not show {', '.join(missing)}"
+
+
 def _legacy_notice(m: MessageFacts, r: RecipientFacts | None) -> str | None:
-    if r is None or not m.commercial or m.exempt or r.consent is not ConsentStatus.ONAY:
+    if r is None or not _has_consent(m, r):
         return None
     if r.consent_source is not ConsentSource.HS_2015 or r.previously_messaged:
         return None
@@ -106,11 +202,25 @@ def _legacy_notice(m: MessageFacts, r: RecipientFacts | None) -> str | None:
 
 
 def _legacy_not_in_iys(m: MessageFacts, r: RecipientFacts | None) -> str | None:
-    if r is None or not m.commercial or m.exempt or r.consent is not ConsentStatus.ONAY:
+    if r is None or not _has_consent(m, r) or r.consent_source is not ConsentSource.HS_2015:
         return None
-    if r.consent_source is ConsentSource.HS_2015 and r.iys is not IysRegistration.REGISTERED:
+    large = m.sender is not None and m.sender.large_sender
+    if m.as_of < (LEGACY_IYS_DEADLINE if large else LEGACY_IYS_DEADLINE_SMALL):
+        return None
+    if r.iys is not IysRegistration.REGISTERED:
         return "a legacy (HS_2015) consent is valid only if it was uploaded to İYS"
     return None
+
+
+def _legacy_too_late(m: MessageFacts, r: RecipientFacts | None) -> str | None:
+    if r is None or not _has_consent(m, r) or r.consent_source is not ConsentSource.HS_2015:
+        return None
+    if r.consent_date is None or r.consent_date.date() < LEGACY_CUTOFF:
+        return None
+    return (
+        f"a legacy (HS_2015) consent must come from before {LEGACY_CUTOFF.isoformat()}; "
+        f"this one is dated {r.consent_date.date().isoformat()}"
+    )
 
 
 def _missing_fields(m: MessageFacts, r: RecipientFacts | None) -> str | None:
@@ -137,10 +247,11 @@ def _no_opt_out(m: MessageFacts, r: RecipientFacts | None) -> str | None:
 def _brand_unclear(m: MessageFacts, r: RecipientFacts | None) -> str | None:
     if not m.commercial or m.exempt or m.sender is None:
         return None
-    codes = [b.code for b in m.sender.brands]
+    own = [b.code for b in m.sender.brands]
+    codes = own + [b.code for a in m.sender.advertisers for b in a.brands]
     brand = m.message.brand
-    if brand is None and len(codes) != 1:
-        known = ", ".join(codes) or "none configured"
+    if brand is None and len(own) != 1:
+        known = ", ".join(own) or "none configured"
         return f"a commercial message must name the brand its consent was given for ({known})"
     if brand is not None and brand not in codes:
         return f"brand {brand} is not one of the sender's brands ({', '.join(codes) or 'none'})"
@@ -150,18 +261,20 @@ def _brand_unclear(m: MessageFacts, r: RecipientFacts | None) -> str | None:
 def _identity(m: MessageFacts, r: RecipientFacts | None) -> str | None:
     if not m.commercial or m.exempt:
         return None
-    sender = m.sender
-    if sender is None:
+    who = m.advertiser
+    if who is None:
         return "no sender is configured: trade name and MERSİS number (or name and TCKN) needed"
-    if sender.kind is SenderKind.SOLE_TRADER:
-        return None if sender.tckn else "a sole trader must give name, surname and TCKN"
-    return None if sender.mersis else f"{sender.name} has no MERSİS number configured"
+    behalf = "" if who is m.sender else f" (sent on its behalf by {m.sender.name})"  # type: ignore[union-attr]
+    if who.kind is SenderKind.SOLE_TRADER:
+        return None if who.tckn else f"a sole trader must give name, surname and TCKN{behalf}"
+    return None if who.mersis else f"{who.name} has no MERSİS number configured{behalf}"
 
 
 def _contact(m: MessageFacts, r: RecipientFacts | None) -> str | None:
     if not m.commercial or m.exempt:
         return None
-    if m.sender is not None and (m.sender.contact or m.sender.short_number):
+    who = m.advertiser
+    if who is not None and (who.contact or who.short_number):
         return None
     if m.has_contact:
         return None
@@ -178,9 +291,8 @@ def _identifier_word(m: MessageFacts, r: RecipientFacts | None) -> str | None:
 def _promotion_terms(m: MessageFacts, r: RecipientFacts | None) -> str | None:
     if not m.commercial or m.exempt or m.promotion is None or m.has_terms_pointer:
         return None
-    word = "a percentage" if m.promotion == "%" else repr(m.promotion)
     return (
-        f"the text promotes ({word}) but gives no link or customer-service number "
+        f"the text promotes ({m.promotion!r}) but gives no link or customer-service number "
         "where the terms can be read"
     )
 
@@ -189,40 +301,65 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule(
         id="TR-EXEMPT-001",
         r_id="R-EXEMPT",
-        title="Exempt sender",
+        title="Exempt sender, within its exemption",
         severity=Severity.INFO,
         scope=Scope.MESSAGE,
         citation=Citation(
             REG,
             "2",
-            "Operators, private schools, public professional bodies, public-benefit "
-            "associations, tax-exempt foundations, broadcasters and public bodies writing "
-            "about their own field are outside the regulation.",
+            "Outside the Regulation: operators to their subscribers about only their own goods "
+            "and services; foundation universities to their students and parents; professional "
+            "bodies, public-benefit associations and tax-exempt foundations to their members "
+            "about their own activities; broadcasters informing the public; public bodies "
+            "informing the public. Outside that scope the rules apply as to anyone.",
             paragraph="2",
             url=REG_URL,
         ),
-        confidence=Confidence.SECONDARY,
+        confidence=Confidence.VERIFIED,
         check=_sender_exempt,
-        valid_from=LAW_IN_FORCE,
+        valid_from=REG_IN_FORCE,
+        fix="Give Message(relation=...) for the recipients the exemption covers; a message "
+        "for another business's brand is never exempt.",
     ),
     Rule(
         id="TR-NOCONSENT-001",
         r_id="R-NOCONSENT",
-        title="Promotion inside an informational message",
+        title="Commercial content in a message sent without consent",
         severity=Severity.ERROR,
         scope=Scope.MESSAGE,
         citation=Citation(
             REG,
             "6",
-            "Messages sent without consent (change, use or maintenance; ongoing "
-            "relationship; legal obligations) must not promote goods or services.",
-            paragraph="1",
+            "Messages that need no consent (change, use or maintenance; ongoing subscription, "
+            "membership, collection, debt, delivery and similar notices; legal obligations) "
+            "lose that exception when they promote: such a message is a commercial message "
+            "sent without consent.",
             url=REG_URL,
         ),
         confidence=Confidence.SECONDARY,
-        check=_promotion_in_notice,
-        valid_from=LAW_IN_FORCE,
-        fix="Remove the promotion, or send the message as commercial to consenting recipients.",
+        check=_notice_is_commercial,
+        valid_from=REG_IN_FORCE,
+        fix="Remove the promotion or greeting, or send the message as commercial to "
+        "consenting recipients.",
+    ),
+    Rule(
+        id="TR-NOCONSENT-002",
+        r_id="R-NOCONSENT",
+        title="Possibly commercial content in a message sent without consent",
+        severity=Severity.WARNING,
+        scope=Scope.MESSAGE,
+        citation=Citation(
+            REG,
+            "6",
+            "Informational and legally required messages must not promote goods or services; "
+            "the text has signals both ways and needs a person's judgement.",
+            url=REG_URL,
+        ),
+        confidence=Confidence.SECONDARY,
+        check=_notice_may_be_commercial,
+        valid_from=REG_IN_FORCE,
+        fix="Read the evidence in the finding; acknowledge TR-NOCONSENT-002 if the text only "
+        "informs, or send it as commercial.",
     ),
     Rule(
         id="TR-CONSENT-001",
@@ -234,7 +371,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
             LAW,
             "6",
             "Commercial electronic messages may be sent only with the recipient's prior "
-            "consent; merchants and tradesmen are the exception.",
+            "consent; merchants and tradesmen are the exception (art. 6(2)).",
             paragraph="1",
             url=LAW_URL,
         ),
@@ -252,8 +389,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         citation=Citation(
             REG,
             "5",
-            "A commercial message may go only to recipients whose consent is recorded in "
-            "the İleti Yönetim Sistemi (İYS).",
+            "No commercial message may go to a recipient whose consent is not on İYS (as "
+            "amended RG 04.01.2020; in force 16.01.2021, recipient checks 15.02.2021 for "
+            "senders with more than 150,000 consents and 15.07.2021 for the others).",
             paragraph="3",
             url=REG_URL,
         ),
@@ -272,8 +410,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         citation=Citation(
             REG,
             "5",
-            "A commercial message may go only to recipients whose consent is recorded in "
-            "İYS; consents the sender collects must be registered within 3 business days.",
+            "No commercial message may go to a recipient whose consent is not on İYS; "
+            "consents the sender collects must reach İYS within 3 business days (that duty's "
+            "article is not confirmed).",
             paragraph="3",
             url=REG_URL,
         ),
@@ -284,22 +423,64 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "TR-CONSENT-003 if İYS is checked elsewhere (e.g. by your provider's İYS filter).",
     ),
     Rule(
+        id="TR-CONSENT-004",
+        r_id="R-CONSENT",
+        title="Consent proof incomplete",
+        severity=Severity.WARNING,
+        scope=Scope.RECIPIENT,
+        citation=Citation(
+            REG,
+            "7",
+            "A consent shows a positive statement, the recipient's name and surname and "
+            "contact address (and a signature on paper); it is not pre-ticked; the sender "
+            "bears the burden of proof.",
+            url=REG_URL,
+        ),
+        confidence=Confidence.SECONDARY,
+        check=_proof_incomplete,
+        valid_from=REG_IN_FORCE,
+        fix="Keep the proof with the consent: evidence={'name': ..., 'statement': ..., "
+        "'pre_ticked': 'no', 'condition_of_sale': 'no'}; or acknowledge TR-CONSENT-004.",
+    ),
+    Rule(
+        id="TR-CONSENT-006",
+        r_id="R-CONSENT",
+        title="İYS state not current",
+        severity=Severity.WARNING,
+        scope=Scope.RECIPIENT,
+        citation=Citation(
+            REG,
+            "5",
+            "No commercial message may go to a recipient without consent on İYS: a RET given "
+            "on İYS since the last pull must stop the send, so the ledger's view of İYS must "
+            "be current (isobil's freshness default: 24 h).",
+            paragraph="3",
+            url=REG_URL,
+        ),
+        confidence=Confidence.VERIFIED,
+        check=_iys_stale,
+        valid_from=IYS_IN_FORCE,
+        fix="Run the İYS sync (IysSynchronizer.run pulls İYS's changes) or acknowledge "
+        "TR-CONSENT-006 if your provider checks İYS before sending.",
+    ),
+    Rule(
         id="TR-OPTOUT-001",
         r_id="R-OPTOUT",
         title="Recipient opted out",
         severity=Severity.ERROR,
         scope=Scope.RECIPIENT,
         citation=Citation(
-            LAW,
-            "8",
-            "Recipients may refuse at any time without a reason; sending must stop within "
-            "3 business days (isobil stops at once). An opt-out voids consent for its channel.",
-            paragraph="3",
-            url=LAW_URL,
+            REG,
+            "9",
+            "An opt-out voids the consent for the channel it was made on (and, for a consent "
+            "shared under art. 7(6), for every party: art. 9(2)); the law gives 3 business "
+            "days to stop (Law art. 8(3)) — isobil stops at once.",
+            paragraph="1",
+            url=REG_URL,
         ),
         confidence=Confidence.VERIFIED,
         check=_opted_out,
-        valid_from=LAW_IN_FORCE,
+        valid_from=REG_IN_FORCE,
         recheck=True,
     ),
     Rule(
@@ -312,7 +493,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
             LAW,
             "8",
             "Every commercial message must say how to refuse further messages, easily and "
-            "free of charge, on the same channel.",
+            "free of charge; for an SMS, a number to text (Reg. art. 9(3): a customer-service "
+            "number, short number or opt-out URL).",
             paragraph="2",
             url=LAW_URL,
         ),
@@ -324,21 +506,22 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule(
         id="TR-CONTENT-001",
         r_id="R-CONTENT",
-        title="Content does not match a consented brand",
+        title="Brand of the message not identified",
         severity=Severity.ERROR,
         scope=Scope.MESSAGE,
         citation=Citation(
-            REG,
-            "8",
-            "The content of a commercial message must match the consent given (channel, "
-            "brand, scope).",
+            LAW,
+            "7",
+            "The content of a commercial message must match the consent given; consent is per "
+            "brand, so the message must name the brand it is sent for (the recipient's "
+            "consent for that brand is TR-CONSENT-001's check).",
             paragraph="1",
-            url=REG_URL,
+            url=LAW_URL,
         ),
         confidence=Confidence.SECONDARY,
         check=_brand_unclear,
         valid_from=LAW_IN_FORCE,
-        fix="Set Message(brand=...) to one of the sender's brands.",
+        fix="Set Message(brand=...) to one of the sender's (or its advertisers') brands.",
     ),
     Rule(
         id="TR-CONTENT-002",
@@ -347,17 +530,19 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         severity=Severity.ERROR,
         scope=Scope.MESSAGE,
         citation=Citation(
-            REG,
-            "8",
-            "A commercial message must identify the sender: merchants by MERSİS number and "
-            "trade name, tradesmen by name, surname and TCKN.",
-            paragraph="2",
-            url=REG_URL,
+            LAW,
+            "5",
+            "A commercial message must identify the person on whose behalf it is sent "
+            "(Reg. art. 8: merchants by MERSİS number and trade name, tradesmen by name, "
+            "surname and TCKN) — the advertiser, when an agency or dealer sends.",
+            paragraph="1",
+            point="a",
+            url=LAW_URL,
         ),
         confidence=Confidence.SECONDARY,
         check=_identity,
         valid_from=LAW_IN_FORCE,
-        fix="Configure Sender(mersis=...) or Sender(tckn=...).",
+        fix="Configure Sender(mersis=...) or Sender(tckn=...) (the advertiser's, for its brands).",
     ),
     Rule(
         id="TR-CONTENT-003",
@@ -369,13 +554,12 @@ DEFAULT_RULES: tuple[Rule, ...] = (
             REG,
             "8",
             "A commercial message must give at least one way to reach the sender: phone, "
-            "short number, fax or e-mail.",
-            paragraph="2",
+            "short number, fax or e-mail (identifiers such as MERSİS are not one).",
             url=REG_URL,
         ),
         confidence=Confidence.SECONDARY,
         check=_contact,
-        valid_from=LAW_IN_FORCE,
+        valid_from=REG_IN_FORCE,
         fix="Configure Sender(contact=...) or put a phone number or link in the text.",
     ),
     Rule(
@@ -387,14 +571,14 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         citation=Citation(
             REG,
             "8",
-            "When the commercial purpose is not evident, an SMS must open with a word that "
-            "identifies it (e.g. TANITIM, KAMPANYA, BİLGİLENDİRME, DUYURU).",
-            paragraph="3",
+            "An SMS must open with a word that identifies it as commercial (e.g. TANITIM, "
+            "KAMPANYA, BİLGİLENDİRME); sources state it without the 'purpose not evident' "
+            "condition, which is unconfirmed.",
             url=REG_URL,
         ),
         confidence=Confidence.SECONDARY,
         check=_identifier_word,
-        valid_from=LAW_IN_FORCE,
+        valid_from=REG_IN_FORCE,
         fix="Start the text with e.g. 'KAMPANYA:' — or acknowledge TR-CONTENT-004 when the "
         "commercial purpose is evident.",
     ),
@@ -408,12 +592,13 @@ DEFAULT_RULES: tuple[Rule, ...] = (
             LAW,
             "5",
             "Promotions (discounts, gifts, contests, games) must be recognisable as such and "
-            "their conditions easy to reach, e.g. by a link or a customer-service number.",
+            "their conditions easy to reach (Reg. art. 8: a link or a customer-service "
+            "number).",
             paragraph="1",
             point="b",
             url=LAW_URL,
         ),
-        confidence=Confidence.VERIFIED,
+        confidence=Confidence.SECONDARY,
         check=_promotion_terms,
         valid_from=LAW_IN_FORCE,
         fix="Add a link or a customer-service number where the campaign terms are published.",
@@ -427,13 +612,14 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         citation=Citation(
             REG,
             "Provisional 1",
-            "Contacts collected before 1 May 2015 during a sale count as consented; the first "
-            "message to them must say they are in the sender's database and offer an opt-out.",
+            "Databases of contacts collected before 1 May 2015 in a direct supply of goods or "
+            "services count as consented; the first message after 15 July 2015 must say they "
+            "are in the sender's database and offer an opt-out.",
             url=REG_URL,
         ),
         confidence=Confidence.SECONDARY,
         check=_legacy_notice,
-        valid_from=LAW_IN_FORCE,
+        valid_from=REG_IN_FORCE,
         fix="Add the notice, e.g. 'Veri tabanımızda kayıtlı olduğunuz için ...', to the "
         "first message.",
     ),
@@ -446,14 +632,33 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         citation=Citation(
             REG,
             "Provisional 2",
-            "Consents held before İYS had to be uploaded to İYS by the migration deadlines "
-            "(2020-12-31 or 2021-05-31 by size); those not uploaded are invalid.",
+            "Consents held before İYS had to be uploaded (RG 28.08.2020; deferred by the "
+            "Ministry on 30.11.2020 to 31.12.2020 for senders with more than 150,000 "
+            "consents and 31.05.2021 for the others); those not uploaded are invalid.",
             url=REG_URL,
         ),
         confidence=Confidence.SECONDARY,
         check=_legacy_not_in_iys,
         valid_from=LEGACY_IYS_DEADLINE,
         fix="Only HS_2015 consents registered in İYS may be used.",
+    ),
+    Rule(
+        id="TR-LEGACY-003",
+        r_id="R-LEGACY",
+        title="Legacy consent from after the cutoff",
+        severity=Severity.ERROR,
+        scope=Scope.RECIPIENT,
+        citation=Citation(
+            REG,
+            "Provisional 1",
+            "Only contacts collected before 1 May 2015 count as consented without a consent; "
+            "a contact collected later needs a consent of its own.",
+            url=REG_URL,
+        ),
+        confidence=Confidence.SECONDARY,
+        check=_legacy_too_late,
+        valid_from=REG_IN_FORCE,
+        fix="Record the consent this recipient actually gave, with its source.",
     ),
     Rule(
         id="ISOBIL-TEMPLATE-001",

@@ -18,7 +18,7 @@ from isobil.rules._model import (
     Scope,
     Severity,
 )
-from isobil.rules._penalties import Exposure, exposure
+from isobil.rules._penalties import PENALTY_TABLE, RULE_PENALTIES, Exposure, exposure
 
 __all__ = ["PreflightReport", "RuleSet", "preflight", "rules_markdown"]
 
@@ -252,7 +252,11 @@ def preflight(
         findings=tuple(message_findings),
         recipient_findings=tuple(per_recipient),
         credits=credits,
-        exposure=exposure([*message_findings, *per_recipient], year=facts.as_of.year),
+        exposure=exposure(
+            [*message_findings, *per_recipient],
+            year=facts.as_of.year,
+            audience=len(allowed) + len(blocked),
+        ),
         acknowledged=acknowledged,
         disabled=rules.disabled,
         invalid=dict(invalid or {}),
@@ -263,23 +267,35 @@ def rules_markdown(rules: RuleSet | None = None) -> str:
     """The rule table of docs/rules.md: id, R-id, title, severity, citation, confidence, dates."""
     rules = rules or RuleSet()
     lines = [
-        "| id | spec | title | severity | scope | citation | confidence | in force |",
-        "|---|---|---|---|---|---|---|---|",
+        "| id | spec | title | severity | scope | citation | confidence | fine bracket "
+        "| in force |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rules.rules:
         since = r.valid_from.isoformat() if r.valid_from else "always"
         until = f" – {r.valid_to.isoformat()}" if r.valid_to else ""
+        bracket = _bracket(r)
         lines.append(
             f"| {r.id} | {r.r_id} | {r.title} | {r.severity.value} | {r.scope.value} | "
-            f"{r.citation} | {r.confidence.value} | from {since}{until} |"
+            f"{r.citation} | {r.confidence.value} | {bracket} | from {since}{until} |"
         )
     lines.append("")
     for r in rules.rules:
         lines.append(f"### {r.id} — {r.title}")
         lines.append("")
         lines.append(f"*{r.citation}* [{r.confidence.value}]: {r.citation.summary}")
+        lines.append("")
+        lines.append(f"Fine bracket: {_bracket(r)}.")
         if r.fix:
             lines.append("")
             lines.append(f"Fix: {r.fix}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _bracket(rule: Rule) -> str:
+    kind = RULE_PENALTIES.get(rule.id)
+    if kind is None or rule.severity is Severity.INFO:
+        return "none"
+    low, high = PENALTY_TABLE[max(PENALTY_TABLE)][kind]
+    return f"{kind.value} ({max(PENALTY_TABLE)}: {low:,}–{high:,} TL)"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Callable
-from datetime import date, datetime
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time, timedelta
 
 import attrs
 
-from isobil._text import fold
+from isobil._text import fold, unmarked_lower
 from isobil.model import (
     ConsentSource,
     ConsentStatus,
@@ -19,6 +19,7 @@ from isobil.model import (
     RecipientType,
     Sender,
 )
+from isobil.rules._classifier import DEFAULT_SIGNALS, Classification, Signal, classify
 
 __all__ = [
     "Citation",
@@ -90,7 +91,11 @@ class IysRegistration(enum.StrEnum):
 
 @attrs.frozen
 class RulesConfig:
-    """The words and patterns content rules look for (folded, see ``isobil._text.fold``)."""
+    """What content rules look for, and how current İYS must be.
+
+    Words are folded (see ``isobil._text.fold``); ``signals`` decide whether a
+    text is commercial (:func:`isobil.rules.classify`).
+    """
 
     #: Words that mark a message as commercial at its start (R-CONTENT 4).
     identifier_words: tuple[str, ...] = (
@@ -102,30 +107,9 @@ class RulesConfig:
         "firsat",
         "indirim",
     )
-    #: Words that make a text a promotion (R-CONTENT 5, R-NOCONSENT 2).
-    promotion_words: tuple[str, ...] = (
-        "indirim",
-        "indirimli",
-        "kampanya",
-        "kampanyasi",
-        "hediye",
-        "yarisma",
-        "cekilis",
-        "firsat",
-        "firsati",
-        "kupon",
-        "bedava",
-        "ucretsiz kargo",
-        "ozel fiyat",
-        "kazan",
-        "kazanin",
-        "puan",
-        "promosyon",
-        "sezon",
-        "son gun",
-        "outlet",
-    )
-    #: Words that, with a number, make an opt-out instruction (R-OPTOUT).
+    #: The commercial and notice signals of the classifier (R-NOCONSENT, R-CONTENT 5).
+    signals: tuple[Signal, ...] = DEFAULT_SIGNALS
+    #: Words that, with a number to send them to, make an opt-out instruction (R-OPTOUT).
     opt_out_words: tuple[str, ...] = ("ret", "red", "iptal", "stop")
     #: Phrases of the notice legacy (HS_2015) recipients must get first (R-LEGACY).
     legacy_notice_phrases: tuple[str, ...] = (
@@ -135,20 +119,47 @@ class RulesConfig:
         "listemizde",
         "iletisim bilgileriniz",
     )
+    #: How old the last İYS pull of a brand may be before commercial sends get a finding.
+    iys_freshness: timedelta = timedelta(hours=24)
 
 
 _URL = re.compile(r"(https?://|www\.|\b[a-z0-9-]+\.(com|net|org|tr|io|co|shop|store)\b)", re.I)
-# A customer-service line: 7+ digits, allowing the separators people write (444 12 34,
-# 0850 123 45 67). Short numbers (4605) are opt-out lines, not where terms are read.
-_SERVICE_NUMBER = re.compile(r"(?<![\d])\d(?:[\s().-]?\d){6,}(?![\d])")
+# Phone numbers as people write them (444 12 34, 0850 123 45 67, +90 212 …): 7, 10, 11,
+# 12 or 13 digits with separators. A 16-digit MERSİS number is not a way to call anyone.
+_PHONE = re.compile(r"(?<![\d])\+?\d(?:[\s().-]?\d){6,12}(?![\d])")
+_PHONE_DIGITS = frozenset((7, 10, 11, 12, 13))
 _SHORT_NUMBER = re.compile(r"(?<![\d])\d{3,6}(?![\d])")
-_PERCENT = re.compile(r"%\s?\d|\d\s?%")
+# What looks like a number but is not one to call or text: identifiers, amounts,
+# percentages, dates and times.
+_NOT_A_NUMBER = re.compile(
+    r"(?:mersis|tckn|vkn|vergi|sicil|kimlik)\w*(?:\s*(?:no|numarasi|numaramiz))?\s*[:.]?\s*"
+    r"[\d\s]{8,}"
+    r"|(?<![\d])\d{14,}(?![\d])"
+    r"|\d+(?:[.,]\d+)*\s*(?:tl|try|₺|usd|eur|\$|€|adet|gb|dk|sms|kg|km)\b"
+    r"|%\s?\d+(?:[.,]\d+)?|\d+(?:[.,]\d+)?\s?%"
+    r"|\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{1,2}[:.]\d{2}\b"
+)
+
+
+def _callable_numbers(text: str) -> list[str]:
+    """Phone and short numbers in ``text``, once identifiers, amounts and dates are removed."""
+    cleaned = _NOT_A_NUMBER.sub(" ", text)
+    found = [
+        m.group(0)
+        for m in _PHONE.finditer(cleaned)
+        if sum(c.isdigit() for c in m.group(0)) in _PHONE_DIGITS
+    ]
+    found += [m.group(0) for m in _SHORT_NUMBER.finditer(_PHONE.sub(" ", cleaned))]
+    return found
 
 
 class MessageFacts:
     """A message as the rules see it, with derived text features computed once.
 
     ``text`` is what goes out (a rendered template, or the plain text).
+    ``iys_pulled_at`` is when the brand's changes on İYS were last pulled
+    (``None``: never) and ``checked_at`` the moment of the check (default: the
+    end of ``as_of``).
     """
 
     def __init__(
@@ -159,16 +170,39 @@ class MessageFacts:
         config: RulesConfig,
         *,
         text: str | None = None,
+        iys_pulled_at: datetime | None = None,
+        checked_at: datetime | None = None,
     ) -> None:
         self.sender = sender
         self.message = message
         self.text = message.text if text is None else text
         self.as_of = as_of
         self.config = config
+        self.iys_pulled_at = iys_pulled_at
+        self.checked_at = checked_at
         #: Whether the message is commercial (needs consent; content rules apply).
         self.commercial = message.category is MessageCategory.COMMERCIAL
-        #: Whether the sender is outside the regulation (R-EXEMPT).
-        self.exempt = sender is not None and sender.kind.exempt
+        #: Whose message it is: the sender, or the advertiser it sends for.
+        self.advertiser = None if sender is None else sender.advertiser_of(message.brand)
+        #: Why an exempt kind of sender is not exempt for this message (``None``: it is,
+        #: or the sender is not an exempt kind).
+        self.exemption_lost = _exemption_lost(sender, message)
+        #: Whether the sender is outside the regulation for this message (R-EXEMPT).
+        self.exempt = (
+            sender is not None and sender.kind.exempt and self.exemption_lost is None
+        )
+
+    def with_text(self, text: str) -> MessageFacts:
+        """The same facts for another text (a recipient's rendered message)."""
+        return MessageFacts(
+            self.sender,
+            self.message,
+            self.as_of,
+            self.config,
+            text=text,
+            iys_pulled_at=self.iys_pulled_at,
+            checked_at=self.checked_at,
+        )
 
     @functools.cached_property
     def folded(self) -> str:
@@ -181,28 +215,36 @@ class MessageFacts:
         return next((w for w in words if f" {w} " in folded), None)
 
     @functools.cached_property
+    def classification(self) -> Classification:
+        """Whether the text reads as commercial, with the evidence (R-NOCONSENT)."""
+        return classify(self.text, as_of=self.as_of, signals=self.config.signals)
+
+    @functools.cached_property
     def promotion(self) -> str | None:
-        """The promotional word found (or ``"%"`` for a percentage), if any."""
-        if _PERCENT.search(self.text):
-            return "%"
-        return self.has_word(self.config.promotion_words)
+        """The promotion found (a discount, gift, contest …: the words matched), if any."""
+        found = self.classification.promotion
+        return None if found is None else found.matched
+
+    @functools.cached_property
+    def _numbers(self) -> list[str]:
+        return _callable_numbers(unmarked_lower(self.text))
 
     @functools.cached_property
     def has_terms_pointer(self) -> bool:
-        """Whether a link or a customer-service number (7+ digits) is in the text."""
-        return bool(_URL.search(self.text) or _SERVICE_NUMBER.search(self.text))
+        """Whether a link or a customer-service phone number is in the text."""
+        return bool(_URL.search(self.text)) or any(
+            sum(c.isdigit() for c in n) >= 7 for n in self._numbers
+        )
 
     @functools.cached_property
     def has_contact(self) -> bool:
         """Whether the text gives any way to reach the sender: link, phone or short number."""
-        return self.has_terms_pointer or bool(_SHORT_NUMBER.search(self.text))
+        return bool(_URL.search(self.text)) or bool(self._numbers)
 
     @functools.cached_property
     def has_opt_out(self) -> bool:
         """Whether the text tells how to opt out over SMS: an opt-out word and a number."""
-        return self.has_word(self.config.opt_out_words) is not None and bool(
-            _SHORT_NUMBER.search(self.text) or _SERVICE_NUMBER.search(self.text)
-        )
+        return self.has_word(self.config.opt_out_words) is not None and bool(self._numbers)
 
     @functools.cached_property
     def starts_with_identifier(self) -> bool:
@@ -214,6 +256,32 @@ class MessageFacts:
     def has_legacy_notice(self) -> bool:
         """Whether the text carries the notice owed to legacy (pre-2015) recipients."""
         return self.has_word(self.config.legacy_notice_phrases) is not None
+
+    @property
+    def iys_stale(self) -> str | None:
+        """How the brand's İYS view is out of date (``None`` when it is fresh)."""
+        if self.iys_pulled_at is None:
+            return "the brand's changes on İYS have never been pulled"
+        now = self.checked_at or datetime.combine(
+            self.as_of + timedelta(days=1), time(), tzinfo=self.iys_pulled_at.tzinfo
+        )
+        age = now - self.iys_pulled_at
+        if age <= self.config.iys_freshness:
+            return None
+        hours = age.total_seconds() / 3600
+        return f"the brand's last İYS pull is {hours:.0f} h old"
+
+
+def _exemption_lost(sender: Sender | None, message: Message) -> str | None:
+    if sender is None or not sender.kind.exempt:
+        return None
+    if sender.advertiser_of(message.brand) is not sender:
+        return f"brand {message.brand} is another business's: not the sender's own services"
+    needed = sender.kind.relation
+    if needed is not None and message.relation is not needed:
+        given = "none given" if message.relation is None else message.relation.value
+        return f"the exemption covers {needed.value.replace('_', ' ')}s only ({given})"
+    return None
 
 
 @attrs.frozen
@@ -230,6 +298,8 @@ class RecipientFacts:
     previously_messaged: bool = False
     #: Template fields this recipient has no value (and no fallback) for.
     missing_fields: tuple[str, ...] = ()
+    #: The proof kept with the deciding consent event (``ConsentEvent.evidence``).
+    consent_evidence: Mapping[str, str] = attrs.field(factory=dict, hash=False)
 
 
 Check = Callable[[MessageFacts, RecipientFacts | None], str | None]

@@ -29,9 +29,14 @@ __all__ = [
 class PenaltyKind(enum.StrEnum):
     """The three fine brackets of Law 6563 art. 12 that bulk SMS can incur."""
 
-    NO_CONSENT = "no_consent"  # sending without consent; ×10 ceiling when sent to many
-    IDENTITY = "identity"  # missing sender identity or contact (art. 5(1)(a))
-    OPT_OUT_PROMOTION = "opt_out_promotion"  # opt-out missing or ignored; unclear promotions
+    #: Sending without consent (Law art. 6); ×10 ceiling when sent to many at once
+    #: (art. 12(2)). Base 1,000–5,000 TL; its letter after Law 7416 is unconfirmed [U].
+    NO_CONSENT = "no_consent"
+    #: Missing identity of the sender (Law art. 5(1)(a)): base 1,000–10,000 TL [S].
+    IDENTITY = "identity"
+    #: Promotions (art. 5(1)(b)) and the opt-out duties (art. 8(2), 8(3)): art. 12(1)(c),
+    #: base 2,000–15,000 TL [V, original text].
+    OPT_OUT_PROMOTION = "opt_out_promotion"
 
 
 PENALTY_SOURCE = (
@@ -68,8 +73,13 @@ RULE_PENALTIES: Mapping[str, PenaltyKind] = {
     "TR-CONSENT-001": PenaltyKind.NO_CONSENT,
     "TR-CONSENT-002": PenaltyKind.NO_CONSENT,
     "TR-CONSENT-003": PenaltyKind.NO_CONSENT,
+    "TR-CONSENT-004": PenaltyKind.NO_CONSENT,
+    "TR-CONSENT-006": PenaltyKind.NO_CONSENT,
+    "TR-NOCONSENT-001": PenaltyKind.NO_CONSENT,
+    "TR-NOCONSENT-002": PenaltyKind.NO_CONSENT,
     "TR-LEGACY-001": PenaltyKind.NO_CONSENT,
     "TR-LEGACY-002": PenaltyKind.NO_CONSENT,
+    "TR-LEGACY-003": PenaltyKind.NO_CONSENT,
     "TR-CONTENT-001": PenaltyKind.NO_CONSENT,
     "TR-CONTENT-002": PenaltyKind.IDENTITY,
     "TR-CONTENT-003": PenaltyKind.IDENTITY,
@@ -77,7 +87,6 @@ RULE_PENALTIES: Mapping[str, PenaltyKind] = {
     "TR-OPTOUT-001": PenaltyKind.OPT_OUT_PROMOTION,
     "TR-OPTOUT-002": PenaltyKind.OPT_OUT_PROMOTION,
     "TR-CONTENT-005": PenaltyKind.OPT_OUT_PROMOTION,
-    "TR-NOCONSENT-001": PenaltyKind.OPT_OUT_PROMOTION,
 }
 
 
@@ -97,15 +106,17 @@ class Exposure:
         return f"{self.minimum:,}–{self.maximum:,} TL ({self.year} amounts; {self.note})"
 
 
-def exposure(findings: Iterable[Finding], *, year: int) -> Exposure:
+def exposure(findings: Iterable[Finding], *, year: int, audience: int = 1) -> Exposure:
     """The fine range for ``findings``, one violation per bracket, as of ``year``.
 
     Sending without consent to more than one recipient at once raises the
-    ceiling tenfold (art. 12(2)). Years before the table use the base amounts;
-    years after it use the latest row (and say so).
+    ceiling tenfold (art. 12(2)): per-recipient findings count their
+    recipients, and a message-level no-consent finding (a notice that is
+    commercial) counts the whole ``audience``. Years before the table use the
+    base amounts; years after it use the latest row (and say so).
     """
     table_year = min(max(year, min(PENALTY_TABLE)), max(PENALTY_TABLE))
-    no_consent_recipients: set[str | None] = set()
+    no_consent_recipients: set[str | int] = set()
     kinds: set[PenaltyKind] = set()
     for finding in findings:
         if finding.severity is Severity.INFO:
@@ -115,7 +126,10 @@ def exposure(findings: Iterable[Finding], *, year: int) -> Exposure:
             continue
         kinds.add(kind)
         if kind is PenaltyKind.NO_CONSENT:
-            no_consent_recipients.add(finding.recipient)
+            if finding.recipient is None:
+                no_consent_recipients.update(range(audience))
+            else:
+                no_consent_recipients.add(finding.recipient)
     amounts = PENALTY_TABLE[table_year]
     low = sum(amounts[k][0] for k in kinds)
     high = 0

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from isobil._resource import Resource
-from isobil.model import Channel, ConsentEvent, Recipient
+from isobil.model import Channel, ConsentEvent, ConsentSource, Recipient
 from isobil.storage._records import (
     BlacklistEntry,
     Campaign,
@@ -112,8 +112,11 @@ class Storage(Resource, abc.ABC):
         """Take numbers off the blacklist; return how many were on it."""
 
     @abc.abstractmethod
-    def blacklisted(self, numbers: Iterable[str]) -> set[str]:
-        """Which of ``numbers`` are blacklisted, in one set-based lookup."""
+    def blacklisted(self, numbers: Iterable[str], *, before: datetime | None = None) -> set[str]:
+        """Which of ``numbers`` are blacklisted, in one set-based lookup.
+
+        With ``before``, only entries added before that moment count (a dated check).
+        """
 
     @abc.abstractmethod
     def iter_blacklist(self) -> Iterator[BlacklistEntry]:
@@ -140,13 +143,23 @@ class Storage(Resource, abc.ABC):
 
     @abc.abstractmethod
     def consent_states(
-        self, addresses: Iterable[str], *, brand: str, channel: Channel = Channel.MESAJ
+        self,
+        addresses: Iterable[str],
+        *,
+        brand: str | Collection[str],
+        channel: Channel = Channel.MESAJ,
+        before: datetime | None = None,
+        sources: Collection[ConsentSource] | None = None,
     ) -> dict[str, ConsentEvent]:
         """The event that decides each address's state for ``brand`` and ``channel``.
 
         In one set-based query: for each address with any event, the latest by
         ``consent_date`` (ties broken by ``seq``); a RET at the same instant as an
         ONAY wins. Addresses without events are absent from the result.
+        ``brand`` may name several brands whose events decide together (a consent
+        shared by a brand and its dealers). Only events whose ``consent_date`` is
+        before ``before`` count when it is given, and only events from ``sources``
+        when those are given.
         """
 
     @abc.abstractmethod

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import attrs
 
 from isobil.errors import InvalidValue
-from isobil.model import Channel, ConsentEvent, ConsentStatus, Recipient
+from isobil.model import Channel, ConsentEvent, ConsentSource, ConsentStatus, Recipient
 from isobil.storage._base import Sealer, Storage
 from isobil.storage._records import (
     REPORT_STATES,
@@ -164,9 +164,14 @@ class MemoryStorage(Storage):
         with self._lock:
             return sum(self._blacklist.pop(n, None) is not None for n in set(numbers))
 
-    def blacklisted(self, numbers: Iterable[str]) -> set[str]:
+    def blacklisted(self, numbers: Iterable[str], *, before: datetime | None = None) -> set[str]:
         with self._lock:
-            return {n for n in numbers if n in self._blacklist}
+            return {
+                n
+                for n in numbers
+                if n in self._blacklist
+                and (before is None or self._blacklist[n].added_at < before)
+            }
 
     def iter_blacklist(self) -> Iterator[BlacklistEntry]:
         with self._lock:
@@ -203,15 +208,26 @@ class MemoryStorage(Storage):
         return (e for e in events if address is None or e.address == address)
 
     def consent_states(
-        self, addresses: Iterable[str], *, brand: str, channel: Channel = Channel.MESAJ
+        self,
+        addresses: Iterable[str],
+        *,
+        brand: str | Collection[str],
+        channel: Channel = Channel.MESAJ,
+        before: datetime | None = None,
+        sources: Collection[ConsentSource] | None = None,
     ) -> dict[str, ConsentEvent]:
         wanted = set(addresses)
+        brands = {brand} if isinstance(brand, str) else set(brand)
         states: dict[str, ConsentEvent] = {}
         with self._lock:
             for event in self._consent:
-                if event.address not in wanted or event.brand != brand:
+                if event.address not in wanted or event.brand not in brands:
                     continue
                 if event.channel is not channel:
+                    continue
+                if before is not None and event.consent_date >= before:
+                    continue
+                if sources is not None and event.source not in sources:
                     continue
                 current = states.get(event.address)
                 if current is None or consent_sort_key(event) > consent_sort_key(current):

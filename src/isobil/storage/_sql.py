@@ -28,7 +28,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -1047,9 +1047,23 @@ class SQLStorage(Storage):
                 removed += conn.execute(stmt, {"values": self._listed(chunk)}).rowcount
         return removed
 
-    def blacklisted(self, numbers: Iterable[str]) -> set[str]:
+    def blacklisted(self, numbers: Iterable[str], *, before: datetime | None = None) -> set[str]:
         with self._db.tx("blacklisted") as conn:
-            return self._existing(conn, t.blacklist.c.number, list(dict.fromkeys(numbers)))
+            values = list(dict.fromkeys(numbers))
+            if before is None:
+                return self._existing(conn, t.blacklist.c.number, values)
+            b = t.blacklist
+            query = self._statement(
+                "blacklisted_before",
+                lambda: sa.select(b.c.number).where(
+                    self._among(b.c.number), b.c.added_at < sa.bindparam("before")
+                ),
+            )
+            found: set[str] = set()
+            for chunk in _chunks(values, self._in_size):
+                params = {"values": self._listed(chunk), "before": before}
+                found.update(conn.execute(query, params).scalars())
+            return found
 
     def iter_blacklist(self) -> Iterator[BlacklistEntry]:
         b = t.blacklist
@@ -1109,10 +1123,27 @@ class SQLStorage(Storage):
         return self._pages("iter_consent_events", query, "seq", _event)
 
     def consent_states(
-        self, addresses: Iterable[str], *, brand: str, channel: Channel = Channel.MESAJ
+        self,
+        addresses: Iterable[str],
+        *,
+        brand: str | Collection[str],
+        channel: Channel = Channel.MESAJ,
+        before: datetime | None = None,
+        sources: Collection[ConsentSource] | None = None,
     ) -> dict[str, ConsentEvent]:
-        query = self._statement("consent_states", self._deciding_events)
-        params: dict[str, Any] = {"brand": brand, "channel": Channel(channel).value}
+        dated, filtered = before is not None, sources is not None
+        query = self._statement(
+            ("consent_states", dated, filtered),
+            lambda: self._deciding_events(dated=dated, filtered=filtered),
+        )
+        params: dict[str, Any] = {
+            "brands": [brand] if isinstance(brand, str) else sorted(brand),
+            "channel": Channel(channel).value,
+        }
+        if before is not None:
+            params["before"] = before
+        if sources is not None:
+            params["sources"] = sorted(s.value for s in sources)
         states: dict[str, ConsentEvent] = {}
         with self._db.tx("consent_states") as conn:
             for chunk in _chunks(dict.fromkeys(addresses), self._in_size):
@@ -1121,8 +1152,17 @@ class SQLStorage(Storage):
                 states.update((a, _event(by_address[a])) for a in chunk if a in by_address)
         return states
 
-    def _deciding_events(self) -> sa.Select[Any]:
+    def _deciding_events(self, *, dated: bool, filtered: bool) -> sa.Select[Any]:
         e = t.consent_events
+        conditions = [
+            e.c.brand.in_(sa.bindparam("brands", expanding=True)),
+            e.c.channel == sa.bindparam("channel"),
+            self._among(e.c.address),
+        ]
+        if dated:
+            conditions.append(e.c.consent_date < sa.bindparam("before"))
+        if filtered:
+            conditions.append(e.c.source.in_(sa.bindparam("sources", expanding=True)))
         # The same order as MemoryStorage's consent_sort_key, descending.
         deciding_first = sa.func.row_number().over(
             partition_by=e.c.address,
@@ -1134,11 +1174,7 @@ class SQLStorage(Storage):
         )
         ranked = (
             sa.select(e, deciding_first.label("rank"))
-            .where(
-                e.c.brand == sa.bindparam("brand"),
-                e.c.channel == sa.bindparam("channel"),
-                self._among(e.c.address),
-            )
+            .where(*conditions)
             .subquery()
         )
         return sa.select(*(ranked.c[c.name] for c in e.c)).where(ranked.c.rank == 1)

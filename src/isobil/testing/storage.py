@@ -15,7 +15,7 @@ import attrs
 import pytest
 
 from isobil.errors import InvalidValue
-from isobil.model import Channel, ConsentEvent, Recipient
+from isobil.model import Channel, ConsentEvent, ConsentSource, Recipient
 from isobil.storage import (
     BlacklistEntry,
     Campaign,
@@ -54,11 +54,12 @@ def consent(
     at: datetime = T0,
     brand: str = "ACME",
     channel: str = "MESAJ",
+    source: str = "HS_WEB",
 ) -> ConsentEvent:
     return ConsentEvent(
         address=number(i),
         status=status,
-        source="HS_WEB",
+        source=source,
         brand=brand,
         consent_date=at,
         recorded_at=at,
@@ -198,6 +199,17 @@ class StorageContract:
         assert storage.remove_from_blacklist([number(1), number(5)]) == 1
         assert storage.blacklisted([number(1)]) == set()
 
+    def test_blacklist_as_of_a_moment(self, storage: Storage) -> None:
+        """A dated lookup counts only entries added before the moment."""
+        later = T0 + timedelta(days=2)
+        storage.add_to_blacklist(
+            [BlacklistEntry(number(1), "RET", T0), BlacklistEntry(number(2), "RET", later)]
+        )
+        wanted = [number(1), number(2)]
+        assert storage.blacklisted(wanted, before=T0 + timedelta(days=1)) == {number(1)}
+        assert storage.blacklisted(wanted, before=T0) == set()
+        assert storage.blacklisted(wanted, before=later + timedelta(seconds=1)) == set(wanted)
+
     # -- consent ------------------------------------------------------------
 
     def test_consent_events_get_consecutive_seq_and_chain(self, storage: Storage) -> None:
@@ -257,6 +269,35 @@ class StorageContract:
         assert storage.consent_states([number(4)], brand="ZETA")[number(4)].status.value == "RET"
         arama = storage.consent_states([number(5)], brand="ACME", channel=Channel.ARAMA)
         assert arama[number(5)].status.value == "ONAY"
+
+    def test_consent_states_as_of_by_source_and_across_brands(self, storage: Storage) -> None:
+        """``before`` hides later events, ``sources`` others' events; brands decide together."""
+        later = T0 + timedelta(days=3)
+        storage.append_consent_events(
+            [
+                consent(1, "ONAY", at=T0),
+                consent(1, "RET", at=later, source="IYS_3338"),
+                consent(2, "ONAY", at=later),  # given after the day asked about
+                consent(3, "ONAY", at=T0, brand="BAYI"),  # collected by a dealer
+                consent(3, "RET", at=later),  # refused to the brand: revokes for both
+                consent(4, "ONAY", at=T0, brand="BAYI"),
+            ]
+        )
+        everyone = [number(i) for i in range(1, 5)]
+        asked = storage.consent_states(everyone, brand="ACME", before=T0 + timedelta(days=1))
+        assert {a: e.status.value for a, e in asked.items()} == {number(1): "ONAY"}
+        by_iys = storage.consent_states(
+            everyone, brand="ACME", sources={ConsentSource.IYS_3338, ConsentSource.IYS_WEB}
+        )
+        assert {a: e.source.value for a, e in by_iys.items()} == {number(1): "IYS_3338"}
+        shared = storage.consent_states(everyone, brand=("ACME", "BAYI"))
+        assert {a: e.status.value for a, e in shared.items()} == {
+            number(1): "RET",
+            number(2): "ONAY",
+            number(3): "RET",
+            number(4): "ONAY",
+        }
+        assert storage.consent_states([number(3)], brand="BAYI")[number(3)].status.value == "ONAY"
 
     def test_consent_ledger_is_append_only(self, storage: Storage) -> None:
         """The contract offers no way to change or remove consent or credit history."""
