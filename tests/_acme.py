@@ -12,3 +12,7 @@ ACME = Sender(
     brands=[Brand("ACME")],
     short_number="4605",
 )
+
+#: Where İYS is not wired and consent proof is not the point of a test: registration
+#: unknown, proof incomplete and no İYS pull are acknowledged (they are warnings).
+IYS_NOT_WIRED = ("TR-CONSENT-003", "TR-CONSENT-004", "TR-CONSENT-006")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from _acme import ACME
+from _acme import ACME, IYS_NOT_WIRED
 from isobil import (
     Client,
     FakeTransport,
@@ -66,7 +66,7 @@ def test_opt_out_between_queue_and_dispatch_blocks_and_releases(
     for n in numbers(2):
         client.consent.record(n, "ONAY", source="HS_ISLAK_IMZA", brand="ACME")
     at = datetime.now(UTC) + timedelta(minutes=5)
-    client.send(OFFER, to=numbers(2), at=at, acknowledge=["TR-CONSENT-003"])
+    client.send(OFFER, to=numbers(2), at=at, acknowledge=IYS_NOT_WIRED)
     assert client.credits.balance() == 8
     fake.receive(numbers(2)[0], "4605", "ACME RET")  # its auto reply costs one credit
     assert client.credits.balance() == 7

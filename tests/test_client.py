@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from _acme import IYS_NOT_WIRED
 from isobil import (
     Brand,
     Client,
@@ -225,7 +226,7 @@ def test_the_transport_is_told_category_brand_iys_code_and_recipient_type() -> N
             "Ret için ACME RET yazıp 4605'e gönderin.",
             brand="ACME",
         )
-        client.send(offer, to=["05321234567", "05331234567"], acknowledge=["TR-CONSENT-003"])
+        client.send(offer, to=["05321234567", "05331234567"], acknowledge=IYS_NOT_WIRED)
         client.send(Message("Kargonuz yolda.", category="informational"), to="05341234567")
     told = [sent.outbound for sent in fake.sent]
     assert [(o.category, o.recipient_type, o.brand, o.iys_code) for o in told if o] == [

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from _acme import IYS_NOT_WIRED
 from isobil import Brand, Client, FakeTransport, Message, OutcomeStatus, Sender
 from isobil.consent import AutoReplies
 from isobil.contacts import export_blacklist, import_blacklist
@@ -13,7 +14,7 @@ from isobil.model import ConsentStatus
 from isobil.storage import MessageState
 
 #: İYS is not wired in these tests: registration stays unknown, acknowledged.
-ACK = ["TR-CONSENT-003"]
+ACK = IYS_NOT_WIRED
 
 COMMERCIAL = Message(
     "KAMPANYA: Tüm ürünlerde %20 indirim! acme.com.tr/kampanya "

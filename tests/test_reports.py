@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from _acme import ACME
+from _acme import ACME, IYS_NOT_WIRED
 from isobil import Client, FakeTransport, Message
 from isobil.campaigns._reports import _rule_ids
 from isobil.errors import InvalidValue
@@ -99,7 +99,7 @@ def test_compliance_report_names_who_was_stopped_and_why(
     client.consent.record(OPTED_OUT, "RET", source="HS_ISLAK_IMZA", brand="ACME")
     at = datetime.now(UTC) + timedelta(minutes=5)
     result = client.send(
-        OFFER, to=[CONSENTING, OPTED_OUT, UNASKED], at=at, acknowledge=["TR-CONSENT-003"]
+        OFFER, to=[CONSENTING, OPTED_OUT, UNASKED], at=at, acknowledge=IYS_NOT_WIRED
     )
     fake.receive(CONSENTING, "4605", "ACME RET")  # opts out after queueing
     client.dispatch(now=at + timedelta(seconds=1))
@@ -108,13 +108,13 @@ def test_compliance_report_names_who_was_stopped_and_why(
     report = client.reports.compliance(result.campaign_id)
     [campaign] = report.campaigns
     assert (campaign.messages, campaign.blocked) == (3, 3)
-    assert campaign.acknowledged == ("TR-CONSENT-003",)
+    assert campaign.acknowledged == IYS_NOT_WIRED
     blocked = {b.to: b.rule_ids for b in report.blocked}
     assert blocked[OPTED_OUT] == blocked[CONSENTING] == ("TR-OPTOUT-001",)
     assert blocked[UNASKED] == ("TR-CONSENT-001",)  # no consent on record
     assert report.by_rule["TR-OPTOUT-001"] == 2
     assert set(report.citations) == set(report.by_rule)
-    assert all("6563" in c or "Yönetmelik" in c for c in report.citations.values())
+    assert all("6563" in c or "29417" in c for c in report.citations.values())
 
     report.to_csv(tmp_path / "blocked.csv")
     rows = {r["number"]: r for r in read_csv(tmp_path / "blocked.csv")}

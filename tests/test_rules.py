@@ -18,6 +18,7 @@ from isobil import (
     Recipient,
     Sender,
 )
+from isobil.consent import FakeIysGateway, IysSynchronizer
 from isobil.rules import (
     PENALTY_TABLE,
     Citation,
@@ -90,22 +91,28 @@ def test_tacir_allowed_until_opt_out(client: Client) -> None:
 
 
 def test_iys_verdict_depends_on_the_date(client: Client) -> None:
-    """The same unregistered consent passes as of 2019-06-01 and warns as of 2025-06-01."""
+    """The same unregistered consent passes as of 2019-06-01 and warns as of 2025-06-01;
+    registered and with İYS pulled, it passes today."""
     client.consent.record(
         "05321234567",
         "ONAY",
         source="HS_ISLAK_IMZA",
         brand="ACME",
         consent_date=datetime(2018, 1, 1, tzinfo=UTC),
+        evidence={"name": "Ayşe Yılmaz", "statement": "SMS almak istiyorum", "document": "d-1"},
     )
     before = client.check(OFFER, to=["05321234567"], as_of=date(2019, 6, 1))
     after = client.check(OFFER, to=["05321234567"], as_of=date(2025, 6, 1))
     assert (before.allowed, dict(before.blocked)) == (("+905321234567",), {})
-    assert dict(after.blocked) == {"+905321234567": ("TR-CONSENT-003",)}
-    [warning] = after.recipient_findings
-    assert warning.severity is Severity.WARNING
-    assert "İYS sync" in (warning.fix or "")
+    assert dict(after.blocked) == {"+905321234567": ("TR-CONSENT-003", "TR-CONSENT-006")}
+    unknown, stale = after.recipient_findings
+    assert unknown.severity is stale.severity is Severity.WARNING
+    assert "İYS sync" in (unknown.fix or "") and "İYS sync" in (stale.fix or "")
     _register(client, "05321234567")
+    assert dict(client.check(OFFER, to=["05321234567"]).blocked) == {
+        "+905321234567": ("TR-CONSENT-006",)
+    }
+    IysSynchronizer(client.consent, FakeIysGateway(), brand="ACME").run()
     assert client.check(OFFER, to=["05321234567"]).allowed == ("+905321234567",)
 
 

@@ -105,9 +105,9 @@ def test_values_come_from_the_address_book(client: Client) -> None:
     client.storage.upsert_contacts(
         [Recipient("05321234567", name="Zeynep", fields={"Şehir": "Van"})]
     )
-    notice = Message("{ad}, {sehir} şubemiz açıldı.", category="informational")
+    notice = Message("{ad}, {sehir} şubemizdeki randevunuz yarın.", category="informational")
     client.send(notice, to=["0532 123 45 67"])
-    assert client.transport.sent[0].text == "Zeynep, Van şubemiz açıldı."  # type: ignore[attr-defined]
+    assert client.transport.sent[0].text == "Zeynep, Van şubemizdeki randevunuz yarın."  # type: ignore[attr-defined]
 
 
 def test_a_promotion_added_by_a_field_is_caught_per_recipient(client: Client) -> None:

@@ -66,8 +66,9 @@ _COMMERCIAL = Message(
     "Ret için ACME RET yazıp 4605'e gönderin.",
     brand="ACME",
 )
-#: Consent recorded here is not yet registered in İYS (the provider checks İYS itself).
-_UNSYNCED = ["TR-CONSENT-003"]
+#: Consent recorded here is not yet registered in İYS and İYS is not pulled (the
+#: provider checks İYS itself).
+_UNSYNCED = ["TR-CONSENT-003", "TR-CONSENT-006"]
 _NOTICE = Message("Siparişiniz kargoya verildi.", category="informational", brand="ACME")
 
 #: Texts a Turkish sender writes: Turkish letters, GSM escapes (€ [ ] …), digits,
@@ -158,6 +159,7 @@ class ProviderContract:
             source="HS_ISLAK_IMZA",
             brand="ACME",
             recipient_type=recipient_type,
+            evidence={"name": "Ayşe Yılmaz", "statement": "SMS almak istiyorum", "document": "d1"},
         )
         return number
 
