@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -83,18 +83,24 @@ def run(out: TextIO, *, directory: str | Path | None = None) -> int:
         say("\n1. import:")
         say(_indent(str(imported)))
 
-        numbers = [c.number for c in client.contacts.group("Müşteriler")]
-        for number in numbers[:-1]:  # the last customer never consented
+        customers = list(client.contacts.group("Müşteriler"))
+        numbers = [c.number for c in customers]
+        for contact in customers[:-1]:  # the last customer never consented
             client.consent.record(
-                number,
+                contact.number,
                 "ONAY",
                 source="HS_ISLAK_IMZA",
                 brand="ACME",
-                evidence={"form": "mağaza kayıt formu"},
+                # What the signed form proves (Reg. art. 7): who, what they said, the form.
+                evidence={
+                    "name": f"{contact.name} {contact.surname}",
+                    "statement": "ACME'den kampanya SMS'i almak istiyorum",
+                    "document": "mağaza kayıt formu",
+                },
             )
         say(f"   consent on paper recorded for {len(numbers) - 1} of {len(numbers)} contacts")
 
-        clock = ManualClock()
+        clock = ManualClock(datetime.now(UTC))
         iys = FakeIysGateway(clock=clock, rate_limits={})
         sync = IysSynchronizer(client.consent, iys, brand="ACME", clock=clock)
         say(f"2. {sync.run()}")

@@ -26,7 +26,6 @@ __all__ = ["IysDeadline", "IysSyncReport", "IysSynchronizer", "iys_pulled_at"]
 log = logging.getLogger("isobil")
 
 
-
 def _pulled_key(brand: str) -> str:
     return f"iys.pulled_at.{brand}"
 

@@ -301,7 +301,7 @@ class ConsentLedger:
         """The states of a whole audience (E.164 numbers) in set-based lookups.
 
         The latest event decides (a RET wins a tie), with İYS as the authority
-        (docs/consent.md, "Which event decides"): a RET made on İYS stands
+        (docs/rules.md, "İYS is the authority"): a RET made on İYS stands
         against a later ONAY of ours until İYS has registered that ONAY. Events
         of the brands sharing consent with ``brand`` decide with it. With
         ``before``, only events given before that moment count, and İYS

@@ -264,7 +264,8 @@ def _identity(m: MessageFacts, r: RecipientFacts | None) -> str | None:
     who = m.advertiser
     if who is None:
         return "no sender is configured: trade name and MERSİS number (or name and TCKN) needed"
-    behalf = "" if who is m.sender else f" (sent on its behalf by {m.sender.name})"  # type: ignore[union-attr]
+    sender = m.sender
+    behalf = "" if sender is None or who is sender else f" (sent on its behalf by {sender.name})"
     if who.kind is SenderKind.SOLE_TRADER:
         return None if who.tckn else f"a sole trader must give name, surname and TCKN{behalf}"
     return None if who.mersis else f"{who.name} has no MERSİS number configured{behalf}"

@@ -169,20 +169,50 @@ _GREETINGS_FROM = GREETINGS_COMMERCIAL_FROM
 DEFAULT_SIGNALS: tuple[Signal, ...] = (
     # -- promotions (Law art. 5(1)(b)) ---------------------------------------
     _s("discount", P, r"\b(?:indirim|iskonto|ucuzluk|kelepir)", 3, _PROMO),
-    _s("percent_off", P, _PCT + r"\s*'?\s*(?:[ydn]?[ae]\s+)?(?:varan|kadar|indirim|off\b)", 3, _PROMO),
-    _s("gift", P, r"\bhediye(?:\s+(?:ceki|kazan|veriyoruz|ediyoruz|urun|kupon)|\s*!|miz)", 3, _PROMO),
+    _s(
+        "percent_off",
+        P,
+        _PCT + r"\s*'?\s*(?:[ydn]?[ae]\s+)?(?:varan|kadar|indirim|off\b)",
+        3,
+        _PROMO,
+    ),
+    _s(
+        "gift",
+        P,
+        r"\bhediye(?:\s+(?:ceki|kazan|veriyoruz|ediyoruz|urun|kupon)|\s*!|miz)",
+        3,
+        _PROMO,
+    ),
     _s("contest", P, r"\b(?:cekilis|yarisma|kazanma sansi|sans oyunu)", 3, _PROMO),
     _s("win", P, r"\bkazan(?!c|il|dir|dik)(?:in|acaksiniz|abilirsiniz|ma|iyor)?\b", 3, _PROMO),
-    _s("free_offer", P, r"\b(?:bedava|ucretsiz kargo|1 alana 1|ikincisi? \w+ (?:bedava|indirimli))", 3, _PROMO),
+    _s(
+        "free_offer",
+        P,
+        r"\b(?:bedava|ucretsiz kargo|1 alana 1|ikincisi? \w+ (?:bedava|indirimli))",
+        3,
+        _PROMO,
+    ),
     _s("coupon", P, r"\b(?:kupon|promosyon|indirim kodu|hediye kodu)", 3, _PROMO),
     _s("campaign", P, r"\bkampanya(?!\w*\s+(?:kapsamin|sonucu|kosullari))", 2, _PROMO),
     _s("offer", P, r"\b(?:firsat|ozel fiyat|ozel teklif|avantaj|ayricalik|outlet)", 2, _PROMO),
     _s("points_earn", P, r"\b(?:puan|chip-?para|bonus|mil)\s+(?:kazan|hediye|firsati)", 3, _PROMO),
-    _s("season_sale", P, r"\b(?:yeni sezon|sezon sonu|sezon indirim|black friday|efsane cuma)", 3, _PROMO),
+    _s(
+        "season_sale",
+        P,
+        r"\b(?:yeni sezon|sezon sonu|sezon indirim|black friday|efsane cuma)",
+        3,
+        _PROMO,
+    ),
     _s("season", P, r"\bsezon", 1, _PROMO),
     _s("free", P, r"\bucretsiz\b", 1, _PROMO),
     _s("yours", P, r"\b(?:sizin olsun|(?:tatli|ikram|kargo|hediye|kahve)\w* bizden)", 3, _PROMO),
-    _s("for_you", P, r"\b(?:size|sizlere|hattiniza|isletmenize|uyelerimize|kartiniza) ozel", 2, _PROMO),
+    _s(
+        "for_you",
+        P,
+        r"\b(?:size|sizlere|hattiniza|isletmenize|uyelerimize|kartiniza) ozel",
+        2,
+        _PROMO,
+    ),
     _s(
         "credit_offer",
         P,
@@ -192,8 +222,20 @@ DEFAULT_SIGNALS: tuple[Signal, ...] = (
     ),
     _s("last_day", P, r"\bson (?:gun|\d+ gun|firsat|saat)(?!u|leri)", 1, _PROMO),
     # -- prices and calls to buy ---------------------------------------------
-    _s("price_from", PR, r"\d+(?:[.,]\d+)?\s*(?:tl|₺)\s*'?\s*(?:[dt][ae]n)\s+(?:baslayan|itibaren)", 3, _CL),
-    _s("price_only", PR, r"\b(?:sadece|yalnizca|yalniz|bu fiyata)\s+\d+(?:[.,]\d+)?\s*(?:tl|₺)", 2, _CL),
+    _s(
+        "price_from",
+        PR,
+        r"\d+(?:[.,]\d+)?\s*(?:tl|₺)\s*'?\s*(?:[dt][ae]n)\s+(?:baslayan|itibaren)",
+        3,
+        _CL,
+    ),
+    _s(
+        "price_only",
+        PR,
+        r"\b(?:sadece|yalnizca|yalniz|bu fiyata)\s+\d+(?:[.,]\d+)?\s*(?:tl|₺)",
+        2,
+        _CL,
+    ),
     _s(
         "price_cut",
         PR,
@@ -202,9 +244,27 @@ DEFAULT_SIGNALS: tuple[Signal, ...] = (
         3,
         _CL,
     ),
-    _s("instalments", PR, r"\b(?:vade farksiz|taksit (?:imkani|firsati|secenegi)|\d+ taksit)", 2, _CL),
-    _s("buy_now", CTA, r"\b(?:hemen (?:al|siparis|basvur|incele|kesfet|tikla|indir|uye ol)|satin al)", 2, _CL),
-    _s("dont_miss", CTA, r"\b(?:kacirma|kacirmayin|stoklarla sinirli|acele edin|tukenmeden)", 2, _CL),
+    _s(
+        "instalments",
+        PR,
+        r"\b(?:vade farksiz|taksit (?:imkani|firsati|secenegi)|\d+ taksit)",
+        2,
+        _CL,
+    ),
+    _s(
+        "buy_now",
+        CTA,
+        r"\b(?:hemen (?:al|siparis|basvur|incele|kesfet|tikla|indir|uye ol)|satin al)",
+        2,
+        _CL,
+    ),
+    _s(
+        "dont_miss",
+        CTA,
+        r"\b(?:kacirma|kacirmayin|stoklarla sinirli|acele edin|tukenmeden)",
+        2,
+        _CL,
+    ),
     _s(
         "visit",
         CTA,
@@ -221,11 +281,18 @@ DEFAULT_SIGNALS: tuple[Signal, ...] = (
         2,
         _CL,
     ),
-    _s("shop", CTA, r"\b(?:sepet(?:te|e|inize)|alisverise|alisverislerinizde|kesfedin|kesfet)", 2, _CL),
+    _s(
+        "shop",
+        CTA,
+        r"\b(?:sepet(?:te|e|inize)|alisverise|alisverislerinizde|kesfedin|kesfet)",
+        2,
+        _CL,
+    ),
     _s(
         "apply",
         CTA,
-        r"\b(?:basvurun\b|basvurabilirsiniz|kayitlar basladi|yerinizi ayirtin|rezervasyon yaptirin)",
+        r"\b(?:basvurun\b|basvurabilirsiniz|kayitlar basladi|yerinizi ayirtin"
+        r"|rezervasyon yaptirin)",
         2,
         _CL,
     ),
@@ -261,7 +328,8 @@ DEFAULT_SIGNALS: tuple[Signal, ...] = (
     _s(
         "event",
         A,
-        r"\b(?:etkinlig|webinar|seminer|konser|festival|fuar|imza gunu|tadim|acik kapi|canli (?:fasil|muzik))",
+        r"\b(?:etkinlig|webinar|seminer|konser|festival|fuar|imza gunu|tadim|acik kapi"
+        r"|canli (?:fasil|muzik))",
         2,
         _CL,
     ),
@@ -291,7 +359,13 @@ DEFAULT_SIGNALS: tuple[Signal, ...] = (
         -2,
         _NOTICE,
     ),
-    _s("appointment", N, r"\b(?:randevu|muayene|kontrol(?:unuz| tarih)|seans(?:iniz)?\b)", -3, _NOTICE),
+    _s(
+        "appointment",
+        N,
+        r"\b(?:randevu|muayene|kontrol(?:unuz| tarih)|seans(?:iniz)?\b)",
+        -3,
+        _NOTICE,
+    ),
     _s(
         "code_or_security",
         N,
@@ -330,7 +404,9 @@ DEFAULT_SIGNALS: tuple[Signal, ...] = (
 del P, PR, CTA, G, A, N
 
 
-def classify(text: str, *, as_of: date, signals: Iterable[Signal] = DEFAULT_SIGNALS) -> Classification:
+def classify(
+    text: str, *, as_of: date, signals: Iterable[Signal] = DEFAULT_SIGNALS
+) -> Classification:
     """Judge ``text`` with ``signals`` as of ``as_of``; return the verdict and its evidence.
 
     Each signal counts once. Commercial when a strong signal (weight ≥ 3 in

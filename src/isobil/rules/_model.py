@@ -188,9 +188,7 @@ class MessageFacts:
         #: or the sender is not an exempt kind).
         self.exemption_lost = _exemption_lost(sender, message)
         #: Whether the sender is outside the regulation for this message (R-EXEMPT).
-        self.exempt = (
-            sender is not None and sender.kind.exempt and self.exemption_lost is None
-        )
+        self.exempt = sender is not None and sender.kind.exempt and self.exemption_lost is None
 
     def with_text(self, text: str) -> MessageFacts:
         """The same facts for another text (a recipient's rendered message)."""

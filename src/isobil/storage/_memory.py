@@ -169,8 +169,7 @@ class MemoryStorage(Storage):
             return {
                 n
                 for n in numbers
-                if n in self._blacklist
-                and (before is None or self._blacklist[n].added_at < before)
+                if n in self._blacklist and (before is None or self._blacklist[n].added_at < before)
             }
 
     def iter_blacklist(self) -> Iterator[BlacklistEntry]:

@@ -1172,11 +1172,7 @@ class SQLStorage(Storage):
                 e.c.seq.desc(),
             ),
         )
-        ranked = (
-            sa.select(e, deciding_first.label("rank"))
-            .where(*conditions)
-            .subquery()
-        )
+        ranked = sa.select(e, deciding_first.label("rank")).where(*conditions).subquery()
         return sa.select(*(ranked.c[c.name] for c in e.c)).where(ranked.c.rank == 1)
 
     def set_iys_sync(self, records: Iterable[IysSync]) -> None:
