@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from isobil.consent import ConsentLedger
+from isobil.consent import ConsentLedger, iys_pulled_at
 from isobil.consent._iys import FakeIysGateway, ManualClock
 from isobil.consent._iys_sync import IysSynchronizer
 from isobil.model import ConsentEvent, ConsentStatus
@@ -122,3 +122,22 @@ def test_deadlines_count_turkish_holidays(ledger: ConsentLedger, clock: ManualCl
     clock.advance(timedelta(days=8))
     [late] = sync.deadlines()
     assert late.overdue
+
+
+def test_a_pull_to_the_end_records_when_it_happened(
+    ledger: ConsentLedger, clock: ManualClock
+) -> None:
+    """iys_pulled_at is the moment of the last pull that reached the end; a pull stopped
+    by the rate limit leaves the earlier moment in place."""
+    assert iys_pulled_at(ledger.storage, "ACME") is None
+    started = clock()
+    IysSynchronizer(
+        ledger, FakeIysGateway(clock=clock, rate_limits={}), brand="ACME", clock=clock
+    ).run()
+    assert iys_pulled_at(ledger.storage, "acme") == started
+    clock.advance(timedelta(hours=2))
+    limited = FakeIysGateway(clock=clock, rate_limits={"changes": (1, timedelta(minutes=1))})
+    limited.pull_changes()  # the one call of this minute is spent
+    report = IysSynchronizer(ledger, limited, brand="ACME", clock=clock).run()
+    assert report.rate_limited is not None
+    assert iys_pulled_at(ledger.storage, "ACME") == started
