@@ -268,11 +268,12 @@ DEFAULT_SIGNALS: tuple[Signal, ...] = (
     _s(
         "visit",
         CTA,
-        r"\b(?:magazalarimiz|subelerimiz|bekliyoruz|bekleriz|gormek isteriz|ziyaret edin|ugrayin"
+        r"\b(?:bekliyoruz|bekleriz|gormek isteriz|ziyaret edin|ugrayin"
         r"|aramizda gor)",
         2,
         _CL,
     ),
+    _s("our_stores", CTA, r"\b(?:magazalarimiz|subelerimiz)", 1, _CL),
     _s(
         "try",
         CTA,
@@ -394,7 +395,8 @@ DEFAULT_SIGNALS: tuple[Signal, ...] = (
         "service_notice",
         N,
         r"\b(?:kesinti|ariza|bakim calism|planli|sayac|endeks|okuma|su verilemey|hizmet verilemey"
-        r"|kapali olacak|gecikmeli|ertelen|iptal edil|degisiklik oldu|sinav sonuc|kan bagis"
+        r"|kapali(?:dir| olacak)|bakim nedeniyle|gecikmeli|ertelen|iptal edil|degisiklik oldu"
+        r"|sinav sonuc|kan bagis"
         r"|asi(?:si|lanacak|lama|niz)?\b"
         r"|rotar|sefer sayili|ucusunuz|kalkis saati|iade edil|satin aldiginiz|onaylanmistir)",
         -2,
