@@ -57,7 +57,7 @@ class Relation(enum.StrEnum):
 
     SUBSCRIBER = "subscriber"  # of an electronic-communications operator
     MEMBER = "member"  # of a professional body, association or foundation
-    STUDENT_OR_PARENT = "student_or_parent"  # of a foundation university or private school
+    STUDENT_OR_PARENT = "student_or_parent"  # of a foundation university (Reg. art. 2(2)(b))
     CUSTOMER = "customer"  # of a capital-markets intermediary
 
 
@@ -75,7 +75,7 @@ class SenderKind(enum.StrEnum):
     CAPITAL_MARKETS_INTERMEDIARY = "capital_markets_intermediary"
     #: Exempt for messages about their own services, to the recipients named (R-EXEMPT):
     OPERATOR = "operator"
-    SCHOOL = "school"
+    SCHOOL = "school"  #: a foundation university (vakıf üniversitesi)
     PROFESSIONAL_BODY = "professional_body"
     PUBLIC_BENEFIT_ASSOCIATION = "public_benefit_association"
     TAX_EXEMPT_FOUNDATION = "tax_exempt_foundation"

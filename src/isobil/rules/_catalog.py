@@ -79,9 +79,9 @@ def _sender_exempt(m: MessageFacts, r: RecipientFacts | None) -> str | None:
         return None
     kind = m.sender.kind.value.replace("_", " ")
     if m.exemption_lost is not None:
-        return f"the sender is a {kind} but not exempt here: {m.exemption_lost}; the rules apply"
+        return f"the sender ({kind}) is not exempt here: {m.exemption_lost}; the rules apply"
     return (
-        f"the sender is a {kind} writing about its own services to those its exemption "
+        f"the sender ({kind}) writes about its own services to those its exemption "
         "covers: consent and content rules do not apply"
     )
 
