@@ -179,6 +179,13 @@ def test_exposure_brackets_and_tenfold_ceiling() -> None:
     assert exposure([_finding("TR-CONTENT-002")], year=2031).year == 2026
 
 
+def test_a_commercial_notice_is_a_no_consent_send_to_its_whole_audience() -> None:
+    """TR-NOCONSENT-001 is a message finding: ×10 when the notice goes to more than one."""
+    notice = [_finding("TR-NOCONSENT-001")]
+    assert exposure(notice, year=2026, audience=1).maximum == 14_309
+    assert exposure(notice, year=2026, audience=2).maximum == 143_090
+
+
 def test_rule_set_add_and_disable() -> None:
     """Own rules run beside ours; disabled rules do not run and keep their reason."""
 

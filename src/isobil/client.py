@@ -325,13 +325,6 @@ ELECTRONIC_SOURCES = frozenset(
 )
 
 
-def _all_brands(sender: Sender | None) -> tuple[Brand, ...]:
-    """The sender's brands and those of the advertisers it sends for."""
-    if sender is None:
-        return ()
-    return (*sender.brands, *(b for a in sender.advertisers for b in a.brands))
-
-
 def _shared_consent(brands: Sequence[Brand]) -> dict[str, tuple[str, ...]]:
     """Brand code → the codes whose consent events decide with it (Reg. art. 7(6), 9(2))."""
     groups: dict[str, tuple[str, ...]] = {}
@@ -570,7 +563,7 @@ class Client(Resource):
         self.replies = replies or AutoReplies()
         self.rules = rules or RuleSet()
         self.rules_config = rules_config or RulesConfig()
-        brands = _all_brands(sender)
+        brands = sender.all_brands if sender else ()
         self.consent = ConsentLedger(
             self.storage,
             brands=[code for b in brands for code in (b.code, *b.shared_with)] if sender else None,
@@ -639,7 +632,7 @@ class Client(Resource):
         message = self._message(message)
         audience = self._audience(to)
         facts = self._message_facts(message, as_of)
-        before = None if as_of is None else _day_end(as_of)
+        before = None if as_of is None else facts.checked_at
         invalid = {
             repr(o.input): o.reason or ""
             for o in audience.early.values()
@@ -1103,8 +1096,8 @@ class Client(Resource):
         originator = self.sender.originator if self.sender else None
         brand = self._brand_of(message)
         iys_code = None
-        if brand is not None:
-            iys_code = next((b.iys_code for b in _all_brands(self.sender) if b.code == brand), None)
+        if brand is not None and self.sender is not None:
+            iys_code = next((b.iys_code for b in self.sender.all_brands if b.code == brand), None)
         contacts = self.storage.get_contacts([r.to for r in records])
         return [
             OutboundSms(

@@ -287,6 +287,11 @@ class Sender:
         known = ", ".join(b.code for b in self.brands) or "none"
         raise InvalidValue(f"unknown brand {code!r}: this sender has {known}")
 
+    @property
+    def all_brands(self) -> tuple[Brand, ...]:
+        """The sender's own brands, then those of the advertisers it sends for."""
+        return (*self.brands, *(b for a in self.advertisers for b in a.brands))
+
     def advertiser_of(self, brand: str | None) -> Sender:
         """Whose brand ``brand`` is: this sender's own, or one of its advertisers'."""
         if brand is not None:
@@ -436,6 +441,11 @@ class ConsentSource(enum.StrEnum):
     IYS_KISA_LINK = "IYS_KISA_LINK"
     #: isobil's name for an İYS-side source it does not know yet.
     IYS_OTHER = "IYS_OTHER"
+
+    @property
+    def from_iys(self) -> bool:
+        """Whether the change was made on İYS itself (pulled from İYS, never pushed back)."""
+        return self.value.startswith("IYS_")
 
 
 def _consent_status(value: object) -> ConsentStatus:

@@ -740,7 +740,7 @@ class FakeIysGateway(IysGateway):
         at: datetime | None,
     ) -> IysConsent:
         source = _source(source)
-        if not source.value.startswith("IYS_"):
+        if not source.from_iys:
             raise InvalidValue(f"a change made on İYS has an IYS_* source, got {source.value}")
         with self._lock:
             self._settle()

@@ -171,11 +171,11 @@ def _utcnow() -> datetime:
 
 
 #: Sources of changes made on İYS itself (pulled from İYS, never pushed back).
-IYS_SOURCES = frozenset(s for s in ConsentSource if s.value.startswith("IYS_"))
+IYS_SOURCES = frozenset(s for s in ConsentSource if s.from_iys)
 
 
-def _status(record: IysSync | None) -> IysSyncStatus | None:
-    return None if record is None else record.status
+def _registered(record: IysSync | None) -> bool:
+    return record is not None and record.status is IysSyncStatus.REGISTERED
 
 
 class ConsentLedger:
@@ -324,7 +324,7 @@ class ConsentLedger:
             for address, event in deciding.items()
             if event.status is ConsentStatus.ONAY
             and event.source not in IYS_SOURCES
-            and _status(iys.get(event.seq or 0)) is not IysSyncStatus.REGISTERED
+            and not _registered(iys.get(event.seq or 0))
         ]
         if unconfirmed:
             on_iys = self.storage.consent_states(

@@ -55,9 +55,7 @@ IYS_IN_FORCE_SMALL = date(2021, 7, 16)
 LEGACY_IYS_DEADLINE = date(2021, 1, 1)
 LEGACY_IYS_DEADLINE_SMALL = date(2021, 6, 1)
 #: Sources whose proof is with someone else: İYS itself, or the 2015 transition.
-_PROOF_ELSEWHERE = frozenset(
-    s for s in ConsentSource if s.value.startswith("IYS_") or s is ConsentSource.HS_2015
-)
+_PROOF_ELSEWHERE = frozenset(s for s in ConsentSource if s.from_iys or s is ConsentSource.HS_2015)
 #: Electronic sources where a form with a tick box is the usual way consent is taken.
 _TICK_BOX_SOURCES = frozenset(
     (ConsentSource.HS_WEB, ConsentSource.HS_MOBIL, ConsentSource.HS_EORTAM, ConsentSource.HS_ATM)
@@ -117,7 +115,7 @@ def _opted_out(m: MessageFacts, r: RecipientFacts | None) -> str | None:
     if r is None or not _needs_consent(m, r) or r.consent is not ConsentStatus.RET:
         return None
     day = r.consent_date.date().isoformat() if r.consent_date else "an earlier date"
-    where = " on İYS" if r.consent_source and r.consent_source.value.startswith("IYS_") else ""
+    where = " on İYS" if r.consent_source and r.consent_source.from_iys else ""
     return f"the recipient opted out (RET){where} on {day}"
 
 
@@ -248,7 +246,7 @@ def _brand_unclear(m: MessageFacts, r: RecipientFacts | None) -> str | None:
     if not m.commercial or m.exempt or m.sender is None:
         return None
     own = [b.code for b in m.sender.brands]
-    codes = own + [b.code for a in m.sender.advertisers for b in a.brands]
+    codes = [b.code for b in m.sender.all_brands]
     brand = m.message.brand
     if brand is None and len(own) != 1:
         known = ", ".join(own) or "none configured"

@@ -137,7 +137,7 @@ class Classification:
         return "; ".join(str(e) for e in self.evidence) or "no signal"
 
 
-_CL = "Law 6563 art. 2(1)(ç), art. 6(1)"  # what a commercial message is; it needs consent
+_CL = "Law 6563 art. 6(1)"  # a commercial message needs consent
 _PROMO = "Law 6563 art. 5(1)(b)"
 _GREET = "Regulation 29417 art. 5(1) (kutlama ve temenni)"
 _NOTICE = "Regulation 29417 art. 6(1)"

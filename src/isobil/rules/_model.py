@@ -6,7 +6,7 @@ import enum
 import functools
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 import attrs
 
@@ -123,6 +123,8 @@ class RulesConfig:
     iys_freshness: timedelta = timedelta(hours=24)
 
 
+#: Turkish time (UTC+3 all year since 2016): the edge of a day when no moment is given.
+_TURKEY = timezone(timedelta(hours=3))
 _URL = re.compile(r"(https?://|www\.|\b[a-z0-9-]+\.(com|net|org|tr|io|co|shop|store)\b)", re.I)
 # Phone numbers as people write them (444 12 34, 0850 123 45 67, +90 212 …): 7, 10, 11,
 # 12 or 13 digits with separators. A 16-digit MERSİS number is not a way to call anyone.
@@ -159,7 +161,7 @@ class MessageFacts:
     ``text`` is what goes out (a rendered template, or the plain text).
     ``iys_pulled_at`` is when the brand's changes on İYS were last pulled
     (``None``: never) and ``checked_at`` the moment of the check (default: the
-    end of ``as_of``).
+    end of ``as_of`` in Turkish time, UTC+3).
     """
 
     def __init__(
@@ -179,14 +181,17 @@ class MessageFacts:
         self.as_of = as_of
         self.config = config
         self.iys_pulled_at = iys_pulled_at
-        self.checked_at = checked_at
+        #: The moment the message is judged at (the İYS freshness is measured to it).
+        self.checked_at = checked_at or datetime.combine(
+            as_of + timedelta(days=1), time(), tzinfo=_TURKEY
+        )
         #: Whether the message is commercial (needs consent; content rules apply).
         self.commercial = message.category is MessageCategory.COMMERCIAL
         #: Whose message it is: the sender, or the advertiser it sends for.
         self.advertiser = None if sender is None else sender.advertiser_of(message.brand)
         #: Why an exempt kind of sender is not exempt for this message (``None``: it is,
         #: or the sender is not an exempt kind).
-        self.exemption_lost = _exemption_lost(sender, message)
+        self.exemption_lost = _exemption_lost(sender, self.advertiser, message)
         #: Whether the sender is outside the regulation for this message (R-EXEMPT).
         self.exempt = sender is not None and sender.kind.exempt and self.exemption_lost is None
 
@@ -255,25 +260,24 @@ class MessageFacts:
         """Whether the text carries the notice owed to legacy (pre-2015) recipients."""
         return self.has_word(self.config.legacy_notice_phrases) is not None
 
-    @property
+    @functools.cached_property
     def iys_stale(self) -> str | None:
         """How the brand's İYS view is out of date (``None`` when it is fresh)."""
         if self.iys_pulled_at is None:
             return "the brand's changes on İYS have never been pulled"
-        now = self.checked_at or datetime.combine(
-            self.as_of + timedelta(days=1), time(), tzinfo=self.iys_pulled_at.tzinfo
-        )
-        age = now - self.iys_pulled_at
+        age = self.checked_at - self.iys_pulled_at
         if age <= self.config.iys_freshness:
             return None
         hours = age.total_seconds() / 3600
         return f"the brand's last İYS pull is {hours:.0f} h old"
 
 
-def _exemption_lost(sender: Sender | None, message: Message) -> str | None:
+def _exemption_lost(
+    sender: Sender | None, advertiser: Sender | None, message: Message
+) -> str | None:
     if sender is None or not sender.kind.exempt:
         return None
-    if sender.advertiser_of(message.brand) is not sender:
+    if advertiser is not sender:
         return f"brand {message.brand} is another business's: not the sender's own services"
     needed = sender.kind.relation
     if needed is not None and message.relation is not needed:

@@ -116,7 +116,8 @@ def exposure(findings: Iterable[Finding], *, year: int, audience: int = 1) -> Ex
     base amounts; years after it use the latest row (and say so).
     """
     table_year = min(max(year, min(PENALTY_TABLE)), max(PENALTY_TABLE))
-    no_consent_recipients: set[str | int] = set()
+    no_consent_recipients: set[str] = set()
+    no_consent_message = False
     kinds: set[PenaltyKind] = set()
     for finding in findings:
         if finding.severity is Severity.INFO:
@@ -127,15 +128,16 @@ def exposure(findings: Iterable[Finding], *, year: int, audience: int = 1) -> Ex
         kinds.add(kind)
         if kind is PenaltyKind.NO_CONSENT:
             if finding.recipient is None:
-                no_consent_recipients.update(range(audience))
+                no_consent_message = True
             else:
                 no_consent_recipients.add(finding.recipient)
+    to_many = len(no_consent_recipients) > 1 or (no_consent_message and audience > 1)
     amounts = PENALTY_TABLE[table_year]
     low = sum(amounts[k][0] for k in kinds)
     high = 0
     for kind in kinds:
         ceiling = amounts[kind][1]
-        if kind is PenaltyKind.NO_CONSENT and len(no_consent_recipients) > 1:
+        if kind is PenaltyKind.NO_CONSENT and to_many:
             ceiling *= 10
         high += ceiling
     note = "one violation per bracket; ×10 ceiling for unconsented bulk sends"
