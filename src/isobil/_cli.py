@@ -134,31 +134,15 @@ def read_config(path: Path) -> dict[str, Any]:
 
 
 def _sender(config: dict[str, Any]) -> Any:
-    from isobil.model import Brand, Sender
+    from isobil.config import sender_from_config
 
-    if "name" not in config:
-        return None
-    return Sender(
-        name=config["name"],
-        mersis=config.get("mersis"),
-        tckn=config.get("tckn"),
-        contact=config.get("contact"),
-        originator=config.get("originator"),
-        brands=[Brand(code) for code in config.get("brands", [])],
-        short_number=config.get("short_number"),
-    )
+    return sender_from_config(config)
 
 
 def _database_url(args: argparse.Namespace, config: dict[str, Any]) -> str:
-    from isobil.client import DEFAULT_DATABASE_URL
+    from isobil.config import database_url
 
-    found = (
-        args.db
-        or os.environ.get("ISOBIL_DATABASE_URL")
-        or config.get("database_url")
-        or DEFAULT_DATABASE_URL
-    )
-    return str(found)
+    return str(args.db or database_url(config))
 
 
 def _transport(args: argparse.Namespace, config: dict[str, Any]) -> Any:
@@ -299,7 +283,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from isobil.client import DEFAULT_DATABASE_URL
+    from isobil.config import DEFAULT_DATABASE_URL
     from isobil.storage import upgrade
 
     target = args.url or os.environ.get("ISOBIL_DATABASE_URL") or DEFAULT_DATABASE_URL

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -29,6 +30,7 @@ from isobil.campaigns import (
     credit_report,
     delivery_summary,
 )
+from isobil.config import DEFAULT_DATABASE_URL
 from isobil.consent import (
     AutoReplies,
     Blacklist,
@@ -79,8 +81,11 @@ from isobil.storage import (
     Storage,
 )
 from isobil.transport import (
+    CallbackApp,
+    CallbackAuth,
     DeliveryReport,
     FakeTransport,
+    HttpTransport,
     InboundEvent,
     InboundSms,
     OutboundSms,
@@ -292,8 +297,6 @@ class _Audience:
 
 InboundCallback = Callable[[InboundEvent], None]
 
-#: Where a client keeps its data when given neither storage nor a database URL.
-DEFAULT_DATABASE_URL = "sqlite:///isobil.db"
 #: How long this client holds the messages of one batch before another worker may.
 SEND_LEASE = timedelta(minutes=10)
 #: How far back :meth:`Client.poll` asks a provider about reports still missing.
@@ -1130,6 +1133,38 @@ class Client(Resource):
         return results
 
     # -- what came back -----------------------------------------------------
+
+    def callbacks(
+        self,
+        secret: str,
+        *,
+        auth: CallbackAuth | None = None,
+        username: str = "isobil",
+        **options: Any,
+    ) -> CallbackApp:
+        """The receiver of this client's provider pushes, to mount in a web app.
+
+        A :class:`~isobil.transport.CallbackApp` on the client's
+        :class:`~isobil.transport.HttpTransport` (``auth`` defaults to the
+        adapter's): delivery reports settle this client's messages and inbound
+        texts reach its consent ledger. Handled signed pushes are remembered in the
+        client's storage, so every process serving callbacks on that database
+        refuses a replay. ``options`` go to :class:`CallbackApp` (``max_body``,
+        ``replay_window``).
+        """
+        if not isinstance(self.transport, HttpTransport):
+            raise ConfigurationError(
+                "callbacks come from an HTTP provider; this client sends through "
+                f"{type(self.transport).__name__}"
+            )
+        return CallbackApp(
+            self.transport,
+            secret=secret,
+            auth=auth,
+            username=username,
+            replay_store=self.storage,
+            **options,
+        )
 
     def message(self, message_id: str) -> OutboundMessage:
         """The current record of a message, by isobil's id."""

@@ -190,6 +190,20 @@ class Storage(Resource, abc.ABC):
     def set_state(self, key: str, value: str | None) -> None:
         """Keep ``value`` under ``key`` (``None`` removes it)."""
 
+    @abc.abstractmethod
+    def mark_seen(self, key: str, expires_at: datetime) -> bool:
+        """Remember ``key`` until ``expires_at``; ``True`` only the first time.
+
+        Atomic across every process sharing the storage: of many concurrent calls
+        with one key, exactly one gets ``True``. A key whose time has passed counts
+        as unseen. The callback receiver keys signed pushes on this, so a replay is
+        refused whichever worker it reaches.
+        """
+
+    @abc.abstractmethod
+    def unmark_seen(self, key: str) -> None:
+        """Forget ``key`` (its push failed and will be sent again)."""
+
     # -- inbound messages ---------------------------------------------------
 
     @abc.abstractmethod

@@ -35,6 +35,10 @@ from isobil.storage._records import (
 __all__ = ["MemoryStorage"]
 
 
+#: How many remembered keys trigger a sweep of the expired ones.
+_SEEN_SWEEP = 10_000
+
+
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
@@ -64,6 +68,7 @@ class MemoryStorage(Storage):
         self._iys: dict[int, IysSync] = {}
         self._inbound: list[InboundRecord] = []
         self._state: dict[str, str] = {}
+        self._seen: dict[str, datetime] = {}
 
     def __repr__(self) -> str:
         return f"<MemoryStorage contacts={len(self._contacts)} messages={len(self._messages)}>"
@@ -270,6 +275,21 @@ class MemoryStorage(Storage):
                 self._state.pop(key, None)
             else:
                 self._state[key] = value
+
+    def mark_seen(self, key: str, expires_at: datetime) -> bool:
+        now = datetime.now(UTC)
+        with self._lock:
+            if len(self._seen) > _SEEN_SWEEP:
+                self._seen = {k: t for k, t in self._seen.items() if t > now}
+            held = self._seen.get(key)
+            if held is not None and held > now:
+                return False
+            self._seen[key] = _utc(expires_at)
+            return True
+
+    def unmark_seen(self, key: str) -> None:
+        with self._lock:
+            self._seen.pop(key, None)
 
     # -- inbound messages ---------------------------------------------------
 

@@ -42,7 +42,7 @@ __all__ = [
 #: Every migration revision this code knows, oldest first; the last is the head.
 #: A test checks this against the migration scripts, so the hot path of opening
 #: a storage needs no Alembic import to tell "older" from "newer than this code".
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
 HEAD = REVISIONS[-1]
 VERSION_TABLE = "isobil_alembic_version"
 
@@ -171,6 +171,15 @@ state = sa.Table(
     metadata,
     sa.Column("key", key_type(), primary_key=True),
     sa.Column("value", sa.Text(), nullable=False),
+)
+
+# Keys of pushes already handled (a signed callback), until they expire: replays are
+# refused by every process that shares the database.
+seen = sa.Table(
+    "isobil_seen",
+    metadata,
+    sa.Column("key", key_type(), primary_key=True),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
 )
 
 inbound = sa.Table(

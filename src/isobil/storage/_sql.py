@@ -1250,6 +1250,20 @@ class SQLStorage(Storage):
             else:
                 conn.execute(self._replace(s, "key"), {"key": key, "value": value})
 
+    def mark_seen(self, key: str, expires_at: datetime) -> bool:
+        seen = t.seen
+        now = datetime.now(UTC)
+        with self._db.tx("mark_seen", write=True) as conn:
+            # Expired keys go first (this one too), so the insert decides alone.
+            conn.execute(seen.delete().where(seen.c.expires_at <= now))
+            stmt = self._insert(seen).on_conflict_do_nothing()
+            inserted = conn.execute(stmt, {"key": key, "expires_at": expires_at}).rowcount
+        return bool(inserted)
+
+    def unmark_seen(self, key: str) -> None:
+        with self._db.tx("unmark_seen", write=True) as conn:
+            conn.execute(t.seen.delete().where(t.seen.c.key == key))
+
     # -- inbound messages ---------------------------------------------------
 
     def inbound_seen(self, provider_ids: Iterable[str]) -> set[str]:

@@ -349,6 +349,35 @@ class StorageContract:
         storage.set_state("iys.cursor", None)
         assert storage.get_state("iys.cursor") is None
 
+    def test_seen_keys_are_claimed_once_until_they_expire(self, storage: Storage) -> None:
+        """A key is new once; forgotten, it is new again; expired, it is new again."""
+        now = datetime.now(UTC)
+        assert storage.mark_seen("push-1", now + timedelta(minutes=5)) is True
+        assert storage.mark_seen("push-1", now + timedelta(minutes=5)) is False
+        assert storage.mark_seen("push-2", now + timedelta(minutes=5)) is True
+        storage.unmark_seen("push-1")
+        assert storage.mark_seen("push-1", now + timedelta(minutes=5)) is True
+        assert storage.mark_seen("gone", now - timedelta(seconds=1)) is True
+        assert storage.mark_seen("gone", now + timedelta(minutes=5)) is True
+        assert storage.mark_seen("gone", now + timedelta(minutes=5)) is False
+
+    def test_a_seen_key_is_claimed_by_one_of_many_racers(self, storage: Storage) -> None:
+        """Eight threads marking one key at once: exactly one of them gets it."""
+        expires = datetime.now(UTC) + timedelta(minutes=5)
+        start = threading.Barrier(8)
+        answers: list[bool] = []
+
+        def race() -> None:
+            start.wait()
+            answers.append(storage.mark_seen("same-push", expires))
+
+        threads = [threading.Thread(target=race) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(answers) == [False] * 7 + [True]
+
     # -- inbound ------------------------------------------------------------
 
     def test_inbound_records(self, storage: Storage) -> None:

@@ -14,11 +14,12 @@ from isobil.transport._base import (
     SubmitResult,
     Transport,
 )
-from isobil.transport._callbacks import CallbackApp, sign
+from isobil.transport._callbacks import CallbackApp, ReplayStore, sign
 from isobil.transport._config import PROVIDER_URLS, TRANSPORT_KINDS, transport_from_config
 from isobil.transport._fake import FakeTransport, SentSms
 from isobil.transport._http import HttpTransport
 from isobil.transport._http_adapters import (
+    CallbackAuth,
     CallbackError,
     CallbackReply,
     GenericJsonAdapter,
@@ -40,6 +41,7 @@ __all__ = [
     "PROVIDER_URLS",
     "TRANSPORT_KINDS",
     "CallbackApp",
+    "CallbackAuth",
     "CallbackError",
     "CallbackReply",
     "DeliveryReport",
@@ -59,6 +61,7 @@ __all__ = [
     "JasminAdapter",
     "NetgsmAdapter",
     "OutboundSms",
+    "ReplayStore",
     "SentSms",
     "SmppStats",
     "SmppTransport",

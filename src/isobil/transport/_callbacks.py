@@ -8,13 +8,16 @@ inbound handler — the same path SMPP receipts take to the Client.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import hmac
 import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from isobil.errors import InvalidValue
@@ -22,7 +25,7 @@ from isobil.transport._base import InboundEvent, InboundHandler
 from isobil.transport._http import HttpTransport
 from isobil.transport._http_adapters import CallbackAuth, CallbackError, HttpAdapter
 
-__all__ = ["CallbackApp", "sign"]
+__all__ = ["CallbackApp", "ReplayStore", "sign"]
 
 _log = logging.getLogger("isobil.transport.callbacks")
 
@@ -43,6 +46,42 @@ _STATUS_TEXT = {
 
 StartResponse = Callable[..., Any]
 _Answer = tuple[int, str, bytes]
+
+
+class ReplayStore(Protocol):
+    """Where the receiver remembers the pushes it handled; every
+    :class:`isobil.storage.Storage` is one, shared by all processes on its database."""
+
+    def mark_seen(self, key: str, expires_at: datetime) -> bool:
+        """Remember ``key`` until ``expires_at``; ``True`` only the first time."""
+        ...
+
+    def unmark_seen(self, key: str) -> None:
+        """Forget ``key``."""
+        ...
+
+
+class _ProcessMemory:
+    """A :class:`ReplayStore` of one process, for a receiver given none."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def mark_seen(self, key: str, expires_at: datetime) -> bool:
+        now = datetime.now(UTC)
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen = {k: t for k, t in self._seen.items() if t > now}
+            held = self._seen.get(key)
+            if held is not None and held > now:
+                return False
+            self._seen[key] = expires_at
+            return True
+
+    def unmark_seen(self, key: str) -> None:
+        with self._lock:
+            self._seen.pop(key, None)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -68,11 +107,22 @@ class CallbackApp:
     * ``"hmac"``: headers ``X-Isobil-Timestamp`` (Unix seconds) and
       ``X-Isobil-Signature`` (:func:`sign`), compared in constant time; a
       timestamp more than ``replay_window`` seconds from ``clock()`` is refused, and
-      a signature already seen in the window is answered but not handled twice.
+      a push already handled in the window is answered but not handled twice.
     * ``"token"``: for providers that cannot sign (Jasmin). ``secret`` must be the
       first segment of the path below the mount point (``…/<secret>/dlr``). Weaker:
       the secret travels in the URL and may be logged by proxies; use HTTPS and
       rotate it.
+    * ``"basic"``: HTTP Basic authentication with ``username`` and ``secret`` as
+      the password, for providers that can send only that (use HTTPS).
+
+    The path is read below the mount point: ``PATH_INFO`` under WSGI, the ASGI
+    ``path`` less its ``root_path``, so the receiver works under any prefix.
+    Handled signed pushes are remembered in ``replay_store`` — give it the
+    client's storage (:meth:`isobil.Client.callbacks` does) and a replay is
+    refused by every process serving callbacks on that database; without one,
+    each process remembers its own. A push is remembered before it is handled
+    and forgotten again if handling fails, so concurrent copies are handled once
+    and the provider's retry after a failure is handled.
 
     Answers: 401 unauthenticated, 413 body over ``max_body`` bytes, 400/405
     unreadable push, 503 when the handler failed (the provider retries); never
@@ -91,6 +141,8 @@ class CallbackApp:
         secret: str,
         on_event: InboundHandler | None = None,
         auth: CallbackAuth | None = None,
+        username: str = "isobil",
+        replay_store: ReplayStore | None = None,
         max_body: int = 64 * 1024,
         replay_window: float = 300.0,
         clock: Callable[[], float] = time.time,
@@ -109,14 +161,14 @@ class CallbackApp:
         if not isinstance(secret, str) or len(secret) < 16:
             raise InvalidValue("secret must be a string of at least 16 characters")
         self.auth: CallbackAuth = auth or self.adapter.callback_auth
-        if self.auth not in ("hmac", "token"):
-            raise InvalidValue(f"auth must be 'hmac' or 'token', got {self.auth!r}")
+        if self.auth not in ("hmac", "token", "basic"):
+            raise InvalidValue(f"auth must be 'hmac', 'token' or 'basic', got {self.auth!r}")
         self._secret = secret.encode("utf-8")
+        self._basic = base64.b64encode(f"{username}:{secret}".encode()).decode("ascii")
         self.max_body = max_body
         self.replay_window = replay_window
         self._clock = clock
-        self._seen: dict[str, float] = {}
-        self._seen_lock = threading.Lock()
+        self._seen: ReplayStore = replay_store if replay_store is not None else _ProcessMemory()
 
     def __repr__(self) -> str:
         return f"<CallbackApp {type(self.adapter).__name__} auth={self.auth}>"
@@ -156,13 +208,13 @@ class CallbackApp:
             for key, value in environ.items()
             if key.startswith("HTTP_")
         }
-        return self.handle(
-            method,
-            str(environ.get("PATH_INFO", "")),
-            str(environ.get("QUERY_STRING", "")),
-            headers,
-            body,
-        )
+        path = str(environ.get("PATH_INFO", ""))
+        # PATH_INFO is below the mount point; a server that fills it with the whole
+        # path (some ASGI-to-WSGI bridges) still names the mount in SCRIPT_NAME.
+        mount = str(environ.get("SCRIPT_NAME", "")).rstrip("/")
+        if mount and path.startswith(mount + "/"):
+            path = path[len(mount) :]
+        return self.handle(method, path, str(environ.get("QUERY_STRING", "")), headers, body)
 
     # -- ASGI ----------------------------------------------------------------------------
 
@@ -214,10 +266,14 @@ class CallbackApp:
             if not message.get("more_body", False):
                 break
         query = bytes(scope.get("query_string", b"")).decode("latin-1")
+        # The ASGI path includes the mount point (root_path): the receiver reads below it.
+        path, mount = str(scope.get("path", "")), str(scope.get("root_path", "")).rstrip("/")
+        if mount and path.startswith(mount + "/"):
+            path = path[len(mount) :]
         return await asyncio.to_thread(
             self.handle,
             str(scope.get("method", "GET")).upper(),
-            str(scope.get("path", "")),
+            path,
             query,
             headers,
             b"".join(chunks),
@@ -230,22 +286,22 @@ class CallbackApp:
     ) -> _Answer:
         """Authenticate, read and hand over one push; returns (status, type, body).
 
+        ``path`` is the path below the mount point (``/<token>/dlr``) and
         ``headers`` are keyed in lower case. Framework integrations that are neither
-        WSGI nor ASGI call this directly.
+        WSGI nor ASGI call this directly (it blocks: storage is written).
         """
         if len(body) > self.max_body:
             return _plain(413, "body too large")
+        replay_key: str | None = None
         if self.auth == "hmac":
-            refusal = self._check_hmac(headers, body)
+            refusal, replay_key = self._check_hmac(headers, body)
+        elif self.auth == "basic":
+            refusal = self._check_basic(headers)
         else:
             refusal = self._check_token(path)
         if refusal is not None:
             _log.warning("callback refused: %s", refusal)
             return _plain(401, "unauthorized")
-        replay_key = headers.get(SIGNATURE_HEADER.lower()) if self.auth == "hmac" else None
-        if replay_key is not None and self._was_seen(replay_key):
-            _log.info("callback replayed within the window; answered, not handled again")
-            return self._reply([])
         try:
             parsed_query = parse_qs(query, keep_blank_values=True, max_num_fields=100)
             events = self.adapter.parse_callback(method, parsed_query, headers, body)
@@ -255,31 +311,52 @@ class CallbackApp:
         except (ValueError, TypeError, KeyError) as exc:
             _log.warning("callback refused: unreadable (%s)", type(exc).__name__)
             return _plain(400, "unreadable callback")
+        if replay_key is not None:
+            # Kept while the timestamp can pass the window (on the receiver's clock).
+            left = int(headers[TIMESTAMP_HEADER.lower()].strip()) + self.replay_window
+            expires = datetime.now(UTC) + timedelta(seconds=left - self._clock())
+            if not self._seen.mark_seen(replay_key, expires):
+                _log.info("callback replayed within the window; answered, not handled again")
+                return self._reply([])
         try:
             self._hand_over(events)
         except Exception:
             _log.exception("the inbound handler failed; the provider will retry")
+            if replay_key is not None:
+                self._seen.unmark_seen(replay_key)
             return _plain(503, "try again later")
-        if replay_key is not None:
-            self._remember(replay_key)
         return self._reply(events)
 
     def _reply(self, events: list[InboundEvent]) -> _Answer:
         reply = self.adapter.callback_reply(events)
         return reply.status, reply.content_type, reply.body
 
-    def _check_hmac(self, headers: Mapping[str, str], body: bytes) -> str | None:
+    def _check_hmac(self, headers: Mapping[str, str], body: bytes) -> tuple[str | None, str | None]:
+        """(why the push is refused, or None; the key it is remembered by)."""
         timestamp = headers.get(TIMESTAMP_HEADER.lower(), "").strip()
         signature = headers.get(SIGNATURE_HEADER.lower(), "").strip().lower()
         if not timestamp or not signature:
-            return "unsigned"
+            return "unsigned", None
         if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
-            return "bad timestamp"
+            return "bad timestamp", None
         if abs(self._clock() - int(timestamp)) > self.replay_window:
-            return "timestamp outside the replay window"
+            return "timestamp outside the replay window", None
         expected = sign(self._secret.decode("utf-8"), timestamp, body)
         if not hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8")):
-            return "bad signature"
+            return "bad signature", None
+        # Keyed on what was verified, not on the header as sent (case, padding).
+        return None, f"callback:{expected}"
+
+    def _check_basic(self, headers: Mapping[str, str]) -> str | None:
+        scheme, _, credentials = headers.get("authorization", "").strip().partition(" ")
+        if scheme.lower() != "basic":
+            return "no basic credentials"
+        try:
+            given = base64.b64encode(base64.b64decode(credentials.strip(), validate=True))
+        except (binascii.Error, ValueError):
+            return "bad basic credentials"
+        if not hmac.compare_digest(given, self._basic.encode("ascii")):
+            return "bad basic credentials"
         return None
 
     def _check_token(self, path: str) -> str | None:
@@ -288,18 +365,6 @@ class CallbackApp:
         if not hmac.compare_digest(token, self._secret):
             return "bad token"
         return None
-
-    def _was_seen(self, key: str) -> bool:
-        with self._seen_lock:
-            return key in self._seen
-
-    def _remember(self, key: str) -> None:
-        now = self._clock()
-        with self._seen_lock:
-            if len(self._seen) > 10_000:
-                cutoff = now - 2 * self.replay_window
-                self._seen = {k: t for k, t in self._seen.items() if t >= cutoff}
-            self._seen[key] = now
 
 
 def _plain(status: int, text: str) -> _Answer:

@@ -50,7 +50,7 @@ __all__ = [
     "JasminAdapter",
 ]
 
-CallbackAuth = Literal["hmac", "token"]
+CallbackAuth = Literal["hmac", "token", "basic"]
 
 
 @attrs.frozen
