@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -75,7 +76,7 @@ def test_plan_uses_client_settings() -> None:
         assert client.plan("ş").encoding.value == "ucs2"
 
 
-def test_batches_respect_batch_size() -> None:
+def test_batches_respect_batch_size(make_client: Callable[..., Client]) -> None:
     """Messages go to the transport in batches of at most batch_size."""
     sizes: list[int] = []
 
@@ -84,7 +85,7 @@ def test_batches_respect_batch_size() -> None:
             sizes.append(len(batch))
             return super().submit(batch)
 
-    with Client(transport=Counting(), batch_size=2) as client:
+    with make_client(transport=Counting(), batch_size=2) as client:
         result = client.send(NOTICE, to=[f"053212345{i:02d}" for i in range(5)])
     assert sizes == [2, 2, 1]
     assert len(result.submitted) == 5
@@ -111,14 +112,16 @@ def test_transport_failures_are_reported_per_message(
     assert isobil_client.message(first).state is MessageState.FAILED
 
 
-def test_transport_down_fails_the_batch_not_silently(caplog: pytest.LogCaptureFixture) -> None:
+def test_transport_down_fails_the_batch_not_silently(
+    caplog: pytest.LogCaptureFixture, make_client: Callable[..., Client]
+) -> None:
     """When the transport raises for a whole batch, every message in it is `failed`."""
 
     class Down(FakeTransport):
         def submit(self, batch):  # type: ignore[no-untyped-def]
             raise ConnectionFailed("bind failed: ESME_RBINDFAIL")
 
-    with caplog.at_level(logging.WARNING, logger="isobil"), Client(transport=Down()) as client:
+    with caplog.at_level(logging.WARNING, logger="isobil"), make_client(transport=Down()) as client:
         result = client.send(NOTICE, to=["05321234567", "05331234567"])
     assert [o.status for o in result.outcomes] == [OutcomeStatus.FAILED] * 2
     assert result.failed[0].reason == "bind failed: ESME_RBINDFAIL"
@@ -164,10 +167,10 @@ def test_unknown_message_id(isobil_client: Client) -> None:
         isobil_client.message("nope")
 
 
-def test_close_closes_transport_and_detaches() -> None:
+def test_close_closes_transport_and_detaches(make_client: Callable[..., Client]) -> None:
     """Closing the client closes its transport; closing twice is harmless."""
     fake = FakeTransport()
-    client = Client(Sender(name="Acme"), transport=fake)
+    client = make_client(Sender(name="Acme"), transport=fake)
     client.close()
     client.close()
     with pytest.raises(ConfigurationError, match="this Client is closed"):
@@ -184,7 +187,9 @@ def test_repr_hides_numbers(isobil_client: Client) -> None:
     assert repr(result) == "<SendResult submitted=1 credits=1>"
 
 
-def test_report_arriving_before_submit_returns_is_not_lost() -> None:
+def test_report_arriving_before_submit_returns_is_not_lost(
+    make_client: Callable[..., Client],
+) -> None:
     """A fast SMSC can report delivery before submit() returns; the report still applies."""
 
     class Eager(FakeTransport):
@@ -194,14 +199,16 @@ def test_report_arriving_before_submit_returns_is_not_lost() -> None:
                 self.deliver(result.provider_id, "delivered")
             return results
 
-    with Client(transport=Eager()) as client:
+    with make_client(transport=Eager()) as client:
         result = client.send(NOTICE, to=["05321234567"])
         message_id = result.outcomes[0].message_id
         assert message_id is not None
         assert client.message(message_id).state is MessageState.DELIVERED
 
 
-def test_the_transport_is_told_category_brand_iys_code_and_recipient_type() -> None:
+def test_the_transport_is_told_category_brand_iys_code_and_recipient_type(
+    make_client: Callable[..., Client],
+) -> None:
     """Each message reaches the transport with its category, brand, the brand's İYS
     code, the recipient's type from the address book (BIREYSEL when not in it) and
     the client's validity."""
@@ -213,7 +220,7 @@ def test_the_transport_is_told_category_brand_iys_code_and_recipient_type() -> N
         short_number="4605",
     )
     fake = FakeTransport()
-    with Client(
+    with make_client(
         sender, transport=fake, storage=MemoryStorage(), validity=timedelta(hours=6)
     ) as client:
         client.contacts.add("05331234567", recipient_type="TACIR")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -15,7 +15,6 @@ from isobil.sms import Encoding
 from isobil.storage import MemoryStorage
 from isobil.testing.http_gateway import HttpGateway, WsgiServer
 from isobil.transport import (
-    CallbackApp,
     DeliveryStatus,
     GenericJsonAdapter,
     HttpTransport,
@@ -27,13 +26,12 @@ ON_THE_CUT = "a" * 152 + "€" + "b" * 20  # a € on septets 153-154, where Jas
 
 
 @pytest.fixture
-def client() -> Iterator[tuple[Client, HttpGateway]]:
+def client(make_client: Callable[..., Client]) -> Iterator[tuple[Client, HttpGateway]]:
+    """A Client (or AsyncClient) sending to a loopback gateway, its callbacks mounted."""
     with HttpGateway(secret=SECRET) as gateway:
         transport = HttpTransport(gateway.url, GenericJsonAdapter(), timeout=5.0)
-        with (
-            Client(ACME, transport=transport, storage=MemoryStorage()) as client,
-            WsgiServer(CallbackApp(transport, secret=SECRET)) as server,
-        ):
+        client = make_client(ACME, transport=transport, storage=MemoryStorage())
+        with WsgiServer(client.callbacks(SECRET)) as server:
             gateway.callback_url = server.url + "/callbacks"
             yield client, gateway
 

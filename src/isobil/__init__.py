@@ -4,6 +4,7 @@ One :class:`Client` sends SMS through a pluggable transport, with numbers
 normalised, Turkish text encoded exactly, and every outcome accounted for.
 """
 
+from isobil._async import AsyncClient
 from isobil.client import (
     Client,
     OutcomeStatus,
@@ -54,6 +55,7 @@ from isobil.transport import DeliveryStatus, FakeTransport, Transport
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AsyncClient",
     "AuthenticationFailed",
     "Brand",
     "Client",

@@ -10,10 +10,10 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -296,6 +296,24 @@ class _Audience:
 
 
 InboundCallback = Callable[[InboundEvent], None]
+
+T = TypeVar("T")
+#: Work that yields each batch to submit and is sent the transport's answer (the
+#: results, or the TransportError of the whole batch): the Client drives it with
+#: blocking submits, the AsyncClient with awaited ones, and its storage steps in
+#: worker threads.
+_Steps = Generator[list[OutboundSms], "list[SubmitResult] | TransportError", T]
+
+
+def _advance(
+    steps: _Steps[T], answer: list[SubmitResult] | TransportError | None
+) -> tuple[bool, object]:
+    """Run ``steps`` to their next batch: ``(False, batch)``, or ``(True, result)`` at the end."""
+    try:
+        return False, next(steps) if answer is None else steps.send(answer)
+    except StopIteration as done:
+        return True, done.value
+
 
 #: How long this client holds the messages of one batch before another worker may.
 SEND_LEASE = timedelta(minutes=10)
@@ -673,6 +691,17 @@ class Client(Resource):
         then). Every message is recorded in storage before it is submitted, and
         opt-outs and the blacklist are checked again just before each batch goes.
         """
+        return self._drive(self._send(message, to, at=at, acknowledge=acknowledge, name=name))
+
+    def _send(
+        self,
+        message: Message | str,
+        to: Iterable[Recipientish] | Recipientish,
+        *,
+        at: datetime | None,
+        acknowledge: Iterable[str],
+        name: str | None,
+    ) -> _Steps[SendResult]:
         self._check_open()
         message = self._message(message)
         acknowledged = frozenset(acknowledge)
@@ -744,7 +773,8 @@ class Client(Resource):
         queued = [r for r in records if r.state is MessageState.QUEUED]
         if not later:
             for start in range(0, len(queued), self.batch_size):
-                for outcome in self._deliver(queued[start : start + self.batch_size]):
+                batch = queued[start : start + self.batch_size]
+                for outcome in (yield from self._deliver(batch)):
                     settled[outcome.message_id or ""] = outcome
             self.storage.set_campaign_status(campaign.id, CampaignStatus.DONE)
         for record in records:
@@ -772,6 +802,9 @@ class Client(Resource):
         ``unknown`` once its lease ends (never resent blindly); messages it had
         only claimed are taken over.
         """
+        return self._drive(self._dispatch(limit=limit, now=now))
+
+    def _dispatch(self, *, limit: int | None, now: datetime | None) -> _Steps[DispatchReport]:
         self._check_open()
         handled = 0
         counts: dict[OutcomeStatus, int] = {}
@@ -785,7 +818,7 @@ class Client(Resource):
             )
             if not claimed:
                 break
-            for outcome in self._deliver(claimed, now=now):
+            for outcome in (yield from self._deliver(claimed, now=now)):
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1
             handled += len(claimed)
         self._finish_campaigns()
@@ -963,7 +996,7 @@ class Client(Resource):
 
     def _deliver(
         self, messages: Sequence[OutboundMessage], *, now: datetime | None = None
-    ) -> list[RecipientOutcome]:
+    ) -> _Steps[list[RecipientOutcome]]:
         """Re-check, submit and settle messages leased to this client; one outcome each.
 
         The recipient rules run again here, just before sending: an opt-out that
@@ -975,7 +1008,9 @@ class Client(Resource):
             by_campaign.setdefault(record.campaign_id, []).append(record)
         for campaign_id, records in by_campaign.items():
             message, facts, acknowledged = self._campaign_facts(campaign_id)
-            outcomes += self._deliver_campaign(message, facts, acknowledged, records, now)
+            outcomes += yield from self._deliver_campaign(
+                message, facts, acknowledged, records, now
+            )
         return outcomes
 
     def _deliver_campaign(
@@ -985,7 +1020,7 @@ class Client(Resource):
         acknowledged: frozenset[str],
         records: list[OutboundMessage],
         now: datetime | None,
-    ) -> list[RecipientOutcome]:
+    ) -> _Steps[list[RecipientOutcome]]:
         moment = now or _now()
         recipients = [RecipientFacts(r.to) for r in records]
         # Everything was checked when the campaign was queued; what can change
@@ -1046,7 +1081,10 @@ class Client(Resource):
                 self.transport.fixed_split,
                 self.operator_suffix,
             )
-        results = self._submit(self._outbound(message, mine, plans)) if mine else []
+        results: list[SubmitResult] = []
+        if mine:
+            batch = self._outbound(message, mine, plans)
+            results = self._results(batch, (yield batch))
         settlements: list[Settlement] = []
         for record, result in zip(mine, results, strict=True):
             if result.error is None:
@@ -1119,12 +1157,26 @@ class Client(Resource):
             for r in records
         ]
 
-    def _submit(self, batch: list[OutboundSms]) -> list[SubmitResult]:
-        try:
-            results = self.transport.submit(batch)
-        except TransportError as exc:
-            log.warning("isobil: transport failed for a batch of %d: %s", len(batch), exc)
-            return [SubmitResult(o.id, error=exc) for o in batch]
+    def _drive(self, steps: _Steps[T]) -> T:
+        """Run ``steps``, submitting each batch they yield through the transport."""
+        answer: list[SubmitResult] | TransportError | None = None
+        while True:
+            done, value = _advance(steps, answer)
+            if done:
+                return value  # type: ignore[return-value]
+            try:
+                answer = self.transport.submit(value)  # type: ignore[arg-type]
+            except TransportError as exc:
+                answer = exc
+
+    def _results(
+        self, batch: list[OutboundSms], answer: list[SubmitResult] | TransportError
+    ) -> list[SubmitResult]:
+        """The transport's answer to ``batch``: one result per message, in order."""
+        if isinstance(answer, TransportError):
+            log.warning("isobil: transport failed for a batch of %d: %s", len(batch), answer)
+            return [SubmitResult(o.id, error=answer) for o in batch]
+        results = answer
         if len(results) != len(batch):
             raise TransportError(
                 f"{type(self.transport).__name__} returned {len(results)} results "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import threading
 from collections.abc import Callable, Sequence
@@ -189,6 +190,15 @@ class Transport(Resource):
     def submit(self, batch: Sequence[OutboundSms]) -> list[SubmitResult]:
         """Submit ``batch`` and return one result per message, in order."""
         raise NotImplementedError
+
+    async def asubmit(self, batch: Sequence[OutboundSms]) -> list[SubmitResult]:
+        """:meth:`submit` for asyncio code: here in a worker thread; transports that
+        speak asyncio natively (HTTP) override it."""
+        return await asyncio.to_thread(self.submit, batch)
+
+    async def aclose(self) -> None:
+        """:meth:`close` for asyncio code (in a worker thread: closing may wait)."""
+        await asyncio.to_thread(self.close)
 
     def poll(self, pending: Sequence[str], since: datetime) -> int:
         """Pull delivery reports and inbound texts from a peer that does not push them.

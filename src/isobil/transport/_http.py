@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Hashable, Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
 import httpx
 
@@ -59,6 +61,12 @@ class _RedactUrls(logging.Filter):
 
 logging.getLogger("httpx").addFilter(_RedactUrls())
 
+T = TypeVar("T")
+#: What the HTTP work asks of its driver: a request to send (answered with the
+#: ``httpx.Response``, or the exception thrown in) or seconds to sleep. One body of
+#: retry logic runs on the blocking client and on the asyncio one.
+_Steps = Generator[HttpRequest | float, Any, T]
+
 #: Answers retried by every adapter: the request was not processed.
 _RETRY_ALWAYS = frozenset({503})
 #: Answers retried only when the provider honours idempotency keys: a proxy gave
@@ -94,6 +102,10 @@ class HttpTransport(Transport):
 
     ``http`` lets you bring your own ``httpx.Client`` (proxies, certificates); the
     transport closes only a client it created.
+
+    :meth:`asubmit` and :meth:`acall` do the same on an ``httpx.AsyncClient``
+    (``async_http=`` to bring your own), sleeping through ``async_sleep``, without
+    blocking the event loop; :class:`isobil.AsyncClient` uses them.
     """
 
     #: Backoff before retry n (0-based) is between half and all of
@@ -112,6 +124,8 @@ class HttpTransport(Transport):
         max_retries: int = 3,
         max_retry_after: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        async_http: httpx.AsyncClient | None = None,
+        async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         super().__init__()
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
@@ -130,6 +144,9 @@ class HttpTransport(Transport):
         self._sleep = sleep
         self._own_http = http is None
         self._http = httpx.Client(timeout=self._timeout) if http is None else http
+        self._own_async_http = async_http is None
+        self._async_http = async_http  # made on first use, on the loop that uses it
+        self._async_sleep = async_sleep
         self._closed = False
         # Jitter spreads retries of many workers apart; it protects nothing secret.
         self._random = random.Random()  # noqa: S311
@@ -139,15 +156,31 @@ class HttpTransport(Transport):
         return f"<HttpTransport {self._redact(self.base_url)} {self.adapter!r}{state}>"
 
     def close(self) -> None:
-        """Close the httpx client if this transport created it; later submits raise."""
+        """Close the httpx client if this transport created it; later submits raise.
+
+        An ``httpx.AsyncClient`` it made is closed by :meth:`aclose`.
+        """
         self._closed = True
         if self._own_http:
             self._http.close()
+
+    async def aclose(self) -> None:
+        """Close the transport and the ``httpx.AsyncClient`` it made (see :meth:`close`)."""
+        self.close()
+        if self._own_async_http and self._async_http is not None:
+            await self._async_http.aclose()
 
     # -- the contract -------------------------------------------------------------------
 
     def submit(self, batch: Sequence[OutboundSms]) -> list[SubmitResult]:
         """Submit ``batch`` in requests of ``adapter.max_batch``; one result per message."""
+        return self._run(self._submit(batch))
+
+    async def asubmit(self, batch: Sequence[OutboundSms]) -> list[SubmitResult]:
+        """:meth:`submit` on the asyncio loop: the same requests, retries and results."""
+        return await self._arun(self._submit(batch))
+
+    def _submit(self, batch: Sequence[OutboundSms]) -> _Steps[list[SubmitResult]]:
         if self._closed:
             raise TransportClosed("HttpTransport is closed")
         size = max(1, self.adapter.max_batch)
@@ -164,7 +197,7 @@ class HttpTransport(Transport):
         for n, places in enumerate(chunks):
             chunk = [batch[i] for i in places]
             try:
-                answers = self._submit_chunk(chunk)
+                answers = yield from self._submit_chunk(chunk)
             except TransportError as exc:
                 # Nothing sent yet: the transport itself failed. Otherwise what the
                 # earlier requests got stands, and this request's messages carry the error.
@@ -216,9 +249,9 @@ class HttpTransport(Transport):
 
     # -- HTTP -------------------------------------------------------------------------------
 
-    def _submit_chunk(self, chunk: Sequence[OutboundSms]) -> list[SubmitResult]:
+    def _submit_chunk(self, chunk: Sequence[OutboundSms]) -> _Steps[list[SubmitResult]]:
         request = self.adapter.build_request(chunk, batch_key(chunk))
-        answer = self._exchange(request, idempotent=self.adapter.idempotent)
+        answer = yield from self._exchange(request, idempotent=self.adapter.idempotent)
         if isinstance(answer, TransportError):
             return [SubmitResult(sms.id, error=answer) for sms in chunk]
         results = self.adapter.parse_response(chunk, answer)
@@ -266,14 +299,75 @@ class HttpTransport(Transport):
         ...
         isobil.errors.ConnectionFailed: cannot reach http://127.0.0.1:9 after 1 attempts ...
         """
+        return self._run(self._call(request, idempotent=idempotent))
+
+    async def acall(self, request: HttpRequest, *, idempotent: bool = True) -> HttpResponse:
+        """:meth:`call` on the asyncio loop."""
+        return await self._arun(self._call(request, idempotent=idempotent))
+
+    def _call(self, request: HttpRequest, *, idempotent: bool) -> _Steps[HttpResponse]:
         if self._closed:
             raise TransportClosed("HttpTransport is closed")
-        answer = self._exchange(request, idempotent=idempotent)
+        answer = yield from self._exchange(request, idempotent=idempotent)
         if isinstance(answer, TransportError):
             raise answer
         return answer
 
-    def _exchange(self, request: HttpRequest, *, idempotent: bool) -> HttpResponse | TransportError:
+    # -- driving the steps -------------------------------------------------------------
+
+    def _run(self, steps: _Steps[T]) -> T:
+        """Do what ``steps`` ask on the blocking client; return their result."""
+        answer: httpx.Response | None = None
+        failure: Exception | None = None
+        while True:
+            try:
+                step = steps.send(answer) if failure is None else steps.throw(failure)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            answer, failure = None, None
+            if isinstance(step, HttpRequest):
+                try:
+                    answer = self._http.request(**self._arguments(step))
+                except Exception as exc:  # the steps decide what each failure means
+                    failure = exc
+            else:
+                self._sleep(step)
+
+    async def _arun(self, steps: _Steps[T]) -> T:
+        """Do what ``steps`` ask on the asyncio client; return their result."""
+        if self._async_http is None:
+            self._async_http = httpx.AsyncClient(timeout=self._timeout)
+        answer: httpx.Response | None = None
+        failure: Exception | None = None
+        while True:
+            try:
+                step = steps.send(answer) if failure is None else steps.throw(failure)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            answer, failure = None, None
+            if isinstance(step, HttpRequest):
+                try:
+                    answer = await self._async_http.request(**self._arguments(step))
+                except Exception as exc:  # the steps decide what each failure means
+                    failure = exc
+            else:
+                await self._async_sleep(step)
+
+    def _arguments(self, request: HttpRequest) -> dict[str, Any]:
+        return {
+            "method": request.method,
+            "url": self.base_url + request.url,
+            "headers": dict(request.headers),
+            "params": request.params,
+            "json": request.json,
+            "data": request.data,
+            "content": request.content,
+            "timeout": self._timeout,
+        }
+
+    def _exchange(
+        self, request: HttpRequest, *, idempotent: bool
+    ) -> _Steps[HttpResponse | TransportError]:
         """Send ``request`` with the retries above; the answer to read, or the error
         every message it carried gets. Raises :class:`ConnectionFailed` when the
         server could not be reached at all."""
@@ -283,21 +377,12 @@ class HttpTransport(Transport):
                 raise TransportClosed("HttpTransport is closed")
             why: str
             try:
-                response = self._http.request(
-                    request.method,
-                    self.base_url + request.url,
-                    headers=dict(request.headers),
-                    params=request.params,
-                    json=request.json,
-                    data=request.data,
-                    content=request.content,
-                    timeout=self._timeout,
-                )
+                response: httpx.Response = yield request
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # The request never reached the server: always safe to send again.
                 why = type(exc).__name__
                 if attempt < self.max_retries:
-                    self._wait(self._backoff(attempt), attempt, why)
+                    yield from self._wait(self._backoff(attempt), attempt, why)
                     attempt += 1
                     continue
                 raise ConnectionFailed(
@@ -309,7 +394,7 @@ class HttpTransport(Transport):
                 # may have accepted the request.
                 why = type(exc).__name__
                 if idempotent and attempt < self.max_retries:
-                    self._wait(self._backoff(attempt), attempt, why)
+                    yield from self._wait(self._backoff(attempt), attempt, why)
                     attempt += 1
                     continue
                 error = TransportTimeout(
@@ -335,7 +420,7 @@ class HttpTransport(Transport):
             if status == 429:
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
                 if attempt < self.max_retries and (wait is None or wait <= self.max_retry_after):
-                    self._wait(
+                    yield from self._wait(
                         self._backoff(attempt) if wait is None else wait, attempt, "HTTP 429"
                     )
                     attempt += 1
@@ -344,7 +429,7 @@ class HttpTransport(Transport):
             retryable = status in _RETRY_ALWAYS or (idempotent and status in _RETRY_IF_IDEMPOTENT)
             if retryable:
                 if attempt < self.max_retries:
-                    self._wait(self._backoff(attempt), attempt, f"HTTP {status}")
+                    yield from self._wait(self._backoff(attempt), attempt, f"HTTP {status}")
                     attempt += 1
                     continue
                 return ConnectionFailed(f"HTTP {status} after {attempt + 1} attempts")
@@ -356,11 +441,11 @@ class HttpTransport(Transport):
         ceiling = min(self.backoff_cap, self.backoff_base * 2.0**attempt)
         return ceiling / 2 + self._random.uniform(0, ceiling / 2)
 
-    def _wait(self, seconds: float, attempt: int, why: str) -> None:
+    def _wait(self, seconds: float, attempt: int, why: str) -> _Steps[None]:
         _log.warning(
             "HTTP submit: %s, retry %d of %d in %.2f s", why, attempt + 1, self.max_retries, seconds
         )
-        self._sleep(seconds)
+        yield float(seconds)
 
     def _redact(self, text: str) -> str:
         # Credentials in the base URL (https://user:pass@host) never leave.

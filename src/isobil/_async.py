@@ -1,0 +1,229 @@
+"""The asyncio face of :class:`~isobil.Client`: the same work, never blocking the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+from isobil import sms
+from isobil.campaigns import CreditAccount, Schedules
+from isobil.client import (
+    Client,
+    DispatchReport,
+    InboundCallback,
+    Reports,
+    SendResult,
+    _advance,
+    _Steps,
+)
+from isobil.consent import Blacklist, ConsentLedger, InboundProcessor
+from isobil.contacts import ContactBook
+from isobil.errors import InvalidValue, TransportError
+from isobil.model import Message, Sender
+from isobil.rules import PreflightReport
+from isobil.storage import OutboundMessage
+from isobil.transport import CallbackApp, CallbackAuth, SubmitResult
+
+__all__ = ["AsyncClient", "Threaded"]
+
+T = TypeVar("T")
+S = TypeVar("S")
+Recipientish = Any  # what Client.send takes: numbers in any shape, Recipients, a group
+
+
+class Threaded(Generic[S]):
+    """One of the client's parts (``consent``, ``contacts``, …) with every method
+    awaitable: ``await client.consent.record(...)`` runs ``record`` in the client's
+    worker threads. Attributes that are not methods are read as they are."""
+
+    def __init__(self, target: S, run: Callable[[Callable[[], T]], Awaitable[T]]) -> None:
+        self._target = target
+        self._run = run
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._target, name)
+        if not callable(found):
+            return found
+
+        @functools.wraps(found)
+        async def threaded(*args: Any, **kwargs: Any) -> Any:
+            return await self._run(functools.partial(found, *args, **kwargs))
+
+        return threaded
+
+    def __repr__(self) -> str:
+        return f"<Threaded {self._target!r}>"
+
+
+class AsyncClient:
+    """:class:`~isobil.Client` for asyncio applications (FastAPI, Starlette, aiohttp).
+
+    Takes the same arguments as :class:`~isobil.Client` and gives the same
+    results and errors, awaited: ``await client.send(...)``, ``check``,
+    ``dispatch``, ``poll``, ``cancel``, ``message``. The client's parts —
+    ``consent``, ``contacts``, ``reports``, ``blacklist``, ``credits``,
+    ``schedules``, ``inbound`` — have every method awaitable.
+
+    Where the work runs, honestly: an HTTP provider is spoken to on an
+    ``httpx.AsyncClient``, on the loop; storage (SQLite and PostgreSQL drivers
+    block) and the rules run in a pool of at most ``max_threads`` worker threads
+    owned by this client, so the loop stays free and the database sees a bounded
+    number of connections; an SMPP or fake transport submits in a worker thread
+    too. Building the client opens its storage (and runs its migrations) before
+    the loop gets it back: build it at start-up (a lifespan), not per request.
+
+    ``client.sync`` is the underlying :class:`~isobil.Client` (same storage and
+    transport), for code that runs in a thread already; ``await client.run(fn)``
+    calls ``fn(client.sync)`` in the worker threads.
+    """
+
+    def __init__(self, sender: Sender | None = None, *, max_threads: int = 4, **options: Any):
+        if isinstance(max_threads, bool) or not isinstance(max_threads, int) or max_threads < 1:
+            raise InvalidValue(f"max_threads must be a positive integer, got {max_threads!r}")
+        self.sync = Client(sender, **options)
+        self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="isobil")
+        self.consent: Threaded[ConsentLedger] = Threaded(self.sync.consent, self._thread)
+        self.contacts: Threaded[ContactBook] = Threaded(self.sync.contacts, self._thread)
+        self.reports: Threaded[Reports] = Threaded(self.sync.reports, self._thread)
+        self.blacklist: Threaded[Blacklist] = Threaded(self.sync.blacklist, self._thread)
+        self.credits: Threaded[CreditAccount] = Threaded(self.sync.credits, self._thread)
+        self.schedules: Threaded[Schedules] = Threaded(self.sync.schedules, self._thread)
+        self.inbound: Threaded[InboundProcessor] = Threaded(self.sync.inbound, self._thread)
+
+    @property
+    def sender(self) -> Sender | None:
+        """Who sends (the underlying client's)."""
+        return self.sync.sender
+
+    def __repr__(self) -> str:
+        return "<Async" + repr(self.sync).removeprefix("<")
+
+    # -- the work, awaited ----------------------------------------------------------
+
+    async def send(
+        self,
+        message: Message | str,
+        to: Iterable[Recipientish] | Recipientish,
+        *,
+        at: datetime | None = None,
+        acknowledge: Iterable[str] = (),
+        name: str | None = None,
+    ) -> SendResult:
+        """:meth:`Client.send`, awaited: storage and rules in worker threads, each batch
+        submitted on the loop."""
+        return await self._drive(
+            self.sync._send(message, to, at=at, acknowledge=acknowledge, name=name)
+        )
+
+    async def dispatch(
+        self, *, limit: int | None = None, now: datetime | None = None
+    ) -> DispatchReport:
+        """:meth:`Client.dispatch`, awaited."""
+        return await self._drive(self.sync._dispatch(limit=limit, now=now))
+
+    async def check(
+        self,
+        message: Message | str,
+        to: Iterable[Recipientish] | Recipientish,
+        *,
+        as_of: date | None = None,
+        acknowledge: Iterable[str] = (),
+    ) -> PreflightReport:
+        """:meth:`Client.check`, in a worker thread."""
+        return await self._thread(
+            functools.partial(self.sync.check, message, to, as_of=as_of, acknowledge=acknowledge)
+        )
+
+    async def poll(self, *, now: datetime | None = None) -> int:
+        """:meth:`Client.poll`, in a worker thread (what it pulls is written to storage
+        as it arrives)."""
+        return await self._thread(functools.partial(self.sync.poll, now=now))
+
+    async def cancel(self, campaign_id: str) -> int:
+        """:meth:`Client.cancel`, in a worker thread."""
+        return await self._thread(functools.partial(self.sync.cancel, campaign_id))
+
+    async def pause(self, campaign_id: str) -> None:
+        """:meth:`Client.pause`, in a worker thread."""
+        await self._thread(functools.partial(self.sync.pause, campaign_id))
+
+    async def resume(self, campaign_id: str) -> None:
+        """:meth:`Client.resume`, in a worker thread."""
+        await self._thread(functools.partial(self.sync.resume, campaign_id))
+
+    async def message(self, message_id: str) -> OutboundMessage:
+        """:meth:`Client.message`, in a worker thread."""
+        return await self._thread(functools.partial(self.sync.message, message_id))
+
+    async def run(self, work: Callable[[Client], T]) -> T:
+        """``work(client.sync)`` in the worker threads: any call the client has."""
+        return await self._thread(functools.partial(work, self.sync))
+
+    # -- not awaited: no I/O ----------------------------------------------------------
+
+    def plan(self, message: Message | str) -> sms.SegmentPlan:
+        """:meth:`Client.plan` (pure computation, microseconds)."""
+        return self.sync.plan(message)
+
+    def on_inbound(self, callback: InboundCallback) -> None:
+        """:meth:`Client.on_inbound`; ``callback`` runs in the thread that received the event."""
+        self.sync.on_inbound(callback)
+
+    def callbacks(
+        self,
+        secret: str,
+        *,
+        auth: CallbackAuth | None = None,
+        username: str = "isobil",
+        **options: Any,
+    ) -> CallbackApp:
+        """:meth:`Client.callbacks`: mount ``.asgi``, which handles each push in a thread."""
+        return self.sync.callbacks(secret, auth=auth, username=username, **options)
+
+    # -- lifetime -----------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the transport (its ``httpx.AsyncClient`` too), the owned storage and the
+        worker threads. Calling it twice is harmless."""
+        if self.sync._closed:
+            return
+        await self.sync.transport.aclose()
+        await self._thread(self.sync.close)
+        self._pool.shutdown(wait=False)
+
+    #: The same as :meth:`aclose`.
+    close = aclose
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- driving ------------------------------------------------------------------------
+
+    async def _thread(self, work: Callable[[], T]) -> T:
+        self.sync._check_open()  # a closed client's threads are gone: say so, as Client does
+        return await asyncio.get_running_loop().run_in_executor(self._pool, work)
+
+    async def _drive(self, steps: _Steps[T]) -> T:
+        """Run ``steps`` in the worker threads; submit the batches they yield on the loop."""
+        answer: list[SubmitResult] | TransportError | None = None
+        while True:
+            done, value = await self._thread(functools.partial(_advance, steps, answer))
+            if done:
+                return value  # type: ignore[return-value]
+            try:
+                answer = await self.sync.transport.asubmit(value)  # type: ignore[arg-type]
+            except TransportError as exc:
+                answer = exc

@@ -1,0 +1,164 @@
+"""AsyncClient: the loop stays free while a provider is slow; the results are the Client's.
+
+The shared client tests (test_client.py, test_client_http.py, the plugin's
+``isobil_client``) run on both clients through ``make_client``; these are the
+tests only an asyncio client needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from _acme import ACME, IYS_NOT_WIRED
+from isobil import AsyncClient, Client, ComplianceError, FakeTransport, Message, MessageState
+from isobil.storage import MemoryStorage
+from isobil.testing.http_gateway import HttpGateway
+from isobil.transport import GenericJsonAdapter, HttpTransport
+
+NOTICE = Message("Siparişiniz kargoya verildi.", category="informational")
+OFFER = Message(
+    "KAMPANYA: Tüm ürünlerde %20 indirim! acme.com.tr/kampanya "
+    "Ret için ACME RET yazıp 4605'e gönderin.",
+    brand="ACME",
+)
+AUDIENCE = ["0532 123 45 67", "05331234567", "05321234567", "12345", "05341234567", "abc"]
+
+
+class _NoBlockingHttp(httpx.BaseTransport):
+    """A blocking httpx transport that fails the test if anything uses it."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"blocking HTTP used for {request.url}")
+
+
+def test_the_loop_keeps_ticking_while_the_provider_holds_a_submit() -> None:
+    """A provider that holds its answer does not hold the loop: another coroutine ticks
+    on, and the submit goes over the asyncio HTTP client, not the blocking one."""
+
+    async def scenario(gateway: HttpGateway) -> tuple[int, bool, list[MessageState]]:
+        transport = HttpTransport(
+            gateway.url,
+            GenericJsonAdapter(),
+            http=httpx.Client(transport=_NoBlockingHttp()),
+            timeout=30.0,
+        )
+        async with AsyncClient(ACME, transport=transport, storage=MemoryStorage()) as client:
+            gateway.fault("slow")
+            sending = asyncio.create_task(client.send(NOTICE, to=["05321234567", "05331234567"]))
+            ticks = 0
+            while ticks < 50:  # the provider answers only when the ticker lets it
+                await asyncio.sleep(0.001)
+                ticks += 1
+            held_while_ticking = not sending.done()
+            gateway.release.set()
+            result = await sending
+            states = [(await client.message(o.message_id or "")).state for o in result.outcomes]
+        return ticks, held_while_ticking, states
+
+    with HttpGateway() as gateway:
+        ticks, held, states = asyncio.run(scenario(gateway))
+        assert len(gateway.received()) == 2
+    assert (ticks, held) == (50, True)
+    assert states == [MessageState.SUBMITTED] * 2
+
+
+def _shape(outcomes: Iterable[Any]) -> list[tuple[Any, ...]]:
+    """What an outcome says, without the ids each run makes anew."""
+    return [
+        (o.input, o.number, o.status, o.reason, o.rule_ids, o.plan and o.plan.parts)
+        for o in outcomes
+    ]
+
+
+def _consents(client: Client) -> None:
+    client.consent.record("05321234567", "ONAY", source="HS_ISLAK_IMZA", brand="ACME")
+    client.consent.record("05331234567", "RET", source="HS_ISLAK_IMZA", brand="ACME")
+
+
+def test_send_and_dispatch_give_what_the_client_gives() -> None:
+    """The same inputs on both clients: the same outcomes, reports and errors."""
+    later = datetime.now(UTC) + timedelta(hours=1)
+
+    def on_sync() -> tuple[list[Any], ...]:
+        with Client(ACME, transport=FakeTransport(), storage=MemoryStorage()) as client:
+            _consents(client)
+            now = client.send(NOTICE, to=AUDIENCE)
+            offer = client.send(OFFER, to=AUDIENCE, acknowledge=IYS_NOT_WIRED)
+            queued = client.send(NOTICE, to=AUDIENCE, at=later)
+            report = client.dispatch(now=later + timedelta(minutes=1))
+            with pytest.raises(ComplianceError) as refused:
+                client.send(Message("İndirim!", brand="ACME"), to=AUDIENCE)
+            return (
+                _shape(now.outcomes),
+                _shape(offer.outcomes),
+                _shape(queued.outcomes),
+                [report.handled, dict(report.outcomes)],
+                [str(refused.value)],
+            )
+
+    async def on_async() -> tuple[list[Any], ...]:
+        async with AsyncClient(ACME, transport=FakeTransport(), storage=MemoryStorage()) as client:
+            await client.run(_consents)
+            now = await client.send(NOTICE, to=AUDIENCE)
+            offer = await client.send(OFFER, to=AUDIENCE, acknowledge=IYS_NOT_WIRED)
+            queued = await client.send(NOTICE, to=AUDIENCE, at=later)
+            report = await client.dispatch(now=later + timedelta(minutes=1))
+            with pytest.raises(ComplianceError) as refused:
+                await client.send(Message("İndirim!", brand="ACME"), to=AUDIENCE)
+            return (
+                _shape(now.outcomes),
+                _shape(offer.outcomes),
+                _shape(queued.outcomes),
+                [report.handled, dict(report.outcomes)],
+                [str(refused.value)],
+            )
+
+    expected = on_sync()
+    assert expected[3][0] == 3  # the queued send was dispatched: three distinct numbers
+    assert asyncio.run(on_async()) == expected
+
+
+def test_parts_are_awaitable_and_run_in_at_most_max_threads() -> None:
+    """``await client.consent.record(...)`` and the like run in the client's own
+    bounded pool of threads, never on the loop's thread."""
+    used: set[str] = set()
+
+    class Watched(MemoryStorage):
+        def get_contacts(self, numbers: Iterable[str]) -> Any:
+            used.add(threading.current_thread().name)
+            return super().get_contacts(numbers)
+
+    async def scenario() -> list[Any]:
+        async with AsyncClient(
+            ACME, transport=FakeTransport(), storage=Watched(), max_threads=2
+        ) as client:
+            await client.consent.record("05321234567", "ONAY", source="HS_WEB", brand="ACME")
+            await asyncio.gather(*(client.send(NOTICE, to=AUDIENCE) for _ in range(8)))
+            state = await client.consent.state("05321234567", brand="ACME")
+            return [state.value if state else None, client.plan("ş").parts]
+
+    loop_thread = threading.current_thread().name
+    assert asyncio.run(scenario()) == ["ONAY", 1]
+    assert loop_thread not in used
+    assert len(used) <= 2
+    assert all(name.startswith("isobil") for name in used)
+
+
+def test_a_closed_async_client_says_so() -> None:
+    """After close, a send is refused with the Client's error; closing twice is harmless."""
+
+    async def scenario() -> None:
+        client = AsyncClient(transport=FakeTransport(), storage=MemoryStorage())
+        await client.aclose()
+        await client.aclose()
+        with pytest.raises(Exception, match="this Client is closed"):
+            await client.send(NOTICE, to="05321234567")
+
+    asyncio.run(scenario())
