@@ -60,3 +60,20 @@ def test_layer_imports_only_downward(layer: str) -> None:
     for path in files:
         extra = _isobil_imports(path) - ALLOWED[layer] - {layer}
         assert not extra, f"{path.relative_to(SRC)} imports {sorted(extra)}"
+
+
+def test_the_core_never_imports_a_framework() -> None:
+    """``import isobil`` (and the settings reader the integrations share) loads no web
+    framework and no task queue: those come only with ``isobil.contrib.*``."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, isobil, isobil.config, isobil.storage, isobil.transport\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'fastapi', 'starlette', 'django', 'celery', 'kombu', 'uvicorn'}))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert found.stdout.strip() == "[]"

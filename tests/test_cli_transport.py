@@ -213,3 +213,50 @@ def test_options_that_only_name_a_credential_are_not_refused() -> None:
     )
     assert isinstance(transport, HttpTransport)
     assert "k-0042" not in repr(transport)
+
+
+def test_the_worker_receives_signed_callbacks_from_the_callbacks_table(
+    workdir: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``[callbacks] listen``, ``secret_env`` and ``auth``: the worker serves the receiver
+    while it runs; a signed "ACME RET" reaches the consent ledger, a forged one does not."""
+    import re
+    import time
+
+    import httpx
+
+    from isobil.storage import SQLStorage
+    from isobil.testing.http_gateway import HttpGateway
+    from isobil.transport import sign
+
+    secret = "cli-callback-secret-0123456789"  # noqa: S105 - a test secret
+    monkeypatch.setenv("HOOK_SECRET", secret)
+    assert main(INIT) == 0
+    answers: list[int] = []
+    with HttpGateway() as gateway:
+        _add_transport(
+            workdir,
+            f'[transport]\nkind = "generic-json"\nurl = "{gateway.url}"\n\n'
+            '[callbacks]\nlisten = "127.0.0.1:0"\nsecret_env = "HOOK_SECRET"\nauth = "hmac"\n',
+        )
+
+        def push_then_stop(seconds: float) -> None:
+            found = re.search(r"receiving callbacks on (http://\S+)", capsys.readouterr().err)
+            assert found is not None
+            body = json.dumps(
+                {"type": "mo", "from": "905321234567", "to": "4605", "text": "ACME RET"}
+            ).encode()
+            stamp = str(int(time.time()))
+            for signature in ("0" * 64, sign(secret, stamp, body)):
+                headers = {"X-Isobil-Timestamp": stamp, "X-Isobil-Signature": signature}
+                answers.append(
+                    httpx.post(found.group(1), content=body, headers=headers).status_code
+                )
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr("isobil._cli.time.sleep", push_then_stop)
+        assert main(["worker", "--interval", "0.01"]) == 0
+    assert answers == [401, 200]
+    with SQLStorage(f"sqlite:///{workdir / 'cli.db'}") as storage:
+        states = storage.consent_states(["+905321234567"], brand="ACME")
+    assert [e.status.value for e in states.values()] == ["RET"]

@@ -711,7 +711,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.interval <= 0:
         raise CliError(f"--interval must be positive, got {args.interval}")
     try:
-        with _client(args) as client, _callback_server(args, client.transport):
+        with _client(args) as client, _callback_server(args, client):
             while True:
                 report = client.dispatch()
                 pulled = _poll(client)
@@ -743,44 +743,46 @@ def _poll(client: Any) -> int:
 
 
 @contextmanager
-def _callback_server(args: argparse.Namespace, transport: Any) -> Iterator[None]:
+def _callback_server(args: argparse.Namespace, client: Any) -> Iterator[None]:
     """Receive a pushing provider's reports and inbound texts while the worker runs,
-    when the config's ``[callbacks]`` says where (``listen``, ``token_env``)."""
-    from isobil.transport import CallbackApp, HttpTransport
+    when the config's ``[callbacks]`` says where (``listen``, ``secret_env``, ``auth``)."""
+    from isobil.config import callback_options
+    from isobil.errors import ConfigurationError, InvalidValue
+    from isobil.transport import HttpTransport
 
-    section = read_config(Path(args.config)).get("callbacks")
-    if not isinstance(transport, HttpTransport) or transport.polls:
+    config = read_config(Path(args.config))
+    section = config.get("callbacks")
+    if not isinstance(client.transport, HttpTransport) or client.transport.polls:
         yield
         return
-    if not isinstance(section, dict):
+    if not isinstance(section, dict) or "listen" not in section:
         print(
             "isobil: this provider pushes delivery reports and inbound texts: mount "
-            "isobil.transport.CallbackApp in your web app, or add [callbacks] "
-            'listen = "0.0.0.0:8089" and token_env = "VAR" to receive them here',
+            "client.callbacks(...) in your web app, or add [callbacks] "
+            'listen = "0.0.0.0:8089" and secret_env = "VAR" to receive them here',
             file=sys.stderr,
         )
         yield
         return
-    host, _, port = str(section.get("listen", "")).rpartition(":")
-    token_env = str(section.get("token_env", ""))
-    if not host or not port.isdigit() or not token_env:
-        raise CliError('[callbacks] needs listen = "HOST:PORT" and token_env = "VARIABLE"')
-    token = os.environ.get(token_env)
-    if token is None:
-        raise CliError(f"[callbacks] token_env: the environment variable {token_env} is not set")
+    host, _, port = str(section["listen"]).rpartition(":")
+    if not host or not port.isdigit():
+        raise CliError(f'[callbacks] listen must be "HOST:PORT", got {section["listen"]!r}')
+    try:
+        receiver = client.callbacks(**(callback_options(config) or {}))
+    except (ConfigurationError, InvalidValue) as exc:
+        raise CliError(str(exc) if str(exc).startswith("[") else f"[callbacks] {exc}") from exc
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, format: str, *values: Any) -> None:
             pass
 
-    server = make_server(
-        host, int(port), CallbackApp(transport, secret=token, auth="token"), handler_class=Quiet
-    )
+    server = make_server(host, int(port), receiver, handler_class=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     print(
-        f"isobil: receiving callbacks on http://{host}:{server.server_port}/<token>/…",
+        f"isobil: receiving callbacks on http://{host}:{server.server_port}/ "
+        f"({receiver.auth} auth)",
         file=sys.stderr,
     )
     try:

@@ -13,12 +13,19 @@ from typing import Any
 
 from isobil.errors import ConfigurationError
 from isobil.model import Brand, Sender
-from isobil.transport import FakeTransport, Transport, transport_from_config
+from isobil.transport import CallbackAuth, FakeTransport, Transport, transport_from_config
 
-__all__ = ["DEFAULT_DATABASE_URL", "client_options", "database_url", "sender_from_config"]
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "callback_options",
+    "client_options",
+    "database_url",
+    "sender_from_config",
+]
 
 #: Where a client keeps its records when no URL is given: a file in the working directory.
 DEFAULT_DATABASE_URL = "sqlite:///isobil.db"
+
 
 def sender_from_config(settings: Mapping[str, Any]) -> Sender | None:
     """The :class:`Sender` the settings describe (``name``, ``brands``, ``mersis``, …),
@@ -82,3 +89,58 @@ def client_options(
         "database_url": database_url(settings, environ=environ),
         "prepaid": bool(settings.get("prepaid", False)),
     }
+
+
+_AUTH_KINDS: tuple[CallbackAuth, ...] = ("hmac", "token", "basic")
+
+
+def callback_options(
+    settings: Mapping[str, Any], *, environ: Mapping[str, str] | None = None
+) -> dict[str, Any] | None:
+    """Keyword arguments for :meth:`Client.callbacks <isobil.Client.callbacks>` from the
+    settings' ``callbacks`` table, or ``None`` when there is none.
+
+    ``secret_env`` names the environment variable holding the shared secret; ``auth``
+    is ``"hmac"``, ``"token"`` or ``"basic"`` (by default the provider's own) and
+    ``username`` the user of Basic auth. A secret written in the settings is refused.
+
+    >>> options = callback_options({"callbacks": {"secret_env": "HOOK", "auth": "token"}},
+    ...                            environ={"HOOK": "a-long-shared-secret"})
+    >>> options["auth"], options["username"]
+    ('token', 'isobil')
+    >>> callback_options({"callbacks": {"secret": "a-long-shared-secret"}})
+    Traceback (most recent call last):
+    ...
+    isobil.errors.ConfigurationError: [callbacks] secret: a credential is not kept in the \
+settings; set it in an environment variable and name that variable with secret_env = "VARIABLE"
+    """
+    section = settings.get("callbacks")
+    if section is None:
+        return None
+    if not isinstance(section, Mapping):
+        raise ConfigurationError("[callbacks] in the settings must be a table (a mapping)")
+    if "secret" in section:
+        raise ConfigurationError(
+            "[callbacks] secret: a credential is not kept in the settings; set it in an "
+            'environment variable and name that variable with secret_env = "VARIABLE"'
+        )
+    variable = section.get("secret_env")
+    if not isinstance(variable, str) or not variable:
+        raise ConfigurationError(
+            '[callbacks] needs secret_env = "VARIABLE", naming the environment variable '
+            "that holds the callback secret"
+        )
+    env = os.environ if environ is None else environ
+    if variable not in env:
+        raise ConfigurationError(
+            f"[callbacks] secret_env: the environment variable {variable} is not set"
+        )
+    auth = section.get("auth")
+    if auth is not None and auth not in _AUTH_KINDS:
+        raise ConfigurationError(
+            f"[callbacks] auth must be one of {', '.join(_AUTH_KINDS)}; got {auth!r}"
+        )
+    username = section.get("username", "isobil")
+    if not isinstance(username, str) or not username:
+        raise ConfigurationError("[callbacks] username must be a non-empty string")
+    return {"secret": env[variable], "auth": auth, "username": username}
