@@ -8,11 +8,11 @@ import asyncio
 import inspect
 import threading
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from isobil import AsyncClient
 from isobil._async import Threaded
+from isobil._resource import Resource
 
 
 class Loop:
@@ -59,7 +59,7 @@ class Blocking:
         return repr(self._target)
 
 
-class BlockingClient(Blocking):
+class BlockingClient(Blocking, Resource):
     """An AsyncClient used like a Client, with its own loop, closed on exit."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -68,17 +68,6 @@ class BlockingClient(Blocking):
 
     def close(self) -> None:
         self._loop.run(self._target.aclose())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def stop(self) -> None:
         self.close()

@@ -23,6 +23,10 @@ PUBLIC_MODULES = [
     "isobil.campaigns",
     "isobil.storage",
     "isobil.rules",
+    "isobil.config",
+    "isobil.contrib.fastapi",
+    "isobil.contrib.celery",
+    "isobil.contrib.django",
 ]
 
 

@@ -1,0 +1,123 @@
+"""One client per process, made on first use and closed when the process ends."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from isobil.client import Client
+from isobil.config import callback_options
+from isobil.contrib.django.conf import isobil_settings, make_client_options
+from isobil.errors import ConfigurationError
+from isobil.transport import CallbackApp, HttpTransport
+
+ClientFactory = Callable[[], Client]
+
+
+def _from_settings() -> Client:
+    return Client(**make_client_options())
+
+
+class _State:
+    """The process's client (rebuilt after a fork), its callback app, and overrides."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.client: Client | None = None
+        self.pid = 0
+        self.callbacks: tuple[Client, CallbackApp] | None = None
+        self.overrides: list[Client] = []
+        self.factory: ClientFactory = _from_settings
+        self.hooked = False
+        self.testing = False
+
+    def get(self) -> Client:
+        with self.lock:
+            if self.overrides:
+                return self.overrides[-1]
+            if self.client is None or self.pid != os.getpid():
+                # After a fork the parent's client (its connections) is not ours to use.
+                self.client, self.pid = self.factory(), os.getpid()
+                if not self.hooked:
+                    atexit.register(reset_client)
+                    self.hooked = True
+            return self.client
+
+    def reset(self) -> None:
+        with self.lock:
+            client, self.client, self.callbacks = self.client, None, None
+        if client is not None and self.pid == os.getpid():
+            client.close()
+
+
+_state = _State()
+
+
+def get_client() -> Client:
+    """This process's :class:`~isobil.Client`, built from ``settings.ISOBIL`` on first use.
+
+    Thread-safe; closed when the process exits. Within :func:`use_client` it is the
+    client given there.
+    """
+    return _state.get()
+
+
+def reset_client() -> None:
+    """Close this process's client; the next :func:`get_client` builds a new one
+    (after a change of settings, or between tests)."""
+    _state.reset()
+
+
+@contextmanager
+def use_client(client: Client) -> Iterator[Client]:
+    """Make :func:`get_client` (and so the views and commands) use ``client`` inside
+    the block, in every thread of the process — a test's client, say. The caller
+    keeps closing it."""
+    with _state.lock:
+        _state.overrides.append(client)
+    try:
+        yield client
+    finally:
+        with _state.lock:
+            _state.overrides.remove(client)
+
+
+def set_client_factory(factory: ClientFactory | None) -> None:
+    """Build the process's client with ``factory`` from now on (``None``: from the
+    settings); the current client is closed."""
+    with _state.lock:
+        _state.factory = factory or _from_settings
+    reset_client()
+
+
+def callback_app() -> CallbackApp:
+    """The :class:`~isobil.transport.CallbackApp` of the current client, made once per
+    client from ``ISOBIL['callbacks']`` (a :class:`~isobil.errors.ConfigurationError`
+    when its transport takes no pushes: see :func:`takes_callbacks`)."""
+    client = get_client()
+    with _state.lock:
+        if _state.callbacks is not None and _state.callbacks[0] is client:
+            return _state.callbacks[1]
+    options = callback_options(isobil_settings())
+    if options is None:
+        raise ConfigurationError(
+            "ISOBIL['callbacks'] is not set: add "
+            '{"secret_env": "VARIABLE", "auth": "hmac"} to receive provider callbacks'
+        )
+    app = client.callbacks(**options)
+    with _state.lock:
+        _state.callbacks = (client, app)
+    return app
+
+
+def takes_callbacks(client: Client) -> bool:
+    """Whether ``client``'s transport receives pushed reports and inbound texts."""
+    return isinstance(client.transport, HttpTransport)
+
+
+def in_tests() -> bool:
+    """Whether :class:`~isobil.contrib.django.testing.IsobilTestRunner` runs the tests."""
+    return _state.testing

@@ -1,0 +1,22 @@
+"""``manage.py isobil_dispatch``: one pass sending what is due, e.g. from cron."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from isobil.contrib.django._client import get_client
+from isobil.contrib.django.management._base import IsobilCommand, describe, positive
+
+
+class Command(IsobilCommand):
+    help = "Send the queued messages and due schedules once, then exit."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--limit", type=positive(int, "--limit"), help="handle at most this many messages"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = get_client().dispatch(limit=options["limit"])
+        self.stdout.write(describe(report))

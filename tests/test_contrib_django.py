@@ -1,0 +1,488 @@
+"""isobil.contrib.django: settings, the client per process, fields, checks and commands
+in this process; the example shop on real servers for the provider callbacks; workers
+on PostgreSQL in processes of their own."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import django
+import pytest
+import sqlalchemy as sa
+from django.conf import settings
+
+from _acme import ACME
+from _pg import fresh_database
+from isobil import Client, Message, MessageState
+from isobil.config import callback_options
+from isobil.errors import ConfigurationError
+from isobil.model import ConsentStatus
+from isobil.storage import MemoryStorage
+from isobil.testing.http_gateway import HttpGateway, http_post
+from isobil.transport import DeliveryStatus, FakeTransport, sign
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "django_shop"
+ACME_SETTINGS: dict[str, Any] = {
+    "name": ACME.name,
+    "mersis": ACME.mersis,
+    "contact": ACME.contact,
+    "brands": ["ACME"],
+    "short_number": "4605",
+    "transport": {"kind": "fake"},
+}
+SECRET = "django-callback-secret-0123456789"  # noqa: S105 - a test secret
+CUSTOMER = "+905321234567"
+
+if not settings.configured:
+    settings.configure(
+        SECRET_KEY="tests-only",  # noqa: S106
+        INSTALLED_APPS=["django.contrib.contenttypes", "isobil.contrib.django"],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        USE_TZ=True,
+        ISOBIL=ACME_SETTINGS,
+    )
+    django.setup()
+
+from django.core.exceptions import ValidationError  # noqa: E402 - after settings
+from django.core.management import call_command  # noqa: E402
+from django.core.management.base import CommandError  # noqa: E402
+from django.test import override_settings  # noqa: E402
+
+from isobil.contrib.django import get_client, reset_client, use_client  # noqa: E402
+from isobil.contrib.django.checks import check_settings  # noqa: E402
+from isobil.contrib.django.conf import (  # noqa: E402
+    isobil_database_url,
+    make_client_options,
+    sqlalchemy_url,
+)
+from isobil.contrib.django.fields import PhoneNumberField  # noqa: E402
+from isobil.contrib.django.forms import PhoneNumberField as PhoneNumberFormField  # noqa: E402
+from isobil.contrib.django.testing import fake_client, fake_transport, isolated_client  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_client() -> Iterator[None]:
+    """Every test builds the process's client anew (on its own ISOBIL_DATABASE_URL)."""
+    reset_client()
+    yield
+    reset_client()
+
+
+def make_transport() -> FakeTransport:
+    """A transport factory named by a dotted path in ISOBIL["transport"]."""
+    transport = FakeTransport()
+    transport.made_by_factory = True  # type: ignore[attr-defined]
+    return transport
+
+
+# -- settings ---------------------------------------------------------------------------
+
+
+def test_the_database_is_djangos_unless_isobil_names_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ISOBIL_DATABASE_URL")
+    with pytest.raises(ConfigurationError, match="in-memory SQLite database"):
+        isobil_database_url()  # this process's Django database is in memory
+    with override_settings(ISOBIL={**ACME_SETTINGS, "database_url": "sqlite:////srv/x.db"}):
+        assert isobil_database_url() == "sqlite:////srv/x.db"
+    monkeypatch.setenv("ISOBIL_DATABASE_URL", "sqlite:////srv/env.db")  # the environment wins
+    with override_settings(ISOBIL={**ACME_SETTINGS, "database_url": "sqlite:////srv/x.db"}):
+        assert isobil_database_url() == "sqlite:////srv/env.db"
+
+
+def test_django_databases_become_sqlalchemy_urls() -> None:
+    sqlite = {"ENGINE": "django.db.backends.sqlite3", "NAME": Path("/srv/shop.db")}
+    assert sqlalchemy_url(sqlite) == "sqlite:////srv/shop.db"
+    postgres = {"ENGINE": "django.db.backends.postgresql", "NAME": "shop", "HOST": "db"}
+    assert sqlalchemy_url(postgres) == "postgresql+psycopg://db/shop"
+    url = sa.make_url(sqlalchemy_url({**postgres, "USER": "u", "PASSWORD": "p:w/d", "PORT": 6432}))
+    assert (url.username, url.password, url.port) == ("u", "p:w/d", 6432)
+    with pytest.raises(ConfigurationError, match=r"uses django.db.backends.mysql"):
+        sqlalchemy_url({"ENGINE": "django.db.backends.mysql", "NAME": "shop"})
+
+
+def test_a_transport_may_be_named_by_its_factory() -> None:
+    config = {**ACME_SETTINGS, "transport": f"{__name__}.make_transport", "batch_size": 7}
+    options = make_client_options(config)
+    assert options["transport"].made_by_factory
+    assert options["batch_size"] == 7
+    assert options["sender"].name == ACME.name
+    with pytest.raises(ConfigurationError, match=r"cannot import 'no\.such\.factory'"):
+        make_client_options({**ACME_SETTINGS, "transport": "no.such.factory"})
+
+
+def test_callback_secrets_come_only_from_the_environment() -> None:
+    """ISOBIL['callbacks'] is read by isobil.config.callback_options, the CLI's reader."""
+    with pytest.raises(ConfigurationError, match="credential is not kept in the settings"):
+        callback_options({"callbacks": {"secret": SECRET}}, environ={})
+    with pytest.raises(ConfigurationError, match="DJANGO_TEST_SECRET is not set"):
+        callback_options({"callbacks": {"secret_env": "DJANGO_TEST_SECRET"}}, environ={})
+    environ = {"DJANGO_TEST_SECRET": SECRET}
+    found = callback_options(
+        {"callbacks": {"secret_env": "DJANGO_TEST_SECRET", "auth": "token"}}, environ=environ
+    )
+    assert found == {"secret": SECRET, "auth": "token", "username": "isobil"}
+    with pytest.raises(ConfigurationError, match=r"auth must be one of hmac, token, basic"):
+        callback_options(
+            {"callbacks": {"secret_env": "DJANGO_TEST_SECRET", "auth": "md5"}}, environ=environ
+        )
+
+
+# -- one client per process -------------------------------------------------------------
+
+
+def test_one_client_per_process_made_once_across_threads() -> None:
+    seen: list[Client] = []
+    threads = [threading.Thread(target=lambda: seen.append(get_client())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(c) for c in seen}) == 1
+    assert seen[0].sender is not None
+    assert seen[0].sender.name == ACME.name
+    reset_client()
+    assert get_client() is not seen[0]
+
+
+def test_use_client_and_changed_settings() -> None:
+    before = get_client()
+    with fake_client() as mine, use_client(mine):
+        assert get_client() is mine
+    assert get_client() is before
+    with override_settings(ISOBIL={**ACME_SETTINGS, "name": "Başka A.Ş."}):
+        changed = get_client()
+        assert changed.sender is not None
+        assert changed.sender.name == "Başka A.Ş."
+    assert get_client() is not changed
+
+
+def test_isolated_client_gives_the_fake_transport() -> None:
+    with isolated_client() as client:
+        client.send(Message("Kargonuz yolda.", category="informational"), to="05321234567")
+        assert [s.to for s in fake_transport().sent] == [CUSTOMER]
+        assert isinstance(client.storage, MemoryStorage)
+
+
+# -- the phone number fields ------------------------------------------------------------
+
+
+def test_the_model_field_stores_e164() -> None:
+    field = PhoneNumberField()
+    assert field.max_length == 16
+    assert field.to_python("0532 123 45 67") == CUSTOMER
+    assert field.get_prep_value("+90 (532) 123-4567") == CUSTOMER
+    assert field.get_prep_value("532") == "532"  # a lookup, not a number
+    with pytest.raises(ValidationError, match="too few digits"):
+        field.to_python("123")
+    assert field.deconstruct()[3] == {}
+    assert PhoneNumberField(region="DE").deconstruct()[3] == {"region": "DE"}
+    assert isinstance(field.formfield(), PhoneNumberFormField)
+
+
+def test_the_form_field_cleans_to_e164() -> None:
+    assert PhoneNumberFormField().clean("0 532 123 45 67") == CUSTOMER
+    assert PhoneNumberFormField(required=False).clean("") == ""
+    assert PhoneNumberFormField(region="DE").clean("030 123456") == "+4930123456"
+    with pytest.raises(ValidationError) as caught:
+        PhoneNumberFormField().clean("0532 12")
+    assert caught.value.code == "invalid_phone"
+    assert "invalid phone number" in caught.value.messages[0]
+
+
+# -- system checks ----------------------------------------------------------------------
+
+
+def _check_ids(config: object, **overrides: object) -> list[str]:
+    with override_settings(ISOBIL=config, **overrides):
+        return [message.id or "" for message in check_settings()]
+
+
+def test_system_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _check_ids(ACME_SETTINGS, DEBUG=True) == []
+    assert _check_ids(ACME_SETTINGS, DEBUG=False) == ["isobil.W001"]  # fake in production
+    assert _check_ids({"brands": ["ACME"]}, DEBUG=True) == ["isobil.E002"]
+    assert _check_ids({"commercial": False}, DEBUG=True) == []
+    assert _check_ids({"name": "Acme A.Ş."}, DEBUG=True) == ["isobil.E003"]
+    assert _check_ids(["not", "a", "dict"]) == ["isobil.E001"]
+    provider = {"kind": "generic-json", "url": "https://sms.example", "api_key_env": "NO_KEY_VAR"}
+    assert _check_ids({**ACME_SETTINGS, "transport": provider}, DEBUG=False) == ["isobil.E004"]
+    monkeypatch.setenv("NO_KEY_VAR", "key")
+    assert _check_ids({**ACME_SETTINGS, "transport": provider}, DEBUG=False) == []
+    pushes = {**ACME_SETTINGS, "callbacks": {"secret_env": "NO_KEY_VAR"}}
+    assert _check_ids(pushes, DEBUG=True) == ["isobil.W002"]  # the fake takes no pushes
+
+
+# -- management commands ----------------------------------------------------------------
+
+
+def _run(command: str, *args: str, **options: Any) -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command(command, *args, stdout=out, stderr=StringIO(), **options)
+    return out.getvalue()
+
+
+def test_migrate_dispatch_and_worker_commands(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'commands.db'}"
+    with override_settings(ISOBIL={**ACME_SETTINGS, "database_url": url}):
+        assert "isobil: database is at revision" in _run("isobil_migrate")
+        due = datetime.now(UTC) + timedelta(seconds=1)
+        client = get_client()
+        result = client.send(
+            Message("Kargonuz yolda.", category="informational"),
+            to=["05321234567", "05331234567", "05341234567"],
+            at=due,
+        )
+        assert len(result.queued) == 3
+        _wait_until(due)
+        assert _run("isobil_dispatch", limit=2) == "dispatched 2 message(s): submitted 2\n"
+        assert _run("isobil_worker", once=True) == "dispatched 1 message(s): submitted 1\n"
+        assert len(fake_transport().sent) == 3
+    with pytest.raises(CommandError, match="--limit must be positive"):
+        _run("isobil_dispatch", "--limit", "0")
+
+
+def test_import_command(tmp_path: Path) -> None:
+    sheet = tmp_path / "rehber.csv"
+    sheet.write_text("Ad,Soyad,GSM\nAyşe,Yılmaz,0532 123 45 67\nMehmet,Öz,12\n", encoding="utf-8")
+    printed = _run("isobil_import", str(sheet), group="vip", verbosity=0)
+    assert "1" in printed
+    assert len(get_client().contacts.group("vip")) == 1
+    with pytest.raises(CommandError):
+        _run("isobil_import", str(tmp_path / "missing.csv"))
+
+
+# -- the example shop on real servers -----------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_until(moment: datetime) -> None:
+    """Wait for the clock (messages queued for ``moment`` become due)."""
+    while datetime.now(UTC) <= moment:
+        time.sleep(0.05)
+
+
+def _manage(env: Mapping[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=EXAMPLE,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stderr}"
+    return done.stdout
+
+
+@contextmanager
+def _server(env: Mapping[str, str]) -> Iterator[str]:
+    """``manage.py runserver`` of the example on a free loopback port; killed after."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=EXAMPLE,
+        env=dict(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:  # ready once it answers anything
+            if process.poll() is not None:
+                raise AssertionError(f"runserver exited: {process.stderr.read()!r}")  # type: ignore[union-attr]
+            try:
+                urllib.request.urlopen(f"{url}/orders/0/", timeout=5)  # noqa: S310 - loopback
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.kill()
+        process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def _shop_env(tmp_path: Path, gateway: HttpGateway, auth: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ISOBIL_", "SHOP_"))}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env |= {
+        "SHOP_DATABASE": str(tmp_path / "shop.sqlite3"),
+        "SHOP_SMS_GATEWAY_URL": gateway.url,
+        "SHOP_SMS_CALLBACK_SECRET": SECRET,
+        "SHOP_SMS_CALLBACK_AUTH": auth,
+    }
+    _manage(env, "migrate", "--verbosity", "0")
+    assert "revision" in _manage(env, "isobil_migrate")
+    return env
+
+
+def _post(url: str, fields: Mapping[str, str]) -> dict[str, Any]:
+    from urllib.parse import urlencode
+
+    status, body = http_post(
+        url, urlencode(fields).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert 200 <= status < 300, body
+    answer: dict[str, Any] = json.loads(body)
+    return answer
+
+
+def _ship_an_order(server: str) -> str:
+    order = _post(f"{server}/orders/", {"customer": "Ayşe Yılmaz", "phone": "0532 123 45 67"})
+    shipped = _post(
+        f"{server}/orders/{order['id']}/shipped",
+        {"carrier": "Yurtiçi Kargo", "tracking_number": "YK1"},
+    )
+    message_id: str = shipped["sms_message_id"]
+    return message_id
+
+
+@pytest.mark.parametrize("auth", ["hmac", "token"])
+def test_the_shop_takes_reports_and_rets_through_its_mounted_callbacks(
+    tmp_path: Path, auth: str
+) -> None:
+    """A real server; the provider pushes under /sms/callbacks/ (signed, or with the token
+    in the URL); the message is delivered and the RET reaches the ledger."""
+    with (
+        HttpGateway(secret=SECRET if auth == "hmac" else None) as gateway,
+        _server(_shop_env(tmp_path, gateway, auth)) as server,
+        Client(database_url=f"sqlite:///{tmp_path / 'shop.sqlite3'}") as records,
+    ):
+        gateway.callback_url = f"{server}/sms/callbacks/" + (
+            f"{SECRET}/" if auth == "token" else ""
+        )
+        message_id = _ship_an_order(server)
+        provider_id = records.message(message_id).provider_id
+        assert provider_id is not None
+        gateway.deliver(provider_id, DeliveryStatus.DELIVERED)
+        assert records.message(message_id).state is MessageState.DELIVERED
+        gateway.send_inbound(CUSTOMER, "4605", "ORNEK RET")
+        assert records.consent.state(CUSTOMER, brand="ORNEK") is ConsentStatus.RET
+        assert gateway.received()[-1][0] == CUSTOMER  # the RET confirmation went out
+        forged = gateway.post_callback(b"{}", signature="0" * 64)
+        wrong_token = http_post(f"{server}/sms/callbacks/not-the-token/", b"{}", {})
+        assert (forged if auth == "hmac" else wrong_token)[0] == 401
+
+
+def test_a_replayed_push_is_handled_once_across_two_servers(tmp_path: Path) -> None:
+    """Two server processes on one database: the same signed push to both is answered by
+    both and handled by one (one RET recorded, one confirmation sent)."""
+    with ExitStack() as stack:
+        gateway = stack.enter_context(HttpGateway(secret=SECRET))
+        env = _shop_env(tmp_path, gateway, "hmac")
+        first, second = (stack.enter_context(_server(env)) for _ in range(2))
+        records = stack.enter_context(Client(database_url=f"sqlite:///{tmp_path / 'shop.sqlite3'}"))
+        body = json.dumps(
+            {"type": "mo", "from": CUSTOMER, "to": "4605", "text": "ORNEK RET", "provider_id": "m1"}
+        ).encode()
+        stamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "X-Isobil-Timestamp": stamp,
+            "X-Isobil-Signature": sign(SECRET, stamp, body),
+        }
+        assert http_post(f"{first}/sms/callbacks/", body, headers)[0] == 200
+        assert http_post(f"{second}/sms/callbacks/", body, headers)[0] == 200
+        assert records.consent.state(CUSTOMER, brand="ORNEK") is ConsentStatus.RET
+        assert len(records.consent.history(CUSTOMER)) == 1
+        assert [to for to, _ in gateway.received()] == [CUSTOMER]
+
+
+def test_djangos_test_runner_uses_the_fake_transport() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ISOBIL_", "SHOP_"))}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "test", "orders"],
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Ran 1 test" in done.stderr
+    assert "OK" in done.stderr
+
+
+# -- workers on PostgreSQL ----------------------------------------------------------------
+
+
+def test_three_workers_send_each_queued_message_once(tmp_path: Path) -> None:
+    """Three ``manage.py isobil_worker --once`` at once on PostgreSQL (Django's database):
+    every queued message goes out exactly once."""
+    with fresh_database() as url:
+        db = sa.make_url(url)
+        log = tmp_path / "sent.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ISOBIL_")}
+        env |= {
+            "DJANGO_SETTINGS_MODULE": "django_project.settings",
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), env.get("PYTHONPATH", "")]),
+            "TEST_DJANGO_DB_NAME": db.database or "",
+            "TEST_DJANGO_DB_HOST": db.host or "127.0.0.1",
+            "TEST_DJANGO_DB_PORT": str(db.port or 5432),
+            "TEST_DJANGO_DB_USER": db.username or "postgres",
+            "ISOBIL_TEST_SENT_LOG": str(log),
+        }
+        command = [sys.executable, "-m", "django"]
+        migrated = subprocess.run(
+            [*command, "isobil_migrate"], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert migrated.returncode == 0, migrated.stderr
+        numbers = [f"0532{n:07d}" for n in range(1_000_000, 1_000_300)]
+        due = datetime.now(UTC) + timedelta(seconds=1)
+        with Client(ACME, database_url=url) as client:
+            queued = client.send(
+                Message("Kargonuz yolda.", category="informational"), numbers, at=due
+            )
+            ids = {o.message_id for o in queued.queued}
+            assert len(ids) == len(numbers)
+            _wait_until(due)
+            workers = [
+                subprocess.Popen(
+                    [*command, "isobil_worker", "--once"],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for _ in range(3)
+            ]
+            try:
+                outputs = [worker.communicate(timeout=300) for worker in workers]
+            finally:
+                for worker in workers:
+                    worker.kill()
+                    worker.wait()
+            for worker, (_, err) in zip(workers, outputs, strict=True):
+                assert worker.returncode == 0, err
+            sent = Counter(line.split()[1] for line in log.read_text().splitlines())
+            assert set(sent) == ids
+            assert max(sent.values()) == 1
+            states = Counter(client.message(i or "").state for i in ids)
+            assert states == {MessageState.SUBMITTED: len(ids)}
