@@ -10,7 +10,6 @@ import base64
 import io
 import json
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +19,15 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from isobil.storage import SQLStorage
-from isobil.transport import CallbackApp, GenericJsonAdapter, InboundEvent, sign
+from isobil.transport import CallbackApp, GenericJsonAdapter, InboundEvent, signed_headers
 
 SECRET = "a-long-shared-secret-0123"  # noqa: S105 (a test secret)
 PREFIX = "/shop/sms/callbacks"
 DLR = json.dumps({"type": "dlr", "provider_id": "gw-1", "status": "delivered"}).encode()
 
 
-def _signed(body: bytes = DLR, *, signature: str | None = None) -> dict[str, str]:
-    stamp = str(int(time.time()))
-    return {
-        "X-Isobil-Timestamp": stamp,
-        "X-Isobil-Signature": signature or sign(SECRET, stamp, body),
-    }
+def _signed(body: bytes = DLR) -> dict[str, str]:
+    return signed_headers(SECRET, body)
 
 
 def _basic(user: str, password: str) -> dict[str, str]:

@@ -221,13 +221,12 @@ def test_the_worker_receives_signed_callbacks_from_the_callbacks_table(
     """``[callbacks] listen``, ``secret_env`` and ``auth``: the worker serves the receiver
     while it runs; a signed "ACME RET" reaches the consent ledger, a forged one does not."""
     import re
-    import time
 
     import httpx
 
     from isobil.storage import SQLStorage
     from isobil.testing.http_gateway import HttpGateway
-    from isobil.transport import sign
+    from isobil.transport import signed_headers
 
     secret = "cli-callback-secret-0123456789"  # noqa: S105 - a test secret
     monkeypatch.setenv("HOOK_SECRET", secret)
@@ -246,9 +245,8 @@ def test_the_worker_receives_signed_callbacks_from_the_callbacks_table(
             body = json.dumps(
                 {"type": "mo", "from": "905321234567", "to": "4605", "text": "ACME RET"}
             ).encode()
-            stamp = str(int(time.time()))
-            for signature in ("0" * 64, sign(secret, stamp, body)):
-                headers = {"X-Isobil-Timestamp": stamp, "X-Isobil-Signature": signature}
+            signed = signed_headers(secret, body)
+            for headers in ({**signed, "X-Isobil-Signature": "0" * 64}, signed):
                 answers.append(
                     httpx.post(found.group(1), content=body, headers=headers).status_code
                 )

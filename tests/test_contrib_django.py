@@ -33,7 +33,7 @@ from isobil.errors import ConfigurationError
 from isobil.model import ConsentStatus
 from isobil.storage import MemoryStorage
 from isobil.testing.http_gateway import HttpGateway, http_post
-from isobil.transport import DeliveryStatus, FakeTransport, sign
+from isobil.transport import DeliveryStatus, FakeTransport, signed_headers
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "django_shop"
@@ -401,12 +401,7 @@ def test_a_replayed_push_is_handled_once_across_two_servers(tmp_path: Path) -> N
         body = json.dumps(
             {"type": "mo", "from": CUSTOMER, "to": "4605", "text": "ORNEK RET", "provider_id": "m1"}
         ).encode()
-        stamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "X-Isobil-Timestamp": stamp,
-            "X-Isobil-Signature": sign(SECRET, stamp, body),
-        }
+        headers = signed_headers(SECRET, body)
         assert http_post(f"{first}/sms/callbacks/", body, headers)[0] == 200
         assert http_post(f"{second}/sms/callbacks/", body, headers)[0] == 200
         assert records.consent.state(CUSTOMER, brand="ORNEK") is ConsentStatus.RET

@@ -34,7 +34,7 @@ from isobil.contrib.fastapi import IsobilClient, callback_router, isobil_lifespa
 from isobil.model import ConsentStatus
 from isobil.storage import MemoryStorage
 from isobil.testing.http_gateway import HttpGateway, http_post
-from isobil.transport import DeliveryStatus, sign
+from isobil.transport import DeliveryStatus, signed_headers
 
 SECRET = "fastapi-callback-secret-0123456789"  # noqa: S105 - a test secret
 SECRET_ENV = "ISOBIL_TEST_CALLBACK_SECRET"  # noqa: S105 - the name of a variable
@@ -251,12 +251,7 @@ def test_a_replay_is_handled_once_across_two_processes(
     body = json.dumps(
         {"type": "mo", "from": CUSTOMER, "to": "4605", "text": "ACME RET", "provider_id": "mo-1"}
     ).encode()
-    stamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        "X-Isobil-Timestamp": stamp,
-        "X-Isobil-Signature": sign(SECRET, stamp, body),
-    }
+    headers = signed_headers(SECRET, body)
     with servers(acme_settings(gateway, "hmac"), tmp_path, count=2) as [first, second]:
         answers = [http_post(s.url + "/sms/callbacks/", body, headers) for s in (first, second)]
     assert [status for status, _ in answers] == [200, 200]

@@ -19,6 +19,7 @@ def run_example_suite(name: str) -> int:
         capture_output=True,
         text=True,
         check=False,
+        timeout=600,  # a hang guard: the child is killed, the test fails
     )
     report = result.stdout + result.stderr
     assert result.returncode == 0, f"examples/{name} failed:\n{report}"

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,6 +34,7 @@ from celery import Celery, Task, signals
 
 from isobil.client import Client
 from isobil.config import client_options
+from isobil.contrib._process import ProcessClient
 from isobil.errors import ConfigurationError, InvalidValue
 from isobil.transport import FakeTransport
 
@@ -133,32 +133,18 @@ class IsobilTasks:
     poll: Task[Any, PollSummary]
 
     def __init__(self, make_client: Callable[[], Client]) -> None:
-        self._make_client = make_client
-        self._client: Client | None = None
-        self._pid = 0
-        self._lock = threading.Lock()
+        self._client = ProcessClient(make_client)
 
     def client(self) -> Client:
-        """This process's client, made on first use.
-
-        A process forked from one that had a client makes its own: a client's
-        database connections and transport sockets are never shared across a fork.
-        """
-        with self._lock:
-            if self._client is None or self._pid != os.getpid():
-                self._client = self._make_client()
-                self._pid = os.getpid()
-            return self._client
+        """This process's client, made on first use (anew in a forked process)."""
+        return self._client.get()
 
     def close(self) -> None:
         """Close this process's client, if it made one (the worker does so as it ends)."""
-        with self._lock:
-            client, self._client = self._client, None
-            if client is not None and self._pid == os.getpid():
-                client.close()
+        self._client.close()
 
     def __repr__(self) -> str:
-        state = "open" if self._client is not None else "no client yet"
+        state = "open" if self._client.made else "no client yet"
         return f"<IsobilTasks {DISPATCH_TASK} {POLL_TASK} ({state})>"
 
 

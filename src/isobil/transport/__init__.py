@@ -14,7 +14,7 @@ from isobil.transport._base import (
     SubmitResult,
     Transport,
 )
-from isobil.transport._callbacks import CallbackApp, ReplayStore, sign
+from isobil.transport._callbacks import CallbackApp, ReplayStore, sign, signed_headers
 from isobil.transport._config import PROVIDER_URLS, TRANSPORT_KINDS, transport_from_config
 from isobil.transport._fake import FakeTransport, SentSms
 from isobil.transport._http import HttpTransport
@@ -69,5 +69,6 @@ __all__ = [
     "Transport",
     "VerimorAdapter",
     "sign",
+    "signed_headers",
     "transport_from_config",
 ]

@@ -25,7 +25,7 @@ from isobil.transport._base import InboundEvent, InboundHandler
 from isobil.transport._http import HttpTransport
 from isobil.transport._http_adapters import CallbackAuth, CallbackError, HttpAdapter
 
-__all__ = ["CallbackApp", "ReplayStore", "sign"]
+__all__ = ["CallbackApp", "ReplayStore", "sign", "signed_headers"]
 
 _log = logging.getLogger("isobil.transport.callbacks")
 
@@ -46,6 +46,21 @@ _STATUS_TEXT = {
 
 StartResponse = Callable[..., Any]
 _Answer = tuple[int, str, bytes]
+
+
+def signed_headers(secret: str, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
+    """The headers of a JSON push of ``body`` signed with ``secret`` (now, or at
+    ``timestamp``): what a provider — or a test playing one — sends.
+
+    >>> sorted(signed_headers("s3cret", b"{}", timestamp=1700000000).items())[1:]
+    [('X-Isobil-Signature', '97926816e98fbb41...'), ('X-Isobil-Timestamp', '1700000000')]
+    """
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    return {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: stamp,
+        SIGNATURE_HEADER: sign(secret, stamp, body),
+    }
 
 
 class ReplayStore(Protocol):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import atexit
-import os
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from isobil.client import Client
 from isobil.config import callback_options
+from isobil.contrib._process import ProcessClient
 from isobil.contrib.django.conf import isobil_settings, make_client_options
 from isobil.errors import ConfigurationError
 from isobil.transport import CallbackApp, HttpTransport
@@ -22,38 +21,27 @@ def _from_settings() -> Client:
 
 
 class _State:
-    """The process's client (rebuilt after a fork), its callback app, and overrides."""
+    """The process's client, its callback app, and overrides."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.client: Client | None = None
-        self.pid = 0
+        self.process = ProcessClient(_from_settings)
+        self.lock = self.process.lock
         self.callbacks: tuple[Client, CallbackApp] | None = None
         self.overrides: list[Client] = []
-        self.factory: ClientFactory = _from_settings
-        self.hooked = False
         self.testing = False
 
     def get(self) -> Client:
         with self.lock:
-            if self.overrides:
-                return self.overrides[-1]
-            if self.client is None or self.pid != os.getpid():
-                # After a fork the parent's client (its connections) is not ours to use.
-                self.client, self.pid = self.factory(), os.getpid()
-                if not self.hooked:
-                    atexit.register(reset_client)
-                    self.hooked = True
-            return self.client
+            return self.overrides[-1] if self.overrides else self.process.get()
 
     def reset(self) -> None:
         with self.lock:
-            client, self.client, self.callbacks = self.client, None, None
-        if client is not None and self.pid == os.getpid():
-            client.close()
+            self.callbacks = None
+            self.process.close()
 
 
 _state = _State()
+atexit.register(_state.reset)
 
 
 def get_client() -> Client:
@@ -89,7 +77,7 @@ def set_client_factory(factory: ClientFactory | None) -> None:
     """Build the process's client with ``factory`` from now on (``None``: from the
     settings); the current client is closed."""
     with _state.lock:
-        _state.factory = factory or _from_settings
+        _state.process.factory = factory or _from_settings
     reset_client()
 
 
