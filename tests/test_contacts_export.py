@@ -136,3 +136,29 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path: Path) -> None:
     contact = again.get("05321234567")
     assert contact is not None
     assert (contact.name, contact.surname) == ('=HYPERLINK("http://kötü.example","Tıkla")', "=1+1")
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_made_inert(tmp_path: Path) -> None:
+    """In a CSV there is no cell type: text a spreadsheet would evaluate (=, +, -, @
+    first, as anyone who texts the short number may write) gets a leading quote;
+    numbers, signed numbers and plain text are left alone."""
+    import csv
+
+    book = ContactBook(MemoryStorage())
+    hostile = {
+        "name": '=HYPERLINK("http://kötü.example","Tıkla")',
+        "surname": "@SUM(1+1)*cmd|' /C calc'!A0",
+        "email": "-2+3+cmd|' /C calc'!A0",
+    }
+    book.add(
+        "0532 123 45 67", fields={"not": "+SUM(A1)", "borç": "-12,50", "tab": "\t=1"}, **hostile
+    )
+    path = tmp_path / "rehber.csv"
+    assert book.export(path) == 1
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        [row] = list(csv.DictReader(file))
+    assert [row[column] for column in ("Ad", "Soyad", "E-posta")] == [
+        "'" + value for value in hostile.values()
+    ]
+    assert row["Telefon"] == "+905321234567"
+    assert [row["not"], row["borç"], row["tab"]] == ["'+SUM(A1)", "-12,50", "'\t=1"]

@@ -7,6 +7,7 @@ and without idempotency; then the callback receiver's refusals.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -608,6 +609,14 @@ def test_credentials_in_a_request_url_never_reach_the_log(caplog: pytest.LogCapt
                 "GET", "/balance", params={"username": "acme", "password": "q-pass-0042"}
             )
             assert transport.call(request).status == 501  # the gateway takes POSTs only
+
+            async def on_the_loop() -> int:
+                answer = await transport.acall(request)
+                await transport.aclose()
+                return answer.status
+
+            assert asyncio.run(on_the_loop()) == 501  # httpx.AsyncClient logs the same way
+    assert caplog.text.count("HTTP Request: GET") == 2
     assert "HTTP Request: GET" in caplog.text
     assert "username=acme" in caplog.text
     assert "url-pass-0042" not in caplog.text

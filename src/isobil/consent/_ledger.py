@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from isobil._tables import inert
 from isobil.errors import InvalidValue
 from isobil.model import (
     Channel,
@@ -424,9 +425,8 @@ class ConsentLedger:
             writer.writeheader()
             for row in self._rows_with_links(wanted):
                 jsonl.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
-                writer.writerow(
-                    {**row, "evidence": json.dumps(row["evidence"], ensure_ascii=False)}
-                )
+                flat = {**row, "evidence": json.dumps(row["evidence"], ensure_ascii=False)}
+                writer.writerow({key: inert(value) for key, value in flat.items()})
                 count += 1
         verification = self.verify()
         summary = {
