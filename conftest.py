@@ -3,6 +3,8 @@
 * Under CI=true nothing may be skipped. A test that needs PostgreSQL or a real
   SMPP/HTTP peer may skip on a developer's laptop when the service is missing;
   in CI a skip would hide a missing service, so it is turned into a failure.
+* Hypothesis never times an example (``deadline=None``): a loaded machine is
+  slow, not wrong. Speed is measured in ``benchmarks/``.
 * A ``Client`` built without storage uses SQLite at ``ISOBIL_DATABASE_URL``;
   every test gets its own empty database there, so tests never share state and
   never write into the working directory.
@@ -15,6 +17,10 @@ from collections.abc import Generator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("isobil", deadline=None)
+settings.load_profile("isobil")
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

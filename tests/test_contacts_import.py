@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import os
-import time
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -545,23 +544,21 @@ def test_blank_and_junk_rows(book: ContactBook, tmp_path: Path) -> None:
     assert esnaf.recipient_type is RecipientType.TACIR
 
 
-def test_many_bad_rows_stay_fast(book: ContactBook, tmp_path: Path) -> None:
-    """50,000 bad rows of 100,000: each is reported with its row, and it stays fast."""
+def test_many_bad_rows_are_each_reported(book: ContactBook, tmp_path: Path) -> None:
+    """50,000 bad rows of 100,000: each is reported with its row (the speed of such an
+    import is measured in benchmarks/, not asserted here)."""
     lines = ["Ad;Telefon"]
     for i in range(100_000):
         lines.append(f"A{i};05{30 + i % 10}{i:07d}" if i % 2 else f"A{i};12{i}")
     path = tmp_path / "kotu.csv"
     path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
-    start = time.perf_counter()
     report = book.import_file(path)
-    elapsed = time.perf_counter() - start
     check_counts(report)
     assert (report.imported, len(report.invalid)) == (50_000, 50_000)
     assert [e.row for e in report.invalid[:3]] == [2, 4, 6]
     assert report.invalid[-1] == RowError(
         100_000, "Telefon", "1299998", "too few digits (7) for a Turkish number"
     )
-    assert elapsed < 15, f"{elapsed:.1f} s for 100,000 rows"
     out = tmp_path / "hatalar.csv"
     assert report.invalid_csv(out) == 50_000
     lines = out.read_text(encoding="utf-8-sig").splitlines()

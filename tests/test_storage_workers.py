@@ -122,12 +122,18 @@ def _run_workers(url: str, count: int, workers: int) -> None:
     results: Queue[tuple[str, list[str]]] = SPAWN.Queue()
     names = [f"worker-{i}" for i in range(workers)]
     processes = [SPAWN.Process(target=drain, args=(url, name, results)) for name in names]
-    for process in processes:
-        process.start()
-    reported = dict(_receive(results, processes, len(processes)))
-    for process in processes:
-        process.join(timeout=WAIT)
-        assert process.exitcode == 0
+    try:
+        for process in processes:
+            process.start()
+        reported = dict(_receive(results, processes, len(processes)))
+        for process in processes:
+            process.join(timeout=WAIT)
+            assert process.exitcode == 0
+    finally:  # a failing run leaves no worker behind
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+                process.join()
 
     every = [message_id for ids in reported.values() for message_id in ids]
     assert sorted(reported) == names
