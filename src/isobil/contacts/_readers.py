@@ -19,6 +19,7 @@ import codecs
 import csv
 import io
 import itertools
+import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
@@ -27,6 +28,7 @@ from typing import IO, Final
 
 import python_calamine
 
+from isobil.contacts._guards import check_xlsx, checked_xls
 from isobil.errors import InvalidValue
 
 __all__ = ["Cell", "TableReader", "cell_text", "open_table"]
@@ -204,7 +206,7 @@ def _zip_format(path: Path) -> str:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
-    except (zipfile.BadZipFile, OSError) as exc:
+    except Exception as exc:  # BadZipFile, and on damage NotImplementedError, UnicodeError…
         raise InvalidValue(
             f"{path.name}: could not be read as .xlsx: the ZIP container is damaged or "
             f"truncated ({exc})"
@@ -231,34 +233,71 @@ def _zip_format(path: Path) -> str:
 # -- workbooks -----------------------------------------------------------
 
 
+def _reader_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is the reader failing: its errors, and its panics.
+
+    A Rust panic inside python-calamine arrives as ``pyo3_runtime.PanicException``,
+    a ``BaseException`` that ``except Exception`` lets through.
+    """
+    return not isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit)
+
+
 def _open_workbook(path: Path, fmt: str, sheet: str | int | None) -> TableReader:
+    # The checks come first: calamine aborts the process (no exception) when a
+    # file makes it allocate more memory than there is (see _guards).
+    if fmt == "xlsx":
+        check_xlsx(path)
     try:
-        if path.suffix.lower() in _SPREADSHEET_SUFFIXES[fmt]:
+        if fmt == "xls":
+            # calamine reads a container rebuilt around the checked workbook stream.
+            book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(checked_xls(path)))
+        elif path.suffix.lower() in _SPREADSHEET_SUFFIXES[fmt]:
             book = python_calamine.CalamineWorkbook.from_path(str(path))
         else:
             # calamine picks the reader by the file name; a misnamed file is read
             # through a file object, where it looks at the content instead.
             with path.open("rb") as file:
                 book = python_calamine.CalamineWorkbook.from_filelike(file)
-    except Exception as exc:  # calamine raises its own errors and, on odd input, others
+    except InvalidValue:
+        raise
+    except BaseException as exc:  # calamine's errors, others on odd input, and panics
+        if not _reader_failure(exc):
+            raise
         raise _unreadable(path, fmt, exc) from exc
     try:
         name = _pick_sheet(path, book, sheet)
         data = book.get_sheet_by_name(name)
+        start = data.start
+        if start is None:
+            total = 0
+            rows: Iterator[Sequence[Cell]] = iter(())
+        else:
+            total = start[0] + data.height
+            rows = _absolute_rows(data.iter_rows(), start[0], start[1])
     except InvalidValue:
         book.close()
         raise
-    except Exception as exc:
+    except BaseException as exc:
         book.close()
+        if not _reader_failure(exc):
+            raise
         raise _unreadable(path, fmt, exc) from exc
-    start = data.start
-    if start is None:
-        total = 0
-        rows: Iterator[Sequence[Cell]] = iter(())
-    else:
-        total = start[0] + data.height
-        rows = _absolute_rows(data.iter_rows(), start[0], start[1])
+    rows = _guarded_rows(path, fmt, rows)
     return TableReader(path, fmt, rows, sheet=name, total_rows=total, closer=book)
+
+
+def _guarded_rows(path: Path, fmt: str, rows: Iterator[Sequence[Cell]]) -> Iterator[Sequence[Cell]]:
+    """``rows``, with a failure of the reader while handing them out made an isobil error."""
+    number = 0
+    try:
+        for number, row in enumerate(rows, start=1):  # noqa: B007 - the count is for the error
+            yield row
+    except BaseException as exc:
+        if not _reader_failure(exc):
+            raise
+        raise InvalidValue(
+            f"{path.name}: could not be read as .{fmt}: row {number + 1} failed: {exc}"
+        ) from exc
 
 
 def _unreadable(path: Path, fmt: str, exc: BaseException) -> InvalidValue:
@@ -358,8 +397,7 @@ def _open_csv(path: Path, head: bytes) -> TableReader:
         if head.startswith(_UTF16_BOMS):
             decoder.fixed = "utf-16"
             sample = head.decode("utf-16", errors="ignore")
-            text = io.TextIOWrapper(file, encoding="utf-16", newline="")
-            closer, lines = text, iter(text)
+            lines = _utf16_lines(path, file)
         else:
             if decoder.bom:
                 file.read(len(codecs.BOM_UTF8))
@@ -383,6 +421,44 @@ def _open_csv(path: Path, head: bytes) -> TableReader:
         file.close()
         raise
     return TableReader(path, "csv", rows, delimiter=delimiter, closer=closer, csv_state=decoder)
+
+
+_LINE: Final = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
+
+
+def _utf16_lines(path: Path, file: IO[bytes]) -> Iterator[str]:
+    """The lines of a UTF-16 file with their line ends (as ``newline=""`` gives them).
+
+    Text that is not UTF-16 (an odd number of bytes, an unpaired surrogate) is an
+    :class:`InvalidValue` naming the byte where it goes wrong.
+    """
+    decoder = codecs.getincrementaldecoder("utf-16")()
+    fed = 0  # bytes handed to the decoder so far
+    pending = ""
+    while True:
+        chunk = file.read(1 << 16)
+        buffered = len(decoder.buffer)
+        try:
+            text = decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            offset = fed - buffered + exc.start
+            raise InvalidValue(
+                f"{path.name}: the text is not valid UTF-16 (as its byte-order mark "
+                f"says) at byte {offset:,}: {exc.reason}"
+            ) from exc
+        fed += len(chunk)
+        text = pending + text
+        end = 0
+        for match in _LINE.finditer(text):
+            if match.end() == len(text) and text.endswith("\r") and chunk:
+                break  # a CR at the end of a chunk may be the first half of CR LF
+            yield match.group()
+            end = match.end()
+        pending = text[end:]
+        if not chunk:
+            if pending:
+                yield pending
+            return
 
 
 def _is_utf8(data: bytes) -> bool:
