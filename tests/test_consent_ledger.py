@@ -131,11 +131,12 @@ def test_verify_names_an_altered_event(ledger: ConsentLedger, storage: MemorySto
 
 
 def test_verify_names_a_removed_event(ledger: ConsentLedger, storage: MemoryStorage) -> None:
-    """Deleting an event leaves a gap and a broken link at the next one."""
+    """Deleting an event leaves a gap; the untouched next one is not named."""
     _populated(ledger)
     del storage._consent[1]
     report = ledger.verify()
-    assert [(p.seq, p.kind) for p in report.problems] == [(2, "missing"), (3, "altered")]
+    assert [(p.seq, p.kind) for p in report.problems] == [(2, "missing")]
+    assert report.named == (2,)
 
 
 def test_verify_names_reordered_events(ledger: ConsentLedger, storage: MemoryStorage) -> None:
@@ -149,14 +150,17 @@ def test_verify_names_reordered_events(ledger: ConsentLedger, storage: MemorySto
 
 
 def test_truncation_is_caught_with_an_anchor(ledger: ConsentLedger, storage: MemoryStorage) -> None:
-    """Dropping the newest events is invisible to the chain but not to a kept head."""
+    """Dropping the newest events is invisible to the chain but not to a kept anchor."""
     _populated(ledger)
-    head = ledger.head()
-    assert head is not None
+    anchor = ledger.anchor()
+    assert anchor is not None
+    assert ledger.head() == (anchor.seq, anchor.hash) == (5, storage._consent[-1].hash)
     del storage._consent[-2:]
     assert ledger.verify().ok
-    report = ledger.verify(expected_head=head)
-    assert [(p.seq, p.kind) for p in report.problems] == [(5, "missing")]
+    report = ledger.verify(anchor=anchor)
+    assert [(p.seq, p.kind) for p in report.problems] == [(4, "missing")]
+    assert report.named == (4, 5)
+    assert "events 4–5: missing — the ledger ends at event 3" in str(report)
 
 
 def test_export_one_recipient_is_checkable_without_isobil(

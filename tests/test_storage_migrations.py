@@ -179,6 +179,8 @@ def test_a_database_at_the_first_revision_upgrades_without_loss(url: str) -> Non
         }
         assert storage.iys_sync([1, 2])[1].status is IysSyncStatus.REGISTERED
         assert [r.consent_seqs for r in storage.iter_inbound()] == [(2,)]
+        # Revision 0007: inbound messages kept before it were kept handled.
+        assert [r.handled_at == r.received_at for r in storage.iter_inbound()] == [True]
         template = storage.get_template("kargo")
         assert template is not None
         assert template.text == "Kargonuz yolda"

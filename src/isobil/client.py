@@ -45,6 +45,7 @@ from isobil.errors import (
     ComplianceError,
     ConfigurationError,
     InvalidValue,
+    RecipientOptedOut,
     StorageError,
     TransportError,
     TransportTimeout,
@@ -202,6 +203,8 @@ Recipientish = str | int | float | Recipient
 _INSERT_CHUNK = 10_000
 #: Delivery reports kept for messages whose submit has not returned yet.
 _EARLY_REPORTS = 10_000
+#: The rule a message stopped by the transport's last look broke.
+_OPTED_OUT_RULES = ("TR-OPTOUT-001",)
 
 
 @attrs.frozen
@@ -473,6 +476,54 @@ class _EventHandler:
         self._client._on_events(events)
 
 
+class _OptOutLook:
+    """The transport's last look: opt-outs recorded a moment ago, before any storage
+    read could have seen them.
+
+    The ledger notes each RET here before writing it, and the transport holds this
+    look while a message leaves, so of a RET and a message to its number, either the
+    RET was noted first and the message does not leave (:class:`RecipientOptedOut`),
+    or the message left before the RET was recorded. RETs are forgotten after a day:
+    anything queued before one is checked against storage before it is submitted.
+    """
+
+    def __init__(self, shared: Callable[[str], frozenset[str]]) -> None:
+        self._lock = threading.Lock()
+        self._shared = shared
+        self._recent: dict[tuple[str, str], datetime] = {}
+
+    def __enter__(self) -> _OptOutLook:
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def note(self, events: Sequence[ConsentEvent]) -> None:
+        """Remember the RETs among ``events`` (called before they are written)."""
+        rets = [e for e in events if e.status is ConsentStatus.RET and e.channel is Channel.MESAJ]
+        if not rets:
+            return
+        now = _now()
+        with self:
+            for event in rets:
+                self._recent[(event.brand, event.address)] = now
+            if len(self._recent) > _EARLY_REPORTS:
+                cutoff = now - timedelta(days=1)
+                self._recent = {k: t for k, t in self._recent.items() if t > cutoff}
+
+    def refusal(self, sms: OutboundSms) -> RecipientOptedOut | None:
+        """Why ``sms`` must not leave: a RET for its brand noted since it was checked."""
+        if not sms.commercial or sms.brand is None or not self._recent:
+            return None
+        if any((brand, sms.to) in self._recent for brand in self._shared(sms.brand)):
+            return RecipientOptedOut(
+                f"TR-OPTOUT-001 the recipient opted out (RET) of {sms.brand} as the message "
+                "was leaving"
+            )
+        return None
+
+
 class Client(Resource):
     """Send SMS the way Turkish law allows, through one transport, with a record of all.
 
@@ -585,11 +636,13 @@ class Client(Resource):
         self.rules = rules or RuleSet()
         self.rules_config = rules_config or RulesConfig()
         brands = sender.all_brands if sender else ()
+        self._last_look = _OptOutLook(lambda b: self.consent.shared.get(b, frozenset((b,))))
         self.consent = ConsentLedger(
             self.storage,
             brands=[code for b in brands for code in (b.code, *b.shared_with)] if sender else None,
             shared=_shared_consent(brands),
             on_recorded=self._confirm_consent,
+            before_append=self._last_look.note,
         )
         self.blacklist = Blacklist(self.storage)
         self.owner_phone = None if owner_phone is None else phone.normalize(owner_phone)
@@ -610,6 +663,7 @@ class Client(Resource):
             replies=self.replies,
         )
         transport.set_inbound_handler(_EventHandler(self))
+        transport.set_last_look(self._last_look)
 
     @staticmethod
     def _routes(
@@ -701,7 +755,10 @@ class Client(Resource):
         at: datetime | None,
         acknowledge: Iterable[str],
         name: str | None,
+        message_id: str | None = None,
     ) -> _Steps[SendResult]:
+        # message_id: the id to store the message under, for a send to one number
+        # (an auto reply, recorded under an id its inbound message derives).
         self._check_open()
         message = self._message(message)
         acknowledged = frozenset(acknowledge)
@@ -753,7 +810,7 @@ class Client(Resource):
             plan = texts.plan(number)
             records.append(
                 OutboundMessage(
-                    id=uuid.uuid4().hex,
+                    id=message_id if message_id is not None else uuid.uuid4().hex,
                     campaign_id=campaign.id,
                     to=number,
                     text=plan.text,
@@ -1037,7 +1094,7 @@ class Client(Resource):
         blocked = [r for r in records if r.to in report.blocked]
         for record in blocked:
             why = _reasons(report, record.to)
-            self.storage.transition(
+            moved = self.storage.transition(
                 [record.id],
                 MessageState.BLOCKED,
                 expected=MessageState.QUEUED,
@@ -1045,7 +1102,10 @@ class Client(Resource):
                 now=moment,
                 reason=why,
             )
-            self.credits.release(record, reason="blocked at dispatch")
+            # Only the worker that blocked it gives its credits back (not one
+            # whose lease was taken over, nor after a cancel released them).
+            if moved:
+                self.credits.release(record, reason="blocked at dispatch")
             outcomes.append(
                 RecipientOutcome(
                     None,
@@ -1089,6 +1149,8 @@ class Client(Resource):
         for record, result in zip(mine, results, strict=True):
             if result.error is None:
                 status, state = OutcomeStatus.SUBMITTED, MessageState.SUBMITTED
+            elif isinstance(result.error, RecipientOptedOut):
+                status, state = OutcomeStatus.BLOCKED, MessageState.BLOCKED
             elif isinstance(result.error, TransportTimeout):
                 status, state = OutcomeStatus.UNKNOWN, MessageState.UNKNOWN
             else:
@@ -1112,13 +1174,18 @@ class Client(Resource):
                     provider_id=result.provider_id,
                     reason=reason,
                     plan=plans[record.id],
+                    rule_ids=_OPTED_OUT_RULES if state is MessageState.BLOCKED else (),
                 )
             )
         # The whole batch is settled in one transaction.
-        self.storage.settle(settlements, now=_now())
+        settled = set(self.storage.settle(settlements, now=_now()))
         for record, settlement in zip(mine, settlements, strict=True):
+            if record.id not in settled:
+                continue  # its lease expired into unknown meanwhile: charged, not released
             if settlement.state is MessageState.FAILED:
                 self.credits.release(record, reason="refused by the transport")
+            elif settlement.state is MessageState.BLOCKED:
+                self.credits.release(record, reason="opted out as it was leaving")
         if self._early_reports:
             self._apply_early_reports(result.provider_id for result in results)
         return outcomes
@@ -1233,10 +1300,19 @@ class Client(Resource):
         """
         self._callbacks.append(callback)
 
-    def _send_reply(self, number: str, text: str, brand: str) -> str | None:
-        """Send an auto reply or confirmation; these are notices the law requires."""
+    def _send_reply(
+        self, number: str, text: str, brand: str, /, *, message_id: str | None = None
+    ) -> str | None:
+        """Send an auto reply or confirmation; these are notices the law requires.
+
+        ``message_id`` is the id the reply is stored under (an auto reply's comes
+        from its inbound message, so that a retry finds it and sends no other).
+        """
         message = Message(text, category=MessageCategory.LEGALLY_REQUIRED, brand=brand or None)
-        [outcome] = self.send(message, to=[number]).outcomes
+        steps = self._send(
+            message, [number], at=None, acknowledge=(), name=None, message_id=message_id
+        )
+        [outcome] = self._drive(steps).outcomes
         if outcome.status is not OutcomeStatus.SUBMITTED:
             log.warning("isobil: auto reply to %s not sent: %s", phone.mask(number), outcome.reason)
         return outcome.message_id
@@ -1322,16 +1398,18 @@ class Client(Resource):
 
     def _on_event(self, event: InboundEvent) -> None:
         if isinstance(event, InboundSms):
-            if event.provider_id is not None and self.storage.inbound_seen([event.provider_id]):
-                log.info("isobil: inbound text %s was handled before; ignored", event.provider_id)
-                return
-            self.inbound.handle(
+            # Handled once: a copy handled before is ignored, one whose handling
+            # failed part-way is resumed (InboundProcessor.handle_new).
+            handled = self.inbound.handle_new(
                 event.from_,
                 event.to,
                 event.text,
                 received_at=event.received_at,
                 provider_id=event.provider_id,
             )
+            if handled is None:
+                log.info("isobil: inbound text %s was handled before; ignored", event.provider_id)
+                return
         if isinstance(event, DeliveryReport):
             record = self._record(event)
             self._hold_if_early(record)
@@ -1399,6 +1477,7 @@ class Client(Resource):
         if not self._closed:
             self._closed = True
             self.transport.set_inbound_handler(None)
+            self.transport.set_last_look(None)
             self.transport.close()
             if self._owns_storage:
                 self.storage.close()

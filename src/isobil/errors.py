@@ -29,7 +29,8 @@ one of these, chained with ``from``.
     │       ├── AuthenticationFailed        the provider refused our credentials
     │       ├── InsufficientBalance         the provider account has too little credit
     │       ├── IysRefused                  the İYS flag, brand or check refused it
-    │       └── RecipientBlacklisted        the provider's blacklist holds the number
+    │       ├── RecipientBlacklisted        the provider's blacklist holds the number
+    │       └── RecipientOptedOut           an opt-out came in as the message was leaving
     └── StorageError                        the storage backend failed
 
 Error messages never contain credentials, and phone numbers in them are masked
@@ -57,6 +58,7 @@ __all__ = [
     "IysRefused",
     "IysUnavailable",
     "RecipientBlacklisted",
+    "RecipientOptedOut",
     "StorageError",
     "SubmitRejected",
     "TemplateError",
@@ -232,6 +234,11 @@ class IysRefused(SubmitRejected):
 
 class RecipientBlacklisted(SubmitRejected):
     """Raised when the provider's blacklist (or the operator's) holds the number."""
+
+
+class RecipientOptedOut(SubmitRejected):
+    """Raised (as a message's result) when the recipient's opt-out was recorded after the
+    message was checked but before it left: the transport's last look stopped it."""
 
 
 class StorageError(IsobilError):

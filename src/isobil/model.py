@@ -485,6 +485,8 @@ class ConsentEvent:
     and IP, document reference …
     ``seq`` and ``hash`` are set by the ledger when the event is stored: the hash
     chains each event to the one before, so tampering is detectable.
+    ``prev_hash`` is the hash it was chained to (``None`` for the first event,
+    and for events stored before schema revision 0005).
     """
 
     address: str = attrs.field(converter=normalize_address, repr=_mask_address)
@@ -504,6 +506,7 @@ class ConsentEvent:
     )
     seq: int | None = None
     hash: str | None = attrs.field(default=None, repr=False)
+    prev_hash: str | None = attrs.field(default=None, repr=False)
 
     @consent_date.validator
     @recorded_at.validator

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 
 from isobil.errors import InsufficientCredits, InvalidValue
-from isobil.storage import CreditEntry, CreditKind, MessageState, OutboundMessage, Storage
+from isobil.storage import CreditEntry, CreditKind, OutboundMessage, Storage
 
 __all__ = ["CreditAccount"]
 
@@ -133,30 +133,14 @@ class CreditAccount:
     def settle_campaign(self, campaign_id: str) -> int:
         """Release the credits of a cancelled campaign's unsent messages; return how many.
 
-        Idempotent: what was released for the cancellation before is not released again.
+        Idempotent and atomic: what was released for the cancellation before is
+        not released again, even by concurrent calls.
         """
         if not self.prepaid:
             return 0
-        cancelled = sum(
-            m.parts for m in self.storage.iter_messages(campaign_id, state=MessageState.CANCELLED)
+        return self.storage.append_cancelled_release(
+            campaign_id, at=self.clock(), note=_CANCEL_NOTE
         )
-        released = sum(
-            e.amount
-            for e in self.storage.iter_credits(campaign_id=campaign_id)
-            if e.kind is CreditKind.RELEASE and e.note == _CANCEL_NOTE
-        )
-        amount = cancelled - released
-        if amount > 0:
-            self.storage.append_credit(
-                CreditEntry(
-                    CreditKind.RELEASE,
-                    amount,
-                    self.clock(),
-                    campaign_id=campaign_id,
-                    note=_CANCEL_NOTE,
-                )
-            )
-        return max(amount, 0)
 
     def _check_low(self) -> None:
         if self.low_threshold is None:

@@ -10,7 +10,13 @@ from isobil.consent._business_days import (
     business_day_deadline,
     is_business_day,
 )
-from isobil.consent._inbound import AutoReplies, InboundProcessor, route_key
+from isobil.consent._inbound import (
+    AutoReplies,
+    InboundProcessor,
+    route_key,
+    storable_text,
+    unescape_text,
+)
 from isobil.consent._iys import (
     DEFAULT_RATE_LIMITS,
     FakeIysGateway,
@@ -42,6 +48,7 @@ from isobil.consent._ledger import (
     ConsentLedger,
     ConsentState,
     EvidenceExport,
+    LedgerAnchor,
     LedgerProblem,
     VerificationReport,
     canonical_json,
@@ -81,6 +88,7 @@ __all__ = [
     "IysSynchronizer",
     "IysUnavailable",
     "KeywordParser",
+    "LedgerAnchor",
     "LedgerProblem",
     "ManualClock",
     "ParsedInbound",
@@ -95,4 +103,6 @@ __all__ = [
     "is_business_day",
     "iys_pulled_at",
     "route_key",
+    "storable_text",
+    "unescape_text",
 ]

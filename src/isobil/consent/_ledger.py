@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import json
+import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +40,7 @@ __all__ = [
     "ConsentLedger",
     "ConsentState",
     "EvidenceExport",
+    "LedgerAnchor",
     "LedgerProblem",
     "VerificationReport",
     "canonical_json",
@@ -118,36 +122,177 @@ class ConsentState:
 
 @attrs.frozen
 class LedgerProblem:
-    """One place where the stored ledger does not match its own chain."""
+    """One change found in the stored ledger, named at the event it was made to.
+
+    ``kind`` says what happened to event ``seq``:
+
+    * ``"altered"`` — its stored content no longer matches its own hash;
+    * ``"rewritten"`` — it matches a hash recomputed after a change: the event
+      after it was chained to a different hash;
+    * ``"renumbered"`` — its ``seq`` was changed (``detail`` says the sealed one);
+    * ``"inserted"`` — it was put into the chain: the event after it was chained
+      to the event before it;
+    * ``"missing"`` — events ``seq`` to ``last`` are not in storage;
+    * ``"unsealed"`` — it has no hash;
+    * ``"anchor"`` — its hash is not the one an anchor kept: it, or an event
+      before it, was changed and every later hash recomputed to match.
+
+    A link broken only because of a change to another event is not named:
+    the event that changed is.
+    """
 
     seq: int
-    kind: str  # "altered", "missing", "unsealed" or "head"
+    kind: str
     detail: str
+    last: int | None = None
+
+    @property
+    def seqs(self) -> range:
+        """Every event this problem names (several for a range of missing events)."""
+        return range(self.seq, (self.seq if self.last is None else self.last) + 1)
 
     def __str__(self) -> str:
-        return f"event {self.seq}: {self.kind} — {self.detail}"
+        where = f"event {self.seq}" if len(self.seqs) == 1 else f"events {self.seq}–{self.last}"
+        return f"{where}: {self.kind} — {self.detail}"
 
 
 @attrs.frozen
 class VerificationReport:
-    """The result of :meth:`ConsentLedger.verify`: ``ok`` or the problems found."""
+    """The result of :meth:`ConsentLedger.verify`: ``ok`` or the problems found.
+
+    ``anchors`` is how many anchors were checked against the stored ledger.
+    """
 
     checked: int
     head_seq: int
     head_hash: str
     problems: tuple[LedgerProblem, ...] = ()
+    anchors: int = 0
 
     @property
     def ok(self) -> bool:
-        """Whether every event matches the chain."""
+        """Whether every event matches the chain (and every anchor given)."""
         return not self.problems
+
+    @property
+    def named(self) -> tuple[int, ...]:
+        """The seqs of the events the problems name, in order."""
+        return tuple(sorted({seq for p in self.problems for seq in p.seqs}))
 
     def __str__(self) -> str:
         if self.ok:
-            return f"ledger intact: {self.checked} events, head {self.head_seq} {self.head_hash}"
+            anchored = f", {self.anchors} anchor(s) hold" if self.anchors else ""
+            return (
+                f"ledger intact: {self.checked} events, head {self.head_seq} {self.head_hash}"
+                f"{anchored}"
+            )
         lines = [f"ledger TAMPERED: {len(self.problems)} problem(s) in {self.checked} events"]
         lines += [f"  {p}" for p in self.problems]
         return "\n".join(lines)
+
+
+ANCHOR_FORMAT = "isobil-ledger-anchor/1"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _hmac(key: bytes | str, message: bytes) -> str:
+    raw = key.encode("utf-8") if isinstance(key, str) else key
+    if not raw:
+        raise InvalidValue("an anchor signing key must not be empty")
+    return hmac.new(raw, message, hashlib.sha256).hexdigest()
+
+
+def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidValue(f"a ledger anchor's {attribute.name} must be an integer ≥ 0: {value!r}")
+
+
+def _anchor_hash(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not _HEX64.fullmatch(value):
+        raise InvalidValue(f"a ledger anchor's hash must be 64 lower-case hex digits: {value!r}")
+
+
+def _aware(instance: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidValue(f"a ledger anchor's taken_at must be timezone-aware: {value!r}")
+
+
+@attrs.frozen
+class LedgerAnchor:
+    """A point of the ledger kept outside the database: event ``seq`` had ``hash``.
+
+    ``count`` is how many events were stored when it was taken, at ``taken_at``.
+    Publish it where whoever can write the database cannot (the daily report,
+    a mail to the compliance officer, a write-once bucket, a timestamping
+    service) and pass it back to :meth:`ConsentLedger.verify`: any change to
+    event ``seq`` or to an event before it then shows, however the chain was
+    recomputed. ``signature`` (HMAC-SHA256 over :meth:`message`, hex) proves
+    an anchor read back from a store was made by the holder of the key.
+    """
+
+    seq: int = attrs.field(validator=_positive)
+    hash: str = attrs.field(validator=_anchor_hash)
+    count: int = attrs.field(validator=_positive)
+    taken_at: datetime = attrs.field(validator=_aware)
+    signature: str | None = None
+
+    def message(self) -> bytes:
+        """The exact bytes that are signed: format, seq, hash, count, taken_at (UTC ISO)."""
+        fields = (ANCHOR_FORMAT, str(self.seq), self.hash, str(self.count), _iso(self.taken_at))
+        return "\n".join(fields).encode("utf-8")
+
+    def signed(self, key: bytes | str) -> LedgerAnchor:
+        """This anchor signed with ``key`` (keep the key away from the database)."""
+        return attrs.evolve(self, signature=_hmac(key, self.message()))
+
+    def signed_by(self, key: bytes | str) -> bool:
+        """Whether the anchor carries a valid signature made with ``key``."""
+        expected = _hmac(key, self.message())
+        return self.signature is not None and hmac.compare_digest(self.signature, expected)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (``signature`` only when signed)."""
+        data: dict[str, Any] = {
+            "format": ANCHOR_FORMAT,
+            "seq": self.seq,
+            "hash": self.hash,
+            "count": self.count,
+            "taken_at": _iso(self.taken_at),
+        }
+        if self.signature is not None:
+            data["signature"] = self.signature
+        return data
+
+    def to_json(self) -> str:
+        """One line of JSON, to publish or store."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, data: str | bytes | Mapping[str, Any]) -> LedgerAnchor:
+        """Read an anchor back from :meth:`to_json` text (or its parsed dict)."""
+        try:
+            fields = json.loads(data) if isinstance(data, str | bytes) else dict(data)
+        except ValueError as exc:
+            raise InvalidValue(f"a ledger anchor must be JSON: {exc}") from exc
+        if not isinstance(fields, dict):
+            raise InvalidValue(f"a ledger anchor must be a JSON object, got {fields!r}")
+        if fields.get("format", ANCHOR_FORMAT) != ANCHOR_FORMAT:
+            raise InvalidValue(f"unknown ledger anchor format {fields['format']!r}")
+        missing = [k for k in ("seq", "hash", "count", "taken_at") if k not in fields]
+        if missing:
+            raise InvalidValue(f"a ledger anchor lacks {', '.join(missing)}")
+        try:
+            taken_at = datetime.fromisoformat(str(fields["taken_at"]))
+        except ValueError as exc:
+            raise InvalidValue(f"a ledger anchor's taken_at is not a date: {exc}") from exc
+        signature = fields.get("signature")
+        return cls(
+            fields["seq"],
+            fields["hash"],
+            fields["count"],
+            taken_at,
+            None if signature is None else str(signature),
+        )
 
 
 @attrs.frozen
@@ -188,7 +333,9 @@ class ConsentLedger:
 
     ``brands`` restricts ``record`` to known brand codes; ``on_recorded`` is
     called with each newly stored event (the client sends the same-day
-    confirmation from it); ``clock`` returns the current time.
+    confirmation from it), ``before_append`` with the events about to be stored
+    (the client's transport stops a message whose recipient is opting out right
+    then); ``clock`` returns the current time.
     """
 
     def __init__(
@@ -198,6 +345,7 @@ class ConsentLedger:
         brands: Iterable[str] | None = None,
         shared: Mapping[str, Iterable[str]] | None = None,
         on_recorded: Callable[[ConsentEvent], None] | None = None,
+        before_append: Callable[[Sequence[ConsentEvent]], None] | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.storage = storage
@@ -205,6 +353,7 @@ class ConsentLedger:
         #: brand → the brands whose events decide its state with it (Reg. art. 7(6), 9(2)).
         self.shared = {b: frozenset([b, *codes]) for b, codes in (shared or {}).items()}
         self.on_recorded = on_recorded
+        self.before_append = before_append
         self.clock = clock
 
     # -- writing ------------------------------------------------------------
@@ -255,6 +404,8 @@ class ConsentLedger:
                 raise InvalidValue(
                     f"consent_date {event.consent_date.isoformat()} is in the future"
                 )
+        if self.before_append is not None:
+            self.before_append(events)
         stored = self.storage.append_consent_events(events, seal=event_hash)
         if self.on_recorded is not None:
             for event in stored:
@@ -345,60 +496,60 @@ class ConsentLedger:
 
     # -- proving ------------------------------------------------------------
 
-    def verify(self, *, expected_head: tuple[int, str] | None = None) -> VerificationReport:
-        """Recompute the chain over every stored event and name each one that does not fit.
+    def verify(
+        self,
+        *,
+        anchor: LedgerAnchor | Iterable[LedgerAnchor] | None = None,
+        key: bytes | str | None = None,
+    ) -> VerificationReport:
+        """Recompute the chain over every stored event and name each event that changed.
 
-        An altered event fails its own hash; a removed one leaves a gap in
-        ``seq`` and breaks the next link; reordered events fail both. Removing
-        the *newest* events leaves no trace in the chain itself: keep the
-        :meth:`head` somewhere else (a log, a signed report, İYS) and pass it as
-        ``expected_head`` to detect that too.
+        An edited event fails its own hash; one rewritten with a recomputed hash
+        breaks the link of the event after it; a removed one leaves a gap in
+        ``seq``; a renumbered or inserted one is recognised by what its
+        neighbours were chained to. Only the changed events are named, not the
+        untouched ones whose link a change broke.
+
+        The chain alone cannot show a change made with *every* later hash
+        recomputed, nor the newest events removed: pass the anchors you kept
+        (:meth:`anchor`) as ``anchor``, one or several. Each anchored event must
+        still be stored with its anchored hash, and every later event must chain
+        from it. With ``key``, every anchor must be signed with it
+        (:class:`InvalidValue` otherwise).
         """
-        problems: list[LedgerProblem] = []
-        previous_hash: str | None = None
-        expected_seq = 1
-        last_seq, last_hash, checked = 0, GENESIS_HASH, 0
+        anchors = _anchors_by_seq(anchor, key)
+        check = _ChainCheck(anchors)
         for event in self.storage.iter_consent_events():
-            checked += 1
-            seq = event.seq or 0
-            if seq != expected_seq:
-                missing = (
-                    f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}–{seq - 1}"
-                )
-                problems.append(
-                    LedgerProblem(expected_seq, "missing", f"events {missing} are not in storage")
-                )
-            if event.hash is None:
-                problems.append(LedgerProblem(seq, "unsealed", "the event has no hash"))
-            elif event.hash != event_hash(previous_hash, event):
-                problems.append(
-                    LedgerProblem(
-                        seq,
-                        "altered",
-                        "its stored content or position does not match its hash",
-                    )
-                )
-            previous_hash = event.hash
-            expected_seq = seq + 1
-            last_seq, last_hash = seq, event.hash or ""
-        if expected_head is not None:
-            head_seq, head_hash = expected_head
-            if head_seq > last_seq:
-                problems.append(
-                    LedgerProblem(head_seq, "missing", f"the ledger ends at {last_seq}")
-                )
-            elif head_seq == last_seq and head_hash != last_hash:
-                problems.append(LedgerProblem(head_seq, "head", "the newest hash differs"))
-        return VerificationReport(checked, last_seq, last_hash, tuple(problems))
+            check.feed(event)
+        return check.report()
 
     def head(self) -> tuple[int, str] | None:
-        """The newest event's ``(seq, hash)``: store it elsewhere to anchor the chain."""
-        last: ConsentEvent | None = None
-        for last in self.storage.iter_consent_events():  # noqa: B007 - we want the last one
-            pass
-        if last is None or last.seq is None or last.hash is None:
+        """The newest event's ``(seq, hash)`` (see :meth:`anchor` to keep it elsewhere)."""
+        last, _ = self._newest()
+        return None if last is None else (last.seq or 0, last.hash or "")
+
+    def anchor(self, *, key: bytes | str | None = None) -> LedgerAnchor | None:
+        """The newest event as a :class:`LedgerAnchor` to publish; ``None`` while empty.
+
+        With ``key`` it is signed (HMAC-SHA256). Verify against the previous
+        anchor before taking a new one, so an anchor never vouches for a
+        ledger that was already changed (docs/consent.md).
+        """
+        last, count = self._newest()
+        if last is None:
             return None
-        return last.seq, last.hash
+        found = LedgerAnchor(last.seq or 0, last.hash or "", count, self.clock())
+        return found if key is None else found.signed(key)
+
+    def _newest(self) -> tuple[ConsentEvent | None, int]:
+        """The newest sealed event (``None`` if there is none) and how many events are stored."""
+        last: ConsentEvent | None = None
+        count = 0
+        for last in self.storage.iter_consent_events():  # noqa: B007 - we want the last one
+            count += 1
+        if last is None or last.seq is None or last.hash is None:
+            return None, count
+        return last, count
 
     def export(self, directory: str | Path, *, number: str | None = None) -> EvidenceExport:
         """Write an evidence bundle an auditor can check without isobil.
@@ -454,3 +605,187 @@ class ConsentLedger:
             if address is None or event.address == address:
                 yield {**event_to_json(event), "prev_hash": previous, "hash": event.hash}
             previous = event.hash or ""
+
+
+def _anchors_by_seq(
+    anchor: LedgerAnchor | Iterable[LedgerAnchor] | None, key: bytes | str | None
+) -> dict[int, LedgerAnchor]:
+    given = [] if anchor is None else [anchor] if isinstance(anchor, LedgerAnchor) else anchor
+    anchors: dict[int, LedgerAnchor] = {}
+    for one in given:
+        if not isinstance(one, LedgerAnchor):
+            raise InvalidValue(
+                f"not a LedgerAnchor: {one!r} (read one with LedgerAnchor.from_json)"
+            )
+        if key is not None and not one.signed_by(key):
+            state = "unsigned" if one.signature is None else "not signed with this key"
+            raise InvalidValue(
+                f"the ledger anchor of event {one.seq} taken {_iso(one.taken_at)} is {state}"
+            )
+        other = anchors.setdefault(one.seq, one)
+        if other.hash != one.hash:
+            raise InvalidValue(
+                f"two ledger anchors of event {one.seq} disagree: {other.hash} and {one.hash}"
+            )
+    return anchors
+
+
+#: How many recent events verification remembers to recognise renumbered and
+#: inserted ones (a memory bound: the ledger itself is streamed).
+_RECENT = 1024
+#: How far a renumbered event is looked for when nothing it was chained to is known.
+_SHIFT = 8
+
+
+class _ChainCheck:
+    """Verification of the stored events, fed in seq order; names root causes only."""
+
+    def __init__(self, anchors: Mapping[int, LedgerAnchor]) -> None:
+        self.anchors = anchors
+        self.named: dict[int, LedgerProblem] = {}
+        self.missing: list[LedgerProblem] = []
+        self.unmatched: list[LedgerAnchor] = []
+        # hash → (stored seq, sealed seq) of recent events; stored seq → whether
+        # the event matched its hash and its link to the event before it.
+        self.recent: dict[str, tuple[int, int]] = {GENESIS_HASH: (0, 0)}
+        self.sound: dict[int, bool] = {}
+        self.order: deque[tuple[str, int]] = deque()
+        self.previous: ConsentEvent | None = None
+        self.checked = 0
+
+    def _name(self, seq: int, kind: str, detail: str) -> None:
+        self.named.setdefault(seq, LedgerProblem(seq, kind, detail))
+
+    def _gap(self, first: int, last: int, detail: str) -> None:
+        self.missing.append(LedgerProblem(first, "missing", detail, last))
+
+    def feed(self, event: ConsentEvent) -> None:
+        seq = event.seq or 0
+        previous = self.previous
+        expected = 1 if previous is None else (previous.seq or 0) + 1
+        gap = seq != expected
+        if gap:
+            span = f"{expected}" if seq == expected + 1 else f"{expected}–{seq - 1}"
+            self._gap(expected, seq - 1, f"events {span} are not in storage")
+        before = GENESIS_HASH if previous is None else previous.hash
+        # Events stored before revision 0005 have no prev_hash: their link is
+        # the event before them, and a broken link shows as their own change.
+        chained_to = event.prev_hash if event.prev_hash is not None else before
+        sealed, sound = seq, True
+        if event.hash is None:
+            self._name(seq, "unsealed", "the event has no hash")
+            sound = False
+        elif gap and event.prev_hash is None:
+            sound = False  # chained to a missing event that kept no link: nothing to check
+        elif event.hash != event_hash(chained_to, event):
+            found = self._sealed_as(event, chained_to)
+            if found is None and event.prev_hash is None and chained_to != GENESIS_HASH:
+                # The first event keeps no prev_hash: was it moved from the start?
+                found = self._sealed_as(event, GENESIS_HASH)
+                chained_to = chained_to if found is None else GENESIS_HASH
+            if found is None:
+                self._name(seq, "altered", "its stored content does not match its hash")
+                sound = False
+            else:
+                sealed = found
+                self._name(seq, "renumbered", f"it was sealed as event {found}")
+        linked = (chained_to or GENESIS_HASH) == before
+        if sound and not linked and not gap:
+            self._broken_link(event, chained_to or GENESIS_HASH, previous, moved=sealed != seq)
+        anchored = self.anchors.get(seq)
+        if anchored is not None and anchored.hash != event.hash:
+            self.unmatched.append(anchored)
+        self._remember(event, sealed, sound and linked and not gap)
+
+    def _sealed_as(self, event: ConsentEvent, chained_to: str | None) -> int | None:
+        """The seq ``event`` was sealed with, when only its seq was changed."""
+        seq = event.seq or 0
+        known = self.recent.get(chained_to or "")
+        candidates = (
+            [known[1] + 1]
+            if known is not None
+            else [seq + d for d in range(-_SHIFT, _SHIFT + 1) if d and seq + d > 0]
+        )
+        for candidate in candidates:
+            moved = attrs.evolve(event, seq=candidate)
+            if candidate != seq and event_hash(chained_to, moved) == event.hash:
+                return candidate
+        return None
+
+    def _broken_link(
+        self, event: ConsentEvent, chained_to: str, previous: ConsentEvent | None, *, moved: bool
+    ) -> None:
+        """``event`` is sound but not chained to the event stored before it: who changed?
+
+        Chained to an earlier event: the events between were inserted (or moved
+        there, and named already). Renumbered and chained to an event not seen
+        yet: it was moved ahead of it, and is named. Otherwise the event before
+        it was rewritten with a recomputed hash.
+        """
+        seq = event.seq or 0
+        if previous is None:
+            self._name(seq, "altered", "it is chained to a hash no event before it has")
+            return
+        before = previous.seq or 0
+        if before in self.named:
+            return  # the change to the event before explains the link
+        known = self.recent.get(chained_to)
+        if known is not None and known[0] < before:
+            between = range(known[0] + 1, seq)
+            if any(s in self.named for s in between):
+                return
+            for inserted in between:
+                if self.sound.get(inserted, False):
+                    self._name(
+                        inserted,
+                        "inserted",
+                        f"event {seq} was chained to event {known[0]}, before it",
+                    )
+            return
+        if moved:
+            return
+        self._name(
+            before,
+            "rewritten",
+            f"its hash was recomputed after a change: event {seq} was chained to "
+            f"{chained_to[:12]}…, not to {(previous.hash or '')[:12]}…",
+        )
+
+    def _remember(self, event: ConsentEvent, sealed: int, sound: bool) -> None:
+        seq = event.seq or 0
+        if event.hash is not None:
+            self.recent[event.hash] = (seq, sealed)
+        self.sound[seq] = sound
+        self.order.append((event.hash or "", seq))
+        if len(self.order) > _RECENT:
+            old_hash, old_seq = self.order.popleft()
+            if self.recent.get(old_hash, (None,))[0] == old_seq:
+                del self.recent[old_hash]
+            self.sound.pop(old_seq, None)
+        self.previous = event
+        self.checked += 1
+
+    def report(self) -> VerificationReport:
+        last = self.previous
+        last_seq = 0 if last is None else last.seq or 0
+        last_hash = GENESIS_HASH if last is None else last.hash or ""
+        for anchored in self.unmatched:
+            self._name(
+                anchored.seq,
+                "anchor",
+                f"its hash is not the one anchored {_iso(anchored.taken_at)}: this event or "
+                "one before it was changed and the later hashes recomputed",
+            )
+        beyond = [a for a in self.anchors.values() if a.seq > last_seq]
+        if beyond:
+            newest = max(beyond, key=lambda a: a.seq)
+            self._gap(
+                last_seq + 1,
+                newest.seq,
+                f"the ledger ends at event {last_seq}, but event {newest.seq} was anchored "
+                f"{_iso(newest.taken_at)}",
+            )
+        problems = sorted([*self.named.values(), *self.missing], key=lambda p: (p.seq, p.kind))
+        return VerificationReport(
+            self.checked, last_seq, last_hash, tuple(problems), len(self.anchors)
+        )

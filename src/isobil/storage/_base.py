@@ -132,7 +132,9 @@ class Storage(Resource, abc.ABC):
 
         ``seq`` increases by one per event across the whole ledger. With ``seal``,
         each event's hash is ``seal(previous_hash, event_with_seq)``, computed
-        while appends are serialised, so concurrent writers cannot fork the chain.
+        while appends are serialised, so concurrent writers cannot fork the chain;
+        ``previous_hash`` is stored with it as ``prev_hash``, so a verifier can
+        tell an event changed in place from a link broken by a change before it.
         """
 
     @abc.abstractmethod
@@ -208,7 +210,17 @@ class Storage(Resource, abc.ABC):
 
     @abc.abstractmethod
     def record_inbound(self, record: InboundRecord) -> None:
-        """Keep an inbound message and what was made of it."""
+        """Keep an inbound message and what was made of it; raises
+        :class:`~isobil.errors.InvalidValue` if its id is kept already."""
+
+    @abc.abstractmethod
+    def get_inbound(self, inbound_id: str) -> InboundRecord | None:
+        """The inbound message kept under ``inbound_id``, if any."""
+
+    @abc.abstractmethod
+    def finish_inbound(self, record: InboundRecord) -> None:
+        """Store what was made of a kept inbound message: its ``consent_seqs``,
+        ``reply_id`` and ``handled_at`` (the rest of a kept message never changes)."""
 
     @abc.abstractmethod
     def iter_inbound(
@@ -364,7 +376,9 @@ class Storage(Resource, abc.ABC):
         """Append ``entry`` unless the balance would fall below ``keep_balance_at_least``.
 
         The check and the append are one atomic step, so concurrent reservations
-        never overdraw. Returns whether the entry was appended.
+        never overdraw. A message's credits come back once: a ``release`` or
+        ``refund`` naming a ``message_id`` that a release or refund already names
+        is not appended. Returns whether the entry was appended.
         """
 
     @abc.abstractmethod
@@ -372,7 +386,19 @@ class Storage(Resource, abc.ABC):
         """Append many entries (refunds of a burst of reports, say) in one transaction.
 
         Each gets the next ``seq`` and its balance, as if appended one by one;
-        no balance floor is checked (use ``append_credit`` to reserve).
+        no balance floor is checked (use ``append_credit`` to reserve). A release
+        or refund of a message already given back (before, or earlier in
+        ``entries``) is skipped, as ``append_credit`` would skip it.
+        """
+
+    @abc.abstractmethod
+    def append_cancelled_release(self, campaign_id: str, *, at: datetime, note: str) -> int:
+        """Release what a campaign's cancelled messages reserved and is not released yet.
+
+        In one atomic step: the parts of the campaign's ``cancelled`` messages,
+        less the campaign's earlier releases with this ``note`` (and no message
+        id), are appended as one ``release`` entry; the amount is returned (0:
+        nothing appended). Concurrent calls for one campaign release it once.
         """
 
     @abc.abstractmethod

@@ -18,6 +18,7 @@ from isobil.storage._records import (
     Campaign,
     CampaignStatus,
     CreditEntry,
+    CreditKind,
     DeliveryReportRecord,
     InboundRecord,
     IysSync,
@@ -48,6 +49,13 @@ def consent_sort_key(event: ConsentEvent) -> tuple[datetime, int, int]:
     return (event.consent_date, event.status is ConsentStatus.RET, event.seq or 0)
 
 
+def _gives_back(entry: CreditEntry) -> str | None:
+    """The message whose credits ``entry`` gives back (at most once), if any."""
+    if entry.kind in (CreditKind.RELEASE, CreditKind.REFUND):
+        return entry.message_id
+    return None
+
+
 class MemoryStorage(Storage):
     """Keeps everything in dictionaries, guarded by one lock. Nothing survives the process."""
 
@@ -63,10 +71,11 @@ class MemoryStorage(Storage):
         self._by_provider_id: dict[str, str] = {}
         self._reports: list[DeliveryReportRecord] = []
         self._credits: list[CreditEntry] = []
+        self._given_back: set[str] = set()  # messages whose credits came back
         self._schedules: dict[str, Schedule] = {}
         self._occurrences: set[tuple[str, datetime]] = set()
         self._iys: dict[int, IysSync] = {}
-        self._inbound: list[InboundRecord] = []
+        self._inbound: dict[str, InboundRecord] = {}
         self._state: dict[str, str] = {}
         self._seen: dict[str, datetime] = {}
 
@@ -194,11 +203,12 @@ class MemoryStorage(Storage):
                     event,
                     seq=offset,
                     hash=None,
+                    prev_hash=None,
                     consent_date=_utc(event.consent_date),
                     recorded_at=_utc(event.recorded_at),
                 )
                 if seal is not None:
-                    event = attrs.evolve(event, hash=seal(previous, event))
+                    event = attrs.evolve(event, hash=seal(previous, event), prev_hash=previous)
                     previous = event.hash
                 stored.append(event)
             self._consent.extend(stored)
@@ -295,18 +305,38 @@ class MemoryStorage(Storage):
 
     def record_inbound(self, record: InboundRecord) -> None:
         with self._lock:
-            self._inbound.append(attrs.evolve(record, received_at=_utc(record.received_at)))
+            if record.id in self._inbound:
+                raise InvalidValue(f"inbound message {record.id!r} is already recorded")
+            self._inbound[record.id] = _inbound_utc(record)
+
+    def get_inbound(self, inbound_id: str) -> InboundRecord | None:
+        with self._lock:
+            return self._inbound.get(inbound_id)
+
+    def finish_inbound(self, record: InboundRecord) -> None:
+        with self._lock:
+            kept = self._inbound.get(record.id)
+            if kept is None:
+                raise InvalidValue(f"no inbound message with id {record.id!r}")
+            self._inbound[record.id] = _inbound_utc(
+                attrs.evolve(
+                    kept,
+                    consent_seqs=record.consent_seqs,
+                    reply_id=record.reply_id,
+                    handled_at=record.handled_at,
+                )
+            )
 
     def inbound_seen(self, provider_ids: Iterable[str]) -> set[str]:
         wanted = set(provider_ids)
         with self._lock:
-            return {r.provider_id for r in self._inbound if r.provider_id in wanted}
+            return {r.provider_id for r in self._inbound.values() if r.provider_id in wanted}
 
     def iter_inbound(
         self, *, since: datetime | None = None, until: datetime | None = None
     ) -> Iterator[InboundRecord]:
         with self._lock:
-            found = sorted(self._inbound, key=lambda r: (r.received_at, r.id))
+            found = sorted(self._inbound.values(), key=lambda r: (r.received_at, r.id))
         return (
             r
             for r in found
@@ -566,16 +596,44 @@ class MemoryStorage(Storage):
         self, entry: CreditEntry, *, keep_balance_at_least: int | None = None
     ) -> bool:
         with self._lock:
+            gives_back = _gives_back(entry)
+            if gives_back is not None and gives_back in self._given_back:
+                return False
             balance = sum(e.amount for e in self._credits)
             if keep_balance_at_least is not None and balance + entry.amount < keep_balance_at_least:
                 return False
             self._credits.append(attrs.evolve(entry, seq=len(self._credits) + 1, at=_utc(entry.at)))
+            if gives_back is not None:
+                self._given_back.add(gives_back)
         return True
 
     def append_credits(self, entries: Sequence[CreditEntry]) -> None:
         with self._lock:
             for entry in entries:
                 self.append_credit(entry)
+
+    def append_cancelled_release(self, campaign_id: str, *, at: datetime, note: str) -> int:
+        with self._lock:
+            cancelled = sum(
+                m.parts
+                for m in self._messages.values()
+                if m.campaign_id == campaign_id and m.state is MessageState.CANCELLED
+            )
+            released = sum(
+                e.amount
+                for e in self._credits
+                if e.campaign_id == campaign_id
+                and e.kind is CreditKind.RELEASE
+                and e.message_id is None
+                and e.note == note
+            )
+            amount = cancelled - released
+            if amount <= 0:
+                return 0
+            self.append_credit(
+                CreditEntry(CreditKind.RELEASE, amount, at, campaign_id=campaign_id, note=note)
+            )
+            return amount
 
     def credit_balance(self) -> int:
         with self._lock:
@@ -634,3 +692,8 @@ class MemoryStorage(Storage):
                 schedule, next_at=None if next_at is None else _utc(next_at), status=status
             )
         return True
+
+
+def _inbound_utc(record: InboundRecord) -> InboundRecord:
+    handled = None if record.handled_at is None else _utc(record.handled_at)
+    return attrs.evolve(record, received_at=_utc(record.received_at), handled_at=handled)

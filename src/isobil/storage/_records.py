@@ -71,7 +71,8 @@ _S = MessageState
 TRANSITIONS: Mapping[MessageState, frozenset[MessageState]] = MappingProxyType(
     {
         _S.QUEUED: frozenset({_S.SUBMITTING, _S.BLOCKED, _S.CANCELLED}),
-        _S.SUBMITTING: frozenset({_S.SUBMITTED, _S.FAILED, _S.UNKNOWN, _S.QUEUED}),
+        # BLOCKED from SUBMITTING: an opt-out recorded as the message was leaving.
+        _S.SUBMITTING: frozenset({_S.SUBMITTED, _S.FAILED, _S.UNKNOWN, _S.QUEUED, _S.BLOCKED}),
         _S.SUBMITTED: frozenset(
             {_S.DELIVERED, _S.UNDELIVERED, _S.EXPIRED, _S.REJECTED, _S.UNKNOWN}
         ),
@@ -290,6 +291,13 @@ class InboundRecord:
     ``intent`` and ``brand`` are the keyword parser's reading; ``consent_seqs``
     are the consent events it caused; ``reply_id`` the auto reply's message id.
     Unknown texts are kept too, so nothing a recipient sends is silently lost.
+
+    ``text`` is what every storage can keep (NUL and lone surrogates replaced,
+    see :func:`isobil.consent.storable_text`); when that differs from the text as
+    received, ``raw_text`` keeps the original, escaped
+    (:func:`isobil.consent.unescape_text` reads it back). A message is recorded
+    when it arrives and ``handled_at`` is set once its consent events and auto
+    reply are written; until then a retry resumes it.
     """
 
     id: str
@@ -303,6 +311,8 @@ class InboundRecord:
     consent_seqs: tuple[int, ...] = ()
     reply_id: str | None = None
     provider_id: str | None = None
+    raw_text: str | None = attrs.field(default=None, repr=False)
+    handled_at: datetime | None = attrs.field(default=None, validator=_aware)
 
 
 class IysSyncStatus(enum.StrEnum):

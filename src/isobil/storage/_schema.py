@@ -42,7 +42,7 @@ __all__ = [
 #: Every migration revision this code knows, oldest first; the last is the head.
 #: A test checks this against the migration scripts, so the hot path of opening
 #: a storage needs no Alembic import to tell "older" from "newer than this code".
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 HEAD = REVISIONS[-1]
 VERSION_TABLE = "isobil_alembic_version"
 
@@ -145,6 +145,12 @@ consent_events = sa.Table(
     sa.Index("ix_isobil_consent_events_address", "address", "seq"),
     # Revision 0002: consent reports by brand and day.
     sa.Index("ix_isobil_consent_events_brand_date", "brand", "consent_date"),
+    # Revision 0005: the hash each event was chained to (NULL before 0005), so
+    # verify() tells a changed event from a link broken by a change before it.
+    # 0005 also adds triggers (not metadata): on SQLite an INSERT of a seq that
+    # exists is refused (INSERT OR REPLACE would delete without the DELETE
+    # trigger), on PostgreSQL a TRUNCATE.
+    sa.Column("prev_hash", sa.String(128)),
 )
 
 iys_sync = sa.Table(
@@ -196,6 +202,10 @@ inbound = sa.Table(
     sa.Column("consent_seqs", sa.Text(), nullable=False),  # JSON array of ledger seqs
     sa.Column("reply_id", key_type()),
     sa.Column("provider_id", key_type()),
+    # Revision 0007: the text as received when it could not be stored as is
+    # (escaped), and when the message was handled (NULL while a retry may resume it).
+    sa.Column("raw_text", sa.Text()),
+    sa.Column("handled_at", UTCDateTime()),
     sa.Index("ix_isobil_inbound_received_at", "received_at", "id"),
     # A provider that pushes again, or an inbox pulled twice, is recognised.
     sa.Index("ix_isobil_inbound_provider_id", "provider_id"),
@@ -301,6 +311,14 @@ credit_entries = sa.Table(
     # serialised: the balance is one row away instead of a sum of the ledger.
     sa.Column("balance_after", sa.BigInteger(), nullable=False),
     sa.Index("ix_isobil_credit_entries_campaign_id", "campaign_id"),
+    # Revision 0006: a message's credits come back once; an append looks up
+    # the releases and refunds of its messages while the ledger is locked.
+    sa.Index(
+        "ix_isobil_credit_entries_message_id",
+        "message_id",
+        sqlite_where=sa.text("message_id IS NOT NULL"),
+        postgresql_where=sa.text("message_id IS NOT NULL"),
+    ),
 )
 
 schedules = sa.Table(

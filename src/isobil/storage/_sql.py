@@ -448,13 +448,14 @@ def _event_row(event: ConsentEvent) -> dict[str, Any]:
         "scope": event.scope,
         "evidence": _dumps(event.evidence),
         "hash": event.hash,
+        "prev_hash": event.prev_hash,
     }
 
 
 def _event(row: sa.Row[Any]) -> ConsentEvent:
     values = cast("tuple[Any, ...]", row)  # by position: columns in table order
     seq, address, status, source, brand, channel, recipient_type = values[:7]
-    consent_date, recorded_at, scope, evidence, hash_ = values[7:12]
+    consent_date, recorded_at, scope, evidence, hash_, prev_hash = values[7:13]
     return ConsentEvent(
         address=address,
         status=_STATUSES[status],
@@ -468,6 +469,7 @@ def _event(row: sa.Row[Any]) -> ConsentEvent:
         evidence=_loads(evidence),
         seq=seq,
         hash=hash_,
+        prev_hash=prev_hash,
     )
 
 
@@ -484,6 +486,8 @@ def _inbound(row: sa.Row[Any]) -> InboundRecord:
         consent_seqs=tuple(json.loads(row.consent_seqs)),
         reply_id=row.reply_id,
         provider_id=row.provider_id,
+        raw_text=row.raw_text,
+        handled_at=row.handled_at,
     )
 
 
@@ -569,6 +573,27 @@ def _message(row: sa.Row[Any]) -> OutboundMessage:
         reason=row.reason,
         updated_at=row.updated_at,
     )
+
+
+def _gives_back(entry: CreditEntry) -> str | None:
+    """The message whose credits ``entry`` gives back (at most once), if any."""
+    if entry.kind in (CreditKind.RELEASE, CreditKind.REFUND):
+        return entry.message_id
+    return None
+
+
+def _credit_row(entry: CreditEntry, seq: int, balance: int) -> dict[str, Any]:
+    """The row of ``entry`` appended as ``seq`` after a balance of ``balance``."""
+    return {
+        "seq": seq,
+        "kind": entry.kind.value,
+        "amount": entry.amount,
+        "at": entry.at,
+        "campaign_id": entry.campaign_id,
+        "message_id": entry.message_id,
+        "note": entry.note,
+        "balance_after": balance + entry.amount,
+    }
 
 
 def _credit(row: sa.Row[Any]) -> CreditEntry:
@@ -1097,11 +1122,12 @@ class SQLStorage(Storage):
                     event,
                     seq=seq,
                     hash=None,
+                    prev_hash=None,
                     consent_date=event.consent_date.astimezone(UTC),
                     recorded_at=event.recorded_at.astimezone(UTC),
                 )
                 if seal is not None:
-                    event = attrs.evolve(event, hash=seal(previous, event))
+                    event = attrs.evolve(event, hash=seal(previous, event), prev_hash=previous)
                     previous = event.hash
                 stored.append(event)
             for chunk in _chunks(stored, _BATCH):
@@ -1283,12 +1309,31 @@ class SQLStorage(Storage):
             "consent_seqs": json.dumps(list(record.consent_seqs)),
             "reply_id": record.reply_id,
             "provider_id": record.provider_id,
+            "raw_text": record.raw_text,
+            "handled_at": record.handled_at,
         }
         stmt = self._insert(t.inbound).on_conflict_do_nothing()
         with self._db.tx("record_inbound", write=True) as conn:
             recorded = conn.execute(stmt, row).rowcount
         if not recorded:
             raise InvalidValue(f"inbound message {record.id!r} is already recorded")
+
+    def get_inbound(self, inbound_id: str) -> InboundRecord | None:
+        with self._db.tx("get_inbound") as conn:
+            row = conn.execute(sa.select(t.inbound).where(t.inbound.c.id == inbound_id)).first()
+        return None if row is None else _inbound(row)
+
+    def finish_inbound(self, record: InboundRecord) -> None:
+        values = {
+            "consent_seqs": json.dumps(list(record.consent_seqs)),
+            "reply_id": record.reply_id,
+            "handled_at": record.handled_at,
+        }
+        stmt = t.inbound.update().where(t.inbound.c.id == record.id).values(**values)
+        with self._db.tx("finish_inbound", write=True) as conn:
+            updated = conn.execute(stmt).rowcount
+        if not updated:
+            raise InvalidValue(f"no inbound message with id {record.id!r}")
 
     def iter_inbound(
         self, *, since: datetime | None = None, until: datetime | None = None
@@ -1824,64 +1869,87 @@ class SQLStorage(Storage):
     def append_credit(
         self, entry: CreditEntry, *, keep_balance_at_least: int | None = None
     ) -> bool:
-        ce = t.credit_entries
-        last = self._statement(
-            "credit_head",
-            lambda: sa.select(ce.c.seq, ce.c.balance_after).order_by(ce.c.seq.desc()).limit(1),
-        )
         with self._db.tx("append_credit", write=True) as conn:
-            if self._postgresql:
-                # Serialises the check and the append against every other writer.
-                conn.exec_driver_sql("LOCK TABLE isobil_credit_entries IN EXCLUSIVE MODE")
-            head = conn.execute(last).first()
-            seq, balance = (0, 0) if head is None else (head.seq, head.balance_after)
+            seq, balance = self._credit_head(conn)
             if keep_balance_at_least is not None and balance + entry.amount < keep_balance_at_least:
                 return False
-            conn.execute(
-                ce.insert(),
-                {
-                    "seq": seq + 1,
-                    "kind": entry.kind.value,
-                    "amount": entry.amount,
-                    "at": entry.at,
-                    "campaign_id": entry.campaign_id,
-                    "message_id": entry.message_id,
-                    "note": entry.note,
-                    "balance_after": balance + entry.amount,
-                },
-            )
+            if self._given_back(conn, [entry]):
+                return False
+            conn.execute(t.credit_entries.insert(), _credit_row(entry, seq + 1, balance))
         return True
 
     def append_credits(self, entries: Sequence[CreditEntry]) -> None:
         if not entries:
             return
+        with self._db.tx("append_credits", write=True) as conn:
+            seq, balance = self._credit_head(conn)
+            given_back = self._given_back(conn, entries)
+            rows: list[dict[str, Any]] = []
+            for entry in entries:
+                gives_back = _gives_back(entry)
+                if gives_back is not None:
+                    if gives_back in given_back:
+                        continue
+                    given_back.add(gives_back)
+                rows.append(_credit_row(entry, seq + 1, balance))
+                seq, balance = seq + 1, balance + entry.amount
+            for part in _chunks(rows, _BATCH):
+                conn.execute(t.credit_entries.insert(), part)
+
+    def append_cancelled_release(self, campaign_id: str, *, at: datetime, note: str) -> int:
+        ce, m = t.credit_entries, t.messages
+        cancelled = sa.select(sa.func.coalesce(sa.func.sum(m.c.parts), 0)).where(
+            m.c.campaign_id == campaign_id, m.c.state == MessageState.CANCELLED.value
+        )
+        released = sa.select(sa.func.coalesce(sa.func.sum(ce.c.amount), 0)).where(
+            ce.c.campaign_id == campaign_id,
+            ce.c.kind == CreditKind.RELEASE.value,
+            ce.c.message_id.is_(None),
+            ce.c.note == note,
+        )
+        with self._db.tx("append_cancelled_release", write=True) as conn:
+            # Under the ledger's lock: a concurrent call sees this one's entry.
+            seq, balance = self._credit_head(conn)
+            amount = int(conn.execute(cancelled).scalar_one()) - int(
+                conn.execute(released).scalar_one()
+            )
+            if amount <= 0:
+                return 0
+            entry = CreditEntry(CreditKind.RELEASE, amount, at, campaign_id=campaign_id, note=note)
+            conn.execute(ce.insert(), _credit_row(entry, seq + 1, balance))
+        return amount
+
+    def _credit_head(self, conn: sa.Connection) -> tuple[int, int]:
+        """Lock the credit ledger for this transaction; its last seq and balance."""
         ce = t.credit_entries
         last = self._statement(
             "credit_head",
             lambda: sa.select(ce.c.seq, ce.c.balance_after).order_by(ce.c.seq.desc()).limit(1),
         )
-        with self._db.tx("append_credits", write=True) as conn:
-            if self._postgresql:
-                conn.exec_driver_sql("LOCK TABLE isobil_credit_entries IN EXCLUSIVE MODE")
-            head = conn.execute(last).first()
-            seq, balance = (0, 0) if head is None else (head.seq, head.balance_after)
-            rows: list[dict[str, Any]] = []
-            for entry in entries:
-                seq, balance = seq + 1, balance + entry.amount
-                rows.append(
-                    {
-                        "seq": seq,
-                        "kind": entry.kind.value,
-                        "amount": entry.amount,
-                        "at": entry.at,
-                        "campaign_id": entry.campaign_id,
-                        "message_id": entry.message_id,
-                        "note": entry.note,
-                        "balance_after": balance,
-                    }
-                )
-            for part in _chunks(rows, _BATCH):
-                conn.execute(ce.insert(), part)
+        if self._postgresql:
+            # Serialises the check and the append against every other writer.
+            # (SQLite: BEGIN IMMEDIATE did this.)
+            conn.exec_driver_sql("LOCK TABLE isobil_credit_entries IN EXCLUSIVE MODE")
+        head = conn.execute(last).first()
+        return (0, 0) if head is None else (head.seq, head.balance_after)
+
+    def _given_back(self, conn: sa.Connection, entries: Sequence[CreditEntry]) -> set[str]:
+        """Which messages that ``entries`` give back were given back before (ledger locked)."""
+        wanted = sorted({m for m in map(_gives_back, entries) if m is not None})
+        if not wanted:
+            return set()
+        ce = t.credit_entries
+        query = self._statement(
+            "given_back",
+            lambda: sa.select(ce.c.message_id).where(
+                self._among(ce.c.message_id),
+                ce.c.kind.in_([CreditKind.RELEASE.value, CreditKind.REFUND.value]),
+            ),
+        )
+        found: set[str] = set()
+        for chunk in _chunks(wanted, self._in_size):
+            found.update(conn.execute(query, {"values": self._listed(chunk)}).scalars())
+        return found
 
     def credit_balance(self) -> int:
         ce = t.credit_entries

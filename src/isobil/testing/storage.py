@@ -220,6 +220,8 @@ class StorageContract:
         assert second[0].hash == _seal(first[1].hash, second[0])
         stored = list(storage.iter_consent_events())
         assert stored == first + second
+        # Each event keeps the hash it was chained to.
+        assert [e.prev_hash for e in stored] == [None, first[0].hash, first[1].hash]
         assert [e.seq for e in storage.iter_consent_events(address=number(1))] == [1, 3]
         assert [e.seq for e in storage.iter_consent_events(after_seq=2)] == [3]
 
@@ -406,6 +408,39 @@ class StorageContract:
         assert [r.id for r in storage.iter_inbound(since=later)] == ["in-2"]
         assert storage.inbound_seen(["mo-2", "mo-3", "mo-2"]) == {"mo-2"}
         assert storage.inbound_seen([]) == set()
+
+    def test_inbound_recorded_first_then_finished(self, storage: Storage) -> None:
+        """A message is kept on arrival (any storable text, its original escaped),
+        found by id, then finished once what it caused is written; an id is kept once."""
+        # Received: "ACME RET <NUL><lone surrogate> <RLM><RLO>😀 \u0000 ğğ…"
+        tail = " \u200f\u202e😀 \\u0000 " + "ğ" * 2000
+        arrived = InboundRecord(
+            "mo-abc",
+            number(1),
+            "4605",
+            "ACME RET \ufffd\ufffd" + tail,
+            T0.astimezone(ISTANBUL),
+            "opt_out",
+            brand="ACME",
+            keyword="ret",
+            provider_id="p-\ufffd",
+            raw_text="ACME RET \\u0000\\ud800" + tail.replace("\\", "\\\\"),
+        )
+        assert storage.get_inbound("mo-abc") is None
+        storage.record_inbound(arrived)
+        with pytest.raises(InvalidValue, match="already recorded"):
+            storage.record_inbound(arrived)
+        kept = attrs.evolve(arrived, received_at=T0)
+        assert storage.get_inbound("mo-abc") == kept
+        assert kept.handled_at is None
+        done = attrs.evolve(
+            arrived, consent_seqs=(7,), reply_id="mo-abc-reply", handled_at=T0 + timedelta(1)
+        )
+        storage.finish_inbound(done)
+        assert storage.get_inbound("mo-abc") == attrs.evolve(done, received_at=T0)
+        assert list(storage.iter_inbound()) == [attrs.evolve(done, received_at=T0)]
+        with pytest.raises(InvalidValue, match="no inbound message"):
+            storage.finish_inbound(attrs.evolve(done, id="mo-none"))
 
     # -- templates ----------------------------------------------------------
 
@@ -815,6 +850,107 @@ class StorageContract:
             thread.join()
         assert sum(wins) == 50
         assert storage.credit_balance() == 0
+
+    def test_a_message_is_given_back_once(self, storage: Storage) -> None:
+        """A second release or refund of one message is skipped; seq and balance stay whole."""
+        storage.append_credit(CreditEntry(CreditKind.TOP_UP, 10, T0))
+        storage.append_credit(CreditEntry(CreditKind.RESERVE, -6, T0, campaign_id="c1"))
+        release = CreditEntry(CreditKind.RELEASE, 2, T0, campaign_id="c1", message_id="m1")
+        assert storage.append_credit(release)
+        assert not storage.append_credit(release)
+        assert not storage.append_credit(attrs.evolve(release, kind=CreditKind.REFUND))
+        storage.append_credits(
+            [
+                CreditEntry(CreditKind.REFUND, 2, T0, campaign_id="c1", message_id="m1"),
+                CreditEntry(CreditKind.REFUND, 1, T0, campaign_id="c1", message_id="m2"),
+                CreditEntry(CreditKind.REFUND, 1, T0, campaign_id="c1", message_id="m2"),
+                # Not a give-back of a message: appended every time.
+                CreditEntry(CreditKind.RELEASE, 1, T0, campaign_id="c1", note="cancelled"),
+                CreditEntry(CreditKind.RELEASE, 1, T0, campaign_id="c1", note="cancelled"),
+                CreditEntry(CreditKind.ADJUST, -1, T0, message_id="m1"),
+            ]
+        )
+        entries = list(storage.iter_credits())
+        assert [(e.seq, e.kind, e.amount, e.message_id) for e in entries] == [
+            (1, CreditKind.TOP_UP, 10, None),
+            (2, CreditKind.RESERVE, -6, None),
+            (3, CreditKind.RELEASE, 2, "m1"),
+            (4, CreditKind.REFUND, 1, "m2"),
+            (5, CreditKind.RELEASE, 1, None),
+            (6, CreditKind.RELEASE, 1, None),
+            (7, CreditKind.ADJUST, -1, "m1"),
+        ]
+        assert storage.credit_balance() == 10 - 6 + 2 + 1 + 1 + 1 - 1
+
+    def test_concurrent_give_backs_of_one_message_append_one(self, storage: Storage) -> None:
+        """Eight threads refunding the same messages at once give each back once."""
+        refunds = [
+            CreditEntry(CreditKind.REFUND, 2, T0, campaign_id="c1", message_id=f"m{i}")
+            for i in range(20)
+        ]
+
+        def give_back(index: int) -> None:
+            for entry in refunds[index % 2 :: 2] + refunds:
+                storage.append_credit(entry)
+            storage.append_credits(refunds)
+
+        threads = [threading.Thread(target=give_back, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        entries = list(storage.iter_credits())
+        assert sorted(e.message_id or "" for e in entries) == sorted(f"m{i}" for i in range(20))
+        assert [e.seq for e in entries] == list(range(1, 21))
+        assert storage.credit_balance() == 40
+
+    def test_cancelled_release_is_appended_once(self, storage: Storage) -> None:
+        """What cancelled messages reserved comes back once, however often it is asked for."""
+        storage.create_campaign(campaign())
+        storage.add_messages([attrs.evolve(m, parts=i + 1) for i, m in enumerate(messages(4))])
+        [first] = storage.claim(worker="w", limit=1, lease=LEASE, now=T0)
+        storage.transition(
+            [first.id], MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=T0
+        )
+        assert storage.append_cancelled_release("c1", at=T0, note="campaign cancelled") == 0
+        storage.set_campaign_status("c1", CampaignStatus.CANCELLED)
+        assert storage.append_cancelled_release("c1", at=T0, note="campaign cancelled") == 2 + 3 + 4
+        assert storage.append_cancelled_release("c1", at=T0, note="campaign cancelled") == 0
+        [entry] = storage.iter_credits(campaign_id="c1")
+        assert (entry.kind, entry.amount, entry.note, entry.message_id) == (
+            CreditKind.RELEASE,
+            9,
+            "campaign cancelled",
+            None,
+        )
+        # Releases under another note, or of single messages, do not count as this one.
+        storage.append_credit(
+            CreditEntry(CreditKind.RELEASE, 1, T0, campaign_id="c1", message_id=first.id)
+        )
+        assert storage.append_cancelled_release("c1", at=T0, note="other") == 9
+        assert storage.append_cancelled_release("c1", at=T0, note="campaign cancelled") == 0
+        assert storage.credit_balance() == 9 + 1 + 9
+
+    def test_concurrent_cancelled_releases_release_once(self, storage: Storage) -> None:
+        """Eight threads settling one cancelled campaign at once release it exactly once."""
+        storage.create_campaign(campaign())
+        storage.add_messages(messages(30))
+        storage.set_campaign_status("c1", CampaignStatus.CANCELLED)
+        amounts: list[int] = []
+
+        def settle() -> None:
+            for _ in range(3):
+                amounts.append(
+                    storage.append_cancelled_release("c1", at=T0, note="campaign cancelled")
+                )
+
+        threads = [threading.Thread(target=settle) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(amounts) == [0] * 23 + [30]
+        assert storage.credit_balance() == 30
 
     # -- schedules ----------------------------------------------------------
 

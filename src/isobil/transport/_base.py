@@ -7,6 +7,7 @@ import enum
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import attrs
 
@@ -145,6 +146,34 @@ InboundEvent = DeliveryReport | InboundSms
 InboundHandler = Callable[[InboundEvent], None]
 
 
+class LastLook(Protocol):
+    """Consulted by a transport right before each message leaves, and held while it
+    leaves (the :class:`~isobil.Client` gives one that knows of opt-outs recorded a
+    moment ago). Entering it excludes whoever else enters it; ``refusal`` says why
+    ``sms`` must not leave, or ``None``."""
+
+    def __enter__(self) -> object: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def refusal(self, sms: OutboundSms) -> TransportError | None:
+        """Why ``sms`` must not leave now, or ``None``."""
+        ...
+
+
+class _NoLook:
+    """The last look of a transport nobody gave one: lets everything leave."""
+
+    def __enter__(self) -> object:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def refusal(self, sms: OutboundSms) -> TransportError | None:
+        return None
+
+
 class Transport(Resource):
     """Base class of every transport: submit batches out, hand events in.
 
@@ -183,6 +212,8 @@ class Transport(Resource):
     polls: bool = False
 
     def __init__(self) -> None:
+        #: Consulted right before each message leaves (see :meth:`set_last_look`).
+        self.last_look: LastLook = _NoLook()
         self._handler: InboundHandler | None = None
         self._pending: list[InboundEvent] = []
         self._handler_lock = threading.Lock()
@@ -210,6 +241,15 @@ class Transport(Resource):
         Transports whose peer pushes everything return 0 (this default).
         """
         return 0
+
+    def set_last_look(self, look: LastLook | None) -> None:
+        """Consult ``look`` right before each message leaves (``None``: nobody).
+
+        Transports enter ``look`` around the moment a message goes on the wire (the
+        fake's record, an SMPP ``submit_sm`` write, an HTTP request being built) and
+        give a message ``look`` refuses that refusal as its result instead.
+        """
+        self.last_look = _NoLook() if look is None else look
 
     def set_inbound_handler(self, handler: InboundHandler | None) -> None:
         """Route delivery reports and inbound messages to ``handler`` (``None`` to stop).

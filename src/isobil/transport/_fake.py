@@ -86,14 +86,21 @@ class FakeTransport(Transport):
             return [self._submit_one(sms) for sms in batch]
 
     def _submit_one(self, sms: OutboundSms) -> SubmitResult:
-        error: TransportError | None = None
+        # The moment it "leaves": right after the transport's last look, within it.
+        with self.last_look:
+            return self._leave(sms, self.last_look.refusal(sms) or self._injected(sms))
+
+    def _injected(self, sms: OutboundSms) -> TransportError | None:
         if self._next_errors:
-            error = self._next_errors.pop(0)
-        elif sms.to in self._failing_numbers:
-            error = SubmitRejected(
+            return self._next_errors.pop(0)
+        if sms.to in self._failing_numbers:
+            return SubmitRejected(
                 f"rejected by FakeTransport for {phone.mask(sms.to)}",
                 code=self._failing_numbers[sms.to],
             )
+        return None
+
+    def _leave(self, sms: OutboundSms, error: TransportError | None) -> SubmitResult:
         if error is not None:
             result = SubmitResult(sms.id, error=error)
             self.failed.append(result)

@@ -195,7 +195,15 @@ class HttpTransport(Transport):
         chunks = [g[s : s + size] for g in groups.values() for s in range(0, len(g), size)]
         none_refused = sum(map(len, chunks)) == len(batch)
         for n, places in enumerate(chunks):
+            # The last look before the request is built (the request itself is not
+            # held back: an opt-out recorded while it is on its way finds it gone).
+            with self.last_look:
+                for i in places:
+                    results[i] = _refused(batch[i], self.last_look.refusal(batch[i]))
+            places = [i for i in places if results[i] is None]
             chunk = [batch[i] for i in places]
+            if not chunk:
+                continue
             try:
                 answers = yield from self._submit_chunk(chunk)
             except TransportError as exc:
@@ -453,3 +461,7 @@ class HttpTransport(Transport):
         if url.userinfo:
             text = str(url.copy_with(username=None, password=None))
         return self.adapter.redact(text)
+
+
+def _refused(sms: OutboundSms, refusal: TransportError | None) -> SubmitResult | None:
+    return None if refusal is None else SubmitResult(sms.id, error=refusal)

@@ -786,22 +786,31 @@ class SmppTransport(Transport):
                     self._finish(message, SubmitResult(message.sms.id, error=_build_error(exc)))
         chunks: list[bytes] = []
         ready = self._ready
-        while room > 0 and ready:
-            part = ready.popleft()
-            if part.message.finished:
-                continue  # an earlier part of it failed: the rest is not sent
-            sequence = self._next_sequence()
-            part.sent_at = now
-            sender.in_flight[sequence] = part
-            chunks.append(_with_sequence(part.pdu, sequence))
-            room -= 1
-        if not chunks:
-            return
-        if self.throughput is not None:
-            self._tokens -= len(chunks)
-        self._stats["parts_sent"] += len(chunks)
-        sender.wbuf.extend(chunks)
-        self._flush(sender)
+        # A message goes on the wire right after the last look, within it: an opt-out
+        # recorded before the look stops it; one recorded after it finds it gone.
+        with self.last_look:
+            while room > 0 and ready:
+                part = ready.popleft()
+                message = part.message
+                if message.finished:
+                    continue  # an earlier part of it failed: the rest is not sent
+                if part.index == 0 and not message.accepted:
+                    refusal = self.last_look.refusal(message.sms)
+                    if refusal is not None:
+                        self._finish(message, SubmitResult(message.sms.id, error=refusal))
+                        continue
+                sequence = self._next_sequence()
+                part.sent_at = now
+                sender.in_flight[sequence] = part
+                chunks.append(_with_sequence(part.pdu, sequence))
+                room -= 1
+            if not chunks:
+                return
+            if self.throughput is not None:
+                self._tokens -= len(chunks)
+            self._stats["parts_sent"] += len(chunks)
+            sender.wbuf.extend(chunks)
+            self._flush(sender)
 
     def _queue_pdu(self, session: _Session, pdu: bytes) -> None:
         session.wbuf.append(pdu)
