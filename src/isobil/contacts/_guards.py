@@ -55,7 +55,8 @@ _SLOT_BYTES: Final = 32  # calamine's Data
 _CELL_BYTES: Final = 40  # calamine's Cell<Data>: position and value
 
 
-def _column_name(index: int) -> str:
+def column_letter(index: int) -> str:
+    """The spreadsheet name of a 0-based column: 0 → ``A``, 27 → ``AB``."""
     letters = ""
     index += 1
     while index:
@@ -99,7 +100,7 @@ class _Area:
 
     def ref(self) -> str:
         return (
-            f"{_column_name(self.left)}{self.top + 1}:{_column_name(self.right)}{self.bottom + 1}"
+            f"{column_letter(self.left)}{self.top + 1}:{column_letter(self.right)}{self.bottom + 1}"
         )
 
 
@@ -273,7 +274,7 @@ class _SheetScan:
                 continue
             if row >= _MAX_ROWS or col >= _MAX_COLUMNS:
                 raise self._bad(
-                    f"cell {_column_name(col)}{row + 1} lies outside Excel's grid (A1:XFD1048576)"
+                    f"cell {column_letter(col)}{row + 1} lies outside Excel's grid (A1:XFD1048576)"
                 )
             area.add(row, col)
         # A tag the pattern could not read (a "<" inside a value, say) might hide a cell.

@@ -28,6 +28,7 @@ import attrs
 
 from isobil._tables import write_csv
 from isobil._text import fold
+from isobil.contacts._guards import column_letter
 from isobil.contacts._readers import Cell, TableReader, cell_text, open_table
 from isobil.errors import ImportFailed, InvalidPhoneNumber, InvalidValue
 from isobil.model import Recipient, RecipientType, RowError, trusted_recipient
@@ -187,16 +188,6 @@ class ImportReport:
 
 
 # -- header detection -----------------------------------------------------
-
-
-def column_letter(index: int) -> str:
-    """The spreadsheet name of a 0-based column: 0 → ``A``, 27 → ``AB``."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def unnamed_key(index: int) -> str:
