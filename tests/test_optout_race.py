@@ -137,3 +137,13 @@ def test_no_message_leaves_after_the_opt_out_is_recorded(backend: str, tmp_path:
                 rounds.append(_round(url, seed))
     assert all(blocked <= 1 for _, blocked in rounds)
     assert any(stopped for stopped, _ in rounds[0::2]), "the last look was never exercised"
+
+
+def test_an_onay_given_again_is_not_stopped_by_the_last_look(tmp_path: Path) -> None:
+    """The last look remembers a RET only until the recipient opts in again."""
+    fake = FakeTransport()
+    with Client(ACME, transport=fake, database_url=f"sqlite:///{tmp_path / 'again.db'}") as client:
+        client.consent.record("05321234567", "RET", source="HS_ISLAK_IMZA", brand="ACME")
+        client.consent.record("05321234567", "ONAY", source="HS_ISLAK_IMZA", brand="ACME")
+        result = client.send(OFFER, to="05321234567", acknowledge=IYS_NOT_WIRED)
+    assert [o.status for o in result.outcomes] == [OutcomeStatus.SUBMITTED]

@@ -483,13 +483,15 @@ class _OptOutLook:
     The ledger notes each RET here before writing it, and the transport holds this
     look while a message leaves, so of a RET and a message to its number, either the
     RET was noted first and the message does not leave (:class:`RecipientOptedOut`),
-    or the message left before the RET was recorded. RETs are forgotten after a day:
-    anything queued before one is checked against storage before it is submitted.
+    or the message left before the RET was recorded. A RET is needed here only while
+    a batch checked before it can still be leaving, at most a lease: older ones are
+    forgotten (storage holds them, and every batch is checked against storage).
     """
 
-    def __init__(self, shared: Callable[[str], frozenset[str]]) -> None:
+    def __init__(self, shared: Callable[[str], frozenset[str]], keep: timedelta) -> None:
         self._lock = threading.Lock()
         self._shared = shared
+        self._keep = keep
         self._recent: dict[tuple[str, str], datetime] = {}
 
     def __enter__(self) -> _OptOutLook:
@@ -500,23 +502,29 @@ class _OptOutLook:
         self._lock.release()
 
     def note(self, events: Sequence[ConsentEvent]) -> None:
-        """Remember the RETs among ``events`` (called before they are written)."""
-        rets = [e for e in events if e.status is ConsentStatus.RET and e.channel is Channel.MESAJ]
-        if not rets:
+        """Remember the RETs among ``events`` (called before they are written); an ONAY
+        given again forgets its RET."""
+        sms = [e for e in events if e.channel is Channel.MESAJ]
+        if not sms:
             return
         now = _now()
         with self:
-            for event in rets:
-                self._recent[(event.brand, event.address)] = now
+            for event in sms:
+                if event.status is ConsentStatus.RET:
+                    self._recent[(event.brand, event.address)] = now
+                else:
+                    self._recent.pop((event.brand, event.address), None)
             if len(self._recent) > _EARLY_REPORTS:
-                cutoff = now - timedelta(days=1)
+                cutoff = now - self._keep
                 self._recent = {k: t for k, t in self._recent.items() if t > cutoff}
 
     def refusal(self, sms: OutboundSms) -> RecipientOptedOut | None:
         """Why ``sms`` must not leave: a RET for its brand noted since it was checked."""
         if not sms.commercial or sms.brand is None or not self._recent:
             return None
-        if any((brand, sms.to) in self._recent for brand in self._shared(sms.brand)):
+        cutoff = _now() - self._keep
+        noted = (self._recent.get((brand, sms.to)) for brand in self._shared(sms.brand))
+        if any(t is not None and t > cutoff for t in noted):
             return RecipientOptedOut(
                 f"TR-OPTOUT-001 the recipient opted out (RET) of {sms.brand} as the message "
                 "was leaving"
@@ -636,7 +644,9 @@ class Client(Resource):
         self.rules = rules or RuleSet()
         self.rules_config = rules_config or RulesConfig()
         brands = sender.all_brands if sender else ()
-        self._last_look = _OptOutLook(lambda b: self.consent.shared.get(b, frozenset((b,))))
+        self._last_look = _OptOutLook(
+            lambda b: self.consent.shared.get(b, frozenset((b,))), keep=lease
+        )
         self.consent = ConsentLedger(
             self.storage,
             brands=[code for b in brands for code in (b.code, *b.shared_with)] if sender else None,
