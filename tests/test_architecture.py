@@ -26,6 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "contacts": {"errors", "phone", "model", "storage", "_text", "_tables", "sms"},
     "campaigns": {"errors", "phone", "model", "storage", "_text", "_tables"},
     "consent": {"errors", "phone", "model", "storage", "_resource", "_text", "_tables", "_net"},
+    "otp": {"errors", "phone", "model", "storage"},
 }
 
 

@@ -19,6 +19,7 @@ PUBLIC_MODULES = [
     "isobil.transport",
     "isobil.client",
     "isobil.consent",
+    "isobil.otp",
     "isobil.contacts",
     "isobil.campaigns",
     "isobil.storage",

@@ -287,38 +287,29 @@ def test_receipts_that_fail_together_are_handed_over_one_by_one(
     assert "receipts failed together; one at a time" in caplog.text
 
 
-def test_long_message_is_delivered_when_every_part_is(
+def test_long_message_is_reported_part_by_part(
     smsc: SmscSimulator, transport: SmppTransport
 ) -> None:
-    """Three part receipts make one DELIVERED report, under the first part's id."""
+    """Each part's id goes out in the result, and each part's receipt comes back under it
+    (the Client settles the message from its parts: see test_receipts_anywhere.py)."""
     events = EventQueue()
     transport.set_inbound_handler(events)
     [result] = transport.submit([OutboundSms("l1", "+905321110006", sms.plan(TURKISH_300))])
     assert result.provider_id is not None
+    parts = smsc.message(result.provider_id).parts
+    assert result.part_ids == tuple(p.message_id for p in parts)
+    assert result.provider_id == result.part_ids[0]
     smsc.deliver(result.provider_id, DeliveryStatus.DELIVERED, parts=[2, 0])
-    smsc.deliver(result.provider_id, DeliveryStatus.DELIVERED, parts=[1])
-    [report] = reports(events, 1)
-    assert (report.provider_id, report.status) == (result.provider_id, DeliveryStatus.DELIVERED)
-    assert report.done_at is not None
-    assert_no_more_reports(smsc, events)
-
-
-def test_long_message_fails_when_one_part_fails(
-    smsc: SmscSimulator, transport: SmppTransport
-) -> None:
-    """One undelivered part fails the message at once; later part receipts are absorbed."""
-    events = EventQueue()
-    transport.set_inbound_handler(events)
-    [result] = transport.submit([OutboundSms("l2", "+905321110007", sms.plan(TURKISH_300))])
-    assert result.provider_id is not None
     smsc.deliver(result.provider_id, DeliveryStatus.UNDELIVERED, "027", parts=[1])
-    [report] = reports(events, 1)
-    assert (report.provider_id, report.status, report.error_code) == (
-        result.provider_id,
+    got = {r.provider_id: r for r in reports(events, 3)}
+    assert set(got) == set(result.part_ids)
+    assert [got[i].status for i in result.part_ids] == [
+        DeliveryStatus.DELIVERED,
         DeliveryStatus.UNDELIVERED,
-        "027",
-    )
-    smsc.deliver(result.provider_id, DeliveryStatus.DELIVERED, parts=[0, 2])
+        DeliveryStatus.DELIVERED,
+    ]
+    assert got[result.part_ids[1]].error_code == "027"
+    assert all(r.done_at is not None for r in got.values())
     assert_no_more_reports(smsc, events)
 
 
@@ -624,9 +615,12 @@ def test_server_killed_and_restarted_mid_campaign() -> None:
         texts = collections.Counter(text for _, text in smsc.received())
         assert texts == collections.Counter(sms_.text for sms_ in batch)  # each exactly once
         assert smsc.deliver_all() == len(batch)
-        got = reports(events, len(batch))
-    ids = collections.Counter(getattr(r, "provider_id", None) for r in results)
+        # One receipt per part, each under the id its part was given.
+        ids = collections.Counter(i for r in results for i in getattr(r, "part_ids", ()))
+        got = reports(events, sum(ids.values()))
     assert collections.Counter(r.provider_id for r in got) == ids
+    firsts = [getattr(r, "part_ids", ())[:1] for r in results]
+    assert firsts == [(getattr(r, "provider_id", None),) for r in results]
 
 
 def test_hard_kill_loses_nothing() -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from isobil import sms
 from isobil.errors import (
+    BindRefused,
     ConfigurationError,
     ConnectionFailed,
     IsobilError,
@@ -115,88 +116,67 @@ def test_receipt_parser_never_raises(text: str) -> None:
     parse_receipt_text(text)
 
 
-# -- reconciling the parts of a long message ------------------------------------------
+# -- the part ids a transport was given ------------------------------------------------
 
 
-def accepted(book: ReceiptBook, ids: list[str]) -> None:
-    """Register one message whose parts got ``ids``."""
-    record = book.open(len(ids))
-    for index, part_id in enumerate(ids):
-        assert book.accepted(record, index, part_id) is None
-
-
-def test_book_delivers_when_every_part_is_delivered() -> None:
-    """Delivered only after the last part's receipt, under the first part's id."""
+def test_book_reports_each_part_under_its_own_id() -> None:
+    """Each part's receipt is its own report: parts are reconciled where they are kept."""
     book = ReceiptBook()
-    accepted(book, ["p1", "p2", "p3"])
-    assert book.receipt("p3", DeliveryStatus.DELIVERED) is None
-    assert book.receipt("p1", DeliveryStatus.DELIVERED) is None
-    report = book.receipt("p2", DeliveryStatus.DELIVERED, "000")
-    assert report == DeliveryReport("p1", DeliveryStatus.DELIVERED, "000", None)
-    assert len(book) == 0  # settled messages are forgotten
-
-
-def test_book_fails_at_the_first_failed_part_and_absorbs_the_rest() -> None:
-    """One failed part fails the message at once; the other parts add nothing."""
-    book = ReceiptBook()
-    accepted(book, ["p1", "p2"])
-    report = book.receipt("p2", DeliveryStatus.EXPIRED, "011")
-    assert report == DeliveryReport("p1", DeliveryStatus.EXPIRED, "011", None)
-    assert book.receipt("p2", DeliveryStatus.EXPIRED) is None  # a repeat, absorbed
-    assert book.receipt("p1", DeliveryStatus.DELIVERED) is None
-    assert len(book) == 0  # every part final: forgotten
-
-
-def test_book_reports_pending_once_and_unknown_when_final() -> None:
-    """An intermediate receipt gives one PENDING; a final unknown part makes it UNKNOWN."""
-    book = ReceiptBook()
-    accepted(book, ["a", "b"])
-    assert book.receipt("a", DeliveryStatus.PENDING) == DeliveryReport("a", DeliveryStatus.PENDING)
-    assert book.receipt("b", DeliveryStatus.PENDING) is None
-    assert book.receipt("a", DeliveryStatus.DELIVERED) is None
-    assert book.receipt("b", DeliveryStatus.UNKNOWN).status is DeliveryStatus.UNKNOWN  # type: ignore[union-attr]
-
-
-def test_book_holds_a_failure_until_the_first_part_is_known() -> None:
-    """A part that fails before part 1 was answered is reported once part 1's id is known."""
-    book = ReceiptBook()
-    record = book.open(2)
-    book.accepted(record, 1, "second")
-    assert book.receipt("second", DeliveryStatus.REJECTED) is None
-    assert book.accepted(record, 0, "first") == DeliveryReport("first", DeliveryStatus.REJECTED)
+    for part_id in ("p1", "p2", "p3"):
+        book.accepted(part_id)
+    assert book.receipt("p3", DeliveryStatus.DELIVERED, "000") == DeliveryReport(
+        "p3", DeliveryStatus.DELIVERED, "000", None
+    )
+    assert book.receipt("p1", DeliveryStatus.PENDING) == DeliveryReport(
+        "p1", DeliveryStatus.PENDING
+    )
+    assert len(book) == 2  # a final receipt's part is forgotten; a pending one's is not
+    assert book.receipt("p2", DeliveryStatus.EXPIRED, "011") == DeliveryReport(
+        "p2", DeliveryStatus.EXPIRED, "011", None
+    )
 
 
 def test_book_passes_unknown_ids_and_matches_hex_for_decimal() -> None:
-    """An unseen id passes through; a hex id answered and receipted in decimal matches."""
+    """An unseen id (another bind's, a restart's) passes through as given; a hex id
+    answered and receipted in decimal is reported as answered."""
     book = ReceiptBook()
     assert book.receipt("zz", DeliveryStatus.DELIVERED) == DeliveryReport(
         "zz", DeliveryStatus.DELIVERED
     )
-    accepted(book, ["00ff"])
+    book.accepted("00ff")
+    book.accepted("ABC")
     assert book.receipt("255", DeliveryStatus.DELIVERED) == DeliveryReport(
         "00ff", DeliveryStatus.DELIVERED
+    )
+    assert book.receipt("abc", DeliveryStatus.DELIVERED) == DeliveryReport(
+        "ABC", DeliveryStatus.DELIVERED
     )
 
 
 def test_book_drops_receipts_of_a_message_that_failed_at_submit() -> None:
     """A message refused half-way was reported as failed: its parts' receipts are dropped."""
     book = ReceiptBook()
-    record = book.open(2)
-    book.accepted(record, 0, "only")
-    book.submit_failed(record)
+    book.accepted("only")
+    book.accepted("other")
+    book.submit_failed(["only", None])
+    assert book.receipt("only", DeliveryStatus.PENDING) is None
     assert book.receipt("only", DeliveryStatus.DELIVERED) is None
+    assert book.receipt("other", DeliveryStatus.DELIVERED) == DeliveryReport(
+        "other", DeliveryStatus.DELIVERED
+    )
 
 
 def test_book_capacity_forgets_the_oldest() -> None:
     """Past its capacity the book forgets the oldest parts first."""
     book = ReceiptBook(capacity=2)
-    accepted(book, ["a"])
-    accepted(book, ["b"])
-    accepted(book, ["c"])
+    for part_id in ("a", "b", "c"):
+        book.accepted(part_id)
     assert len(book) == 2
+    book.submit_failed(["a", "b"])
     assert book.receipt("a", DeliveryStatus.DELIVERED) == DeliveryReport(
         "a", DeliveryStatus.DELIVERED
-    )
+    )  # forgotten: passed on as unseen
+    assert book.receipt("b", DeliveryStatus.DELIVERED) is None
 
 
 # -- inbound reassembly -----------------------------------------------------------
@@ -329,14 +309,21 @@ def test_unrelated_exceptions_are_not_swallowed() -> None:
         (0x58, "submit_sm", Throttled, None),
         (0x14, "submit_sm", Throttled, None),
         (0x0B, "submit_sm", SubmitRejected, "ESME_RINVDSTADR"),
-        (0x0E, "bind_transceiver", ConnectionFailed, None),
+        (0x0E, "bind_transceiver", BindRefused, None),
+        (0x0F, "bind_transmitter", BindRefused, None),
+        (0x0D, "bind_receiver", BindRefused, None),
+        (0x53, "bind_transceiver", BindRefused, None),
+        (0x08, "bind_transceiver", ConnectionFailed, None),
+        (0x05, "bind_transceiver", ConnectionFailed, None),
         (0x1234, "submit_sm", SubmitRejected, "0x00001234"),
     ],
 )
 def test_command_status_mapping(
     status: int, what: str, expected: type[IsobilError], code: str | None
 ) -> None:
-    """ESME_RTHROTTLED/RMSGQFUL throttle, bind refusals fail the connection, others reject."""
+    """ESME_RTHROTTLED/RMSGQFUL throttle; a bind refused for its credentials or system
+    type is BindRefused (permanent), other bind refusals fail the connection; others
+    reject."""
     error = status_error(status, what)
     assert type(error) is expected
     assert getattr(error, "code", None) == code

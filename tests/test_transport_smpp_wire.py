@@ -40,7 +40,8 @@ def pdu(command: str, sequence: int, **fields: Any) -> bytes:
 class RawSmsc:
     """A scripted SMSC: one connection at a time; records what it receives.
 
-    ``refuse_binds`` binds are answered ESME_RINVPASWD before one is accepted;
+    ``refuse_binds`` binds are answered ``bind_status`` (ESME_RSYSERR, a refusal
+    a retry may overcome) before one is accepted;
     ``answer_submits`` and ``answer_enquire_links`` switch the answers off;
     ``close_on_unbind`` closes the socket instead of answering unbind.
     """
@@ -49,11 +50,13 @@ class RawSmsc:
         self,
         *,
         refuse_binds: int = 0,
+        bind_status: int = 0x08,
         answer_submits: bool = True,
         answer_enquire_links: bool = True,
         close_on_unbind: bool = False,
     ) -> None:
         self.refuse_binds = refuse_binds
+        self.bind_status = bind_status
         self.answer_submits = answer_submits
         self.answer_enquire_links = answer_enquire_links
         self.close_on_unbind = close_on_unbind
@@ -103,7 +106,7 @@ class RawSmsc:
         if command_id == BIND_TRANSCEIVER:
             self.binds += 1
             if self.binds <= self.refuse_binds:
-                conn.sendall(HEADER.pack(17, 0x80000009, 0x0E, sequence) + b"\0")
+                conn.sendall(HEADER.pack(17, 0x80000009, self.bind_status, sequence) + b"\0")
             else:
                 conn.sendall(pdu("bind_transceiver_resp", sequence, system_id="RAW"))
         elif command_id == SUBMIT_SM and self.answer_submits:
@@ -164,7 +167,7 @@ def connect(server: RawSmsc, **options: Any) -> SmppTransport:
 
 
 def test_refused_bind_is_retried_with_backoff(caplog: pytest.LogCaptureFixture) -> None:
-    """Two binds refused with ESME_RINVPASWD, then accepted: bound, and no password logged."""
+    """Two binds refused with ESME_RSYSERR, then accepted: bound, and no password logged."""
     server = RawSmsc(refuse_binds=2)
     try:
         with connect(server) as transport:
@@ -173,7 +176,7 @@ def test_refused_bind_is_retried_with_backoff(caplog: pytest.LogCaptureFixture) 
     finally:
         server.close()
     logged = " ".join(r.getMessage() for r in caplog.records)
-    assert "ESME_RINVPASWD" in logged
+    assert "ESME_RSYSERR" in logged
     assert PASSWORD not in logged
 
 

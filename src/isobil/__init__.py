@@ -13,6 +13,7 @@ from isobil.client import (
 )
 from isobil.errors import (
     AuthenticationFailed,
+    BindRefused,
     ComplianceError,
     ConfigurationError,
     ConnectionFailed,
@@ -29,6 +30,7 @@ from isobil.errors import (
     IysRateLimited,
     IysRefused,
     IysUnavailable,
+    OtpRateLimited,
     RecipientBlacklisted,
     RecipientOptedOut,
     StorageError,
@@ -58,6 +60,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "AsyncClient",
     "AuthenticationFailed",
+    "BindRefused",
     "Brand",
     "Client",
     "ComplianceError",
@@ -82,6 +85,7 @@ __all__ = [
     "Message",
     "MessageCategory",
     "MessageState",
+    "OtpRateLimited",
     "OutcomeStatus",
     "Recipient",
     "RecipientBlacklisted",

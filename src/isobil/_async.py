@@ -16,6 +16,7 @@ from isobil.client import (
     Client,
     DispatchReport,
     InboundCallback,
+    RecipientOutcome,
     Reports,
     SendResult,
     _advance,
@@ -25,6 +26,7 @@ from isobil.consent import Blacklist, ConsentLedger, InboundProcessor
 from isobil.contacts import ContactBook
 from isobil.errors import InvalidValue, TransportError
 from isobil.model import Message, Sender
+from isobil.otp import Otp
 from isobil.rules import PreflightReport
 from isobil.storage import OutboundMessage
 from isobil.transport import CallbackApp, CallbackAuth, SubmitResult
@@ -64,7 +66,7 @@ class AsyncClient:
     """:class:`~isobil.Client` for asyncio applications (FastAPI, Starlette, aiohttp).
 
     Takes the same arguments as :class:`~isobil.Client` and gives the same
-    results and errors, awaited: ``await client.send(...)``, ``check``,
+    results and errors, awaited: ``await client.send(...)``, ``send_now``, ``check``,
     ``dispatch``, ``poll``, ``cancel``, ``message``. The client's parts —
     ``consent``, ``contacts``, ``reports``, ``blacklist``, ``credits``,
     ``schedules``, ``inbound`` — have every method awaitable.
@@ -94,6 +96,7 @@ class AsyncClient:
         self.credits: Threaded[CreditAccount] = Threaded(self.sync.credits, self._thread)
         self.schedules: Threaded[Schedules] = Threaded(self.sync.schedules, self._thread)
         self.inbound: Threaded[InboundProcessor] = Threaded(self.sync.inbound, self._thread)
+        self.otp: Threaded[Otp] = Threaded(self.sync.otp, self._thread)
 
     @property
     def sender(self) -> Sender | None:
@@ -119,6 +122,17 @@ class AsyncClient:
         return await self._drive(
             self.sync._send(message, to, at=at, acknowledge=acknowledge, name=name)
         )
+
+    async def send_now(
+        self,
+        message: Message | str,
+        to: Recipientish,
+        *,
+        acknowledge: Iterable[str] = (),
+    ) -> RecipientOutcome:
+        """:meth:`Client.send_now`, awaited: storage and rules in worker threads, the
+        submit on the loop."""
+        return await self._drive(self.sync._send_now(message, to, acknowledge=acknowledge))
 
     async def dispatch(
         self, *, limit: int | None = None, now: datetime | None = None

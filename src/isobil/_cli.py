@@ -712,6 +712,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise CliError(f"--interval must be positive, got {args.interval}")
     try:
         with _client(args) as client, _callback_server(args, client):
+            _stop_if_refused(client.transport, wait=True)
             while True:
                 report = client.dispatch()
                 pulled = _poll(client)
@@ -723,12 +724,39 @@ def cmd_worker(args: argparse.Namespace) -> int:
                 if pulled or (args.once and client.transport.polls):
                     print(f"pulled {pulled} delivery report(s) and inbound text(s)")
                 sys.stdout.flush()
+                _stop_if_refused(client.transport)
                 if args.once:
                     return 0
                 time.sleep(args.interval)
     except KeyboardInterrupt:
         print("isobil: worker stopped", file=sys.stderr)
         return 0
+
+
+#: How long a starting worker waits for its SMPP bind before it goes on regardless.
+_BIND_WAIT = 5.0
+
+
+def _stop_if_refused(transport: Any, *, wait: bool = False) -> None:
+    """Stop the worker (exit 1, saying why) once the SMSC refused the bind for good.
+
+    A refused password is not retried like a network error: nothing would ever be
+    sent, so the worker stops instead of spinning. With ``wait`` (at start) it gives
+    the bind a few seconds to be answered; an SMSC that is merely unreachable is
+    retried in the background as before.
+    """
+    from isobil.errors import BindRefused, ConnectionFailed
+
+    refused = getattr(transport, "refused", None)
+    if wait and refused is None and hasattr(transport, "wait_bound"):
+        try:
+            transport.wait_bound(_BIND_WAIT)
+        except BindRefused as exc:
+            refused = exc
+        except ConnectionFailed as exc:
+            print(f"isobil: not bound yet, retrying in the background: {exc}", file=sys.stderr)
+    if isinstance(refused, BindRefused):
+        raise CliError(f"worker stopped: {refused}")
 
 
 def _poll(client: Any) -> int:

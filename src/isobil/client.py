@@ -62,6 +62,7 @@ from isobil.model import (
     RecipientType,
     Sender,
 )
+from isobil.otp import Otp
 from isobil.rules import (
     IysRegistration,
     MessageFacts,
@@ -326,8 +327,6 @@ _POLL_OVERLAP = timedelta(minutes=5)
 _POLL_STATE = "transport.poll.since"
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 _REFUNDED = frozenset({MessageState.UNDELIVERED, MessageState.EXPIRED, MessageState.REJECTED})
-#: Report statuses that settle a message (the others are recorded only).
-_FINAL_REPORTS = frozenset({MessageState.DELIVERED.value} | {s.value for s in _REFUNDED})
 _IYS_REGISTRATION = {
     IysSyncStatus.REGISTERED: IysRegistration.REGISTERED,
     IysSyncStatus.NOT_NEEDED: IysRegistration.REGISTERED,
@@ -638,8 +637,6 @@ class Client(Resource):
         self.worker_id = f"client-{uuid.uuid4().hex[:12]}"
         self._callbacks: list[InboundCallback] = []
         self._closed = False
-        self._early_reports: dict[str, DeliveryReportRecord] = {}
-        self._early_lock = threading.Lock()
         self.replies = replies or AutoReplies()
         self.rules = rules or RuleSet()
         self.rules_config = rules_config or RulesConfig()
@@ -665,6 +662,7 @@ class Client(Resource):
         self.schedules = Schedules(self.storage, self.send)
         self.reports = Reports(self.storage, self.rules)
         self.contacts = ContactBook(self.storage)
+        self.otp = Otp(self.storage, self.send_now, sender=sender)
         self.inbound = InboundProcessor(
             self.consent,
             self.storage,
@@ -794,15 +792,16 @@ class Client(Resource):
         campaign_id = uuid.uuid4().hex
         # Credits first: a send the balance cannot cover leaves nothing behind.
         self.credits.reserve(campaign_id, report.credits)
+        campaign_brand = self._brand_of(message)
         campaign = Campaign(
             id=campaign_id,
             text=message.text,
             category=message.category.value,
             created_at=now,
             status=CampaignStatus.RUNNING,
-            brand=self._brand_of(message),
+            brand=campaign_brand,
             name=name,
-            originator=self.sender.originator if self.sender else None,
+            originator=self.sender.originator_of(campaign_brand) if self.sender else None,
             send_at=at,
         )
         self.storage.create_campaign(campaign)
@@ -843,6 +842,8 @@ class Client(Resource):
                 batch = queued[start : start + self.batch_size]
                 for outcome in (yield from self._deliver(batch)):
                     settled[outcome.message_id or ""] = outcome
+        if not later or not queued:
+            # Nothing left for a dispatcher (one finishes only campaigns with messages).
             self.storage.set_campaign_status(campaign.id, CampaignStatus.DONE)
         for record in records:
             index = audience.index_of[record.to]
@@ -859,6 +860,115 @@ class Client(Resource):
             )
             outcomes[index] = attrs.evolve(outcome, input=audience.entries[index])
         return SendResult(campaign.id, tuple(outcomes[i] for i in sorted(outcomes)))
+
+    def send_now(
+        self,
+        message: Message | str,
+        to: Recipientish,
+        *,
+        acknowledge: Iterable[str] = (),
+    ) -> RecipientOutcome:
+        """Send ``message`` to one recipient at once and return its outcome: the
+        transactional path for order updates, OTP codes and reminders.
+
+        The same rules as :meth:`send` (a message-level error, or a warning not in
+        ``acknowledge``, raises :class:`ComplianceError`; so do missing prepaid
+        credits), the same record in storage — a campaign of one message that
+        reports, credits and delivery receipts treat like any other — and the same
+        receipts settle it. What makes it quick: one preflight (not a second
+        re-check before submitting), the campaign and its message stored in one
+        transaction, already leased to this client and ``submitting`` (a client that
+        dies mid-submit leaves it ``unknown``, as :meth:`send` does), then the
+        submit and one settling transaction; no dispatcher ever has to look at it.
+
+        ``to`` is one number in any shape, or a :class:`Recipient`. The outcome is
+        submitted, failed, unknown, blocked (with the rule ids; stored, never sent)
+        or invalid (not a number; nothing stored).
+        """
+        return self._drive(self._send_now(message, to, acknowledge=acknowledge))
+
+    def _send_now(
+        self, message: Message | str, to: Recipientish, *, acknowledge: Iterable[str]
+    ) -> _Steps[RecipientOutcome]:
+        self._check_open()
+        if not isinstance(to, str | int | float | Recipient):
+            raise InvalidValue(
+                "send_now sends to one recipient (a number or a Recipient), got "
+                f"{type(to).__name__}; use send() for several"
+            )
+        message = self._message(message)
+        acknowledged = frozenset(acknowledge)
+        audience = self._audience(to)
+        if audience.early:
+            [invalid] = audience.early.values()
+            return invalid
+        [recipient] = audience.recipients
+        number = recipient.number
+        facts = self._message_facts(message, None)
+        texts = _Rendering(self, message, facts, audience.values)
+        report = self._preflight(
+            message,
+            facts,
+            audience.recipients,
+            audience.values,
+            acknowledge=acknowledged,
+            texts=texts,
+        )
+        if report.refused:
+            raise ComplianceError(
+                "the message may not be sent: "
+                + "; ".join(f"{f.rule_id} {f.message}" for f in report.errors),
+                report=report,
+            )
+        now = _now()
+        brand = self._brand_of(message)
+        campaign = Campaign(
+            id=uuid.uuid4().hex,
+            text=message.text,
+            category=message.category.value,
+            created_at=now,
+            # Done from the start: its one message is sent by this call, never by
+            # a dispatcher, so no pass has to look at it.
+            status=CampaignStatus.DONE,
+            brand=brand,
+            originator=self.sender.originator_of(brand) if self.sender else None,
+        )
+        self.credits.reserve(campaign.id, report.credits)
+        plan = texts.plan(number)
+        stopped = report.blocked.get(number, ())
+        record = OutboundMessage(
+            id=uuid.uuid4().hex,
+            campaign_id=campaign.id,
+            to=number,
+            text=plan.text,
+            parts=plan.parts,
+            state=MessageState.BLOCKED if stopped else MessageState.SUBMITTING,
+            reason=_reasons(report, number) if stopped else None,
+            claimed_by=None if stopped else self.worker_id,
+            lease_until=None if stopped else now + self.lease,
+            updated_at=now,
+        )
+        self.storage.create_campaign_with_messages(campaign, [record])
+        if acknowledged:
+            self.storage.set_state(
+                f"campaign.{campaign.id}.acknowledge", ",".join(sorted(acknowledged))
+            )
+        if message.relation is not None:
+            self.storage.set_state(f"campaign.{campaign.id}.relation", message.relation.value)
+        if stopped:
+            return RecipientOutcome(
+                to,
+                number,
+                OutcomeStatus.BLOCKED,
+                message_id=record.id,
+                reason=record.reason,
+                plan=plan,
+                rule_ids=stopped,
+            )
+        [outcome] = yield from self._submit(
+            message, [record], {record.id: plan}, {number: recipient.recipient_type}
+        )
+        return attrs.evolve(outcome, input=to)
 
     def dispatch(self, *, limit: int | None = None, now: datetime | None = None) -> DispatchReport:
         """Send what is due — queued messages of running campaigns and due schedules — until
@@ -892,11 +1002,9 @@ class Client(Resource):
         return DispatchReport(handled, MappingProxyType(counts), tuple(lost))
 
     def _finish_campaigns(self) -> None:
-        for campaign in self.storage.list_campaigns():
-            if campaign.status is CampaignStatus.RUNNING:
-                counts = self.storage.message_counts(campaign.id)
-                if not counts.get(MessageState.QUEUED) and not counts.get(MessageState.SUBMITTING):
-                    self.storage.set_campaign_status(campaign.id, CampaignStatus.DONE)
+        # Only running campaigns are read (an index): an idle pass costs the same
+        # with ten past campaigns or a million.
+        self.storage.finish_drained_campaigns()
 
     def cancel(self, campaign_id: str) -> int:
         """Cancel a campaign: nothing queued goes out; reserved credits come back."""
@@ -1151,9 +1259,22 @@ class Client(Resource):
                 self.transport.fixed_split,
                 self.operator_suffix,
             )
+        outcomes += yield from self._submit(message, mine, plans)
+        return outcomes
+
+    def _submit(
+        self,
+        message: Message,
+        mine: Sequence[OutboundMessage],
+        plans: Mapping[str, sms.SegmentPlan],
+        recipient_types: Mapping[str, RecipientType] | None = None,
+    ) -> _Steps[list[RecipientOutcome]]:
+        """Submit messages ``submitting`` under this client's lease and settle them in one
+        transaction; one outcome each. ``send``, ``dispatch`` and ``send_now`` end here."""
+        outcomes: list[RecipientOutcome] = []
         results: list[SubmitResult] = []
         if mine:
-            batch = self._outbound(message, mine, plans)
+            batch = self._outbound(message, mine, plans, recipient_types)
             results = self._results(batch, (yield batch))
         settlements: list[Settlement] = []
         for record, result in zip(mine, results, strict=True):
@@ -1173,6 +1294,7 @@ class Client(Resource):
                     provider_id=result.provider_id,
                     error_code=getattr(result.error, "code", None),
                     reason=reason,
+                    part_ids=result.part_ids,
                 )
             )
             outcomes.append(
@@ -1196,8 +1318,15 @@ class Client(Resource):
                 self.credits.release(record, reason="refused by the transport")
             elif settlement.state is MessageState.BLOCKED:
                 self.credits.release(record, reason="opted out as it was leaving")
-        if self._early_reports:
-            self._apply_early_reports(result.provider_id for result in results)
+        # Receipts read before this settle (a fast SMSC, or another process's bind)
+        # were held in storage: they apply now, whichever process read them.
+        self._apply_held(
+            part_id
+            for result, settlement in zip(results, settlements, strict=True)
+            if settlement.state is MessageState.SUBMITTED
+            for part_id in (result.part_ids or (result.provider_id,))
+            if part_id is not None
+        )
         return outcomes
 
     def _outbound(
@@ -1205,18 +1334,23 @@ class Client(Resource):
         message: Message,
         records: Sequence[OutboundMessage],
         plans: Mapping[str, sms.SegmentPlan],
+        recipient_types: Mapping[str, RecipientType] | None = None,
     ) -> list[OutboundSms]:
         """What the transport gets: each message with what a provider checks and bills by.
 
-        The recipient type comes from the address book (BIREYSEL for a number not
-        in it: the type whose commercial messages İYS checks for consent).
+        The originator is the brand's (:attr:`Brand.originator`), else the sender's.
+        The recipient type comes from ``recipient_types``, else the address book
+        (BIREYSEL for a number not in it: the type whose commercial messages İYS
+        checks for consent).
         """
-        originator = self.sender.originator if self.sender else None
         brand = self._brand_of(message)
+        originator = self.sender.originator_of(brand) if self.sender else None
         iys_code = None
         if brand is not None and self.sender is not None:
             iys_code = next((b.iys_code for b in self.sender.all_brands if b.code == brand), None)
-        contacts = self.storage.get_contacts([r.to for r in records])
+        if recipient_types is None:
+            contacts = self.storage.get_contacts([r.to for r in records])
+            recipient_types = {n: c.recipient_type for n, c in contacts.items()}
         return [
             OutboundSms(
                 r.id,
@@ -1226,9 +1360,7 @@ class Client(Resource):
                 category=message.category,
                 brand=brand,
                 iys_code=iys_code,
-                recipient_type=(
-                    contacts[r.to].recipient_type if r.to in contacts else RecipientType.BIREYSEL
-                ),
+                recipient_type=recipient_types.get(r.to, RecipientType.BIREYSEL),
                 validity=self.validity,
             )
             for r in records
@@ -1359,12 +1491,25 @@ class Client(Resource):
         # state, so a repeated report never refunds twice.
         if changed is not None and changed.state in _REFUNDED:
             self.credits.refund(changed, reason=f"delivery report: {changed.state.value}")
+        if changed is None:
+            self._apply_held([record.provider_id])
 
-    def _apply_early_reports(self, provider_ids: Iterable[str | None]) -> None:
-        with self._early_lock:
-            early = [self._early_reports.pop(p) for p in provider_ids if p in self._early_reports]
-        for record in early:
-            self._apply_report(record)
+    def _apply_held(self, provider_ids: Iterable[str]) -> None:
+        """Apply the reports storage holds for ``provider_ids`` that name a message now.
+
+        A receipt read before its message (or part) was settled is recorded and
+        held in storage, not here: the settle may happen in another process (the
+        SMSC handed the receipt to another bind), and this one may restart. The
+        settling process asks after its settle, the receiving one after it
+        recorded the receipt: whichever comes second finds the other's work, and
+        storage applies each held report once.
+        """
+        changed = self.storage.apply_held_reports(provider_ids)
+        # Only the report that changed a message answers, so nothing is refunded twice.
+        for state in sorted(_REFUNDED):
+            refunded = [m for m in changed if m.state is state]
+            if refunded:
+                self.credits.refund_many(refunded, reason=f"delivery report: {state.value}")
 
     @staticmethod
     def _record(event: DeliveryReport) -> DeliveryReportRecord:
@@ -1374,15 +1519,6 @@ class Client(Resource):
             event.done_at or _now(),
             error_code=event.error_code,
         )
-
-    def _hold_if_early(self, record: DeliveryReportRecord) -> None:
-        if self.storage.message_by_provider_id(record.provider_id) is None:
-            # A fast SMSC can report before submit() has returned the id; keep
-            # the report and apply it when the message is settled.
-            with self._early_lock:
-                self._early_reports[record.provider_id] = record
-                while len(self._early_reports) > _EARLY_REPORTS:
-                    self._early_reports.pop(next(iter(self._early_reports)))
 
     def poll(self, *, now: datetime | None = None) -> int:
         """Pull delivery reports and inbound texts from a provider that does not push
@@ -1421,9 +1557,7 @@ class Client(Resource):
                 log.info("isobil: inbound text %s was handled before; ignored", event.provider_id)
                 return
         if isinstance(event, DeliveryReport):
-            record = self._record(event)
-            self._hold_if_early(record)
-            self._apply_report(record)
+            self._apply_report(self._record(event))
         self._notify(event)
 
     def _notify(self, event: InboundEvent) -> None:
@@ -1453,27 +1587,10 @@ class Client(Resource):
             refunded = [m for m in changed if m.state is state]
             if refunded:
                 self.credits.refund_many(refunded, reason=f"delivery report: {state.value}")
+        # Reports whose message (or part) was not settled yet were held in storage;
+        # one settled meanwhile, here or elsewhere, gets its report now.
         settled = {m.provider_id for m in changed}
-        unmatched = [r for r in records if r.provider_id not in settled]
-        # Held first, then looked up: a message settled meanwhile either finds
-        # its report held (and applies it), or is found here and gets it now.
-        with self._early_lock:
-            for record in unmatched:
-                self._early_reports[record.provider_id] = record
-        waiting = (MessageState.SUBMITTED, MessageState.UNKNOWN)
-        for record in unmatched:
-            message = self.storage.message_by_provider_id(record.provider_id)
-            if message is None:
-                continue  # held until its submit is settled
-            with self._early_lock:
-                held = self._early_reports.pop(record.provider_id, None)
-            # A repeated or non-final report was matched and kept already; only a
-            # final one whose message was settled meanwhile still has work to do.
-            if held is not None and held.status in _FINAL_REPORTS and message.state in waiting:
-                self._apply_report(held)
-        with self._early_lock:
-            while len(self._early_reports) > _EARLY_REPORTS:
-                self._early_reports.pop(next(iter(self._early_reports)))
+        self._apply_held(r.provider_id for r in records if r.provider_id not in settled)
         for event in events:
             if isinstance(event, InboundSms):
                 self._on_event(event)

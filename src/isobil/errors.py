@@ -16,12 +16,14 @@ one of these, chained with ``from``.
     ├── ComplianceError                     the regulation forbids this send
     ├── InsufficientCredits                 a prepaid send would overdraw the balance
     ├── ImportFailed                        an import stopped part-way; see its report
+    ├── OtpRateLimited                      a number was sent one-time codes too often
     ├── IysError                            İYS refused a call or answered nonsense
     │   ├── IysRateLimited                  İYS's rate limit; retry after a while
     │   └── IysUnavailable                  İYS unreachable, or failing after retries
     ├── TransportError                      talking to an SMSC or HTTP API failed
     │   ├── TransportClosed                 the transport was used after close()
     │   ├── ConnectionFailed                could not connect or bind
+    │   │   └── BindRefused (ConfigurationError)  the SMSC refused our credentials for good
     │   ├── TransportTimeout                no answer in time; outcome unknown
     │   │   └── DuplicateOrder              the provider already has this order
     │   ├── Throttled                       the peer asked us to slow down
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuthenticationFailed",
+    "BindRefused",
     "ComplianceError",
     "ConfigurationError",
     "ConnectionFailed",
@@ -57,6 +60,7 @@ __all__ = [
     "IysRateLimited",
     "IysRefused",
     "IysUnavailable",
+    "OtpRateLimited",
     "RecipientBlacklisted",
     "RecipientOptedOut",
     "StorageError",
@@ -163,6 +167,15 @@ class ImportFailed(IsobilError):
         super().__init__(message)
 
 
+class OtpRateLimited(IsobilError):
+    """Raised when a number was sent as many one-time codes as its limits allow; no
+    code is sent. ``retry_after`` is how many seconds until the next one may go."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class InsufficientCredits(IsobilError):
     """Raised when a prepaid send needs more credits than the balance holds; nothing is sent."""
 
@@ -182,6 +195,21 @@ class TransportClosed(TransportError):
 
 class ConnectionFailed(TransportError):
     """Raised when a transport cannot connect to or bind with its peer."""
+
+
+class BindRefused(ConnectionFailed, ConfigurationError):
+    """Raised when the SMSC refuses the bind with a status no retry can change
+    (ESME_RINVPASWD, ESME_RINVSYSID, ESME_RBINDFAIL, ESME_RINVSYSTYP): the
+    credentials or the system type must be fixed. ``status`` is the SMPP name of
+    the refusal; the message names it and the system_id, never the password.
+
+    A :class:`ConnectionFailed` (the Client records each message it stops as
+    failed) and a :class:`ConfigurationError` (nothing but a change of settings
+    helps)."""
+
+    def __init__(self, message: str, *, status: str) -> None:
+        self.status = status
+        super().__init__(message)
 
 
 class TransportTimeout(TransportError):

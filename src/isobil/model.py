@@ -171,23 +171,6 @@ def _keywords(values: Iterable[str]) -> tuple[str, ...]:
     return result
 
 
-@attrs.frozen
-class Brand:
-    """A brand the sender markets under, with the keywords recipients text for it.
-
-    ``code`` is what recipients type (``ACME``, ``ACME RET``); ``keywords`` are extra
-    words that also mean this brand; ``iys_code`` is the brand's İYS number.
-    ``shared_with`` are the codes under which dealers or agencies record consent
-    shared with this brand (Reg. art. 7(6)): a consent recorded under any of
-    them counts for all, and a RET to any revokes it for all (art. 9(2)).
-    """
-
-    code: str = attrs.field(converter=normalize_brand)
-    keywords: tuple[str, ...] = attrs.field(default=(), converter=_keywords)
-    iys_code: str | None = None
-    shared_with: tuple[str, ...] = attrs.field(default=(), converter=_brand_codes)
-
-
 def _originator(value: str | None) -> str | None:
     if value is None:
         return None
@@ -202,6 +185,26 @@ def _originator(value: str | None) -> str | None:
             "spaces or . - _ &, not only digits"
         )
     return value
+
+
+@attrs.frozen
+class Brand:
+    """A brand the sender markets under, with the keywords recipients text for it.
+
+    ``code`` is what recipients type (``ACME``, ``ACME RET``); ``keywords`` are extra
+    words that also mean this brand; ``iys_code`` is the brand's İYS number.
+    ``shared_with`` are the codes under which dealers or agencies record consent
+    shared with this brand (Reg. art. 7(6)): a consent recorded under any of
+    them counts for all, and a RET to any revokes it for all (art. 9(2)).
+    ``originator`` is the brand's own alphanumeric sender ID (başlık): messages of
+    this brand go out under it instead of the sender's (:meth:`Sender.originator_of`).
+    """
+
+    code: str = attrs.field(converter=normalize_brand)
+    keywords: tuple[str, ...] = attrs.field(default=(), converter=_keywords)
+    iys_code: str | None = None
+    shared_with: tuple[str, ...] = attrs.field(default=(), converter=_brand_codes)
+    originator: str | None = attrs.field(default=None, converter=_originator)
 
 
 def _brands(values: Iterable[Brand | str]) -> tuple[Brand, ...]:
@@ -291,6 +294,17 @@ class Sender:
     def all_brands(self) -> tuple[Brand, ...]:
         """The sender's own brands, then those of the advertisers it sends for."""
         return (*self.brands, *(b for a in self.advertisers for b in a.brands))
+
+    def originator_of(self, brand: str | None) -> str | None:
+        """The originator (başlık) a message of ``brand`` goes out under: the brand's
+        own :attr:`Brand.originator` (of this sender's brands or an advertiser's),
+        else this sender's :attr:`originator`."""
+        if brand is not None:
+            code = normalize_brand(brand)
+            for known in self.all_brands:
+                if known.code == code and known.originator is not None:
+                    return known.originator
+        return self.originator
 
     def advertiser_of(self, brand: str | None) -> Sender:
         """Whose brand ``brand`` is: this sender's own, or one of its advertisers'."""

@@ -16,7 +16,9 @@ from isobil.storage._records import (
     DeliveryReportRecord,
     InboundRecord,
     IysSync,
+    MessagePart,
     MessageState,
+    OtpRecord,
     OutboundMessage,
     Schedule,
     ScheduleStatus,
@@ -206,6 +208,50 @@ class Storage(Resource, abc.ABC):
     def unmark_seen(self, key: str) -> None:
         """Forget ``key`` (its push failed and will be sent again)."""
 
+    # -- one-time codes (isobil.otp) -----------------------------------------
+
+    @abc.abstractmethod
+    def add_otp(
+        self, record: OtpRecord, *, limits: Sequence[tuple[timedelta, int]]
+    ) -> datetime | None:
+        """Keep a new code unless its number is over a limit; ``None`` when kept.
+
+        ``limits`` are ``(window, most)`` pairs: the code is refused when its
+        number already has ``most`` codes created less than ``window`` before
+        ``record.created_at``. Counting and inserting are one atomic step across
+        every process sharing the storage, so concurrent sends to one number never
+        exceed a limit. A refusal returns the moment every limit lets a code in.
+        """
+
+    @abc.abstractmethod
+    def latest_otp(self, number: str) -> OtpRecord | None:
+        """The newest code kept for ``number`` (by ``created_at``), used or not."""
+
+    @abc.abstractmethod
+    def use_otp(self, otp_id: str, *, now: datetime, max_attempts: int) -> bool:
+        """Mark a code used; ``True`` only for the one caller that did.
+
+        A code used already, expired at ``now``, or with ``max_attempts`` wrong
+        attempts is not used. Atomic: of concurrent calls for one code, across
+        processes, at most one gets ``True``.
+        """
+
+    @abc.abstractmethod
+    def fail_otp(self, otp_id: str) -> int:
+        """Count one wrong attempt against an unused code; return its attempts now
+        (0 when no unused code has this id). Concurrent calls each count."""
+
+    @abc.abstractmethod
+    def purge_otp(self, *, created_before: datetime, now: datetime) -> int:
+        """Delete the codes created before ``created_before`` that expired by ``now``;
+        return how many."""
+
+    @abc.abstractmethod
+    def redact_campaign_text(self, campaign_id: str, secret: str, replacement: str) -> int:
+        """Replace ``secret`` by ``replacement`` in the stored text of a campaign and
+        of its messages (a one-time code, once its message has gone); return how
+        many messages changed."""
+
     # -- inbound messages ---------------------------------------------------
 
     @abc.abstractmethod
@@ -268,6 +314,36 @@ class Storage(Resource, abc.ABC):
     def set_campaign_status(self, campaign_id: str, status: CampaignStatus) -> None:
         """Change a campaign's status; cancelling also cancels its queued messages."""
 
+    def finish_drained_campaigns(self) -> list[str]:
+        """Mark ``done`` every ``running`` campaign that has messages and none left
+        ``queued`` or ``submitting``; return their ids.
+
+        What a dispatcher pass does last. A backend should answer from the running
+        campaigns alone (an index), so that an idle pass costs the same however
+        many finished campaigns are kept; this default reads every campaign.
+        """
+        finished = []
+        for campaign in self.list_campaigns():
+            if campaign.status is CampaignStatus.RUNNING:
+                counts = self.message_counts(campaign.id)
+                pending = counts.get(MessageState.QUEUED) or counts.get(MessageState.SUBMITTING)
+                if counts and not pending:
+                    self.set_campaign_status(campaign.id, CampaignStatus.DONE)
+                    finished.append(campaign.id)
+        return finished
+
+    def create_campaign_with_messages(
+        self, campaign: Campaign, messages: Sequence[OutboundMessage]
+    ) -> None:
+        """Store a new campaign and its messages, in one transaction where the backend
+        has them (as :meth:`create_campaign` then :meth:`add_messages`).
+
+        The transactional path (``Client.send_now``) stores a send with this: one
+        write instead of two.
+        """
+        self.create_campaign(campaign)
+        self.add_messages(messages)
+
     @abc.abstractmethod
     def add_messages(self, messages: Iterable[OutboundMessage]) -> int:
         """Store new messages in bulk; return how many."""
@@ -278,7 +354,12 @@ class Storage(Resource, abc.ABC):
 
     @abc.abstractmethod
     def message_by_provider_id(self, provider_id: str) -> OutboundMessage | None:
-        """The message the transport accepted under ``provider_id``, if any."""
+        """The message the transport accepted under ``provider_id`` (or under which
+        one of its parts was accepted with that id), if any."""
+
+    @abc.abstractmethod
+    def message_parts(self, message_id: str) -> list[MessagePart]:
+        """The parts of a long message kept when it was settled, in order (else empty)."""
 
     @abc.abstractmethod
     def iter_messages(
@@ -339,6 +420,10 @@ class Storage(Resource, abc.ABC):
         ``expected=submitting``: a message no longer ``submitting`` (its lease
         expired into ``unknown``, say) does not move. Raises InvalidValue, and
         moves nothing, if an outcome's state cannot follow ``submitting``.
+
+        A message that moves to ``submitted`` with more than one ``part_ids`` keeps them, in the
+        same transaction, as its parts (see :meth:`message_parts`); should a
+        provider reuse a part id, the part settled last owns it.
         """
 
     @abc.abstractmethod
@@ -355,6 +440,13 @@ class Storage(Resource, abc.ABC):
         """Record a report and settle its message; return the message if it changed.
 
         Idempotent: a duplicate or late report is recorded but changes nothing.
+
+        A report naming a part of a long message (see :meth:`message_parts`)
+        settles that part: the message is ``delivered`` when every part is, and
+        fails (``undelivered``, ``expired``, ``rejected``) with the first part
+        that fails, taking its error code. A report for a part whose report was
+        final already changes nothing. A report whose id names no message or
+        part is recorded without a message and held: see :meth:`apply_held_reports`.
         """
 
     @abc.abstractmethod
@@ -365,6 +457,18 @@ class Storage(Resource, abc.ABC):
 
         Every report is recorded; the messages they changed are returned (each
         once, in the order of the report that changed it). Idempotent likewise.
+        """
+
+    @abc.abstractmethod
+    def apply_held_reports(self, provider_ids: Iterable[str]) -> list[OutboundMessage]:
+        """Apply the reports held for those of ``provider_ids`` that name a message now.
+
+        A report that arrived before its message (or part) was settled — a fast
+        SMSC, a receipt on another process's bind — is recorded without a
+        message. Called once the ids are known, this applies those reports, in
+        the order they arrived, as :meth:`apply_delivery_reports` would have;
+        each held report is applied once, whichever process asks first. Returns
+        the messages that changed.
         """
 
     # -- credits (append-only) ----------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ from isobil.errors import InvalidValue
 from isobil.model import Channel, ConsentEvent, ConsentSource, ConsentStatus, Recipient
 from isobil.storage._base import Sealer, Storage
 from isobil.storage._records import (
+    FINAL_REPORTS,
     REPORT_STATES,
     SENT_STATES,
     BlacklistEntry,
@@ -23,7 +25,9 @@ from isobil.storage._records import (
     InboundRecord,
     IysSync,
     IysSyncStatus,
+    MessagePart,
     MessageState,
+    OtpRecord,
     OutboundMessage,
     Schedule,
     ScheduleStatus,
@@ -31,6 +35,9 @@ from isobil.storage._records import (
     Template,
     UpsertResult,
     check_transition,
+    otp_refused_until,
+    part_failure,
+    part_reason,
 )
 
 __all__ = ["MemoryStorage"]
@@ -69,6 +76,9 @@ class MemoryStorage(Storage):
         self._campaigns: dict[str, Campaign] = {}
         self._messages: dict[str, OutboundMessage] = {}
         self._by_provider_id: dict[str, str] = {}
+        self._parts: dict[str, MessagePart] = {}  # by the part's provider id
+        self._parts_of: dict[str, tuple[str, ...]] = {}  # a message's part ids, in order
+        self._held: dict[str, list[int]] = {}  # reports kept without a message, by id
         self._reports: list[DeliveryReportRecord] = []
         self._credits: list[CreditEntry] = []
         self._given_back: set[str] = set()  # messages whose credits came back
@@ -78,6 +88,7 @@ class MemoryStorage(Storage):
         self._inbound: dict[str, InboundRecord] = {}
         self._state: dict[str, str] = {}
         self._seen: dict[str, datetime] = {}
+        self._otp: dict[str, OtpRecord] = {}
 
     def __repr__(self) -> str:
         return f"<MemoryStorage contacts={len(self._contacts)} messages={len(self._messages)}>"
@@ -301,6 +312,79 @@ class MemoryStorage(Storage):
         with self._lock:
             self._seen.pop(key, None)
 
+    # -- one-time codes -----------------------------------------------------
+
+    def add_otp(
+        self, record: OtpRecord, *, limits: Sequence[tuple[timedelta, int]]
+    ) -> datetime | None:
+        record = attrs.evolve(
+            record,
+            created_at=_utc(record.created_at),
+            expires_at=_utc(record.expires_at),
+            used_at=None if record.used_at is None else _utc(record.used_at),
+        )
+        with self._lock:
+            if record.id in self._otp:
+                raise InvalidValue(f"one-time code {record.id!r} already exists")
+            created = [o.created_at for o in self._otp.values() if o.number == record.number]
+            until = otp_refused_until(created, record.created_at, limits)
+            if until is None:
+                self._otp[record.id] = record
+            return until
+
+    def latest_otp(self, number: str) -> OtpRecord | None:
+        with self._lock:
+            mine = [o for o in self._otp.values() if o.number == number]
+        return max(mine, key=lambda o: (o.created_at, o.id), default=None)
+
+    def use_otp(self, otp_id: str, *, now: datetime, max_attempts: int) -> bool:
+        with self._lock:
+            code = self._otp.get(otp_id)
+            if (
+                code is None
+                or code.used_at is not None
+                or code.expires_at <= now
+                or code.attempts >= max_attempts
+            ):
+                return False
+            self._otp[otp_id] = attrs.evolve(code, used_at=_utc(now))
+            return True
+
+    def fail_otp(self, otp_id: str) -> int:
+        with self._lock:
+            code = self._otp.get(otp_id)
+            if code is None or code.used_at is not None:
+                return 0
+            self._otp[otp_id] = attrs.evolve(code, attempts=code.attempts + 1)
+            return code.attempts + 1
+
+    def purge_otp(self, *, created_before: datetime, now: datetime) -> int:
+        with self._lock:
+            gone = [
+                i
+                for i, o in self._otp.items()
+                if o.created_at < created_before and o.expires_at <= now
+            ]
+            for otp_id in gone:
+                del self._otp[otp_id]
+            return len(gone)
+
+    def redact_campaign_text(self, campaign_id: str, secret: str, replacement: str) -> int:
+        if not secret:
+            raise InvalidValue("the text to redact is empty")
+        changed = 0
+        with self._lock:
+            campaign = self._campaigns.get(campaign_id)
+            if campaign is not None:
+                text = campaign.text.replace(secret, replacement)
+                self._campaigns[campaign_id] = attrs.evolve(campaign, text=text)
+            for message_id, message in list(self._messages.items()):
+                if message.campaign_id == campaign_id and secret in message.text:
+                    text = message.text.replace(secret, replacement)
+                    self._messages[message_id] = attrs.evolve(message, text=text)
+                    changed += 1
+        return changed
+
     # -- inbound messages ---------------------------------------------------
 
     def record_inbound(self, record: InboundRecord) -> None:
@@ -391,6 +475,37 @@ class MemoryStorage(Storage):
                             message, state=MessageState.CANCELLED, claimed_by=None, lease_until=None
                         )
 
+    def finish_drained_campaigns(self) -> list[str]:
+        with self._lock:
+            pending: set[str] = set()
+            holding: set[str] = set()
+            for message in self._messages.values():
+                holding.add(message.campaign_id)
+                if message.state in (MessageState.QUEUED, MessageState.SUBMITTING):
+                    pending.add(message.campaign_id)
+            finished = sorted(
+                c.id
+                for c in self._campaigns.values()
+                if c.status is CampaignStatus.RUNNING and c.id in holding - pending
+            )
+            for campaign_id in finished:
+                self.set_campaign_status(campaign_id, CampaignStatus.DONE)
+            return finished
+
+    def create_campaign_with_messages(
+        self, campaign: Campaign, messages: Sequence[OutboundMessage]
+    ) -> None:
+        with self._lock:
+            ids = Counter(m.id for m in messages)
+            taken = {i for i, n in ids.items() if i in self._messages or n > 1}
+            if taken:
+                raise InvalidValue(f"message {min(taken)!r} already exists")
+            other = sorted({m.campaign_id for m in messages} - {campaign.id})
+            if other and other[0] not in self._campaigns:
+                raise InvalidValue(f"no campaign with id {other[0]!r}")
+            self.create_campaign(campaign)
+            self.add_messages(messages)
+
     def _campaign(self, campaign_id: str) -> Campaign:
         campaign = self._campaigns.get(campaign_id)
         if campaign is None:
@@ -417,7 +532,14 @@ class MemoryStorage(Storage):
     def message_by_provider_id(self, provider_id: str) -> OutboundMessage | None:
         with self._lock:
             message_id = self._by_provider_id.get(provider_id)
+            if message_id is None and provider_id in self._parts:
+                message_id = self._parts[provider_id].message_id
             return None if message_id is None else self._messages[message_id]
+
+    def message_parts(self, message_id: str) -> list[MessagePart]:
+        with self._lock:
+            parts = (self._parts.get(p) for p in self._parts_of.get(message_id, ()))
+            return [p for p in parts if p is not None and p.message_id == message_id]
 
     def iter_messages(
         self, campaign_id: str, *, state: MessageState | None = None
@@ -531,7 +653,7 @@ class MemoryStorage(Storage):
         moved: list[str] = []
         with self._lock:
             for outcome in outcomes:
-                moved += self.transition(
+                now_moved = self.transition(
                     [outcome.message_id],
                     outcome.state,
                     expected=MessageState.SUBMITTING,
@@ -540,6 +662,23 @@ class MemoryStorage(Storage):
                     error_code=outcome.error_code,
                     reason=outcome.reason,
                 )
+                if (
+                    now_moved
+                    and outcome.state is MessageState.SUBMITTED
+                    and len(outcome.part_ids) > 1
+                ):
+                    self._parts_of[outcome.message_id] = outcome.part_ids
+                    for index, part_id in enumerate(outcome.part_ids):
+                        owner = self._parts.get(part_id)
+                        if owner is not None and owner.message_id != outcome.message_id:
+                            # A reused id: the part settled last owns it.
+                            self._parts_of[owner.message_id] = tuple(
+                                p for p in self._parts_of[owner.message_id] if p != part_id
+                            )
+                        self._parts[part_id] = MessagePart(
+                            part_id, outcome.message_id, index, updated_at=_utc(now)
+                        )
+                moved += now_moved
         return moved
 
     def expire_claims(self, *, now: datetime) -> list[str]:
@@ -562,6 +701,8 @@ class MemoryStorage(Storage):
     def apply_delivery_report(self, report: DeliveryReportRecord) -> OutboundMessage | None:
         with self._lock:
             message = self.message_by_provider_id(report.provider_id)
+            if message is None:
+                self._held.setdefault(report.provider_id, []).append(len(self._reports))
             self._reports.append(
                 attrs.evolve(
                     report,
@@ -569,19 +710,43 @@ class MemoryStorage(Storage):
                     message_id=None if message is None else message.id,
                 )
             )
-            new_state = REPORT_STATES.get(report.status)
-            if message is None or new_state is None:
-                return None
-            if message.state not in (MessageState.SUBMITTED, MessageState.UNKNOWN):
-                return None
-            moved = self.transition(
-                [message.id],
-                new_state,
-                expected=message.state,
-                now=report.received_at,
+            return None if message is None else self._settle_report(report, message)
+
+    def _settle_report(
+        self, report: DeliveryReportRecord, message: OutboundMessage
+    ) -> OutboundMessage | None:
+        """What ``report`` changes of ``message`` (found by its id); under the lock."""
+        new_state = REPORT_STATES.get(report.status)
+        reason = None
+        part = self._parts.get(report.provider_id)
+        if part is not None and part.message_id == message.id:
+            if part.status in FINAL_REPORTS:
+                return None  # a repeated or late report for a part already settled
+            self._parts[part.provider_id] = attrs.evolve(
+                part,
+                status=report.status,
                 error_code=report.error_code,
+                updated_at=_utc(report.received_at),
             )
-            return self._messages[message.id] if moved else None
+            new_state = part_failure(report.status)
+            parts = self.message_parts(message.id)
+            if new_state is not None:
+                reason = part_reason(part.part, len(parts), report.status)
+            elif all(p.status == "delivered" for p in parts):
+                new_state = MessageState.DELIVERED
+        if new_state is None:
+            return None
+        if message.state not in (MessageState.SUBMITTED, MessageState.UNKNOWN):
+            return None
+        moved = self.transition(
+            [message.id],
+            new_state,
+            expected=message.state,
+            now=report.received_at,
+            error_code=report.error_code,
+            reason=reason,
+        )
+        return self._messages[message.id] if moved else None
 
     def apply_delivery_reports(
         self, reports: Sequence[DeliveryReportRecord]
@@ -589,6 +754,22 @@ class MemoryStorage(Storage):
         with self._lock:
             changed = [self.apply_delivery_report(report) for report in reports]
         return [message for message in changed if message is not None]
+
+    def apply_held_reports(self, provider_ids: Iterable[str]) -> list[OutboundMessage]:
+        changed: list[OutboundMessage] = []
+        with self._lock:
+            found = {
+                p: self.message_by_provider_id(p) for p in set(provider_ids) if p in self._held
+            }
+            known = {p: m for p, m in found.items() if m is not None}
+            for index in sorted(i for p in known for i in self._held.pop(p)):
+                report = self._reports[index]
+                message = known[report.provider_id]
+                self._reports[index] = attrs.evolve(report, message_id=message.id)
+                moved = self._settle_report(report, message)
+                if moved is not None:
+                    changed.append(moved)
+        return changed
 
     # -- credits ------------------------------------------------------------
 

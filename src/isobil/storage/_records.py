@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -14,6 +14,7 @@ from isobil.errors import InvalidValue
 from isobil.phone import mask
 
 __all__ = [
+    "FINAL_REPORTS",
     "REPORT_STATES",
     "SENT_STATES",
     "TRANSITIONS",
@@ -26,7 +27,9 @@ __all__ = [
     "InboundRecord",
     "IysSync",
     "IysSyncStatus",
+    "MessagePart",
     "MessageState",
+    "OtpRecord",
     "OutboundMessage",
     "Schedule",
     "ScheduleStatus",
@@ -34,6 +37,8 @@ __all__ = [
     "Template",
     "UpsertResult",
     "check_transition",
+    "part_failure",
+    "part_reason",
 ]
 
 
@@ -109,6 +114,21 @@ REPORT_STATES = MappingProxyType(
         "rejected": MessageState.REJECTED,
     }
 )
+
+
+#: Delivery-report statuses after which a part's report cannot change (all but pending).
+FINAL_REPORTS = frozenset({*REPORT_STATES, "unknown"})
+
+
+def part_failure(status: str) -> MessageState | None:
+    """The state a message fails in when one of its parts is reported ``status``."""
+    state = REPORT_STATES.get(status)
+    return None if state is None or state is MessageState.DELIVERED else state
+
+
+def part_reason(index: int, total: int, status: str) -> str:
+    """Why a long message failed: part ``index`` (0-based) of ``total`` was reported ``status``."""
+    return f"part {index + 1} of {total} {status}"
 
 
 def check_transition(current: MessageState, new: MessageState) -> None:
@@ -205,6 +225,10 @@ class OutboundMessage:
     updated_at: datetime | None = attrs.field(default=None, validator=_aware)
 
 
+def _ids(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 @attrs.frozen
 class Settlement:
     """How one submitted message came out of the transport, for ``Storage.settle``.
@@ -219,6 +243,26 @@ class Settlement:
     provider_id: str | None = None
     error_code: str | None = None
     reason: str | None = None
+    #: The provider's id of each part of a long message, in order (``provider_id``
+    #: is the first). Kept with the message when it is settled ``submitted``, so a
+    #: report for any part finds its message in any process.
+    part_ids: tuple[str, ...] = attrs.field(default=(), converter=_ids)
+
+
+@attrs.frozen
+class MessagePart:
+    """One part of a long message the provider accepted under an id of its own.
+
+    ``status`` is what the latest report for the part said (a
+    :class:`~isobil.transport.DeliveryStatus` value; ``None`` before any).
+    """
+
+    provider_id: str
+    message_id: str
+    part: int  # 0-based
+    status: str | None = None
+    error_code: str | None = None
+    updated_at: datetime | None = attrs.field(default=None, validator=_aware)
 
 
 @attrs.frozen
@@ -333,3 +377,38 @@ class IysSync:
     updated_at: datetime = attrs.field(validator=_aware)
     request_id: str | None = None
     error: str | None = None
+
+
+@attrs.frozen
+class OtpRecord:
+    """One one-time code as kept: never the code, only its keyed hash.
+
+    ``hash`` is the hex HMAC-SHA256 of the number and the code, keyed with the
+    code's own random ``salt`` (hex) and the application's secret, if any (see
+    :class:`isobil.otp.Otp`). ``attempts`` counts wrong guesses; ``used_at`` is
+    set once, when the code verified.
+    """
+
+    id: str
+    number: str = attrs.field(repr=mask)
+    hash: str = attrs.field(repr=False)
+    salt: str = attrs.field(repr=False)
+    created_at: datetime = attrs.field(validator=_aware)
+    expires_at: datetime = attrs.field(validator=_aware)
+    brand: str | None = None
+    attempts: int = 0
+    used_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+
+def otp_refused_until(
+    created: list[datetime], at: datetime, limits: Sequence[tuple[timedelta, int]]
+) -> datetime | None:
+    """When a number whose codes were ``created`` may get one more after ``at``:
+    ``None`` at once, else the moment every ``(window, most)`` limit lets it in."""
+    until: datetime | None = None
+    for window, most in limits:
+        within = sorted(c for c in created if c > at - window)
+        if len(within) >= most:
+            free = within[len(within) - most] + window
+            until = free if until is None else max(until, free)
+    return until

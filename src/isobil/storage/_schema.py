@@ -30,8 +30,10 @@ __all__ = [
     "inbound",
     "iys_sync",
     "key_type",
+    "message_parts",
     "messages",
     "metadata",
+    "otp",
     "schedule_occurrences",
     "schedules",
     "seq_type",
@@ -42,7 +44,7 @@ __all__ = [
 #: Every migration revision this code knows, oldest first; the last is the head.
 #: A test checks this against the migration scripts, so the hot path of opening
 #: a storage needs no Alembic import to tell "older" from "newer than this code".
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+REVISIONS: tuple[str, ...] = tuple(f"{n:04d}" for n in range(1, 11))
 HEAD = REVISIONS[-1]
 VERSION_TABLE = "isobil_alembic_version"
 
@@ -188,6 +190,23 @@ seen = sa.Table(
     sa.Column("expires_at", UTCDateTime(), nullable=False),
 )
 
+# Revision 0010: one-time codes (isobil.otp), kept as keyed hashes, never in clear.
+otp = sa.Table(
+    "isobil_otp",
+    metadata,
+    sa.Column("id", key_type(), primary_key=True),
+    sa.Column("number", key_type(), nullable=False),
+    sa.Column("brand", key_type()),
+    sa.Column("hash", sa.String(64), nullable=False),  # hex HMAC-SHA256
+    sa.Column("salt", sa.String(64), nullable=False),  # hex, random per code
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("used_at", UTCDateTime()),
+    # A number's codes, newest last: the rate limit counts them, verify takes the newest.
+    sa.Index("ix_isobil_otp_number_created_at", "number", "created_at"),
+)
+
 inbound = sa.Table(
     "isobil_inbound",
     metadata,
@@ -233,6 +252,15 @@ campaigns = sa.Table(
     sa.Column("send_at", UTCDateTime()),
     sa.Column("schedule_id", key_type()),
     sa.Index("ix_isobil_campaigns_created_at", "created_at"),
+    # Revision 0009: the running campaigns, which every dispatcher pass looks at
+    # (to finish those with nothing left to send): a few rows however many
+    # finished campaigns accumulate.
+    sa.Index(
+        "ix_isobil_campaigns_running",
+        "id",
+        sqlite_where=sa.text("status = 'running'"),
+        postgresql_where=sa.text("status = 'running'"),
+    ),
 )
 
 messages = sa.Table(
@@ -295,6 +323,20 @@ delivery_reports = sa.Table(
     sa.Column("message_id", key_type()),
     sa.Index("ix_isobil_delivery_reports_provider_id", "provider_id"),
     sa.Index("ix_isobil_delivery_reports_message_id", "message_id"),
+)
+
+# Revision 0008: the parts of a long message, each accepted under an id of its own,
+# so a receipt for any part settles its message in whichever process reads it.
+message_parts = sa.Table(
+    "isobil_message_parts",
+    metadata,
+    sa.Column("provider_id", key_type(), primary_key=True),
+    sa.Column("message_id", key_type(), nullable=False),
+    sa.Column("part", sa.Integer(), nullable=False),
+    sa.Column("status", sa.String(32)),
+    sa.Column("error_code", sa.Text()),
+    sa.Column("updated_at", UTCDateTime()),
+    sa.Index("ix_isobil_message_parts_message_id", "message_id", "part"),
 )
 
 credit_entries = sa.Table(

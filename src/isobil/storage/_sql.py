@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import itertools
 import json
 import logging
@@ -53,6 +54,7 @@ from isobil.phone import mask
 from isobil.storage import _schema as t
 from isobil.storage._base import Sealer, Storage
 from isobil.storage._records import (
+    FINAL_REPORTS,
     REPORT_STATES,
     SENT_STATES,
     BlacklistEntry,
@@ -64,7 +66,9 @@ from isobil.storage._records import (
     InboundRecord,
     IysSync,
     IysSyncStatus,
+    MessagePart,
     MessageState,
+    OtpRecord,
     OutboundMessage,
     Schedule,
     ScheduleStatus,
@@ -72,6 +76,9 @@ from isobil.storage._records import (
     Template,
     UpsertResult,
     check_transition,
+    otp_refused_until,
+    part_failure,
+    part_reason,
 )
 
 __all__ = ["SQLStorage", "revision", "upgrade"]
@@ -85,6 +92,8 @@ Url = str | os.PathLike[str] | sa.URL
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: pg_advisory_xact_lock key serialising schema migrations ("isobil" in ASCII).
 _MIGRATION_LOCK = 0x69736F62696C
+#: pg_advisory_xact_lock(_OTP_LOCK, number key) serialises one number's code sends.
+_OTP_LOCK = 0x6F7470  # "otp"
 _BUSY_TIMEOUT_S = 30
 #: Rows per executemany batch.
 _BATCH = 10_000
@@ -129,17 +138,18 @@ _PG_REPORTS = sa.text(
     UPDATE isobil_messages AS m
     SET state = v.state,
         updated_at = v.at,
-        error_code = COALESCE(v.error_code, m.error_code)
+        error_code = COALESCE(v.error_code, m.error_code),
+        reason = COALESCE(v.reason, m.reason)
     FROM unnest(CAST(:ids AS text[]), CAST(:states AS text[]), CAST(:ats AS timestamptz[]),
-                CAST(:error_codes AS text[]))
-         AS v(id, state, at, error_code)
+                CAST(:error_codes AS text[]), CAST(:reasons AS text[]))
+         AS v(id, state, at, error_code, reason)
     WHERE m.id = v.id AND m.state IN ('submitted', 'unknown')
     RETURNING m.*
     """
 ).bindparams(
     *(
         sa.bindparam(name, type_=postgresql.ARRAY(sa.Text()))
-        for name in ("ids", "states", "error_codes")
+        for name in ("ids", "states", "error_codes", "reasons")
     ),
     sa.bindparam("ats", type_=postgresql.ARRAY(sa.DateTime(timezone=True))),
 )
@@ -606,6 +616,39 @@ def _credit(row: sa.Row[Any]) -> CreditEntry:
         note=row.note,
         seq=row.seq,
     )
+
+
+def _otp_row(record: OtpRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "number": record.number,
+        "brand": record.brand,
+        "hash": record.hash,
+        "salt": record.salt,
+        "created_at": record.created_at,
+        "expires_at": record.expires_at,
+        "attempts": record.attempts,
+        "used_at": record.used_at,
+    }
+
+
+def _otp(row: sa.Row[Any]) -> OtpRecord:
+    return OtpRecord(
+        id=row.id,
+        number=row.number,
+        brand=row.brand,
+        hash=row.hash,
+        salt=row.salt,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        attempts=row.attempts,
+        used_at=row.used_at,
+    )
+
+
+def _lock_key(text: str) -> int:
+    """A 32-bit signed advisory-lock key for ``text`` (the second of a key pair)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big", signed=True)
 
 
 def _schedule(row: sa.Row[Any]) -> Schedule:
@@ -1290,6 +1333,98 @@ class SQLStorage(Storage):
         with self._db.tx("unmark_seen", write=True) as conn:
             conn.execute(t.seen.delete().where(t.seen.c.key == key))
 
+    # -- one-time codes -----------------------------------------------------
+
+    def add_otp(
+        self, record: OtpRecord, *, limits: Sequence[tuple[timedelta, int]]
+    ) -> datetime | None:
+        o = t.otp
+        at = record.created_at.astimezone(UTC)
+        longest = max((window for window, _ in limits), default=timedelta(0))
+        with self._db.tx("add_otp", write=True) as conn:
+            if self._postgresql:
+                # One number's sends queue here, so the count and the insert are
+                # one step. (SQLite: BEGIN IMMEDIATE did this.)
+                conn.execute(
+                    sa.select(sa.func.pg_advisory_xact_lock(_OTP_LOCK, _lock_key(record.number)))
+                )
+            created = list(
+                conn.execute(
+                    sa.select(o.c.created_at).where(
+                        o.c.number == record.number, o.c.created_at > at - longest
+                    )
+                ).scalars()
+            )
+            until = otp_refused_until(created, at, limits)
+            if until is None:
+                stmt = self._insert(o).on_conflict_do_nothing()
+                if not conn.execute(stmt, _otp_row(record)).rowcount:
+                    raise InvalidValue(f"one-time code {record.id!r} already exists")
+        return until
+
+    def latest_otp(self, number: str) -> OtpRecord | None:
+        o = t.otp
+        query = (
+            sa.select(o)
+            .where(o.c.number == number)
+            .order_by(o.c.created_at.desc(), o.c.id.desc())
+            .limit(1)
+        )
+        with self._db.tx("latest_otp") as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _otp(row)
+
+    def use_otp(self, otp_id: str, *, now: datetime, max_attempts: int) -> bool:
+        o = t.otp
+        stmt = (
+            o.update()
+            .where(
+                o.c.id == otp_id,
+                o.c.used_at.is_(None),
+                o.c.expires_at > now,
+                o.c.attempts < max_attempts,
+            )
+            .values(used_at=now)
+        )
+        # One UPDATE: the database lets exactly one of racing callers change the row.
+        with self._db.tx("use_otp", write=True) as conn:
+            return bool(conn.execute(stmt).rowcount)
+
+    def fail_otp(self, otp_id: str) -> int:
+        o = t.otp
+        stmt = (
+            o.update()
+            .where(o.c.id == otp_id, o.c.used_at.is_(None))
+            .values(attempts=o.c.attempts + 1)
+            .returning(o.c.attempts)
+        )
+        with self._db.tx("fail_otp", write=True) as conn:
+            attempts: int | None = conn.execute(stmt).scalar()
+        return attempts or 0
+
+    def purge_otp(self, *, created_before: datetime, now: datetime) -> int:
+        o = t.otp
+        stmt = o.delete().where(o.c.created_at < created_before, o.c.expires_at <= now)
+        with self._db.tx("purge_otp", write=True) as conn:
+            return conn.execute(stmt).rowcount
+
+    def redact_campaign_text(self, campaign_id: str, secret: str, replacement: str) -> int:
+        if not secret:
+            raise InvalidValue("the text to redact is empty")
+        c, m = t.campaigns, t.messages
+        with self._db.tx("redact_campaign_text", write=True) as conn:
+            conn.execute(
+                c.update()
+                .where(c.c.id == campaign_id)
+                .values(text=sa.func.replace(c.c.text, secret, replacement))
+            )
+            changed = conn.execute(
+                m.update()
+                .where(m.c.campaign_id == campaign_id, m.c.text.contains(secret, autoescape=True))
+                .values(text=sa.func.replace(m.c.text, secret, replacement))
+            )
+        return changed.rowcount
+
     # -- inbound messages ---------------------------------------------------
 
     def inbound_seen(self, provider_ids: Iterable[str]) -> set[str]:
@@ -1416,6 +1551,64 @@ class SQLStorage(Storage):
                     .values(state=MessageState.CANCELLED.value, claimed_by=None, lease_until=None)
                 )
 
+    def finish_drained_campaigns(self) -> list[str]:
+        # Read first: an idle pass takes no write lock. Both statements reach the
+        # running campaigns through their partial index (revision 0009) and each
+        # campaign's messages through (campaign_id, state): finished campaigns and
+        # settled messages are never read, however many are kept.
+        with self._db.tx("finish_drained_campaigns") as conn:
+            drained = list(conn.execute(self._statement("drained", self._drained)).scalars())
+        if not drained:
+            return []
+        c = t.campaigns
+        stmt = self._statement(
+            "finish_drained",
+            lambda: (
+                c.update()
+                .where(self._among(c.c.id), *self._drained_where())
+                .values(status=CampaignStatus.DONE.value)
+                .returning(c.c.id)
+            ),
+        )
+        with self._db.tx("finish_drained_campaigns", write=True) as conn:
+            return sorted(conn.execute(stmt, {"values": self._listed(drained)}).scalars())
+
+    def _drained_where(self) -> list[sa.ColumnElement[bool]]:
+        c, m = t.campaigns, t.messages
+        pending = [MessageState.QUEUED.value, MessageState.SUBMITTING.value]
+        return [
+            c.c.status == CampaignStatus.RUNNING.value,
+            sa.exists().where(m.c.campaign_id == c.c.id),
+            ~sa.exists().where(m.c.campaign_id == c.c.id, m.c.state.in_(pending)),
+        ]
+
+    def _drained(self) -> sa.Select[Any]:
+        c = t.campaigns
+        return sa.select(c.c.id).where(*self._drained_where()).order_by(c.c.id)
+
+    def create_campaign_with_messages(
+        self, campaign: Campaign, messages: Sequence[OutboundMessage]
+    ) -> None:
+        m, c = t.messages, t.campaigns
+        ids = Counter(msg.id for msg in messages)
+        others = sorted({msg.campaign_id for msg in messages} - {campaign.id})
+        rows = [_message_row(msg) for msg in messages]
+        with self._db.tx("create_campaign_with_messages", write=True) as conn:
+            created = conn.execute(
+                self._insert(c).on_conflict_do_nothing(), _campaign_row(campaign)
+            ).rowcount
+            if not created:
+                raise InvalidValue(f"campaign {campaign.id!r} already exists")
+            taken = self._existing(conn, m.c.id, list(ids)) if ids else set()
+            taken.update(i for i, n in ids.items() if n > 1)
+            if taken:
+                raise InvalidValue(f"message {min(taken)!r} already exists")
+            missing = set(others) - self._existing(conn, c.c.id, others) if others else set()
+            if missing:
+                raise InvalidValue(f"no campaign with id {min(missing)!r}")
+            for chunk in _chunks(rows, _BATCH):
+                conn.execute(m.insert(), chunk)
+
     def add_messages(self, messages: Iterable[OutboundMessage]) -> int:
         count = 0
         m, c = t.messages, t.campaigns
@@ -1477,7 +1670,39 @@ class SQLStorage(Storage):
     def message_by_provider_id(self, provider_id: str) -> OutboundMessage | None:
         with self._db.tx("message_by_provider_id") as conn:
             row = conn.execute(self._by_provider_id(), {"provider_id": provider_id}).first()
+            if row is None:
+                row = conn.execute(self._by_part_id(), {"provider_id": provider_id}).first()
         return None if row is None else _message(row)
+
+    def _by_part_id(self) -> sa.Select[Any]:
+        m, p = t.messages, t.message_parts
+        return self._statement(
+            "by_part_id",
+            lambda: (
+                sa.select(m)
+                .join(p, p.c.message_id == m.c.id)
+                .where(p.c.provider_id == sa.bindparam("provider_id"))
+            ),
+        )
+
+    def message_parts(self, message_id: str) -> list[MessagePart]:
+        p = t.message_parts
+        query = self._statement(
+            "message_parts",
+            lambda: sa.select(p).where(p.c.message_id == sa.bindparam("id")).order_by(p.c.part),
+        )
+        with self._db.tx("message_parts") as conn:
+            return [
+                MessagePart(
+                    provider_id=row.provider_id,
+                    message_id=row.message_id,
+                    part=row.part,
+                    status=row.status,
+                    error_code=row.error_code,
+                    updated_at=row.updated_at,
+                )
+                for row in conn.execute(query, {"id": message_id})
+            ]
 
     def iter_messages(
         self, campaign_id: str, *, state: MessageState | None = None
@@ -1660,6 +1885,28 @@ class SQLStorage(Storage):
                 ]
                 for chunk in _chunks(rows, _BATCH):
                     conn.execute(self._statement("settle_sqlite", self._settle_sqlite), chunk)
+            # The parts of long messages, in the same transaction: a receipt for any
+            # part finds its message from now on, in whichever process reads it.
+            parts = {
+                part_id: {
+                    "provider_id": part_id,
+                    "message_id": o.message_id,
+                    "part": index,
+                    "status": None,
+                    "error_code": None,
+                    "updated_at": now,
+                }
+                for o in first.values()
+                if o.message_id in moved
+                and o.state is MessageState.SUBMITTED
+                and len(o.part_ids) > 1
+                for index, part_id in enumerate(o.part_ids)
+            }
+            upsert = self._statement(
+                "upsert_parts", lambda: self._replace(t.message_parts, "provider_id")
+            )
+            for part_rows in _chunks(list(parts.values()), _BATCH):
+                conn.execute(upsert, part_rows)
         return [i for i in first if i in moved]
 
     def _in_state(
@@ -1703,39 +1950,42 @@ class SQLStorage(Storage):
         )
 
     def expire_claims(self, *, now: datetime) -> list[str]:
-        m = t.messages
-        stmt = self._statement(
-            "expire_claims",
-            lambda: (
-                m.update()
-                .where(
-                    # Lock the rows in id order, as settle does, so the two never
-                    # deadlock on PostgreSQL when a live worker's lease runs out.
-                    m.c.id.in_(
-                        sa.select(m.c.id)
-                        .where(
-                            m.c.state == MessageState.SUBMITTING.value,
-                            m.c.lease_until < sa.bindparam("now"),
-                        )
-                        .order_by(m.c.id)
-                        .with_for_update()
-                        .scalar_subquery()
-                    )
-                )
-                .values(
-                    state=MessageState.UNKNOWN.value,
-                    reason=_LOST_REASON,
-                    updated_at=sa.bindparam("now"),
-                )
-                .returning(m.c.id)
-            ),
-        )
+        stmt = self._statement("expire_claims", self._expire_claims)
         with self._db.tx("expire_claims", write=True) as conn:
             return sorted(conn.execute(stmt, {"now": now}).scalars())
+
+    def _expire_claims(self) -> sa.Update:
+        m = t.messages
+        lost = sa.select(m.c.id).where(
+            m.c.state == MessageState.SUBMITTING.value,
+            m.c.lease_until < sa.bindparam("now"),
+        )
+        if self._postgresql:
+            # Lock the rows in id order, as settle does, so the two never
+            # deadlock when a live worker's lease runs out.
+            lost = lost.order_by(m.c.id).with_for_update()
+        # (On SQLite, BEGIN IMMEDIATE makes this the only writer, and an ORDER BY id
+        # would have it walk every message in id order instead of the partial index
+        # of submitting ones: a pass would cost more with every message kept.)
+        return (
+            m.update()
+            .where(m.c.id.in_(lost.scalar_subquery()))
+            .values(
+                state=MessageState.UNKNOWN.value,
+                reason=_LOST_REASON,
+                updated_at=sa.bindparam("now"),
+            )
+            .returning(m.c.id)
+        )
 
     def apply_delivery_report(self, report: DeliveryReportRecord) -> OutboundMessage | None:
         new_state = REPORT_STATES.get(report.status)
         with self._db.tx("apply_delivery_report", write=True) as conn:
+            if conn.execute(
+                self._part_ids_among(), {"values": self._listed([report.provider_id])}
+            ).first():
+                changed = self._apply_reports(conn, [report])
+                return changed[0] if changed else None
             message = conn.execute(
                 self._by_provider_id(), {"provider_id": report.provider_id}
             ).first()
@@ -1756,6 +2006,7 @@ class SQLStorage(Storage):
                 "new_state": new_state.value,
                 "at": report.received_at,
                 "new_error_code": report.error_code,
+                "new_reason": None,
             }
             row = conn.execute(self._statement("settle", self._settle), params).first()
         return None if row is None else _message(row)
@@ -1765,7 +2016,75 @@ class SQLStorage(Storage):
     ) -> list[OutboundMessage]:
         if not reports:
             return []
-        m = t.messages
+        with self._db.tx("apply_delivery_reports", write=True) as conn:
+            return self._apply_reports(conn, reports)
+
+    def apply_held_reports(self, provider_ids: Iterable[str]) -> list[OutboundMessage]:
+        ids = list(dict.fromkeys(provider_ids))
+        if not ids:
+            return []
+        dr = t.delivery_reports
+
+        def build(locking: bool) -> sa.Select[Any]:
+            query = (
+                sa.select(dr.c.id, dr.c.provider_id, dr.c.status, dr.c.received_at, dr.c.error_code)
+                .where(self._among(dr.c.provider_id), dr.c.message_id.is_(None))
+                .order_by(dr.c.id)
+            )
+            # A report claimed meanwhile by another process is passed over once its
+            # claim commits (PostgreSQL re-reads a locked row; SQLite has one writer).
+            return query.with_for_update() if locking and self._postgresql else query
+
+        peek = self._statement("held_reports", lambda: build(False))
+        with self._db.tx("apply_held_reports") as conn:
+            # Almost always none: a read, so the write lock is taken only when needed.
+            if not any(
+                conn.execute(peek, {"values": self._listed(chunk)}).first()
+                for chunk in _chunks(ids, self._in_size)
+            ):
+                return []
+        claim = self._statement("held_reports_locked", lambda: build(True))
+        with self._db.tx("apply_held_reports", write=True) as conn:
+            reports: list[DeliveryReportRecord] = []
+            held: list[int] = []
+            for chunk in _chunks(ids, self._in_size):
+                for row in conn.execute(claim, {"values": self._listed(chunk)}):
+                    held.append(row.id)
+                    reports.append(
+                        DeliveryReportRecord(
+                            row.provider_id, row.status, row.received_at, row.error_code
+                        )
+                    )
+            if not reports:
+                return []
+            order = sorted(range(len(held)), key=held.__getitem__)
+            return self._apply_reports(
+                conn, [reports[i] for i in order], held=[held[i] for i in order]
+            )
+
+    def _part_ids_among(self) -> sa.Select[Any]:
+        p = t.message_parts
+        return self._statement(
+            "part_ids_among",
+            lambda: sa.select(p.c.provider_id, p.c.message_id, p.c.part).where(
+                self._among(p.c.provider_id)
+            ),
+        )
+
+    def _apply_reports(
+        self,
+        conn: sa.Connection,
+        reports: Sequence[DeliveryReportRecord],
+        *,
+        held: Sequence[int] | None = None,
+    ) -> list[OutboundMessage]:
+        """Record ``reports`` and settle what they settle, in ``conn``'s transaction.
+
+        With ``held``, the reports are rows recorded earlier (their ids, in the
+        same order) without a message: those whose id names one now get it, the
+        rest stay held. Without, every report is recorded anew.
+        """
+        m, p = t.messages, t.message_parts
         lookup = self._statement(
             "by_provider_ids",
             lambda: (
@@ -1774,68 +2093,170 @@ class SQLStorage(Storage):
                 .order_by(m.c.updated_at.desc(), m.c.id.desc())
             ),
         )
-        with self._db.tx("apply_delivery_reports", write=True) as conn:
-            # Should a provider reuse an id, the message that got it last wins.
-            found: dict[str, tuple[str, str]] = {}
-            for chunk in _chunks(dict.fromkeys(r.provider_id for r in reports), self._in_size):
-                for row in conn.execute(lookup, {"values": self._listed(chunk)}):
-                    found.setdefault(row.provider_id, (row.id, row.state))
-            rows: list[dict[str, Any]] = []
-            moves: dict[str, DeliveryReportRecord] = {}
-            waiting = (MessageState.SUBMITTED.value, MessageState.UNKNOWN.value)
-            for report in reports:
+        ids = list(dict.fromkeys(r.provider_id for r in reports))
+        # The parts of long messages first: a part's id is its own, never a message's.
+        parts: dict[str, tuple[str, int]] = {}
+        for chunk in _chunks(ids, self._in_size):
+            for row in conn.execute(self._part_ids_among(), {"values": self._listed(chunk)}):
+                parts[row.provider_id] = (row.message_id, row.part)
+        # Should a provider reuse an id, the message that got it last wins.
+        found: dict[str, tuple[str, str]] = {}
+        rest = [i for i in ids if i not in parts]
+        for chunk in _chunks(rest, self._in_size):
+            for row in conn.execute(lookup, {"values": self._listed(chunk)}):
+                found.setdefault(row.provider_id, (row.id, row.state))
+        states: dict[str, str] = {}
+        statuses: dict[str, dict[int, str | None]] = {}
+        if parts:
+            # Whether the last part settles a message depends on the others: the
+            # message rows are locked (in id order, as settle does) before the
+            # parts are read, so two processes' receipts for one message queue.
+            locked = sorted({i for i, _ in parts.values()} | {i for i, _ in found.values()})
+            lock = self._statement(
+                "lock_messages",
+                lambda: (
+                    sa.select(m.c.id, m.c.state)
+                    .where(self._among(m.c.id))
+                    .order_by(m.c.id)
+                    .with_for_update()
+                ),
+            )
+            for chunk in _chunks(locked, self._in_size):
+                for row in conn.execute(lock, {"values": self._listed(chunk)}):
+                    states[row.id] = row.state
+            found = {k: (i, states.get(i, s)) for k, (i, s) in found.items()}
+            siblings = self._statement(
+                "parts_of",
+                lambda: sa.select(p.c.message_id, p.c.part, p.c.status).where(
+                    self._among(p.c.message_id)
+                ),
+            )
+            wanted = sorted({i for i, _ in parts.values()})
+            for chunk in _chunks(wanted, self._in_size):
+                for row in conn.execute(siblings, {"values": self._listed(chunk)}):
+                    statuses.setdefault(row.message_id, {})[row.part] = row.status
+        rows: list[dict[str, Any]] = []
+        claimed: list[dict[str, Any]] = []
+        part_rows: dict[str, dict[str, Any]] = {}
+        # message id -> (state, at, error code, reason): the first report that settles it
+        moves: dict[str, tuple[str, datetime, str | None, str | None]] = {}
+        waiting = (MessageState.SUBMITTED.value, MessageState.UNKNOWN.value)
+        for n, report in enumerate(reports):
+            message_id: str | None = None
+            part = parts.get(report.provider_id)
+            if part is not None:
+                message_id, index = part
+                siblings_of = statuses.setdefault(message_id, {})
+                if siblings_of.get(index) not in FINAL_REPORTS:
+                    # Not a repeated or late report for a part already settled.
+                    siblings_of[index] = report.status
+                    part_rows[report.provider_id] = {
+                        "b_provider_id": report.provider_id,
+                        "b_status": report.status,
+                        "b_error_code": report.error_code,
+                        "b_at": report.received_at,
+                    }
+                    failure = part_failure(report.status)
+                    if message_id not in moves and states.get(message_id) in waiting:
+                        if failure is not None:
+                            moves[message_id] = (
+                                failure.value,
+                                report.received_at,
+                                report.error_code,
+                                part_reason(index, len(siblings_of), report.status),
+                            )
+                        elif all(v == "delivered" for v in siblings_of.values()):
+                            moves[message_id] = (
+                                MessageState.DELIVERED.value,
+                                report.received_at,
+                                report.error_code,
+                                None,
+                            )
+            else:
                 message = found.get(report.provider_id)
+                if message is not None:
+                    message_id = message[0]
+                    new_state = REPORT_STATES.get(report.status)
+                    if new_state is not None and message[1] in waiting and message_id not in moves:
+                        moves[message_id] = (
+                            new_state.value,
+                            report.received_at,
+                            report.error_code,
+                            None,
+                        )
+            if held is None:
                 rows.append(
                     {
                         "provider_id": report.provider_id,
                         "status": report.status,
                         "received_at": report.received_at,
                         "error_code": report.error_code,
-                        "message_id": None if message is None else message[0],
+                        "message_id": message_id,
                     }
                 )
-                if (
-                    message is not None
-                    and report.status in REPORT_STATES
-                    and message[1] in waiting
-                    and message[0] not in moves
-                ):
-                    moves[message[0]] = report
-            for part in _chunks(rows, _BATCH):
-                conn.execute(t.delivery_reports.insert(), part)
-            if not moves:
-                return []
-            changed: dict[str, OutboundMessage]
-            if self._postgresql:
-                todo = sorted(moves.items())
-                params = {
-                    "ids": [i for i, _ in todo],
-                    "states": [REPORT_STATES[r.status].value for _, r in todo],
-                    "ats": [r.received_at.astimezone(UTC) for _, r in todo],
-                    "error_codes": [r.error_code for _, r in todo],
+            elif message_id is not None:
+                claimed.append({"b_id": held[n], "b_message_id": message_id})
+        for batch in _chunks(rows, _BATCH):
+            conn.execute(t.delivery_reports.insert(), batch)
+        for batch in _chunks(claimed, _BATCH):
+            conn.execute(self._statement("claim_held", self._claim_held), batch)
+        for batch in _chunks(list(part_rows.values()), _BATCH):
+            conn.execute(self._statement("settle_parts", self._settle_parts), batch)
+        if not moves:
+            return []
+        changed: dict[str, OutboundMessage]
+        if self._postgresql:
+            todo = sorted(moves.items())
+            params = {
+                "ids": [i for i, _ in todo],
+                "states": [v[0] for _, v in todo],
+                "ats": [v[1].astimezone(UTC) for _, v in todo],
+                "error_codes": [v[2] for _, v in todo],
+                "reasons": [v[3] for _, v in todo],
+            }
+            changed = {row.id: _message(row) for row in conn.execute(_PG_REPORTS, params)}
+        else:
+            # Under BEGIN IMMEDIATE nobody else writes: what was waiting moves.
+            updates = [
+                {
+                    "message_id": i,
+                    "new_state": v[0],
+                    "at": v[1],
+                    "new_error_code": v[2],
+                    "new_reason": v[3],
                 }
-                changed = {row.id: _message(row) for row in conn.execute(_PG_REPORTS, params)}
-            else:
-                # Under BEGIN IMMEDIATE nobody else writes: what was waiting moves.
-                updates = [
-                    {
-                        "message_id": i,
-                        "new_state": REPORT_STATES[r.status].value,
-                        "at": r.received_at,
-                        "new_error_code": r.error_code,
-                    }
-                    for i, r in moves.items()
-                ]
-                for batch in _chunks(updates, _BATCH):
-                    conn.execute(self._statement("settle_many", self._settle_many), batch)
-                select = self._statement(
-                    "messages_among", lambda: sa.select(m).where(self._among(m.c.id))
-                )
-                changed = {}
-                for chunk in _chunks(list(moves), self._in_size):
-                    for found_row in conn.execute(select, {"values": self._listed(chunk)}):
-                        changed[found_row.id] = _message(found_row)
+                for i, v in moves.items()
+            ]
+            for batch in _chunks(updates, _BATCH):
+                conn.execute(self._statement("settle_many", self._settle_many), batch)
+            select = self._statement(
+                "messages_among", lambda: sa.select(m).where(self._among(m.c.id))
+            )
+            changed = {}
+            for chunk in _chunks(list(moves), self._in_size):
+                for found_row in conn.execute(select, {"values": self._listed(chunk)}):
+                    changed[found_row.id] = _message(found_row)
         return [changed[i] for i in moves if i in changed]
+
+    def _claim_held(self) -> sa.Update:
+        dr = t.delivery_reports
+        return (
+            dr.update()
+            .where(dr.c.id == sa.bindparam("b_id"), dr.c.message_id.is_(None))
+            .values(message_id=sa.bindparam("b_message_id"))
+        )
+
+    def _settle_parts(self) -> sa.Update:
+        p = t.message_parts
+        return (
+            p.update()
+            .where(p.c.provider_id == sa.bindparam("b_provider_id"))
+            .values(
+                status=sa.bindparam("b_status"),
+                error_code=sa.bindparam("b_error_code"),
+                updated_at=sa.bindparam("b_at", type_=t.UTCDateTime()),
+            )
+        )
 
     def _settle(self) -> sa.Update:
         return self._settle_many().returning(*t.messages.c)
@@ -1861,6 +2282,7 @@ class SQLStorage(Storage):
                 error_code=sa.func.coalesce(
                     sa.bindparam("new_error_code", type_=sa.Text()), m.c.error_code
                 ),
+                reason=sa.func.coalesce(sa.bindparam("new_reason", type_=sa.Text()), m.c.reason),
             )
         )
 

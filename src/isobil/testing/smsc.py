@@ -15,7 +15,12 @@ Importing this module does not need smpp34; starting a simulator does, and
 fails with :class:`SmscUnavailable` saying how to install it when it is missing.
 
 What smpp34 does itself: binds (any password is accepted), answers
-``enquire_link``, acks ``deliver_sm_resp``. It often closes a session without
+``enquire_link``, acks ``deliver_sm_resp``. Two modes play a strict server:
+``max_rate=N`` accepts at most N ``submit_sm`` a second with no burst (one at
+least 1/N s after the previous accepted one, as Jasmin's per-user throughput
+does) and answers ESME_RTHROTTLED to the others; ``password=`` (and
+``system_id=``) refuses a bind with other credentials (ESME_RINVPASWD,
+ESME_RINVSYSID) before it reaches smpp34. It often closes a session without
 sending ``unbind_resp``. The child process speaks JSON lines with the parent:
 events out on stdout, commands in on stdin.
 """
@@ -27,9 +32,11 @@ import asyncio
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -86,7 +93,11 @@ class SmscUnavailable(RuntimeError):
 
 @attrs.frozen
 class ReceivedPart:
-    """One ``submit_sm`` the server accepted, as it arrived."""
+    """One ``submit_sm`` the server accepted, as it arrived.
+
+    ``accepted_at`` is when the server accepted it, on the machine's monotonic
+    clock (``time.monotonic()`` of any process on the same host).
+    """
 
     message_id: str
     session_id: str
@@ -99,6 +110,7 @@ class ReceivedPart:
     registered_delivery: int
     short_message: bytes
     tlvs: tuple[tuple[int, bytes], ...]
+    accepted_at: float = 0.0
 
     @property
     def udh(self) -> bytes:
@@ -137,7 +149,12 @@ class SmscSimulator:
     ``port=0`` picks a free port. ``receipts`` chooses how receipts are written:
     ``"both"`` (TLVs and the appendix B text, the default), ``"tlv"`` or
     ``"text"``; ``extra_tlvs`` adds vendor TLVs to every receipt and inbound text
-    (to check that unknown TLVs are tolerated).
+    (to check that unknown TLVs are tolerated). ``receipt_routing`` chooses the
+    bind a receipt goes to: ``"submitter"`` (the session that sent the part,
+    while it is bound; the default) or ``"round_robin"`` (every receiving bind
+    of the account in turn, part by part, as Jasmin does). ``max_rate``
+    (submits/s) makes it a server that allows no burst and throttles beyond;
+    ``password`` and ``system_id`` make it refuse binds with other credentials.
     """
 
     def __init__(
@@ -146,10 +163,26 @@ class SmscSimulator:
         *,
         receipts: str = "both",
         extra_tlvs: Sequence[tuple[int, bytes]] = (),
+        receipt_routing: str = "submitter",
+        max_rate: float | None = None,
+        password: str | None = None,
+        system_id: str | None = None,
         start: bool = True,
     ) -> None:
+        if max_rate is not None and not max_rate > 0:
+            raise ValueError(f"max_rate must be > 0 submits/s, got {max_rate!r}")
+        self.max_rate = max_rate
+        self.password = password
+        self.system_id = system_id
+        self._bind_refusals: list[dict[str, Any]] = []
         if receipts not in ("both", "tlv", "text"):
             raise ValueError(f"receipts must be 'both', 'tlv' or 'text', got {receipts!r}")
+        if receipt_routing not in ("submitter", "round_robin"):
+            raise ValueError(
+                f"receipt_routing must be 'submitter' or 'round_robin', got {receipt_routing!r}"
+            )
+        self.receipt_routing = receipt_routing
+        self._receipt_sessions: list[str] = []
         self.host = "127.0.0.1"
         self.port = port
         self.receipts = receipts
@@ -300,6 +333,19 @@ class SmscSimulator:
         with self._cond:
             return list(self._binds)
 
+    def bind_refusals(self) -> list[dict[str, Any]]:
+        """Every bind refused for its credentials, as ``{"system_id", "status", "at"}``
+        (``at`` on the monotonic clock), in order."""
+        self.sync()
+        with self._cond:
+            return list(self._bind_refusals)
+
+    def receipt_sessions(self) -> list[str]:
+        """The session each receipt was handed to, in order (for ``receipt_routing`` tests)."""
+        self.sync()
+        with self._cond:
+            return list(self._receipt_sessions)
+
     def message(self, provider_id: str) -> ReceivedMessage:
         """The message one of whose parts has ``provider_id``."""
         self.sync()
@@ -449,6 +495,7 @@ class SmscSimulator:
         tlvs += [[tag, value.hex()] for tag, value in self.extra_tlvs]
         return {
             "session": part.session_id,
+            "receipt": True,
             "src": part.destination,
             "src_ton": part.dest_ton,
             "dst": part.source,
@@ -473,10 +520,18 @@ class SmscSimulator:
                 str(port),
                 "--generation",
                 str(self._generation),
+                "--routing",
+                self.receipt_routing,
+                *(["--max-rate", repr(self.max_rate)] if self.max_rate is not None else []),
+                *(["--system-id", self.system_id] if self.system_id is not None else []),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            # The password goes by the environment, not the command line (ps shows that).
+            env=dict(os.environ, **{_PASSWORD_ENV: self.password})
+            if self.password is not None
+            else None,
         )
         self._proc = proc
         self._reader = threading.Thread(
@@ -552,6 +607,12 @@ class SmscSimulator:
             self._live_sessions.pop(event["session_id"], None)
         elif kind == "refused":
             self._refused.append((event["dst"], event["status"]))
+        elif kind == "bind_refused":
+            self._bind_refusals.append(
+                {"system_id": event["system_id"], "status": event["status"], "at": event["at"]}
+            )
+        elif kind == "receipt":
+            self._receipt_sessions.append(event["session_id"])
         elif kind == "frozen":
             self._frozen_tokens.add(event["token"])
         elif kind == "pong":
@@ -570,6 +631,7 @@ class SmscSimulator:
             registered_delivery=event["registered_delivery"],
             short_message=bytes.fromhex(event["sm"]),
             tlvs=tuple((tag, bytes.fromhex(value)) for tag, value in event["tlvs"]),
+            accepted_at=event.get("at", 0.0),
         )
         self._parts.append(part)
         decoded = sms.decode(part.short_message, part.data_coding, part.esm_class)
@@ -658,11 +720,26 @@ def _inbound_parts(
 # -- the server process ------------------------------------------------------
 
 
+_PASSWORD_ENV: Final = "ISOBIL_SMSC_PASSWORD"  # noqa: S105 - a variable name
+_BIND_COMMANDS: Final = frozenset({0x01, 0x02, 0x09})
+ESME_RINVPASWD: Final = 0x0E
+ESME_RINVSYSID: Final = 0x0F
+ESME_RTHROTTLED: Final = 0x58
+
+
 def _emit(event: dict[str, Any]) -> None:
     os.write(1, json.dumps(event, separators=(",", ":")).encode() + b"\n")
 
 
-async def _serve(port: int, generation: int) -> None:  # pragma: no cover - runs in the child
+async def _serve(  # pragma: no cover - runs in the child
+    port: int,
+    generation: int,
+    routing: str = "submitter",
+    *,
+    max_rate: float | None = None,
+    password: str | None = None,
+    system_id: str | None = None,
+) -> None:
     try:
         import smpp34  # optional: only the server process needs it
     except ImportError as exc:
@@ -674,24 +751,93 @@ async def _serve(port: int, generation: int) -> None:  # pragma: no cover - runs
             }
         )
         return
-    server = smpp34.Server(host="127.0.0.1", port=port, system_id="ISOBILSIM")
+    gated = password is not None or system_id is not None
+    inner = _free_port() if gated else port  # behind the gate when credentials are checked
+    server = smpp34.Server(host="127.0.0.1", port=inner, system_id="ISOBILSIM")
     try:
         await server.start()
+        if gated:
+            gate = _Gate(inner, password, system_id)
+            await asyncio.start_server(gate.serve, "127.0.0.1", port)
     except Exception as exc:
         _emit({"ev": "error", "message": f"{'in use' if 'in use' in str(exc) else ''} {exc}"})
         return
-    state = _ServerState(smpp34, server, generation)
+    state = _ServerState(smpp34, server, generation, routing)
+    state.min_interval = 1 / max_rate if max_rate is not None else 0.0
     _emit({"ev": "started", "port": port})
     await state.run()
+
+
+class _Gate:  # pragma: no cover - runs in the child
+    """Checks a bind's credentials; a good bind and all after it go through to smpp34."""
+
+    def __init__(self, inner: int, password: str | None, system_id: str | None) -> None:
+        self.inner = inner
+        self.password = password
+        self.system_id = system_id
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            header = await reader.readexactly(16)
+            length, command_id, _, sequence = struct.unpack(">LLLL", header)
+            body = await reader.readexactly(max(0, length - 16))
+            if command_id in _BIND_COMMANDS:
+                fields = body.split(b"\0")
+                given_id = fields[0].decode("ascii", "replace")
+                given_password = fields[1].decode("ascii", "replace") if len(fields) > 1 else ""
+                status = 0
+                if self.system_id is not None and given_id != self.system_id:
+                    status = ESME_RINVSYSID
+                elif self.password is not None and given_password != self.password:
+                    status = ESME_RINVPASWD
+                if status:
+                    # A refused bind_resp carries no body (SMPP 3.4 §4.1.2).
+                    writer.write(
+                        struct.pack(">LLLL", 16, command_id | 0x80000000, status, sequence)
+                    )
+                    await writer.drain()
+                    _emit(
+                        {
+                            "ev": "bind_refused",
+                            "system_id": given_id,
+                            "status": status,
+                            "at": time.monotonic(),
+                        }
+                    )
+                    return
+            upstream_reader, upstream_writer = await asyncio.open_connection(
+                "127.0.0.1", self.inner
+            )
+            upstream_writer.write(header + body)
+            await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:  # pragma: no cover - runs in the child
+    try:
+        while chunk := await reader.read(65536):
+            writer.write(chunk)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        writer.close()
 
 
 class _ServerState:  # pragma: no cover - runs in the child
     """The child's side: answers submits, sends deliver_sm, obeys commands."""
 
-    def __init__(self, smpp34: Any, server: Any, generation: int) -> None:
+    def __init__(self, smpp34: Any, server: Any, generation: int, routing: str) -> None:
         self.smpp34 = smpp34
         self.server = server
         self.generation = generation
+        self.routing = routing
+        self.turn = 0
         self.count = 0
         self.sessions: dict[str, Any] = {}
         self.refuse_next: deque[int] = deque()
@@ -702,6 +848,8 @@ class _ServerState:  # pragma: no cover - runs in the child
         self.sending = asyncio.Semaphore(64)
         self.tasks: set[asyncio.Task[None]] = set()
         self.receiver_bound = asyncio.Event()
+        self.min_interval = 0.0  # > 0: at most one accepted submit_sm per this many seconds
+        self.last_accepted = -1e9
 
     async def run(self) -> None:
         commands = asyncio.create_task(self.read_commands())
@@ -739,10 +887,14 @@ class _ServerState:  # pragma: no cover - runs in the child
     def on_submit(self, event: Any) -> None:
         destination = event.destination_addr
         status = self.refuse_next.popleft() if self.refuse_next else self.reject_to.get(destination)
+        now = time.monotonic()
+        if status is None and self.min_interval and now - self.last_accepted < self.min_interval:
+            status = ESME_RTHROTTLED  # no burst: too soon after the last accepted one
         if status is not None:
             event.reject(status)
-            _emit({"ev": "refused", "dst": destination, "status": status})
+            _emit({"ev": "refused", "dst": destination, "status": status, "at": now})
             return
+        self.last_accepted = now
         self.count += 1
         message_id = f"{self.generation:02x}{self.count:08x}"
         # Recorded before it is answered: a crash in between shows as a message the
@@ -761,6 +913,7 @@ class _ServerState:  # pragma: no cover - runs in the child
                 "registered_delivery": event.registered_delivery,
                 "sm": bytes(event.short_message).hex(),
                 "tlvs": [[t.tag, bytes(t.value).hex()] for t in event.tlvs],
+                "at": now,
             }
         )
         event.accept(message_id)
@@ -797,8 +950,18 @@ class _ServerState:  # pragma: no cover - runs in the child
         for item in items:
             self.spawn(self.deliver_one(item))
 
-    def receiver(self, preferred: str | None) -> Any:
+    def receiver(self, preferred: str | None, receipt: bool = False) -> Any:
         session = self.sessions.get(preferred) if preferred else None
+        if receipt and self.routing == "round_robin":
+            # Every receiving bind of the submitter's account in turn (of any account
+            # when the submitter is gone): what Jasmin does with receipts.
+            receivers = [s for s in self.sessions.values() if s.can_receive]
+            system_id = getattr(session, "system_id", None)
+            same = [s for s in receivers if s.system_id == system_id] or receivers
+            if same:
+                self.turn += 1
+                return same[self.turn % len(same)]
+            return None
         if session is not None and session.can_receive:
             return session
         return next((s for s in self.sessions.values() if s.can_receive), None)
@@ -806,7 +969,7 @@ class _ServerState:  # pragma: no cover - runs in the child
     async def deliver_one(self, item: dict[str, Any]) -> None:
         smpp34 = self.smpp34
         async with self.sending:
-            session = self.receiver(item["session"])
+            session = self.receiver(item["session"], item.get("receipt", False))
             if session is None:
                 self.waiting.append(item)
                 return
@@ -821,6 +984,8 @@ class _ServerState:  # pragma: no cover - runs in the child
                     data_coding=item["data_coding"],
                     tlvs=[smpp34.Tlv(tag, bytes.fromhex(value)) for tag, value in item["tlvs"]],
                 )
+                if item.get("receipt"):
+                    _emit({"ev": "receipt", "session_id": session.session_id})
             except Exception as exc:
                 # The session went away: keep the item for the next receiver.
                 _emit({"ev": "deliver_failed", "message": str(exc)})
@@ -842,8 +1007,20 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
     parser = argparse.ArgumentParser(description="isobil's simulated SMSC (smpp34)")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--generation", type=int, default=1)
+    parser.add_argument("--routing", default="submitter", choices=("submitter", "round_robin"))
+    parser.add_argument("--max-rate", type=float, default=None, help="submits/s, no burst")
+    parser.add_argument("--system-id", default=None, help="refuse binds with another one")
     args = parser.parse_args(argv)
-    asyncio.run(_serve(args.port, args.generation))
+    asyncio.run(
+        _serve(
+            args.port,
+            args.generation,
+            args.routing,
+            max_rate=args.max_rate,
+            password=os.environ.get(_PASSWORD_ENV),  # refuse binds with another one
+            system_id=args.system_id,
+        )
+    )
     os._exit(0)
 
 

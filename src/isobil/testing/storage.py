@@ -27,6 +27,7 @@ from isobil.storage import (
     IysSync,
     IysSyncStatus,
     MessageState,
+    OtpRecord,
     OutboundMessage,
     Schedule,
     ScheduleStatus,
@@ -93,6 +94,25 @@ def messages(
         )
         for i in range(count)
     ]
+
+
+def otp_record(otp_id: str, i: int, *, at: datetime) -> OtpRecord:
+    """A one-time code record for ``number(i)`` created at ``at``, valid 3 minutes."""
+    return OtpRecord(
+        id=otp_id,
+        number=number(i),
+        hash=hashlib.sha256(otp_id.encode()).hexdigest(),
+        salt="00" * 16,
+        created_at=at,
+        expires_at=at + timedelta(minutes=3),
+        brand="ACME",
+    )
+
+
+def _campaign_text(storage: Storage, campaign_id: str) -> str:
+    found = storage.get_campaign(campaign_id)
+    assert found is not None
+    return found.text
 
 
 def _stored(storage: Storage, message_id: str) -> OutboundMessage:
@@ -380,6 +400,111 @@ class StorageContract:
             thread.join()
         assert sorted(answers) == [False] * 7 + [True]
 
+    # -- one-time codes -------------------------------------------------------
+
+    def test_otp_codes_kept_used_once_and_locked(self, storage: Storage) -> None:
+        """The newest code of a number comes back; it is used once, not when expired or
+        locked by wrong attempts; purge deletes only what expired before the moment."""
+        first = otp_record("o1", 1, at=T0)
+        second = otp_record("o2", 1, at=T0 + timedelta(seconds=30))
+        for record in (first, second, otp_record("o3", 2, at=T0)):
+            assert storage.add_otp(record, limits=()) is None
+        assert storage.latest_otp(number(1)) == second
+        assert storage.latest_otp(number(3)) is None
+        later = T0 + timedelta(minutes=1)
+        assert storage.use_otp("o2", now=later, max_attempts=5) is True
+        assert storage.use_otp("o2", now=later, max_attempts=5) is False
+        used = storage.latest_otp(number(1))
+        assert used is not None
+        assert used.used_at == later
+        assert storage.fail_otp("o2") == 0  # a used code counts no more attempts
+        assert storage.use_otp("o1", now=T0 + timedelta(minutes=3), max_attempts=5) is False
+        assert [storage.fail_otp("o3") for _ in range(3)] == [1, 2, 3]
+        assert storage.use_otp("o3", now=later, max_attempts=3) is False
+        assert storage.use_otp("o3", now=later, max_attempts=4) is True
+        assert storage.use_otp("missing", now=later, max_attempts=5) is False
+        assert storage.fail_otp("missing") == 0
+        three = T0 + timedelta(minutes=3)
+        assert storage.purge_otp(created_before=T0, now=three) == 0
+        assert storage.purge_otp(created_before=three, now=three - timedelta(seconds=1)) == 0
+        assert storage.purge_otp(created_before=three, now=three) == 2
+        assert storage.latest_otp(number(1)) == used
+        assert storage.latest_otp(number(2)) is None
+
+    def test_otp_rate_limits_count_per_number_and_window(self, storage: Storage) -> None:
+        """A number's codes in each window are counted; a refused code is not kept and
+        the answer is when the first limit frees a place."""
+        limits = [(timedelta(minutes=10), 2), (timedelta(days=1), 3)]
+        at = [T0, T0 + timedelta(minutes=1), T0 + timedelta(minutes=2)]
+        assert storage.add_otp(otp_record("a", 1, at=at[0]), limits=limits) is None
+        assert storage.add_otp(otp_record("b", 1, at=at[1]), limits=limits) is None
+        assert storage.add_otp(otp_record("c", 1, at=at[2]), limits=limits) == T0 + timedelta(
+            minutes=10
+        )
+        assert storage.latest_otp(number(1)) == otp_record("b", 1, at=at[1])
+        assert storage.add_otp(otp_record("x", 2, at=at[2]), limits=limits) is None
+        free = T0 + timedelta(minutes=10)
+        assert storage.add_otp(otp_record("d", 1, at=free), limits=limits) is None
+        # Three today: the day's limit holds until the first code is a day old.
+        late = T0 + timedelta(hours=5)
+        assert storage.add_otp(otp_record("e", 1, at=late), limits=limits) == T0 + timedelta(days=1)
+        with pytest.raises(InvalidValue, match="already exists"):
+            storage.add_otp(otp_record("a", 3, at=late), limits=())
+
+    def test_concurrent_otp_sends_never_exceed_the_limit(self, storage: Storage) -> None:
+        """Eight threads sending a code to one number under a limit of three: three kept."""
+        start = threading.Barrier(8)
+        answers: list[datetime | None] = []
+        limits = [(timedelta(minutes=10), 3)]
+
+        def race(i: int) -> None:
+            start.wait()
+            record = otp_record(f"r{i}", 1, at=T0 + timedelta(milliseconds=i))
+            answers.append(storage.add_otp(record, limits=limits))
+
+        threads = [threading.Thread(target=race, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sum(answer is None for answer in answers) == 3
+
+    def test_a_code_is_used_by_one_of_many_racers(self, storage: Storage) -> None:
+        """Eight threads using one code at once: exactly one of them gets it."""
+        storage.add_otp(otp_record("race", 1, at=T0), limits=())
+        start = threading.Barrier(8)
+        answers: list[bool] = []
+
+        def race() -> None:
+            start.wait()
+            answers.append(storage.use_otp("race", now=T0, max_attempts=5))
+
+        threads = [threading.Thread(target=race) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(answers) == [False] * 7 + [True]
+
+    def test_redact_campaign_text(self, storage: Storage) -> None:
+        """A secret is masked in a campaign's text and its messages', nowhere else."""
+        storage.create_campaign(attrs.evolve(campaign("c1"), text="Kodunuz: 482915."))
+        storage.create_campaign(attrs.evolve(campaign("c2"), text="Kodunuz: 482915."))
+        storage.add_messages(
+            [
+                attrs.evolve(m, text="Kodunuz: 482915.")
+                for m in messages(2, "c1") + messages(1, "c2")
+            ]
+        )
+        assert storage.redact_campaign_text("c1", "482915", "******") == 2
+        assert _campaign_text(storage, "c1") == "Kodunuz: ******."
+        assert [m.text for m in storage.iter_messages("c1")] == ["Kodunuz: ******."] * 2
+        assert _campaign_text(storage, "c2") == "Kodunuz: 482915."
+        assert [m.text for m in storage.iter_messages("c2")] == ["Kodunuz: 482915."]
+        assert storage.redact_campaign_text("c1", "482915", "******") == 0
+        with pytest.raises(InvalidValue):
+            storage.redact_campaign_text("c1", "", "*")
+
     # -- inbound ------------------------------------------------------------
 
     def test_inbound_records(self, storage: Storage) -> None:
@@ -473,6 +598,53 @@ class StorageContract:
         assert found is not None
         assert found.status is CampaignStatus.PAUSED
         assert storage.get_campaign("nope") is None
+
+    def test_finish_drained_campaigns(self, storage: Storage) -> None:
+        """Running campaigns with messages and none queued or submitting become done;
+        a campaign still empty, still sending, or not running is left as it is."""
+
+        def with_states(campaign_id: str, *states: MessageState) -> None:
+            storage.add_messages(
+                attrs.evolve(m, state=s)
+                for m, s in zip(messages(len(states), campaign_id), states, strict=True)
+            )
+
+        for campaign_id in ("empty", "queued", "sending", "sent", "blocked"):
+            storage.create_campaign(campaign(campaign_id))
+        storage.create_campaign(campaign("paused", CampaignStatus.PAUSED))
+        with_states("queued", MessageState.DELIVERED, MessageState.QUEUED)
+        with_states("sending", MessageState.SUBMITTING)
+        with_states("sent", MessageState.SUBMITTED, MessageState.FAILED, MessageState.UNKNOWN)
+        with_states("blocked", MessageState.BLOCKED)
+        with_states("paused", MessageState.SUBMITTED)
+        assert storage.finish_drained_campaigns() == ["blocked", "sent"]
+        assert storage.finish_drained_campaigns() == []
+        status = {c.id: c.status for c in storage.list_campaigns()}
+        assert status == {
+            "empty": CampaignStatus.RUNNING,
+            "queued": CampaignStatus.RUNNING,
+            "sending": CampaignStatus.RUNNING,
+            "sent": CampaignStatus.DONE,
+            "blocked": CampaignStatus.DONE,
+            "paused": CampaignStatus.PAUSED,
+        }
+
+    def test_create_campaign_with_messages_is_one_step(self, storage: Storage) -> None:
+        """A campaign and its messages are stored together; a message id taken already,
+        or a campaign id taken already, refuses the whole call."""
+        batch = messages(2, "c1")
+        storage.create_campaign_with_messages(campaign("c1"), batch)
+        assert storage.get_campaign("c1") == campaign("c1")
+        assert list(storage.iter_messages("c1")) == batch
+        with pytest.raises(InvalidValue, match="'c1-m00000' already exists"):
+            storage.create_campaign_with_messages(
+                campaign("c2"), [attrs.evolve(batch[0], campaign_id="c2")]
+            )
+        assert storage.get_campaign("c2") is None
+        with pytest.raises(InvalidValue, match="'c1' already exists"):
+            storage.create_campaign_with_messages(campaign("c1"), [])
+        storage.create_campaign_with_messages(campaign("c3", CampaignStatus.DONE), [])
+        assert storage.message_counts("c3") == {}
 
     def test_messages_round_trip_and_count(self, storage: Storage) -> None:
         """Messages come back as stored; counts are per state."""
@@ -765,6 +937,183 @@ class StorageContract:
             MessageState.EXPIRED: 1,
             MessageState.REJECTED: 1,
         }
+
+    # -- the parts of long messages ---------------------------------------------
+
+    def _long(self, storage: Storage, count: int = 2) -> list[str]:
+        """``count`` messages submitting; the first is settled with three part ids
+        (``a-0``, ``a-1``, ``a-2``), the second as one part (``b-0``)."""
+        ids = self._submitting(storage, count)
+        moved = storage.settle(
+            [
+                Settlement(
+                    ids[0],
+                    MessageState.SUBMITTED,
+                    provider_id="a-0",
+                    part_ids=("a-0", "a-1", "a-2"),
+                ),
+                Settlement(ids[1], MessageState.SUBMITTED, provider_id="b-0", part_ids=("b-0",)),
+            ],
+            now=T0,
+        )
+        assert moved == ids[:2]
+        return ids
+
+    def test_settle_keeps_the_parts_of_a_long_message(self, storage: Storage) -> None:
+        """Part ids are kept with a long message as it is settled; any of them finds it."""
+        ids = self._long(storage, 3)
+        parts = storage.message_parts(ids[0])
+        assert [(p.provider_id, p.message_id, p.part, p.status) for p in parts] == [
+            ("a-0", ids[0], 0, None),
+            ("a-1", ids[0], 1, None),
+            ("a-2", ids[0], 2, None),
+        ]
+        assert all(p.updated_at == T0 for p in parts)
+        for part_id in ("a-0", "a-1", "a-2"):
+            found = storage.message_by_provider_id(part_id)
+            assert found is not None
+            assert found.id == ids[0]
+        assert storage.message_parts(ids[1]) == []  # one part: its id is the message's
+        # A message that did not move to submitted keeps no parts.
+        storage.settle(
+            [Settlement(ids[2], MessageState.FAILED, reason="refused", part_ids=("c-0", "c-1"))],
+            now=T0,
+        )
+        assert storage.message_parts(ids[2]) == []
+        assert storage.message_by_provider_id("c-1") is None
+        assert storage.message_parts("no-such-message") == []
+
+    def test_a_long_message_is_delivered_when_every_part_is(self, storage: Storage) -> None:
+        """Part receipts in any order settle the message once, at the last part."""
+        ids = self._long(storage)
+        later = T0 + timedelta(minutes=1)
+        assert storage.apply_delivery_report(DeliveryReportRecord("a-2", "delivered", T0)) is None
+        assert (
+            storage.apply_delivery_reports(
+                [
+                    DeliveryReportRecord("a-0", "pending", T0),
+                    DeliveryReportRecord("a-0", "delivered", T0),
+                    DeliveryReportRecord("a-2", "delivered", T0),  # a repeat
+                ]
+            )
+            == []
+        )
+        assert _stored(storage, ids[0]).state is MessageState.SUBMITTED
+        changed = storage.apply_delivery_reports(
+            [
+                DeliveryReportRecord("b-0", "delivered", later),
+                DeliveryReportRecord("a-1", "delivered", later, error_code="000"),
+            ]
+        )
+        assert [(m.id, m.state, m.updated_at) for m in changed] == [
+            (ids[1], MessageState.DELIVERED, later),
+            (ids[0], MessageState.DELIVERED, later),
+        ]
+        # Late and repeated receipts change nothing, one by one or together.
+        late = DeliveryReportRecord("a-1", "undelivered", later, error_code="027")
+        assert storage.apply_delivery_report(late) is None
+        assert storage.apply_delivery_reports([late, late]) == []
+        assert [p.status for p in storage.message_parts(ids[0])] == ["delivered"] * 3
+
+    def test_a_long_message_fails_with_its_first_failing_part(self, storage: Storage) -> None:
+        """The first part that fails fails the message, with its code; the rest is kept."""
+        ids = self._long(storage)
+        assert storage.apply_delivery_report(DeliveryReportRecord("a-0", "delivered", T0)) is None
+        failed = storage.apply_delivery_report(
+            DeliveryReportRecord("a-1", "undelivered", T0, error_code="027")
+        )
+        assert failed is not None
+        assert (failed.id, failed.state, failed.error_code, failed.reason) == (
+            ids[0],
+            MessageState.UNDELIVERED,
+            "027",
+            "part 2 of 3 undelivered",
+        )
+        assert (
+            storage.apply_delivery_reports(
+                [
+                    DeliveryReportRecord("a-2", "expired", T0, error_code="254"),
+                    DeliveryReportRecord("a-1", "delivered", T0),  # late: part 2 failed already
+                ]
+            )
+            == []
+        )
+        message = _stored(storage, ids[0])
+        assert (message.state, message.error_code) == (MessageState.UNDELIVERED, "027")
+        assert [(p.status, p.error_code) for p in storage.message_parts(ids[0])] == [
+            ("delivered", None),
+            ("undelivered", "027"),
+            ("expired", "254"),
+        ]
+
+    def test_reports_held_until_their_message_is_settled(self, storage: Storage) -> None:
+        """A receipt read before its message (or part) was settled is kept, and applied
+        once, by whichever caller asks first, when its id is known."""
+        ids = self._submitting(storage, 2)
+        early = [
+            DeliveryReportRecord("a-1", "delivered", T0),
+            DeliveryReportRecord("b-0", "undelivered", T0, error_code="027"),
+            DeliveryReportRecord("z-9", "delivered", T0),  # never ours
+        ]
+        assert storage.apply_delivery_reports(early[:2]) == []
+        assert storage.apply_delivery_report(early[2]) is None
+        assert storage.apply_held_reports(["a-1", "b-0", "z-9"]) == []  # nothing known yet
+        assert storage.apply_held_reports([]) == []
+        storage.settle(
+            [
+                Settlement(
+                    ids[0],
+                    MessageState.SUBMITTED,
+                    provider_id="a-0",
+                    part_ids=("a-0", "a-1", "a-2"),
+                ),
+                Settlement(ids[1], MessageState.SUBMITTED, provider_id="b-0"),
+            ],
+            now=T0,
+        )
+        assert (
+            storage.apply_delivery_reports(
+                [
+                    DeliveryReportRecord("a-0", "delivered", T0),
+                    DeliveryReportRecord("a-2", "delivered", T0),
+                ]
+            )
+            == []
+        )
+        changed = storage.apply_held_reports(["a-0", "a-1", "a-2", "b-0", "z-9"])
+        assert sorted((m.id, m.state) for m in changed) == [
+            (ids[0], MessageState.DELIVERED),
+            (ids[1], MessageState.UNDELIVERED),
+        ]
+        assert storage.apply_held_reports(["a-1", "b-0", "z-9"]) == []  # applied once
+        assert _stored(storage, ids[1]).error_code == "027"
+
+    def test_held_reports_apply_once_across_threads(self, storage: Storage) -> None:
+        """Many callers asking at once for one held failure: it is applied (and answered) once."""
+        ids = self._submitting(storage, 1)
+        storage.apply_delivery_report(DeliveryReportRecord("a-1", "rejected", T0))
+        storage.settle(
+            [
+                Settlement(
+                    ids[0], MessageState.SUBMITTED, provider_id="a-0", part_ids=("a-0", "a-1")
+                )
+            ],
+            now=T0,
+        )
+        answers: list[list[OutboundMessage]] = []
+        barrier = threading.Barrier(4)
+
+        def ask() -> None:
+            barrier.wait()
+            answers.append(storage.apply_held_reports(["a-1"]))
+
+        threads = [threading.Thread(target=ask) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(len(a) for a in answers) == [0, 0, 0, 1]
+        assert _stored(storage, ids[0]).state is MessageState.REJECTED
 
     def test_append_credits_in_one_call(self, storage: Storage) -> None:
         """Many entries append in order, each with the next seq, adding to the balance."""

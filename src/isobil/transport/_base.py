@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -87,17 +87,27 @@ class OutboundSms:
         return self.category is None or self.category is MessageCategory.COMMERCIAL
 
 
+def _ids(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 @attrs.frozen
 class SubmitResult:
     """The outcome of submitting one :class:`OutboundSms`.
 
     Either ``provider_id`` is set (the peer accepted the message) or ``error`` is
     (it did not, or the outcome is unknown: see :class:`isobil.TransportTimeout`).
+
+    ``part_ids`` are the peer's ids of each part, in order, where the peer gives
+    each part of a long message an id of its own and reports each part under it
+    (SMPP); ``provider_id`` is then the first. Empty where the peer reports a
+    message as a whole (HTTP providers).
     """
 
     id: str
     provider_id: str | None = None
     error: TransportError | None = None
+    part_ids: tuple[str, ...] = attrs.field(default=(), converter=_ids)
 
     @property
     def ok(self) -> bool:
@@ -123,7 +133,12 @@ class DeliveryStatus(enum.StrEnum):
 
 @attrs.frozen
 class DeliveryReport:
-    """A delivery report (DLR) for a message the peer accepted, by the peer's id."""
+    """A delivery report (DLR) for a message the peer accepted, by the peer's id.
+
+    Where the peer gives each part of a long message an id of its own (see
+    :attr:`SubmitResult.part_ids`), a report is for one part, under that part's
+    id; the ``Client`` settles the message when every part is settled.
+    """
 
     provider_id: str
     status: DeliveryStatus = attrs.field(converter=DeliveryStatus)

@@ -31,6 +31,7 @@ import smpplib.smpp  # type: ignore[import-untyped]  # smpplib ships no type hin
 from isobil import phone
 from isobil._net import Secret
 from isobil.errors import (
+    BindRefused,
     ConfigurationError,
     ConnectionFailed,
     InvalidValue,
@@ -57,12 +58,12 @@ from isobil.transport._smpp_errors import (
     status_error,
     status_name,
 )
+from isobil.transport._smpp_flow import FlowControl
 from isobil.transport._smpp_inbound import Assembled, Reassembler, decode_best_effort
 from isobil.transport._smpp_receipts import (
     ISTANBUL,
     MESSAGE_STATES,
     ReceiptBook,
-    TrackedMessage,
     parse_receipt_text,
 )
 
@@ -118,6 +119,10 @@ class SmppStats:
     ``parts_*`` count ``submit_sm`` PDUs, one per part of a message.
     ``resubmitted`` counts parts sent again after a connection dropped before
     their answer; ``throttled`` answers with ESME_RTHROTTLED or ESME_RMSGQFUL.
+    ``rate`` is the pacing rate flow control has learned (submits/s; None while
+    the SMSC never throttled and no ``throughput`` is set), ``accepted_rate`` the
+    submits the SMSC accepted per second over the last 5 s, ``window`` the send
+    window in force and ``rate_cuts`` how often throttling cut the rate.
     """
 
     binds: int = 0
@@ -134,6 +139,10 @@ class SmppStats:
     malformed: int = 0
     in_flight: int = 0
     queued: int = 0
+    rate_cuts: int = 0
+    window: int = 0
+    rate: float | None = None
+    accepted_rate: float = 0.0
 
 
 class _Batch:
@@ -146,7 +155,7 @@ class _Batch:
 
 
 class _Message:
-    __slots__ = ("accepted", "batch", "finished", "ids", "index", "queued_at", "receipts", "sms")
+    __slots__ = ("accepted", "batch", "finished", "ids", "index", "queued_at", "sms")
 
     def __init__(self, sms: OutboundSms, batch: _Batch, index: int, queued_at: float) -> None:
         self.sms = sms
@@ -156,7 +165,6 @@ class _Message:
         self.ids: list[str | None] = [None] * sms.plan.parts
         self.accepted = 0
         self.finished = False
-        self.receipts: TrackedMessage | None = None  # the ReceiptBook's, once a part is accepted
 
 
 class _Part:
@@ -184,8 +192,6 @@ class _Session:
         self.next_attempt = 0.0
         self.attempts = 0
         self.down_since: float | None = now
-        self.paused_until = 0.0
-        self.throttle_streak = 0
         self.unbind_answered = False
         self.last_error: TransportError | None = None
 
@@ -210,13 +216,22 @@ class SmppTransport(Transport):
     (a reference counted per destination) or, with ``sar=True``, with the SAR
     TLVs; Turkish shift tables ride in the UDH either way.
 
-    ESME_RTHROTTLED and ESME_RMSGQFUL pause sending for ``throttle_delay``
-    seconds, doubling up to ``max_throttle_delay``, and the part is sent again;
-    after ``max_throttle_retries`` the message fails with
-    :class:`~isobil.Throttled`. A dropped connection is re-established after
-    ``reconnect_delay`` seconds, doubling up to ``max_reconnect_delay``; parts sent
-    but unanswered when it dropped are sent again (``resubmit_unanswered``) —
-    SMPP cannot tell whether the SMSC stored them, so this is at-least-once.
+    ESME_RTHROTTLED and ESME_RMSGQFUL adapt the flow (AIMD, see docs/smpp.md):
+    the window is halved and the submit rate cut, then both grow back, and from
+    then on submits are paced evenly at the rate learned (at least one every
+    ``max_throttle_delay`` seconds). The refused part is sent again
+    without counting as a failure; only when the SMSC has refused for
+    ``throttle_give_up`` seconds without accepting a single submit does it fail
+    with :class:`~isobil.Throttled` (or, when ``max_throttle_retries`` is set,
+    after that many refusals of the part). ``throttle_delay`` is kept for
+    compatibility and no longer used. A bind refused with a status no retry can
+    change (ESME_RINVPASWD, ESME_RINVSYSID, ESME_RBINDFAIL, ESME_RINVSYSTYP) is
+    not retried: queued and later messages fail at once with
+    :class:`~isobil.BindRefused`, and :meth:`wait_bound` raises it. A dropped
+    connection is re-established after ``reconnect_delay`` seconds, doubling up
+    to ``max_reconnect_delay``; parts sent but unanswered when it dropped are
+    sent again (``resubmit_unanswered``) — SMPP cannot tell whether the SMSC
+    stored them, so this is at-least-once.
     Messages queued while no session is bound fail with
     :class:`~isobil.ConnectionFailed` after ``give_up_after`` seconds. A
     ``submit_sm`` unanswered for ``request_timeout`` seconds fails its message
@@ -267,7 +282,8 @@ class SmppTransport(Transport):
         give_up_after: float = 30.0,
         throttle_delay: float = 1.0,
         max_throttle_delay: float = 30.0,
-        max_throttle_retries: int = 10,
+        max_throttle_retries: int | None = None,
+        throttle_give_up: float = 60.0,
         resubmit_unanswered: bool = True,
         unbind_timeout: float = 1.0,
         receipt_timezone: tzinfo = ISTANBUL,
@@ -287,6 +303,7 @@ class SmppTransport(Transport):
                 "give_up_after": give_up_after,
                 "unbind_timeout": unbind_timeout,
                 "reassembly_timeout": reassembly_timeout,
+                "throttle_give_up": throttle_give_up,
             },
             delays={
                 "reconnect_delay": reconnect_delay,
@@ -295,7 +312,7 @@ class SmppTransport(Transport):
                 "max_throttle_delay": max_throttle_delay,
             },
         )
-        if max_throttle_retries < 0:
+        if max_throttle_retries is not None and max_throttle_retries < 0:
             raise InvalidValue(f"max_throttle_retries must be >= 0, got {max_throttle_retries}")
         self.host = host
         self.port = port
@@ -324,6 +341,7 @@ class SmppTransport(Transport):
         self.throttle_delay = throttle_delay
         self.max_throttle_delay = max_throttle_delay
         self.max_throttle_retries = max_throttle_retries
+        self.throttle_give_up = throttle_give_up
         self.resubmit_unanswered = resubmit_unanswered
         self.unbind_timeout = unbind_timeout
         self.receipt_timezone = receipt_timezone
@@ -338,11 +356,15 @@ class SmppTransport(Transport):
         roles = [_Role.TRX] if bind == "transceiver" else [_Role.TX, _Role.RX]
         self._sessions = [_Session(role, started) for role in roles]
         self._bound = threading.Event()
-        self._stats: dict[str, int] = dict.fromkeys(attrs.fields_dict(SmppStats), 0)
+        self._stats: dict[str, Any] = dict.fromkeys(attrs.fields_dict(SmppStats), 0)
         self._book = ReceiptBook()
         self._reassembler = Reassembler(timeout=reassembly_timeout)
-        self._tokens = float(self._burst)
-        self._tokens_at = time.monotonic()
+        self._flow = FlowControl(
+            window, throughput, min_rate=1 / max(max_throttle_delay, 0.001), now=started
+        )
+        self._throttled_since: float | None = None  # the first refusal since an acceptance
+        self._refused: BindRefused | None = None
+        self._state = threading.Condition()  # notified when bound or refused for good
         self._next_expiry = 0.0
         self._events: queue.SimpleQueue[InboundEvent | None] = queue.SimpleQueue()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -361,15 +383,19 @@ class SmppTransport(Transport):
     def submit(self, batch: Sequence[OutboundSms]) -> list[SubmitResult]:
         """Submit ``batch``; block until every message is accepted, refused or timed out.
 
-        Raises :class:`~isobil.TransportClosed` after :meth:`close`, and
-        :class:`~isobil.ConnectionFailed` when no part of the batch could reach
-        the SMSC because no session could be bound within ``give_up_after``.
+        Raises :class:`~isobil.TransportClosed` after :meth:`close`,
+        :class:`~isobil.BindRefused` at once when the SMSC refused the bind for
+        good, and :class:`~isobil.ConnectionFailed` when no part of the batch
+        could reach the SMSC because no session could be bound within
+        ``give_up_after``.
         """
         if not batch:
             with self._lock:
                 if self._closed:
                     raise TransportClosed("SmppTransport is closed")
             return []
+        if self._refused is not None:
+            raise self._refused
         waiting = _Batch(len(batch))
         now = time.monotonic()
         messages = [_Message(sms, waiting, i, now) for i, sms in enumerate(batch)]
@@ -390,8 +416,16 @@ class SmppTransport(Transport):
         return results
 
     def wait_bound(self, timeout: float = 10.0) -> None:
-        """Block until every session is bound; raise ConnectionFailed after ``timeout`` s."""
-        if not self._bound.wait(timeout):
+        """Block until every session is bound; raise ConnectionFailed after ``timeout`` s.
+
+        Raises :class:`~isobil.BindRefused` as soon as the SMSC refuses the bind
+        with a status no retry can change (a wrong password, say).
+        """
+        with self._state:
+            self._state.wait_for(lambda: self._bound.is_set() or self._refused is not None, timeout)
+        if self._refused is not None:
+            raise self._refused
+        if not self._bound.is_set():
             reasons = [str(s.last_error) for s in self._sessions if s.last_error is not None]
             detail = f": {reasons[-1]}" if reasons else ""
             raise ConnectionFailed(
@@ -408,7 +442,23 @@ class SmppTransport(Transport):
         values = dict(self._stats)
         values["in_flight"] = sum(len(s.in_flight) for s in self._sessions)
         values["queued"] = len(self._outbox) + len(self._ready)
+        flow = self._flow
+        values.update(
+            rate_cuts=flow.cuts,
+            window=int(flow.window),
+            rate=flow.rate,
+            accepted_rate=flow.measured(time.monotonic()),
+        )
         return SmppStats(**values)
+
+    @property
+    def refused(self) -> BindRefused | None:
+        """The :class:`~isobil.BindRefused` once the SMSC refused the bind for good.
+
+        The transport then sends nothing and does not reconnect; every submit
+        raises it. Fix the credentials and create a new transport.
+        """
+        return self._refused
 
     def close(self) -> None:
         """Unbind and disconnect; messages not yet answered fail. Idempotent.
@@ -440,10 +490,6 @@ class SmppTransport(Transport):
         )
 
     # -- building submit_sm ------------------------------------------------
-
-    @property
-    def _burst(self) -> float:
-        return 1.0 if self.throughput is None else max(1.0, self.throughput / 10)
 
     def _build(self, message: _Message) -> list[_Part]:
         """The submit_sm of every part of ``message`` (on the I/O thread, just in time)."""
@@ -553,6 +599,8 @@ class SmppTransport(Transport):
                         TransportTimeout("SmppTransport closed before the SMSC answered")
                     )
                     return
+            elif self._refused is not None:
+                self._fail_everything(self._refused)  # queued meanwhile: fails at once
             else:
                 for session in self._sessions:
                     if not session.up and now >= session.next_attempt:
@@ -599,11 +647,13 @@ class SmppTransport(Transport):
             if session.in_flight:
                 first = next(iter(session.in_flight.values()))
                 due = min(due, first.sent_at + self.request_timeout)
-            if closing is None and (self._outbox or self._ready) and session.role.transmits:
-                if session.paused_until > now:
-                    due = min(due, session.paused_until)
-                elif self.throughput is not None and self._tokens < 1:
-                    due = min(due, now + (1 - self._tokens) / self.throughput)
+            if (
+                closing is None
+                and (self._outbox or self._ready)
+                and session.role.transmits
+                and len(session.in_flight) < self._flow.window
+            ):
+                due = min(due, self._flow.next_slot(now))
         return max(0.0, due - now)
 
     # -- connecting --------------------------------------------------------
@@ -654,6 +704,8 @@ class SmppTransport(Transport):
         )
         if all(s.up for s in self._sessions):
             self._bound.set()
+            with self._state:
+                self._state.notify_all()
         if session.rbuf:  # PDUs that came right behind the bind answer
             self._parse(session, now)
 
@@ -682,6 +734,9 @@ class SmppTransport(Transport):
             buffer += chunk
 
     def _bind_failed(self, session: _Session, exc: BaseException) -> None:
+        if isinstance(exc, BindRefused):
+            self._refuse(session, exc)
+            return
         mapped = map_exception(exc)
         detail = str(mapped) if mapped is not None else type(exc).__name__
         error = ConnectionFailed(f"cannot bind to {self.host}:{self.port}: {detail}")
@@ -702,6 +757,29 @@ class SmppTransport(Transport):
             detail,
             delay,
         )
+
+    def _refuse(self, session: _Session, refusal: BindRefused) -> None:
+        """A bind refused for good: stop, and fail everything with a clear error."""
+        error = BindRefused(
+            f"the SMSC at {self.host}:{self.port} refused the bind of system_id "
+            f"{self.system_id!r}: {refusal}; not retried, as no retry changes that: "
+            "fix the credentials (or system_type) and start again",
+            status=refusal.status,
+        )
+        error.__cause__ = refusal
+        self._stats["bind_failures"] += 1
+        log.error("isobil: %s", error)
+        for other in self._sessions:
+            other.last_error = error
+            other.next_attempt = float("inf")
+            other.rbuf = bytearray()
+            if other.up:
+                self._disconnect(other)
+        self._bound.clear()
+        self._refused = error
+        self._fail_everything(error)
+        with self._state:
+            self._state.notify_all()
 
     def _drop(self, session: _Session, reason: str) -> None:
         """The connection is gone: requeue or fail what it carried, plan the reconnect."""
@@ -763,17 +841,11 @@ class SmppTransport(Transport):
     def _pump(self, now: float) -> None:
         """Send queued parts while the window, the rate limit and any back-off allow."""
         sender = next((s for s in self._sessions if s.role.transmits), None)
-        if sender is None or not sender.up or now < sender.paused_until:
+        if sender is None or not sender.up:
             return
         if not self._ready and not self._outbox:
             return
-        room = self.window - len(sender.in_flight)
-        if self.throughput is not None:
-            self._tokens = min(
-                self._burst, self._tokens + (now - self._tokens_at) * self.throughput
-            )
-            self._tokens_at = now
-            room = min(room, int(self._tokens))
+        room = self._flow.room(now, len(sender.in_flight))
         if room <= 0:
             return
         if len(self._ready) < room:
@@ -806,8 +878,7 @@ class SmppTransport(Transport):
                 room -= 1
             if not chunks:
                 return
-            if self.throughput is not None:
-                self._tokens -= len(chunks)
+            self._flow.sent(now, len(chunks))
             self._stats["parts_sent"] += len(chunks)
             sender.wbuf.extend(chunks)
             self._flush(sender)
@@ -926,44 +997,57 @@ class SmppTransport(Transport):
             )
             return
         if status == 0:
-            session.throttle_streak = 0
+            self._flow.accepted(now, part.sent_at)
+            self._throttled_since = None
             self._stats["parts_accepted"] += 1
             end = pdu.find(b"\0", 16)
             raw_id = pdu[16 : end if end >= 0 else len(pdu)]
             message_id = raw_id.decode("ascii", "replace")
             self._part_accepted(part, message_id)
         elif status in BACK_OFF_STATUSES:
-            self._stats["throttled"] += 1
-            part.throttles += 1
-            if part.throttles > self.max_throttle_retries:
-                self._stats["parts_rejected"] += 1
-                self._part_failed(
-                    part,
-                    Throttled(
-                        f"submit_sm to {phone.mask(part.message.sms.to)} answered "
-                        f"{status_name(status)} {part.throttles} times; gave up"
-                    ),
-                )
-                return
-            # Answers to submits sent before the pause began do not lengthen it:
-            # only a refusal of what was sent after the last pause escalates.
-            if part.sent_at >= session.paused_until:
-                delay = _backoff(
-                    self.throttle_delay, self.max_throttle_delay, session.throttle_streak
-                )
-                session.throttle_streak += 1
-                session.paused_until = now + delay
-                log.warning(
-                    "isobil: SMSC answered %s; pausing submits for %.2f s",
-                    status_name(status),
-                    delay,
-                )
-            self._ready.appendleft(part)
+            self._throttle(part, status, now)
         else:
             self._stats["parts_rejected"] += 1
             self._part_failed(
                 part, status_error(status, f"submit_sm to {phone.mask(part.message.sms.to)}")
             )
+
+    def _throttle(self, part: _Part, status: int, now: float) -> None:
+        """A part refused for the rate: adapt the flow and send it again, or give up."""
+        self._stats["throttled"] += 1
+        part.throttles += 1
+        if self._throttled_since is None:
+            self._throttled_since = now
+        refusing_for = now - self._throttled_since
+        limit = self.max_throttle_retries
+        if refusing_for >= self.throttle_give_up or (limit is not None and part.throttles > limit):
+            self._stats["parts_rejected"] += 1
+            why = (
+                f"{part.throttles} times"
+                if limit is not None and part.throttles > limit
+                else f"for {refusing_for:.1f} s without accepting a single submit_sm"
+            )
+            self._part_failed(
+                part,
+                Throttled(
+                    f"submit_sm to {phone.mask(part.message.sms.to)} refused with "
+                    f"{status_name(status)} {why}; gave up",
+                    code=status_name(status),
+                ),
+            )
+            return
+        flow = self._flow
+        if flow.throttled(now, part.sent_at):
+            log.log(
+                # the first cut, then every tenth: a learned ceiling is probed now and then
+                logging.WARNING if flow.cuts % 10 == 1 else logging.DEBUG,
+                "isobil: SMSC answered %s; pacing submits at %.2f/s, window %d (%d cut(s) so far)",
+                status_name(status),
+                flow.rate or 0.0,
+                int(flow.window),
+                flow.cuts,
+            )
+        self._ready.appendleft(part)
 
     def _part_accepted(self, part: _Part, message_id: str) -> None:
         message = part.message
@@ -974,23 +1058,23 @@ class SmppTransport(Transport):
                 phone.mask(message.sms.to),
                 message_id,
             )
+            self._book.accepted(message_id)
+            self._book.submit_failed([message_id])  # reported failed: its receipt is dropped
             return
-        if message.receipts is None:
-            message.receipts = self._book.open(len(message.ids))
         message.ids[part.index] = message_id
         message.accepted += 1
-        held = self._book.accepted(message.receipts, part.index, message_id)
+        self._book.accepted(message_id)
         if message.accepted == len(message.ids):
-            self._finish(message, SubmitResult(message.sms.id, provider_id=message.ids[0]))
-        if held is not None:
-            self._events.put(held)
+            ids = tuple(i for i in message.ids if i is not None)
+            # Every part's id goes out: a receipt names its part, and may reach any bind.
+            result = SubmitResult(message.sms.id, provider_id=ids[0], part_ids=ids)
+            self._finish(message, result)
 
     def _part_failed(self, part: _Part, error: TransportError) -> None:
         message = part.message
         if message.finished:
             return
-        if message.receipts is not None:
-            self._book.submit_failed(message.receipts)
+        self._book.submit_failed(message.ids)
         if message.accepted and len(message.ids) > 1:
             error = _with_note(
                 error,

@@ -19,6 +19,7 @@ import smpplib.consts  # type: ignore[import-untyped]  # smpplib ships no type h
 import smpplib.exceptions  # type: ignore[import-untyped]
 
 from isobil.errors import (
+    BindRefused,
     ConnectionFailed,
     EncodingError,
     IsobilError,
@@ -32,6 +33,7 @@ __all__ = [
     "ESME_RMSGQFUL",
     "ESME_ROK",
     "ESME_RTHROTTLED",
+    "PERMANENT_BIND_STATUSES",
     "ProtocolError",
     "map_smpp_errors",
     "status_error",
@@ -53,6 +55,10 @@ _DESCRIPTIONS: Final[dict[int, str]] = dict(smpplib.consts.DESCRIPTIONS)
 #: Statuses that mean "slow down and try again", not "this message is wrong".
 BACK_OFF_STATUSES: Final = frozenset({ESME_RTHROTTLED, ESME_RMSGQFUL})
 
+#: Bind refusals no retry can change: ESME_RBINDFAIL, ESME_RINVPASWD, ESME_RINVSYSID,
+#: ESME_RINVSYSTYP. The credentials or the system type must be fixed first.
+PERMANENT_BIND_STATUSES: Final = frozenset({0x0D, 0x0E, 0x0F, 0x53})
+
 
 class ProtocolError(TransportError):
     """Raised inside the transport when the peer sends bytes that are not SMPP.
@@ -71,7 +77,9 @@ def status_error(status: int, what: str) -> TransportError:
     """The isobil error for a non-zero command_status answering ``what`` (e.g. ``"submit_sm"``).
 
     ESME_RTHROTTLED and ESME_RMSGQFUL are :class:`~isobil.errors.Throttled`; a
-    refused bind is :class:`~isobil.errors.ConnectionFailed`; every other status
+    bind refused with a status in :data:`PERMANENT_BIND_STATUSES` is
+    :class:`~isobil.errors.BindRefused`, any other refused bind
+    :class:`~isobil.errors.ConnectionFailed`; every other status
     refusing a message is :class:`~isobil.errors.SubmitRejected` with the SMPP
     name as ``code``.
     """
@@ -81,6 +89,8 @@ def status_error(status: int, what: str) -> TransportError:
     if status in BACK_OFF_STATUSES:
         return Throttled(message)
     if what.startswith("bind"):
+        if status in PERMANENT_BIND_STATUSES:
+            return BindRefused(message, status=name)
         return ConnectionFailed(message)
     return SubmitRejected(message, code=name)
 

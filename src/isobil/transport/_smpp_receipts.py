@@ -1,16 +1,19 @@
-"""SMPP delivery receipts: reading them, and reconciling the parts of a long message.
+"""SMPP delivery receipts: reading them, and naming the part each one is for.
 
 A receipt names one ``submit_sm`` by the id the SMSC gave it, either in the
 ``receipted_message_id``/``message_state`` TLVs or in the text
 ``id:… sub:… dlvrd:… submit date:… done date:… stat:… err:… text:…`` (SMPP 3.4
-appendix B). A long message is several ``submit_sm`` with an id each, so
-:class:`ReceiptBook` maps every part's id to its message and reports the
-message once, under the id of its first part:
+appendix B). A long message is several ``submit_sm`` with an id each, and an
+SMSC hands each part's receipt to whichever bind of the account it likes (Jasmin
+goes round-robin), before or after a restart. So the transport reports every
+receipt under its part's id, and the ids of every part go out in the
+:class:`~isobil.transport.SubmitResult` (``part_ids``): whoever keeps them (the
+``Client``, in storage) reconciles parts and messages in any process.
 
-* **failed** as soon as any part fails (undelivered, expired, rejected);
-* **delivered** when every part is delivered;
-* **unknown** when every part has a final state, none failed, and one is unknown;
-* **pending** once, at the first intermediate receipt (``ENROUTE``, ``ACCEPTD``).
+:class:`ReceiptBook` remembers the part ids this transport was given, so that a
+receipt that spells one differently (hex for decimal, leading zeros, case) is
+reported under the id as answered, and receipts for the parts of a message that
+failed at submit (and was reported failed) are dropped.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ __all__ = [
     "STAT_WORDS",
     "ReceiptBook",
     "ReceiptText",
-    "TrackedMessage",
     "parse_receipt_text",
     "receipt_date",
 ]
@@ -66,10 +68,6 @@ STAT_WORDS: Final[dict[str, DeliveryStatus]] = {
     "REJECTD": DeliveryStatus.REJECTED,
     "REJECTED": DeliveryStatus.REJECTED,
 }
-
-_FAILED: Final = frozenset(
-    {DeliveryStatus.UNDELIVERED, DeliveryStatus.EXPIRED, DeliveryStatus.REJECTED}
-)
 
 # A field name starts the text or follows whitespace; "text:" swallows the rest.
 _FIELD: Final = re.compile(
@@ -162,74 +160,48 @@ def _alternates(provider_id: str) -> Iterable[str]:
         yield _canonical(str(int(stripped, 16)))
 
 
-class TrackedMessage:
-    """What the book knows of one submitted message: its part ids and their states."""
+class _Accepted:
+    """A part id as the SMSC answered it, and whether its message failed at submit."""
 
-    __slots__ = (
-        "done_at",
-        "error_code",
-        "failed_submit",
-        "failure",
-        "ids",
-        "pending_sent",
-        "reported",
-        "statuses",
-    )
+    __slots__ = ("dropped", "provider_id")
 
-    def __init__(self, parts: int) -> None:
-        self.ids: list[str | None] = [None] * parts
-        self.statuses: list[DeliveryStatus | None] = [None] * parts
-        self.failure: DeliveryStatus | None = None  # the first part failure, in time
-        self.error_code: str | None = None
-        self.done_at: datetime | None = None
-        self.reported = False
-        self.pending_sent = False
-        self.failed_submit = False
-
-    @property
-    def provider_id(self) -> str | None:
-        return self.ids[0]
+    def __init__(self, provider_id: str) -> None:
+        self.provider_id = provider_id
+        self.dropped = False
 
 
 class ReceiptBook:
-    """Maps part ids to messages and turns part receipts into one report per message.
+    """The part ids this transport's submits were answered with, and what became of them.
 
     Used from one thread (the transport's I/O thread); not thread-safe. It keeps
     at most ``capacity`` part ids, forgetting the oldest first: a receipt for a
-    forgotten id is passed on under its own id, as is a receipt for an id the
-    book never saw (a message submitted before a restart, for instance).
+    forgotten id, or one this book never saw (a message submitted by another
+    process, or before a restart), is reported under the id the receipt gives.
     """
 
     def __init__(self, capacity: int = 1_000_000) -> None:
         self.capacity = capacity
-        self._parts: OrderedDict[str, tuple[TrackedMessage, int]] = OrderedDict()
+        self._parts: OrderedDict[str, _Accepted] = OrderedDict()  # by canonical spelling
 
     def __len__(self) -> int:
         return len(self._parts)
 
-    def open(self, parts: int) -> TrackedMessage:
-        """Start tracking a message of ``parts`` parts; register each accepted part on it."""
-        return TrackedMessage(parts)
-
-    def accepted(
-        self, message: TrackedMessage, index: int, provider_id: str
-    ) -> DeliveryReport | None:
-        """Record that part ``index`` was accepted under ``provider_id``.
-
-        Returns a report held back until the first part's id was known, if any.
-        """
-        message.ids[index] = provider_id
-        self._parts[_canonical(provider_id)] = (message, index)
-        self._parts.move_to_end(_canonical(provider_id))
+    def accepted(self, provider_id: str) -> None:
+        """A part was accepted under ``provider_id``."""
+        key = _canonical(provider_id)
+        self._parts[key] = _Accepted(provider_id)
+        self._parts.move_to_end(key)
         while len(self._parts) > self.capacity:
             self._parts.popitem(last=False)
-        if index == 0 and not message.failed_submit:
-            return self._report(message)
-        return None
 
-    def submit_failed(self, message: TrackedMessage) -> None:
-        """The message was not sent whole: its parts' receipts are dropped, not reported."""
-        message.failed_submit = True
+    def submit_failed(self, provider_ids: Iterable[str | None]) -> None:
+        """The message whose accepted parts have ``provider_ids`` was not sent whole
+        (and was reported failed): its parts' receipts are dropped."""
+        for provider_id in provider_ids:
+            if provider_id is not None:
+                found = self._parts.get(_canonical(provider_id))
+                if found is not None:
+                    found.dropped = True
 
     def receipt(
         self,
@@ -238,55 +210,18 @@ class ReceiptBook:
         error_code: str | None = None,
         done_at: datetime | None = None,
     ) -> DeliveryReport | None:
-        """The report to hand on for a part receipt, or None when it is absorbed."""
+        """The report to hand on for a part's receipt, or None when it is dropped."""
         found = self._lookup(provider_id)
         if found is None:
             return DeliveryReport(provider_id, status, error_code, done_at)
-        message, index = found
-        if message.failed_submit:
+        if status.final:
+            # Nothing more is expected of it: forgotten (a repeat passes on as unseen).
+            self._parts.pop(_canonical(found.provider_id), None)
+        if found.dropped:
             return None
-        previous = message.statuses[index]
-        if previous is not None and previous.final:
-            return None  # a repeated receipt for a part already settled
-        message.statuses[index] = status
-        if status.final and message.failure is None:
-            # The report carries the failing part's code and time, else the latest part's.
-            if status in _FAILED:
-                message.failure = status
-                message.error_code, message.done_at = error_code, done_at
-            else:
-                message.error_code = error_code or message.error_code
-                if done_at is not None and (message.done_at is None or done_at > message.done_at):
-                    message.done_at = done_at
-        report = self._report(message)
-        if all(s is not None and s.final for s in message.statuses):
-            for part_id in message.ids:
-                if part_id is not None:
-                    self._parts.pop(_canonical(part_id), None)
-        return report
+        return DeliveryReport(found.provider_id, status, error_code, done_at)
 
-    def _report(self, message: TrackedMessage) -> DeliveryReport | None:
-        provider_id = message.provider_id
-        if message.reported or provider_id is None:
-            return None  # reported already, or held until the first part's id is known
-        statuses = message.statuses
-        if message.failure is not None:
-            status: DeliveryStatus = message.failure
-        elif all(s is not None and s.final for s in statuses):
-            status = (
-                DeliveryStatus.UNKNOWN
-                if DeliveryStatus.UNKNOWN in statuses
-                else DeliveryStatus.DELIVERED
-            )
-        else:
-            if DeliveryStatus.PENDING in statuses and not message.pending_sent:
-                message.pending_sent = True
-                return DeliveryReport(provider_id, DeliveryStatus.PENDING, None, None)
-            return None
-        message.reported = True
-        return DeliveryReport(provider_id, status, message.error_code, message.done_at)
-
-    def _lookup(self, provider_id: str) -> tuple[TrackedMessage, int] | None:
+    def _lookup(self, provider_id: str) -> _Accepted | None:
         found = self._parts.get(_canonical(provider_id))
         if found is not None:
             return found
