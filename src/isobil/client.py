@@ -771,22 +771,7 @@ class Client(Resource):
         message = self._message(message)
         acknowledged = frozenset(acknowledge)
         audience = self._audience(to)
-        facts = self._message_facts(message, None)
-        texts = _Rendering(self, message, facts, audience.values)
-        report = self._preflight(
-            message,
-            facts,
-            audience.recipients,
-            audience.values,
-            acknowledge=acknowledged,
-            texts=texts,
-        )
-        if report.refused:
-            raise ComplianceError(
-                "the message may not be sent: "
-                + "; ".join(f"{f.rule_id} {f.message}" for f in report.errors),
-                report=report,
-            )
+        texts, report = self._cleared(message, audience, acknowledged)
         now = _now()
         later = at is not None and at > now
         campaign_id = uuid.uuid4().hex
@@ -904,22 +889,7 @@ class Client(Resource):
             return invalid
         [recipient] = audience.recipients
         number = recipient.number
-        facts = self._message_facts(message, None)
-        texts = _Rendering(self, message, facts, audience.values)
-        report = self._preflight(
-            message,
-            facts,
-            audience.recipients,
-            audience.values,
-            acknowledge=acknowledged,
-            texts=texts,
-        )
-        if report.refused:
-            raise ComplianceError(
-                "the message may not be sent: "
-                + "; ".join(f"{f.rule_id} {f.message}" for f in report.errors),
-                report=report,
-            )
+        texts, report = self._cleared(message, audience, acknowledged)
         now = _now()
         brand = self._brand_of(message)
         campaign = Campaign(
@@ -1144,6 +1114,28 @@ class Client(Resource):
             invalid=invalid,
             rendered=texts.facts_to_check if texts.template.personalised else None,
         )
+
+    def _cleared(
+        self, message: Message, audience: _Audience, acknowledged: frozenset[str]
+    ) -> tuple[_Rendering, PreflightReport]:
+        """Preflight a send now; raise :class:`ComplianceError` when it is refused."""
+        facts = self._message_facts(message, None)
+        texts = _Rendering(self, message, facts, audience.values)
+        report = self._preflight(
+            message,
+            facts,
+            audience.recipients,
+            audience.values,
+            acknowledge=acknowledged,
+            texts=texts,
+        )
+        if report.refused:
+            raise ComplianceError(
+                "the message may not be sent: "
+                + "; ".join(f"{f.rule_id} {f.message}" for f in report.errors),
+                report=report,
+            )
+        return texts, report
 
     def _brand_of(self, message: Message) -> str | None:
         if message.brand is not None:
