@@ -69,7 +69,7 @@ class AsyncClient:
     results and errors, awaited: ``await client.send(...)``, ``send_now``, ``check``,
     ``dispatch``, ``poll``, ``cancel``, ``message``. The client's parts —
     ``consent``, ``contacts``, ``reports``, ``blacklist``, ``credits``,
-    ``schedules``, ``inbound`` — have every method awaitable.
+    ``schedules``, ``inbound``, ``otp`` — have every method awaitable.
 
     Where the work runs, honestly: an HTTP provider is spoken to on an
     ``httpx.AsyncClient``, on the loop; storage (SQLite and PostgreSQL drivers

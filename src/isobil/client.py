@@ -571,8 +571,8 @@ class Client(Resource):
     ``client.consent`` is the consent ledger, ``client.blacklist`` the blacklist,
     ``client.inbound`` the inbound processor, ``client.contacts`` the address
     book (rehber), ``client.credits`` the credit
-    account, ``client.schedules`` the scheduled sends and ``client.reports``
-    the delivery and consent reports.
+    account, ``client.schedules`` the scheduled sends, ``client.reports``
+    the delivery and consent reports and ``client.otp`` one-time codes by SMS.
 
     Use it as a context manager; closing the client closes its transport, and
     the storage if the client created it.
