@@ -7,6 +7,7 @@ SQLite (the default) or PostgreSQL (several workers on several machines).
 from typing import TYPE_CHECKING
 
 from isobil.storage._base import Sealer, Storage
+from isobil.storage._coexistence import exclude_isobil, include_object, isobil_tables
 from isobil.storage._memory import MemoryStorage
 from isobil.storage._records import (
     TRANSITIONS,
@@ -59,6 +60,9 @@ __all__ = [
     "Template",
     "UpsertResult",
     "check_transition",
+    "exclude_isobil",
+    "include_object",
+    "isobil_tables",
     "revision",
     "upgrade",
 ]
