@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 from zoneinfo import ZoneInfo
 
-from isobil import _demo, phone
+from isobil import __version__, _demo, phone
 from isobil.transport import TRANSPORT_KINDS
 
 CONFIG_FILE = "isobil.toml"
@@ -821,6 +822,296 @@ def _callback_server(args: argparse.Namespace, client: Any) -> Iterator[None]:
         thread.join(5)
 
 
+# -- consent and blacklist ----------------------------------------------------
+
+#: What ``isobil.rules.proof_missing`` says is missing → the flag that supplies it.
+_PROOF_FLAGS = {
+    "name and surname": "--name",
+    "the positive statement": "--statement",
+    "the signature (or signed document)": "--signature or --document",
+    "that the box was not pre-ticked": "--not-pre-ticked",
+    "that consent was not a condition of the sale": "--not-condition-of-sale",
+}
+
+
+#: Python-API wording in library messages → the flags of the consent and blacklist commands.
+_CLI_TERMS = (
+    (
+        re.compile(
+            r"with mapping=, by header or by 0-based column index, "
+            r"e\.g\. mapping=\{'(\w+)': 'Müşteri GSM'\} or mapping=\{'\w+': 2\}\."
+        ),
+        r"with --mapping FIELD=COLUMN (a header or a 0-based column index), "
+        r"e.g. --mapping '\1=Müşteri GSM' or --mapping \1=2.",
+    ),
+    (
+        re.compile(r"add mapping=\{'(\w+)': <header or 0-based column index>, …\}"),
+        r"add --mapping \1=COLUMN (a header or a 0-based column index)",
+    ),
+    (re.compile(r"no default_source given"), "no --source given"),
+    (re.compile(r"no brand= default given"), "no --brand given"),
+    (re.compile(r"; if it is a short number, pass it in short_numbers"), ""),
+)
+
+
+def _cli_terms(text: str) -> str:
+    """``text`` with the library's Python-API hints put as this command's flags."""
+    for pattern, replacement in _CLI_TERMS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _in_cli_terms(handler: Handler) -> Handler:
+    """``handler``, its isobil errors reworded by :func:`_cli_terms` (exit 1)."""
+    from functools import wraps
+
+    from isobil.errors import IsobilError
+
+    @wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except IsobilError as exc:
+            raise CliError(_cli_terms(str(exc))) from exc
+
+    return run
+
+
+def _brand(args: argparse.Namespace, config: dict[str, Any]) -> str:
+    """``--brand``, else the sender's only brand."""
+    if args.brand:
+        return str(args.brand)
+    brands = config.get("brands") or []
+    if len(brands) == 1:
+        return str(brands[0])
+    if not brands:
+        raise CliError(f"no brand in {args.config}: pass --brand (or `isobil init --brand …`)")
+    raise CliError(f"the sender has several brands ({', '.join(brands)}): pass --brand")
+
+
+def _evidence(args: argparse.Namespace) -> dict[str, str]:
+    evidence: dict[str, str] = {}
+    for pair in args.evidence:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--evidence wants KEY=VALUE, got {pair!r}")
+        evidence[key.strip()] = value.strip()
+    named = {
+        "name": args.name,
+        "statement": args.statement,
+        "signature": args.signature,
+        "document": args.document,
+        "reference": args.reference,
+    }
+    evidence.update({k: v.strip() for k, v in named.items() if v and v.strip()})
+    if args.not_pre_ticked:
+        evidence["pre_ticked"] = "no"
+    if args.not_condition_of_sale:
+        evidence["condition_of_sale"] = "no"
+    return evidence
+
+
+def cmd_consent_record(args: argparse.Namespace) -> int:
+    from isobil.consent import event_to_json
+    from isobil.model import ConsentSource
+    from isobil.rules import proof_missing
+
+    evidence = _evidence(args)
+    if args.status == "ONAY":
+        missing = proof_missing(ConsentSource(args.source), evidence)
+        if missing:
+            needs = "; ".join(
+                f"{m} ({_PROOF_FLAGS.get(m, '--evidence KEY=VALUE')})" for m in missing
+            )
+            raise CliError(
+                f"consent not recorded: a valid consent (Reg. art. 7, TR-CONSENT-004) "
+                f"from {args.source} must show {needs}"
+            )
+    with _client(args, need_sender=True, transport=_no_transport()) as client:
+        event = client.consent.record(
+            args.number,
+            args.status,
+            source=args.source,
+            brand=_brand(args, read_config(Path(args.config))),
+            recipient_type=args.recipient_type,
+            consent_date=args.date,
+            evidence=evidence,
+        )
+    if args.json:
+        _print_json(event_to_json(event))
+    else:
+        print(
+            f"recorded {event.status.value} for {_mask(event.address)} "
+            f"(brand {event.brand}, source {event.source.value}, "
+            f"given {_local(event.consent_date)}; ledger event {event.seq})"
+        )
+    return 0
+
+
+def cmd_consent_show(args: argparse.Namespace) -> int:
+    from isobil.consent import event_to_json
+
+    with _client(args, need_sender=True, transport=_no_transport()) as client:
+        brand = _brand(args, read_config(Path(args.config)))
+        state = client.consent.details(args.number, brand=brand)
+        history = client.consent.history(args.number)
+    if args.json:
+        _print_json(
+            {
+                "number": phone.normalize(args.number),
+                "brand": brand,
+                "status": None if state is None else state.status.value,
+                "since": None if state is None else state.since.isoformat(),
+                "source": None if state is None else state.event.source.value,
+                "iys": None if state is None or state.iys is None else state.iys.status.value,
+                "history": [event_to_json(e) for e in history],
+            }
+        )
+        return 0
+    who = _mask(phone.normalize(args.number))
+    if state is None:
+        print(f"{who}: no consent on record for {brand} (a commercial send is refused)")
+    else:
+        iys = "not pushed yet" if state.iys is None else state.iys.status.value
+        print(
+            f"{who}: {state.status.value} for {brand} since {_local(state.since)} "
+            f"(source {state.event.source.value}; İYS: {iys})"
+        )
+    for e in history:
+        print(
+            f"  {e.seq:>6}  {_local(e.consent_date):22} {e.status.value:4} {e.brand:10} "
+            f"{e.source.value}"
+        )
+    return 0
+
+
+def cmd_consent_export(args: argparse.Namespace) -> int:
+    with _client(args, transport=_no_transport()) as client:
+        exported = client.consent.export(args.directory, number=args.number)
+    verification = exported.verification
+    if args.json:
+        _print_json(
+            {
+                "directory": str(exported.directory),
+                "events": exported.events,
+                "files": [str(f) for f in exported.files],
+                "verified": verification.ok,
+                "problems": [str(p) for p in verification.problems],
+            }
+        )
+    else:
+        print(
+            f"wrote {exported.events} consent event(s) to {exported.directory} "
+            f"({', '.join(f.name for f in exported.files)})"
+        )
+    if not verification.ok:
+        raise CliError(f"the consent ledger does not verify: {verification}")
+    if not args.json:
+        print(f"ledger verified: {verification.checked} event(s), hash chain intact")
+    return 0
+
+
+def _migration_json(report: Any) -> dict[str, object]:
+    return {
+        "file": str(report.path),
+        "taken": report.taken,
+        "already_present": report.already_present,
+        "duplicates": report.duplicates,
+        "blank": report.blank,
+        "rows": report.rows,
+        "header_row": report.header_row,
+        "mapping": dict(report.mapping),
+        "complete": report.complete,
+        "refused": [
+            {"row": e.row, "column": e.column, "value": e.value, "reason": _cli_terms(e.reason)}
+            for e in report.refused
+        ],
+        "warnings": [
+            {"row": e.row, "column": e.column, "value": e.value, "reason": e.reason}
+            for e in report.warnings
+        ],
+    }
+
+
+def _print_migration(report: Any, args: argparse.Namespace) -> None:
+    if args.json:
+        _print_json(_migration_json(report))
+    else:
+        print(_cli_terms(str(report).replace("report.refused_csv(path)", "--json lists them all")))
+    if report.refused:
+        print(
+            f"isobil: warning: {len(report.refused)} row(s) were refused and not imported",
+            file=sys.stderr,
+        )
+
+
+def cmd_consent_import(args: argparse.Namespace) -> int:
+    from isobil.contacts import ImportFailed, import_consent_history
+
+    config = read_config(Path(args.config))
+    with _client(args, need_sender=True, transport=_no_transport()) as client:
+        try:
+            report = import_consent_history(
+                client.consent.append,
+                args.file,
+                brand=args.brand,
+                brands=config.get("brands") or None,
+                mapping=args.mapping,
+                default_source=args.source,
+            )
+        except ImportFailed as exc:
+            raise CliError(f"consent import stopped: {exc}") from exc
+    _print_migration(report, args)
+    return 0
+
+
+def cmd_blacklist_add(args: argparse.Namespace) -> int:
+    numbers = _numbers(args.numbers)
+    with _client(args, transport=_no_transport()) as client:
+        entries = [client.blacklist.add(n, reason=args.reason, source=args.source) for n in numbers]
+    if args.json:
+        _print_json(
+            [
+                {"number": e.number, "reason": e.reason, "added_at": e.added_at.isoformat()}
+                for e in entries
+            ]
+        )
+    else:
+        for e in entries:
+            print(f"blacklisted {_mask(e.number)}: {e.reason}")
+    return 0
+
+
+def cmd_blacklist_remove(args: argparse.Namespace) -> int:
+    numbers = [phone.normalize(n) for n in _numbers(args.numbers)]
+    with _client(args, transport=_no_transport()) as client:
+        removed = {n: client.blacklist.remove(n) for n in numbers}
+    if args.json:
+        _print_json([{"number": n, "removed": r} for n, r in removed.items()])
+    else:
+        for n, r in removed.items():
+            print(f"{'removed' if r else 'not on the blacklist:'} {_mask(n)}")
+    return 0
+
+
+def cmd_blacklist_import(args: argparse.Namespace) -> int:
+    from isobil.contacts import ImportFailed, import_blacklist
+
+    with _client(args, transport=_no_transport()) as client:
+        try:
+            report = import_blacklist(
+                client.storage,
+                args.file,
+                mapping=args.mapping,
+                reason=args.reason,
+                source=args.source,
+            )
+        except ImportFailed as exc:
+            raise CliError(f"blacklist import stopped: {exc}") from exc
+    _print_migration(report, args)
+    return 0
+
+
 def _no_transport() -> Any:
     """Commands that send nothing still give the client a transport: the fake, silently."""
     from isobil.transport import FakeTransport
@@ -899,6 +1190,8 @@ def _message_flags(parser: argparse.ArgumentParser, *, audience_required: bool =
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``isobil`` argument parser."""
+    from isobil.model import ConsentSource
+
     fmt = argparse.RawDescriptionHelpFormatter
     common, as_json, transport = _common(), _json_flag(), _transport_flags()
     parser = argparse.ArgumentParser(
@@ -916,6 +1209,7 @@ def build_parser() -> argparse.ArgumentParser:
             "exit codes: 0 done, 1 refused or failed, 2 usage error. See docs/cli.md.",
         ),
     )
+    parser.add_argument("--version", action="version", version=f"isobil {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def leaf(
@@ -1186,6 +1480,158 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_credits_balance,
         "isobil credits balance",
         parents=[as_json],
+    )
+
+    consent = commands.add_parser(
+        "consent", help="record, show and export consent (ONAY) and opt-outs (RET)"
+    )
+    consent_commands = consent.add_subparsers(dest="consent_command", required=True)
+    record = leaf(
+        consent_commands,
+        "record",
+        "record a consent (ONAY) with its proof, or an opt-out (RET), in the ledger",
+        _in_cli_terms(cmd_consent_record),
+        "isobil consent record 05321234567 --source HS_WEB --name 'Ayşe Yılmaz' \\",
+        "    --statement 'Kampanyalardan SMS ile haberdar olmak istiyorum.' \\",
+        "    --reference FORM-123 --not-pre-ticked --not-condition-of-sale",
+        "isobil consent record 05321234567 --source HS_ISLAK_IMZA --name 'Ali Veli' \\",
+        "    --statement 'SMS almayı kabul ediyorum.' --document ARSIV-2026-77",
+        "isobil consent record 05321234567 --status RET --source HS_CAGRI_MERKEZI",
+        parents=[as_json],
+    )
+    record.add_argument("number", help="the recipient's number (any shape)")
+    record.add_argument(
+        "--status", choices=["ONAY", "RET"], default="ONAY", help="ONAY (default) or RET"
+    )
+    record.add_argument(
+        "--source",
+        required=True,
+        choices=[s.value for s in ConsentSource if not s.from_iys],
+        metavar="SOURCE",
+        help="where it was given, as İYS names it: HS_WEB, HS_ISLAK_IMZA, HS_FIZIKSEL_ORTAM, "
+        "HS_MESAJ, HS_CAGRI_MERKEZI, HS_MOBIL, HS_EORTAM, HS_ETKINLIK, HS_2015, …",
+    )
+    record.add_argument("--brand", help="the brand (default: the sender's only brand)")
+    record.add_argument("--name", help="the recipient's name and surname (proof)")
+    record.add_argument(
+        "--statement", help="the positive statement they accepted, e.g. the tick box's label"
+    )
+    record.add_argument("--reference", help="a form, call or ticket reference (proof)")
+    record.add_argument("--signature", help="where the signature is kept (paper sources)")
+    record.add_argument("--document", help="the signed document's id (paper sources)")
+    record.add_argument(
+        "--not-pre-ticked", action="store_true", help="the tick box was not pre-ticked (forms)"
+    )
+    record.add_argument(
+        "--not-condition-of-sale",
+        action="store_true",
+        help="consent was not a condition of the sale (forms)",
+    )
+    record.add_argument(
+        "--evidence",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="more proof kept with the event, e.g. ip=203.0.113.5 (repeat)",
+    )
+    record.add_argument(
+        "--date", type=_when, metavar="ISO", help="when it was given (default: now; Istanbul)"
+    )
+    record.add_argument(
+        "--recipient-type",
+        choices=["BIREYSEL", "TACIR"],
+        default="BIREYSEL",
+        help="an individual (default) or a merchant",
+    )
+    show = leaf(
+        consent_commands,
+        "show",
+        "where a number stands for a brand, and its consent history",
+        _in_cli_terms(cmd_consent_show),
+        "isobil consent show 05321234567",
+        "isobil consent show 05321234567 --brand ACME --json",
+        parents=[as_json],
+    )
+    show.add_argument("number", help="the recipient's number (any shape)")
+    show.add_argument("--brand", help="the brand (default: the sender's only brand)")
+    consent_export = leaf(
+        consent_commands,
+        "export",
+        "write the evidence bundle (JSON Lines, CSV, summary) an auditor checks without isobil",
+        _in_cli_terms(cmd_consent_export),
+        "isobil consent export kanit/",
+        "isobil consent export kanit-ayse/ --number 05321234567 --json",
+        parents=[as_json],
+    )
+    consent_export.add_argument("directory", help="where to write (created if missing)")
+    consent_export.add_argument("--number", help="only this recipient's events")
+    consent_import = leaf(
+        consent_commands,
+        "import",
+        "import a consent history (an İYS or another provider's export, CSV or Excel)",
+        _in_cli_terms(cmd_consent_import),
+        "isobil consent import izinler.csv --brand ACME --source HS_WEB",
+        "isobil consent import iys-export.xlsx --mapping 'recipient=Alıcı,status=Durum' --json",
+        parents=[as_json],
+    )
+    consent_import.add_argument("file", help="the file to import")
+    consent_import.add_argument("--brand", help="the brand of rows that name none")
+    consent_import.add_argument(
+        "--source",
+        choices=[s.value for s in ConsentSource],
+        metavar="SOURCE",
+        help="the source of rows that name none (İYS codes, e.g. HS_WEB)",
+    )
+    consent_import.add_argument(
+        "--mapping",
+        type=_mapping,
+        metavar="FIELD=COLUMN,…",
+        help="columns detection cannot find (a header, or a 0-based index)",
+    )
+
+    blacklist = commands.add_parser(
+        "blacklist", help="numbers that receive nothing from this sender (kara liste)"
+    )
+    blacklist_commands = blacklist.add_subparsers(dest="blacklist_command", required=True)
+    bl_add = leaf(
+        blacklist_commands,
+        "add",
+        "blacklist numbers: no message of any category reaches them",
+        _in_cli_terms(cmd_blacklist_add),
+        "isobil blacklist add 05321234567 --reason 'şikâyet 2026-118'",
+        "isobil blacklist add 05321234567,05331234567 --reason 'talep' --source cagri-merkezi",
+        parents=[as_json],
+    )
+    bl_add.add_argument("numbers", nargs="+", metavar="NUMBER", help="numbers (or comma lists)")
+    bl_add.add_argument("--reason", required=True, help="why (kept with the entry)")
+    bl_add.add_argument("--source", help="where the request came from")
+    bl_remove = leaf(
+        blacklist_commands,
+        "remove",
+        "take numbers off the blacklist",
+        _in_cli_terms(cmd_blacklist_remove),
+        "isobil blacklist remove 05321234567",
+        parents=[as_json],
+    )
+    bl_remove.add_argument("numbers", nargs="+", metavar="NUMBER", help="numbers (or comma lists)")
+    bl_import = leaf(
+        blacklist_commands,
+        "import",
+        "blacklist every number of a CSV or Excel file (another provider's export)",
+        _in_cli_terms(cmd_blacklist_import),
+        "isobil blacklist import kara-liste.xlsx --reason 'eski sağlayıcı'",
+        parents=[as_json],
+    )
+    bl_import.add_argument("file", help="the file to import")
+    bl_import.add_argument(
+        "--reason", default="migrated", help="for rows without one (default: migrated)"
+    )
+    bl_import.add_argument("--source", help="for rows without one")
+    bl_import.add_argument(
+        "--mapping",
+        type=_mapping,
+        metavar="FIELD=COLUMN,…",
+        help="columns detection cannot find: number, reason, source, date",
     )
 
     worker = leaf(
