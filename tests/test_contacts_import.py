@@ -818,3 +818,43 @@ def test_sqlite_integration(tmp_path: Path) -> None:
         assert list(storage.iter_contacts(group="VIP")) == [
             Recipient("+905321234567", "Ayşe", None, None, {"sehir": "İzmir"})
         ]
+
+
+# -- CSV decoded a block at a time (issue 18) ----------------------------------
+
+_CSV_LINE = st.lists(
+    st.sampled_from(["Ayşe", "Işık", "0532 123 45 67", '"a;b"', '"iki\nsatır"', "x", ""]),
+    max_size=4,
+).map(";".join)
+
+
+@settings(
+    deadline=None, max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(st.tuples(_CSV_LINE, st.sampled_from(["utf-8", "cp1254"])), max_size=12),
+    ends=st.sampled_from(["\n", "\r\n"]),
+    last_end=st.booleans(),
+    block=st.integers(min_value=1, max_value=40),
+)
+def test_csv_blocks_decode_as_line_by_line(
+    lines: list[tuple[str, str]],
+    ends: str,
+    last_end: bool,
+    block: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Decoding whole blocks gives the lines, and the encoding, that decoding each line
+    gives, wherever the blocks are cut and however UTF-8 and cp1254 lines mix."""
+    from isobil.contacts import _readers
+
+    data = b"".join(
+        text.encode(encoding) + (ends.encode() if i < len(lines) - 1 or last_end else b"")
+        for i, (text, encoding) in enumerate(lines)
+    )
+    reference = _readers._CsvDecoder(bom=False)
+    expected = list(reference._decoded(io.BytesIO(data)))
+    monkeypatch.setattr(_readers, "_BLOCK_BYTES", block)
+    decoder = _readers._CsvDecoder(bom=False)
+    assert list(decoder.lines(io.BytesIO(data))) == expected
+    assert decoder.encoding == reference.encoding

@@ -254,3 +254,29 @@ def test_common_mobile_shapes_need_no_phonenumbers_call(
 
     monkeypatch.setattr(phonenumbers, "parse", no_parse)
     assert Normalizer("TR")(raw) == "+905321234567"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0212 212 34 56",
+        "+90 (212) 212-3456",
+        "2122123456",
+        "902122123456",
+        "00902122123456",
+        "(0212) 212 34 56",
+        "0212.212.34.56",
+        2122123456,
+        2122123456.0,
+    ],
+)
+def test_common_landline_shapes_need_no_phonenumbers_call(
+    raw: str | int | float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Landlines, an address book's slow path until issue 18, take the shortcut too."""
+
+    def no_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the fast path called phonenumbers.parse")
+
+    monkeypatch.setattr(phonenumbers, "parse", no_parse)
+    assert Normalizer("TR")(raw) == "+902122123456"

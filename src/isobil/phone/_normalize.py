@@ -1,7 +1,7 @@
 """Turn a phone number as people and spreadsheets write it into E.164.
 
-Two paths give the same answer. The fast path recognises a Turkish mobile number
-in its common shapes with a few string operations and one regex taken from
+Two paths give the same answer. The fast path recognises a Turkish mobile or
+landline number in its common shapes with a few string operations and one regex taken from
 phonenumbers' metadata. Everything else goes through phonenumbers (parse,
 is_valid_number, format E164), which stays the authority on what is valid.
 """
@@ -20,7 +20,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
 from isobil.errors import InvalidPhoneNumber, InvalidValue
-from isobil.phone._metadata import TR_COUNTRY_CODE, TR_MOBILE
+from isobil.phone._metadata import TR_COUNTRY_CODE, TR_FAST
 
 __all__ = ["Normalizer", "normalize"]
 
@@ -122,7 +122,7 @@ class Normalizer:
         """The answer for ``text`` (separators removed) if it needs no phonenumbers call.
 
         ``text`` may still hold anything; every accepted shape checks its prefix
-        literally and its 10 digits with the ASCII-only mobile pattern.
+        literally and its 10 digits with the ASCII-only mobile and landline patterns.
         """
         if self._short and text in self._short:
             return text
@@ -144,7 +144,7 @@ class Normalizer:
             national = text[4:]
         else:
             return None
-        if TR_MOBILE.fullmatch(national) is None:
+        if TR_FAST.fullmatch(national) is None:
             return None
         return "+90" + national
 

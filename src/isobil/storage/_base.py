@@ -7,7 +7,14 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from isobil._resource import Resource
-from isobil.model import Channel, ConsentEvent, ConsentSource, Recipient
+from isobil.model import (
+    Channel,
+    ConsentEvent,
+    ConsentSource,
+    Recipient,
+    RecipientType,
+    trusted_recipient,
+)
 from isobil.storage._records import (
     BlacklistEntry,
     Campaign,
@@ -27,7 +34,11 @@ from isobil.storage._records import (
     UpsertResult,
 )
 
-__all__ = ["Sealer", "Storage"]
+__all__ = ["ContactRow", "Sealer", "Storage"]
+
+#: A contact as checked, normalised values: (number in E.164, name, surname, e-mail,
+#: custom fields, recipient type) — what :meth:`Storage.upsert_contact_rows` takes.
+ContactRow = tuple[str, str | None, str | None, str | None, dict[str, str], RecipientType]
 
 #: Computes an event's hash from the previous event's hash (``None`` for the first).
 #: The consent ledger passes one to :meth:`Storage.append_consent_events`, which
@@ -66,6 +77,17 @@ class Storage(Resource, abc.ABC):
         With ``group``, every given contact also joins that group. A number given
         twice in one call is stored once, with the later values.
         """
+
+    def upsert_contact_rows(
+        self, rows: Iterable[ContactRow], *, group: str | None = None
+    ) -> UpsertResult:
+        """:meth:`upsert_contacts` for contacts already checked and normalised, as tuples.
+
+        The lean path of bulk writers such as the contact import: no
+        :class:`~isobil.model.Recipient` is built where the storage can write the
+        values as they are. Not for input from outside (nothing is checked).
+        """
+        return self.upsert_contacts((trusted_recipient(*row) for row in rows), group=group)
 
     @abc.abstractmethod
     def get_contacts(self, numbers: Iterable[str]) -> dict[str, Recipient]:

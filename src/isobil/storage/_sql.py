@@ -52,7 +52,7 @@ from isobil.model import (
 )
 from isobil.phone import mask
 from isobil.storage import _schema as t
-from isobil.storage._base import Sealer, Storage
+from isobil.storage._base import ContactRow, Sealer, Storage
 from isobil.storage._records import (
     FINAL_REPORTS,
     REPORT_STATES,
@@ -159,6 +159,17 @@ _PG_REPORTS = sa.text(
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+#: A contact as :meth:`SQLStorage.upsert_contact_rows` takes it (fields may be read-only).
+_AnyContactRow = tuple[str, str | None, str | None, str | None, Mapping[str, str], RecipientType]
+#: A contact as it is written: (number, name, surname, email, fields JSON, type value).
+_StoredContact = tuple[str, str | None, str | None, str | None, str, str]
+
+
+def _stored_contact(row: _AnyContactRow) -> _StoredContact:
+    number, name, surname, email, fields, rtype = row
+    return number, name, surname, email, _dumps_items(tuple(fields.items())), rtype.value
+
+
 def _dumps(mapping: Mapping[str, str]) -> str:
     return _encode(dict(mapping)) if mapping else "{}"
 
@@ -174,13 +185,9 @@ def _loads(text: str) -> dict[str, str]:
 
 
 def _chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
-    chunk: list[_T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
+    # islice fills each list in C: no Python step per item of a bulk write.
+    given = iter(items)
+    while chunk := list(itertools.islice(given, size)):
         yield chunk
 
 
@@ -874,37 +881,43 @@ class SQLStorage(Storage):
     def upsert_contacts(
         self, contacts: Iterable[Recipient], *, group: str | None = None
     ) -> UpsertResult:
+        rows = (
+            (c.number, c.name, c.surname, c.email, c.fields, c.recipient_type) for c in contacts
+        )
+        return self._upsert_rows(rows, group)
+
+    def upsert_contact_rows(
+        self, rows: Iterable[ContactRow], *, group: str | None = None
+    ) -> UpsertResult:
+        return self._upsert_rows(rows, group)
+
+    def _upsert_rows(self, contacts: Iterable[_AnyContactRow], group: str | None) -> UpsertResult:
         with self._db.tx("upsert_contacts", write=True) as conn:
             if not self._postgresql:
                 inserted, updated = self._upsert_contacts_sqlite(conn, contacts, group)
             else:
-                given = iter(contacts)
-                head = list(itertools.islice(given, _COPY_FROM))
+                rows = map(_stored_contact, contacts)
+                head = list(itertools.islice(rows, _COPY_FROM))
                 if len(head) < _COPY_FROM:  # a few: not worth a temporary table
                     inserted, updated = self._upsert_contacts_pg(conn, head, group)
                 else:
-                    everything = itertools.chain(head, given)
+                    everything = itertools.chain(head, rows)
                     inserted, updated = self._copy_contacts_pg(conn, everything, group)
         self._analyze_after(inserted, t.contacts, t.contact_groups)
         return UpsertResult(inserted, updated)
 
     def _upsert_contacts_sqlite(
-        self, conn: sa.Connection, contacts: Iterable[Recipient], group: str | None
+        self, conn: sa.Connection, contacts: Iterable[_AnyContactRow], group: str | None
     ) -> tuple[int, int]:
         seen: set[str] = set()
         inserted = updated = 0
+        dumps = _dumps_items
         for chunk in _chunks(contacts, _BATCH):
-            # The rows themselves, not the contacts: a later row of a number wins.
+            # The rows as written (a later row of a number wins): custom fields as
+            # JSON, the type as its value. A comprehension, not a generator per row.
             latest = {
-                c.number: (
-                    c.number,
-                    c.name,
-                    c.surname,
-                    c.email,
-                    _dumps_items(tuple(c.fields.items())),
-                    c.recipient_type.value,
-                )
-                for c in chunk
+                number: (number, name, surname, email, dumps(tuple(fields.items())), rtype.value)
+                for number, name, surname, email, fields, rtype in chunk
             }
             fresh = [n for n in latest if n not in seen]
             known = self._existing(conn, t.contacts.c.number, fresh)
@@ -919,18 +932,18 @@ class SQLStorage(Storage):
         return inserted, updated
 
     def _upsert_contacts_pg(
-        self, conn: sa.Connection, contacts: list[Recipient], group: str | None
+        self, conn: sa.Connection, rows: list[_StoredContact], group: str | None
     ) -> tuple[int, int]:
         latest = {
-            c.number: {
-                "number": c.number,
-                "name": c.name,
-                "surname": c.surname,
-                "email": c.email,
-                "fields": _dumps(c.fields),
-                "recipient_type": c.recipient_type.value,
+            number: {
+                "number": number,
+                "name": name,
+                "surname": surname,
+                "email": email,
+                "fields": fields,
+                "recipient_type": rtype,
             }
-            for c in contacts
+            for number, name, surname, email, fields, rtype in rows
         }
         counts = self._upsert_counting(conn, t.contacts, "number", list(latest.values()))
         if group is not None and latest:
@@ -941,7 +954,7 @@ class SQLStorage(Storage):
         return counts
 
     def _copy_contacts_pg(
-        self, conn: sa.Connection, contacts: Iterable[Recipient], group: str | None
+        self, conn: sa.Connection, rows: Iterable[_StoredContact], group: str | None
     ) -> tuple[int, int]:
         # COPY into a temporary table and one INSERT … SELECT … ON CONFLICT:
         # a million contacts cost one round trip per COPY buffer, and a number
@@ -959,18 +972,9 @@ class SQLStorage(Storage):
             "(ord, number, name, surname, email, fields, recipient_type) FROM STDIN"
         )
         with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
-            for ord_, c in enumerate(contacts):
-                copy.write_row(
-                    (
-                        ord_,
-                        c.number,
-                        c.name,
-                        c.surname,
-                        c.email,
-                        _dumps(c.fields),
-                        c.recipient_type.value,
-                    )
-                )
+            write = copy.write_row
+            for ord_, row in enumerate(rows):
+                write((ord_, *row))
         counts = conn.execute(_CONTACT_UPSERT_PG).one()
         if group is not None:
             conn.execute(_CONTACT_GROUP_PG, {"group_name": group})

@@ -15,11 +15,12 @@ import attrs
 import pytest
 
 from isobil.errors import InvalidValue
-from isobil.model import Channel, ConsentEvent, ConsentSource, Recipient
+from isobil.model import Channel, ConsentEvent, ConsentSource, Recipient, RecipientType
 from isobil.storage import (
     BlacklistEntry,
     Campaign,
     CampaignStatus,
+    ContactRow,
     CreditEntry,
     CreditKind,
     DeliveryReportRecord,
@@ -164,6 +165,33 @@ class StorageContract:
         )
         storage.upsert_contacts([contact])
         assert storage.get_contacts([number(1)]) == {number(1): contact}
+
+    def test_upsert_contact_rows_is_upsert_contacts(self, storage: Storage) -> None:
+        """Rows of checked values (the import's lean path) store what Recipients would.
+
+        1,500 rows: PostgreSQL takes its COPY path from 1,000 contacts on.
+        """
+        rows: list[ContactRow] = [
+            (
+                number(i),
+                "Şule" if i % 2 else None,
+                "Işık" if i % 3 else None,
+                f"k{i}@example.com" if i % 5 == 0 else None,
+                {"sehir": "İzmir", "puan": str(i)} if i % 7 else {},
+                RecipientType.TACIR if i % 11 == 0 else RecipientType.BIREYSEL,
+            )
+            for i in range(1500)
+        ]
+        storage.upsert_contacts([Recipient(number(0), name="Eski")])
+        later: ContactRow = (number(1), "Son", None, None, {}, RecipientType.BIREYSEL)
+        result = storage.upsert_contact_rows([*rows, later], group="Mart")
+        assert (result.inserted, result.updated) == (1499, 1)
+        expected = {
+            row[0]: Recipient(row[0], row[1], row[2], row[3], row[4], row[5]) for row in rows
+        }
+        expected[number(1)] = Recipient(number(1), "Son")
+        assert storage.get_contacts(expected) == expected
+        assert storage.count_contacts(group="Mart") == 1500
 
     def test_groups(self, storage: Storage) -> None:
         """Group membership is many-to-many, counted, and follows deletes."""
