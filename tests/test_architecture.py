@@ -15,7 +15,7 @@ ALLOWED: dict[str, set[str]] = {
     "_resource": set(),
     "_text": set(),
     "_tables": set(),
-    "_net": set(),
+    "_net": {"errors"},
     "sms": {"errors"},
     "phone": {"errors"},
     "identifiers": {"errors"},

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
+import attrs
 import pytest
 
 from _acme import ACME
 from isobil import Client, Message, MessageState
-from isobil.errors import ConfigurationError
+from isobil.errors import ConfigurationError, InvalidValue
 from isobil.model import ConsentStatus
 from isobil.sms import Encoding
 from isobil.storage import MemoryStorage
@@ -17,8 +18,10 @@ from isobil.testing.http_gateway import HttpGateway, WsgiServer
 from isobil.transport import (
     DeliveryStatus,
     GenericJsonAdapter,
+    HttpRequest,
     HttpTransport,
     JasminAdapter,
+    OutboundSms,
 )
 
 SECRET = "client-http-secret-0123456789"  # noqa: S105 - a test secret
@@ -127,3 +130,32 @@ def test_a_failing_callback_does_not_make_the_provider_push_again(
         gateway.deliver(outcome.provider_id or "", DeliveryStatus.DELIVERED)  # asserts a 2xx
     assert isobil_client.message(outcome.message_id or "").state is MessageState.DELIVERED
     assert "an on_inbound callback failed on DeliveryReport" in caplog.text
+
+
+def test_a_placeholder_key_is_refused_when_the_adapter_is_built() -> None:
+    """A non-ASCII API key (a '…' left from the docs) is refused at construction with
+    the setting named, not as a UnicodeEncodeError at the first send."""
+    with pytest.raises(InvalidValue, match=r"api_key cannot go in an HTTP header: character 4"):
+        GenericJsonAdapter(api_key="sk-…")
+    with pytest.raises(InvalidValue, match=r"headers\['X-Token'\] cannot go in an HTTP header"):
+        GenericJsonAdapter(headers={"X-Token": "ğ"})
+
+
+def test_a_request_that_cannot_be_built_fails_its_messages_and_strands_none() -> None:
+    """An adapter whose request httpx cannot encode: the messages are failed with a
+    clear reason, none is left `submitting`, nothing reaches the provider."""
+
+    class Broken(GenericJsonAdapter):
+        def build_request(self, batch: Sequence[OutboundSms], key: str) -> HttpRequest:
+            request = super().build_request(batch, key)
+            return attrs.evolve(request, headers={**request.headers, "X-Note": "kargo ü"})
+
+    with HttpGateway() as gateway:
+        transport = HttpTransport(gateway.url, Broken(), max_retries=0)
+        with Client(ACME, transport=transport, storage=MemoryStorage()) as client:
+            notice = Message("Siparişiniz kargoya verildi.", category="informational")
+            result = client.send(notice, to=["05321234567", "05331234567"])
+            states = {client.message(o.message_id or "").state for o in result.outcomes}
+        assert gateway.received() == []
+    assert states == {MessageState.FAILED}
+    assert "the request could not be built (UnicodeEncodeError)" in (result.failed[0].reason or "")

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-__all__ = ["Secret", "retry_after_seconds"]
+from isobil.errors import InvalidValue
+
+__all__ = ["Secret", "header_safe", "retry_after_seconds"]
 
 
 class Secret:
@@ -28,6 +30,28 @@ class Secret:
         return "'***'"
 
     __str__ = __repr__
+
+
+def header_safe(setting: str, value: str) -> str:
+    """``value`` when it can travel in an HTTP header (printable ASCII); otherwise an
+    :class:`~isobil.errors.InvalidValue` naming ``setting`` and the position of the
+    first character that cannot — never the value, which may be a credential.
+
+    >>> header_safe("api_key", "sk-0042")
+    'sk-0042'
+    >>> header_safe("api_key", "…")
+    Traceback (most recent call last):
+    ...
+    isobil.errors.InvalidValue: api_key cannot go in an HTTP header: character 1 is not \
+printable ASCII (a placeholder such as '…' left in the settings?)
+    """
+    for position, char in enumerate(value, start=1):
+        if not (" " <= char <= "~"):
+            raise InvalidValue(
+                f"{setting} cannot go in an HTTP header: character {position} is not printable "
+                "ASCII (a placeholder such as '…' left in the settings?)"
+            )
+    return value
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -16,6 +16,7 @@ from isobil._net import retry_after_seconds
 from isobil.errors import (
     ConnectionFailed,
     InvalidValue,
+    SubmitRejected,
     Throttled,
     TransportClosed,
     TransportError,
@@ -258,7 +259,12 @@ class HttpTransport(Transport):
     # -- HTTP -------------------------------------------------------------------------------
 
     def _submit_chunk(self, chunk: Sequence[OutboundSms]) -> _Steps[list[SubmitResult]]:
-        request = self.adapter.build_request(chunk, batch_key(chunk))
+        try:
+            request = self.adapter.build_request(chunk, batch_key(chunk))
+        except TransportError:
+            raise
+        except Exception as exc:  # an adapter's failure: nothing was sent
+            raise _unbuildable(self.adapter, exc) from exc
         answer = yield from self._exchange(request, idempotent=self.adapter.idempotent)
         if isinstance(answer, TransportError):
             return [SubmitResult(sms.id, error=answer) for sms in chunk]
@@ -420,6 +426,9 @@ class HttpTransport(Transport):
                 return error
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 raise TransportError(f"HTTP request failed: {type(exc).__name__}") from exc
+            except (UnicodeError, ValueError, TypeError) as exc:
+                # httpx could not encode the request (a header, the URL): nothing was sent.
+                raise _unbuildable(self.adapter, exc) from exc
             except RuntimeError as exc:
                 # httpx's answer to a request on a client closed by its owner.
                 raise TransportClosed("the httpx client is closed") from exc
@@ -465,3 +474,12 @@ class HttpTransport(Transport):
 
 def _refused(sms: OutboundSms, refusal: TransportError | None) -> SubmitResult | None:
     return None if refusal is None else SubmitResult(sms.id, error=refusal)
+
+
+def _unbuildable(adapter: HttpAdapter, exc: Exception) -> SubmitRejected:
+    """The error of messages whose request could not be built: refused, never sent."""
+    return SubmitRejected(
+        f"the request could not be built ({type(exc).__name__}): check the settings of "
+        f"{type(adapter).__name__}",
+        code="request",
+    )

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 import attrs
 
 from isobil import phone
-from isobil._net import Secret
+from isobil._net import Secret, header_safe
 from isobil.errors import InvalidValue, SubmitRejected, TransportError, TransportTimeout
 from isobil.sms import Encoding, SegmentPlan
 from isobil.sms import plan as plan_text
@@ -329,11 +329,14 @@ class GenericJsonAdapter(HttpAdapter):
             **{s.value: s for s in DeliveryStatus},
             **{k: DeliveryStatus(v) for k, v in (statuses or {}).items()},
         }
-        self._headers = dict(headers or {})
+        self._headers = {
+            name: header_safe(f"headers[{name!r}]", value)
+            for name, value in (headers or {}).items()
+        }
         self.idempotency_header = idempotency_header
         self.idempotent = idempotency_header is not None
         self.max_batch = max_batch
-        self._api_key = None if api_key is None else Secret(api_key)
+        self._api_key = None if api_key is None else Secret(header_safe("api_key", api_key))
         self._api_key_header = api_key_header
         self._api_key_prefix = api_key_prefix
         self.national_shift = national_shift
