@@ -21,10 +21,11 @@ ALLOWED: dict[str, set[str]] = {
     "identifiers": {"errors"},
     "model": {"errors", "phone", "identifiers"},
     "transport": {"errors", "phone", "model", "sms", "_resource", "_net"},
-    "storage": {"errors", "phone", "model", "_resource"},
+    "storage": {"errors", "phone", "model", "_resource", "_net"},
     "rules": {"errors", "phone", "model", "identifiers", "_text"},
     "contacts": {"errors", "phone", "model", "storage", "_text", "_tables", "sms"},
     "campaigns": {"errors", "phone", "model", "storage", "_text", "_tables"},
+    "config": {"errors", "model", "transport"},
     "consent": {"errors", "phone", "model", "storage", "_resource", "_text", "_tables", "_net"},
     "otp": {"errors", "phone", "model", "storage"},
 }

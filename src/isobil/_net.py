@@ -6,12 +6,13 @@ RFC 9110 writes it.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from isobil.errors import InvalidValue
 
-__all__ = ["Secret", "header_safe", "retry_after_seconds"]
+__all__ = ["Secret", "SeenKeys", "header_safe", "retry_after_seconds"]
 
 
 class Secret:
@@ -30,6 +31,36 @@ class Secret:
         return "'***'"
 
     __str__ = __repr__
+
+
+class SeenKeys:
+    """Keys remembered until they expire, in this process: ``mark_seen`` is ``True``
+    only the first time (atomic across threads). The replay store of a callback
+    receiver given none, and of :class:`~isobil.storage.MemoryStorage`."""
+
+    #: How many remembered keys trigger a sweep of the expired ones.
+    sweep_at = 10_000
+
+    def __init__(self) -> None:
+        self._seen: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def mark_seen(self, key: str, expires_at: datetime) -> bool:
+        """Remember ``key`` until ``expires_at`` (aware); ``True`` only the first time."""
+        now = datetime.now(UTC)
+        with self._lock:
+            if len(self._seen) > self.sweep_at:
+                self._seen = {k: t for k, t in self._seen.items() if t > now}
+            held = self._seen.get(key)
+            if held is not None and held > now:
+                return False
+            self._seen[key] = expires_at
+            return True
+
+    def unmark_seen(self, key: str) -> None:
+        """Forget ``key``."""
+        with self._lock:
+            self._seen.pop(key, None)
 
 
 def header_safe(setting: str, value: str) -> str:

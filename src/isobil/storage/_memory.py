@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
+from isobil._net import SeenKeys
 from isobil.errors import InvalidValue
 from isobil.model import Channel, ConsentEvent, ConsentSource, ConsentStatus, Recipient
 from isobil.storage._base import Sealer, Storage
@@ -41,10 +42,6 @@ from isobil.storage._records import (
 )
 
 __all__ = ["MemoryStorage"]
-
-
-#: How many remembered keys trigger a sweep of the expired ones.
-_SEEN_SWEEP = 10_000
 
 
 def _utc(value: datetime) -> datetime:
@@ -87,7 +84,7 @@ class MemoryStorage(Storage):
         self._iys: dict[int, IysSync] = {}
         self._inbound: dict[str, InboundRecord] = {}
         self._state: dict[str, str] = {}
-        self._seen: dict[str, datetime] = {}
+        self._seen = SeenKeys()
         self._otp: dict[str, OtpRecord] = {}
 
     def __repr__(self) -> str:
@@ -298,19 +295,10 @@ class MemoryStorage(Storage):
                 self._state[key] = value
 
     def mark_seen(self, key: str, expires_at: datetime) -> bool:
-        now = datetime.now(UTC)
-        with self._lock:
-            if len(self._seen) > _SEEN_SWEEP:
-                self._seen = {k: t for k, t in self._seen.items() if t > now}
-            held = self._seen.get(key)
-            if held is not None and held > now:
-                return False
-            self._seen[key] = _utc(expires_at)
-            return True
+        return self._seen.mark_seen(key, _utc(expires_at))
 
     def unmark_seen(self, key: str) -> None:
-        with self._lock:
-            self._seen.pop(key, None)
+        self._seen.unmark_seen(key)
 
     # -- one-time codes -----------------------------------------------------
 

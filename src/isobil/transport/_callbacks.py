@@ -13,13 +13,13 @@ import binascii
 import hashlib
 import hmac
 import logging
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
+from isobil._net import SeenKeys
 from isobil.errors import InvalidValue
 from isobil.transport._base import InboundEvent, InboundHandler
 from isobil.transport._http import HttpTransport
@@ -74,29 +74,6 @@ class ReplayStore(Protocol):
     def unmark_seen(self, key: str) -> None:
         """Forget ``key``."""
         ...
-
-
-class _ProcessMemory:
-    """A :class:`ReplayStore` of one process, for a receiver given none."""
-
-    def __init__(self) -> None:
-        self._seen: dict[str, datetime] = {}
-        self._lock = threading.Lock()
-
-    def mark_seen(self, key: str, expires_at: datetime) -> bool:
-        now = datetime.now(UTC)
-        with self._lock:
-            if len(self._seen) > 10_000:
-                self._seen = {k: t for k, t in self._seen.items() if t > now}
-            held = self._seen.get(key)
-            if held is not None and held > now:
-                return False
-            self._seen[key] = expires_at
-            return True
-
-    def unmark_seen(self, key: str) -> None:
-        with self._lock:
-            self._seen.pop(key, None)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -183,7 +160,7 @@ class CallbackApp:
         self.max_body = max_body
         self.replay_window = replay_window
         self._clock = clock
-        self._seen: ReplayStore = replay_store if replay_store is not None else _ProcessMemory()
+        self._seen: ReplayStore = replay_store if replay_store is not None else SeenKeys()
 
     def __repr__(self) -> str:
         return f"<CallbackApp {type(self.adapter).__name__} auth={self.auth}>"
