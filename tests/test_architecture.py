@@ -15,6 +15,7 @@ ALLOWED: dict[str, set[str]] = {
     "_resource": set(),
     "_text": set(),
     "_tables": set(),
+    "_tracing": set(),
     "_net": {"errors"},
     "sms": {"errors"},
     "phone": {"errors"},
@@ -66,14 +67,16 @@ def test_layer_imports_only_downward(layer: str) -> None:
 
 def test_the_core_never_imports_a_framework() -> None:
     """``import isobil`` (and the settings reader the integrations share) loads no web
-    framework and no task queue: those come only with ``isobil.contrib.*``."""
+    framework, no task queue and no telemetry library: those come only with
+    ``isobil.contrib.*``, ``isobil.metrics`` and the first traced call."""
     import subprocess
     import sys
 
     probe = (
         "import sys, isobil, isobil.config, isobil.storage, isobil.transport\n"
         "print(sorted({m.split('.')[0] for m in sys.modules}"
-        " & {'fastapi', 'starlette', 'django', 'celery', 'kombu', 'uvicorn'}))"
+        " & {'fastapi', 'starlette', 'django', 'celery', 'kombu', 'uvicorn',"
+        " 'prometheus_client', 'opentelemetry'}))"
     )
     found = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
