@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from isobil._cli import ProgressBar, main
+from isobil._cli import main
 
 INIT = [
     "init",
@@ -114,7 +113,7 @@ def test_contacts_import_json_warns_about_invalid_rows(ready: Path, capsys: Caps
     assert report["invalid"][0]["row"] == 3
     assert report["mapping"]["number"] == "Müşteri GSM"
     assert "1 invalid row(s)" in captured.err
-    assert "importing" in captured.err  # the progress bar
+    assert "importing" not in captured.err  # no progress line: stderr is no terminal
 
 
 def test_contacts_import_missing_file_fails(ready: Path, capsys: Capsys) -> None:
@@ -129,17 +128,6 @@ def test_contacts_export_round_trips(ready: Path, capsys: Capsys) -> None:
     assert main(["contacts", "export", str(target), "--group", "M"]) == 0
     assert "exported 2 contact(s)" in capsys.readouterr().out
     assert "+905321234567" in target.read_text(encoding="utf-8")
-
-
-def test_progress_bar_draws_and_ends_its_line() -> None:
-    """The progress bar redraws one line with a bar when the total is known."""
-    out = io.StringIO()
-    bar = ProgressBar(out, width=10)
-    bar(5, 10)
-    bar(10, 10)
-    bar.finish()
-    assert out.getvalue().endswith("[##########] 10/10 rows\n")
-    assert "[#####-----] 5/10 rows" in out.getvalue()
 
 
 # -- check and send -------------------------------------------------------------

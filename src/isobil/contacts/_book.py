@@ -10,7 +10,15 @@ import attrs
 
 from isobil import phone
 from isobil.contacts._export import export_contacts
-from isobil.contacts._import import DEFAULT_CHUNK_SIZE, ImportReport, Progress, import_contacts
+from isobil.contacts._import import (
+    DEFAULT_CHUNK_SIZE,
+    PYTHON_TERMS,
+    ImportReport,
+    Progress,
+    Terms,
+    import_contacts,
+)
+from isobil.contacts._meter import Meter
 from isobil.errors import InvalidValue
 from isobil.model import Recipient, RecipientType
 from isobil.storage import Storage
@@ -187,6 +195,8 @@ class ContactBook:
         sheet: str | int | None = None,
         recipient_type: RecipientType | str = RecipientType.BIREYSEL,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        meter: Meter | None = None,
+        terms: Terms = PYTHON_TERMS,
     ) -> ImportReport:
         """Import contacts from an .xlsx, .xls, .ods or .csv file; return the report.
 
@@ -199,6 +209,13 @@ class ContactBook:
         its ``Gruplar`` cell. ``recipient_type`` applies to new contacts whose
         row has no type. ``progress(rows_done, total_rows)`` is called once per
         ``chunk_size`` rows; raising from it cancels the import.
+
+        ``meter`` (a :class:`~isobil.contacts.Meter`, e.g. a progress bar) hears
+        every stage as it starts, with its total — ``"checking"`` an .xlsx (bytes),
+        ``"loading"`` a workbook, ``"importing"`` rows (bytes of a CSV file) — and
+        how far it got every few thousand rows, so a bar can show a total from the
+        start. ``terms`` name the options in messages
+        (:data:`~isobil.contacts.SHELL_TERMS`: the command line's flags).
 
         Contacts are stored every ``chunk_size`` rows. If the import stops part-way
         it raises :class:`~isobil.contacts.ImportFailed` carrying the report
@@ -213,13 +230,17 @@ class ContactBook:
             sheet=sheet,
             recipient_type=recipient_type,
             chunk_size=chunk_size,
+            meter=meter,
+            terms=terms,
         )
 
-    def export(self, path: str | Path, *, group: str | None = None) -> int:
+    def export(
+        self, path: str | Path, *, group: str | None = None, meter: Meter | None = None
+    ) -> int:
         """Write every contact (or a group's) to ``.csv`` or ``.xlsx``; return how many.
 
         Columns: Telefon, Ad, Soyad, E-posta, Tip, Gruplar (``"Ankara; VIP"``), then
         one column per custom field. :meth:`import_file` reads such a file back to
-        the same contacts and groups.
+        the same contacts and groups. ``meter`` hears how far the writing got.
         """
-        return export_contacts(self.storage, path, group=group)
+        return export_contacts(self.storage, path, group=group, meter=meter)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from isobil._tables import Cell, write_csv, write_xlsx
 from isobil.contacts._import import EXPORT_HEADER, GROUP_SEPARATOR
+from isobil.contacts._meter import METER_ROWS, Meter
 from isobil.errors import InvalidValue
 from isobil.storage import Storage
 
@@ -16,6 +17,7 @@ __all__ = ["BLACKLIST_HEADER", "export_blacklist", "export_contacts"]
 #: Columns of a blacklist export; ``import_blacklist`` reads them back.
 BLACKLIST_HEADER: Final = ("Telefon", "Sebep", "Kaynak", "Tarih")
 _SUFFIXES: Final = (".csv", ".xlsx")
+_T = TypeVar("_T")
 
 
 def _check_suffix(path: Path) -> str:
@@ -25,6 +27,19 @@ def _check_suffix(path: Path) -> str:
             f"{path.name}: can export to .csv or .xlsx, not {suffix or 'no suffix'!r}"
         )
     return suffix
+
+
+def _metered(items: Iterator[_T], meter: Meter | None) -> Iterator[_T]:
+    """``items``, telling ``meter`` how many were handed on every :data:`METER_ROWS`."""
+    if meter is None:
+        yield from items
+        return
+    count = 0
+    for count, item in enumerate(items, start=1):
+        yield item
+        if count % METER_ROWS == 0:
+            meter.update(count)
+    meter.update(count)
 
 
 def _write(path: Path, sheet: str, header: Sequence[str], rows: Iterator[Sequence[Cell]]) -> int:
@@ -56,7 +71,9 @@ def _memberships(storage: Storage) -> dict[str, list[str]]:
     return found
 
 
-def export_contacts(storage: Storage, path: str | Path, *, group: str | None = None) -> int:
+def export_contacts(
+    storage: Storage, path: str | Path, *, group: str | None = None, meter: Meter | None = None
+) -> int:
     """Write every contact (or ``group``'s members) to ``path``; return how many.
 
     The columns are :data:`EXPORT_HEADER` (Telefon, Ad, Soyad, E-posta, Tip,
@@ -66,6 +83,9 @@ def export_contacts(storage: Storage, path: str | Path, *, group: str | None = N
     with exactly these columns is read back by position with custom keys
     verbatim, so the round trip is exact (custom values that are empty are not
     kept, as in any import).
+
+    ``meter`` hears two stages in rows, both out of the contacts to write:
+    ``"scanning"`` (collecting the custom field names) and ``"exporting"``.
     """
     target = Path(path)
     _check_suffix(target)
@@ -80,12 +100,17 @@ def export_contacts(storage: Storage, path: str | Path, *, group: str | None = N
     # First pass: the custom field keys, in order of first appearance, so the
     # header is complete before the first row is written; the second pass streams.
     keys: dict[str, None] = {}
-    for contact in storage.iter_contacts(group=group):
+    total = storage.count_contacts(group=group) if meter is not None else None
+    if meter is not None:
+        meter.phase("scanning", total, "rows")
+    for contact in _metered(storage.iter_contacts(group=group), meter):
         keys.update(dict.fromkeys(k for k in contact.fields if k))
     custom = list(keys)
+    if meter is not None:
+        meter.phase("exporting", total, "rows")
 
     def rows() -> Iterator[Sequence[Cell]]:
-        for contact in storage.iter_contacts(group=group):
+        for contact in _metered(storage.iter_contacts(group=group), meter):
             yield [
                 contact.number,
                 contact.name,

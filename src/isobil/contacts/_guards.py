@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from isobil.contacts._meter import Meter
 from isobil.errors import InvalidValue
 
 __all__ = ["MAX_CELLS", "MAX_PART_BYTES", "MAX_READER_BYTES", "check_xlsx", "checked_xls"]
@@ -325,16 +326,28 @@ def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
     return found
 
 
-def check_xlsx(path: Path) -> None:
-    """Refuse an .xlsx whose sheets calamine could not hold in memory, or a ZIP bomb."""
+def check_xlsx(path: Path, meter: Meter | None = None) -> None:
+    """Refuse an .xlsx whose sheets calamine could not hold in memory, or a ZIP bomb.
+
+    ``meter`` is told the ``"checking"`` stage first, its total the unpacked size
+    of the XML parts as the ZIP directory declares it (known before any is
+    unpacked), then the bytes unpacked so far after each MiB.
+    """
     name = path.name
     try:
         with zipfile.ZipFile(path) as archive:
             sheets = _sheet_names(archive)
-            for info in archive.infolist():
-                if info.is_dir() or not info.filename.lower().endswith((".xml", ".rels")):
-                    continue  # calamine reads XML parts only
-                _check_part(name, archive, info, sheets)
+            parts = [
+                info
+                for info in archive.infolist()
+                # calamine reads XML parts only
+                if not info.is_dir() and info.filename.lower().endswith((".xml", ".rels"))
+            ]
+            if meter is not None:
+                meter.phase("checking", sum(info.file_size for info in parts), "bytes")
+            done = 0
+            for info in parts:
+                done += _check_part(name, archive, info, sheets, meter, done)
     except InvalidValue:
         raise
     except Exception as exc:  # zipfile, zlib, lzma and bz2 raise many kinds
@@ -342,12 +355,18 @@ def check_xlsx(path: Path) -> None:
 
 
 def _check_part(
-    name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, sheets: dict[str, str]
-) -> None:
+    name: str,
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    sheets: dict[str, str],
+    meter: Meter | None,
+    before: int,
+) -> int:
+    """Check one part; return its unpacked size (``before``: bytes of earlier parts)."""
     try:
-        _scan_part(name, archive, info, sheets, fast=True)
+        return _scan_part(name, archive, info, sheets, fast=True, meter=meter, before=before)
     except _Recheck:
-        _scan_part(name, archive, info, sheets, fast=False)
+        return _scan_part(name, archive, info, sheets, fast=False, meter=meter, before=before)
 
 
 def _scan_part(
@@ -357,7 +376,9 @@ def _scan_part(
     sheets: dict[str, str],
     *,
     fast: bool,
-) -> None:
+    meter: Meter | None = None,
+    before: int = 0,
+) -> int:
     part = info.filename
     sheet = sheets.get(part.lower(), part)
     is_sheet = part.lower() in sheets or part.lower().startswith("xl/worksheets/")
@@ -386,6 +407,8 @@ def _scan_part(
                 )
             if not fast:
                 _check_area(name, sheet, scan.area)
+            if meter is not None:
+                meter.update(before + size)
     scan.feed(carry)
     try:
         _check_area(name, sheet, scan.area)
@@ -393,6 +416,7 @@ def _scan_part(
         if fast:  # partly an upper bound: be exact before refusing
             raise _Recheck from None
         raise
+    return size
 
 
 # -- .xls ------------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import operator
 import re
+import shlex
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Final
@@ -29,6 +30,7 @@ import attrs
 from isobil._tables import write_csv
 from isobil._text import fold
 from isobil.contacts._guards import column_letter
+from isobil.contacts._meter import METER_ROWS, Meter
 from isobil.contacts._readers import Cell, TableReader, cell_text, open_table
 from isobil.errors import ImportFailed, InvalidPhoneNumber, InvalidValue
 from isobil.model import Recipient, RecipientType, RowError
@@ -40,10 +42,13 @@ __all__ = [
     "EXPORT_HEADER",
     "GROUP_SEPARATOR",
     "HEADER_SCAN_ROWS",
+    "PYTHON_TERMS",
+    "SHELL_TERMS",
     "ImportFailed",
     "ImportReport",
     "Progress",
     "RowError",
+    "Terms",
     "column_letter",
     "custom_key",
     "detect_header",
@@ -121,6 +126,68 @@ _EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SPACES: Final = re.compile(r"\s+")
 
 
+#: What :mod:`isobil.phone` appends to a too-short number's reason; it names a
+#: Python option no import (and no command) has.
+_SHORT_NUMBER_HINT: Final = "; if it is a short number, pass it in short_numbers"
+
+
+@attrs.frozen
+class Terms:
+    """How an import's messages name the options of whoever runs it.
+
+    A message that says how to fix something names an option: the Python
+    keywords for a program (:data:`PYTHON_TERMS`, the default), the flags for
+    the command line (:data:`SHELL_TERMS`), so that each reader is told what
+    to type. ``all_rows`` is where every refused row can be seen.
+    """
+
+    command_line: bool = False
+    mapping: str = "mapping"
+    default_source: str = "default_source"
+    default_brand: str = "brand= default"
+    all_rows: str = "report.{kind}_csv(path)"
+
+    def mapping_example(self, field: str, column: str | int) -> str:
+        """How to map ``field`` to ``column``: ``mapping={'number': 2}`` or
+        ``--mapping number=2``."""
+        if self.command_line:
+            return f"--mapping {shlex.quote(f'{field}={column}')}"
+        return f"mapping={{{field!r}: {column!r}}}"
+
+    def name_columns(self, field: str) -> str:
+        """The sentence that says how to name the columns detection did not find."""
+        if self.command_line:
+            how = "--mapping FIELD=COLUMN (a header or a 0-based column index),"
+        else:
+            how = "mapping=, by header or by 0-based column index,"
+        return (
+            f"Name the columns with {how} e.g. {self.mapping_example(field, 'Müşteri GSM')} "
+            f"or {self.mapping_example(field, 2)}."
+        )
+
+    def add_mapping(self, field: str) -> str:
+        """How to add ``field`` to a mapping that lacks it."""
+        if self.command_line:
+            return f"add --mapping {field}=COLUMN (a header or a 0-based column index)"
+        return f"add mapping={{{field!r}: <header or 0-based column index>, …}}"
+
+    def number_reason(self, reason: str) -> str:
+        """The reason a number was refused, without hints at options the reader lacks."""
+        return reason.removesuffix(_SHORT_NUMBER_HINT) if self.command_line else reason
+
+
+#: Messages for a Python program: keyword arguments and report methods.
+PYTHON_TERMS: Final = Terms()
+#: Messages for the ``isobil`` command: its flags.
+SHELL_TERMS: Final = Terms(
+    command_line=True,
+    mapping="--mapping",
+    default_source="--source",
+    default_brand="--brand",
+    all_rows="--json lists them all",
+)
+
+
 def _tuple_of_errors(value: Iterable[RowError]) -> tuple[RowError, ...]:
     return tuple(value)
 
@@ -160,6 +227,11 @@ class ImportReport:
         return self.imported + self.updated
 
     def __str__(self) -> str:
+        return self.summary()
+
+    def summary(self, terms: Terms = PYTHON_TERMS) -> str:
+        """The counts, and the first invalid rows, as :class:`str` gives them; ``terms``
+        say where the others are listed."""
         where = self.path.name + (f" [{self.sheet}]" if self.sheet else "")
         state = "" if self.complete else f" — STOPPED, rows up to {self.stored_through} stored"
         lines = [
@@ -174,7 +246,8 @@ class ImportReport:
             )
         if len(self.invalid) > 10:
             lines.append(
-                f"  … and {len(self.invalid) - 10:,} more invalid rows (report.invalid_csv(path))"
+                f"  … and {len(self.invalid) - 10:,} more invalid rows "
+                f"({terms.all_rows.format(kind='invalid')})"
             )
         return "\n".join(lines)
 
@@ -334,6 +407,7 @@ def resolve_columns(
     fields: Sequence[str],
     custom_prefix: str | None,
     expected: str,
+    terms: Terms = PYTHON_TERMS,
 ) -> Columns:
     """Find the header row and the column of each field, honouring ``mapping``.
 
@@ -341,20 +415,19 @@ def resolve_columns(
     the header row is the first row holding every column named in it (or, for
     indexes only, the detected header row, if any); columns not named in the
     mapping are still detected. ``expected`` is the hint of the error raised
-    when no header is found.
+    when no header is found; ``terms`` name the mapping option in the errors.
     """
     if mapping is None:
         found = find_header(top, table, required)
         if found is None:
             raise InvalidValue(
                 f"{path.name}: no header row with a {required} column in the first "
-                f"{HEADER_SCAN_ROWS} rows. {expected}; {_describe_rows(top)}. Name the "
-                "columns with mapping=, by header or by 0-based column index, e.g. "
-                f"mapping={{{required!r}: 'Müşteri GSM'}} or mapping={{{required!r}: 2}}."
+                f"{HEADER_SCAN_ROWS} rows. {expected}; {_describe_rows(top)}. "
+                f"{terms.name_columns(required)}"
             )
         index, columns = found
         return Columns(index, top[index], columns, {})
-    _check_mapping(mapping, fields, custom_prefix)
+    _check_mapping(mapping, fields, custom_prefix, terms)
     names = [c for c in mapping.values() if isinstance(c, str)]
     header_index: int | None
     if names:
@@ -391,20 +464,24 @@ def resolve_columns(
     if required not in columns:
         raise InvalidValue(
             f"{path.name}: the mapping names no {required} column and none was recognised; "
-            f"add mapping={{{required!r}: <header or 0-based column index>, …}}"
+            f"{terms.add_mapping(required)}"
         )
     return Columns(header_index, header, columns, custom)
 
 
 def _check_mapping(
-    mapping: Mapping[str, str | int], fields: Sequence[str], custom_prefix: str | None
+    mapping: Mapping[str, str | int],
+    fields: Sequence[str],
+    custom_prefix: str | None,
+    terms: Terms = PYTHON_TERMS,
 ) -> None:
     for field, column in mapping.items():
         custom = custom_prefix is not None and field.startswith(custom_prefix)
         if field not in fields and not (custom and len(field) > len(custom_prefix or "")):
             also = f" or '{custom_prefix}<name>' for a custom field" if custom_prefix else ""
             raise InvalidValue(
-                f"unknown field {field!r} in mapping: expected one of {', '.join(fields)}{also}"
+                f"unknown field {field!r} in {terms.mapping}: expected one of "
+                f"{', '.join(fields)}{also}"
             )
         if isinstance(column, bool) or not isinstance(column, str | int):
             raise InvalidValue(
@@ -431,7 +508,10 @@ _CONTACTS_EXPECTED: Final = (
 
 
 def _plan(
-    path: Path, top: Sequence[Sequence[Cell]], mapping: Mapping[str, str | int] | None
+    path: Path,
+    top: Sequence[Sequence[Cell]],
+    mapping: Mapping[str, str | int] | None,
+    terms: Terms = PYTHON_TERMS,
 ) -> _Plan:
     if mapping is None:
         for index, row in enumerate(top):
@@ -446,6 +526,7 @@ def _plan(
         fields=_MAPPABLE,
         custom_prefix="fields.",
         expected=_CONTACTS_EXPECTED,
+        terms=terms,
     )
     columns = found.columns
     if "full_name" not in (mapping or {}):
@@ -539,14 +620,18 @@ class _Importer:
         recipient_type: RecipientType,
         chunk_size: int,
         progress: Progress | None,
+        meter: Meter | None = None,
+        terms: Terms = PYTHON_TERMS,
     ) -> None:
         self.storage = storage
+        self.terms = terms
         self.reader = reader
         self.plan = plan
         self.group = group
         self.default_type = recipient_type
         self.chunk_size = chunk_size
         self.progress = progress
+        self.meter = meter
         self.normalize = Normalizer()
         self.errors: list[RowError] = []
         self.duplicate_rows: list[int] = []
@@ -583,17 +668,28 @@ class _Importer:
         add_pending = pending.append
         row_number = first_row - 1
         chunk_end = row_number + self.chunk_size
+        # One comparison a row for both the next chunk and the next meter update.
+        meter = self.meter
+        meter_done = self.reader.meter_done
+        every = METER_ROWS if meter is not None else self.chunk_size
+        next_update = row_number + every
+        mark = min(chunk_end, next_update)
         name: str | None = None
         surname: str | None = None
         found: tuple[str | None, RecipientType | None, list[str] | None] | None = None
         try:
             for row in rows:
                 row_number += 1
-                if row_number > chunk_end:
-                    self._flush(pending, row_number - 1)
-                    pending = []
-                    add_pending = pending.append
-                    chunk_end = row_number - 1 + self.chunk_size
+                if row_number > mark:
+                    if row_number > chunk_end:
+                        self._flush(pending, row_number - 1)
+                        pending = []
+                        add_pending = pending.append
+                        chunk_end = row_number - 1 + self.chunk_size
+                    if meter is not None and row_number > next_update:
+                        meter.update(meter_done(row_number - 1))
+                        next_update = row_number - 1 + every
+                    mark = min(chunk_end, next_update)
                 width = len(row)
                 raw = row[num_i] if num_i < width else ""
                 if raw == "":
@@ -698,6 +794,8 @@ class _Importer:
             return
         if type(raw) is str and header and fold(raw) == fold(header):
             reason = "a repeated header row"
+        else:
+            reason = self.terms.number_reason(reason)
         self.errors.append(RowError(row_number, column, cell_text(raw), reason))
 
     def _extras(
@@ -739,6 +837,8 @@ class _Importer:
         self.rows_read = last_row
         if self.progress is not None:
             self.progress(last_row, self.reader.total_rows)
+        if self.meter is not None:
+            self.meter.update(self.reader.meter_done(last_row))
 
     def _store(self, pending: list[_Pending]) -> None:
         existing = self.storage.get_contacts([p[0] for p in pending]) if self.merge else {}
@@ -810,6 +910,8 @@ def import_contacts(
     sheet: str | int | None = None,
     recipient_type: RecipientType | str = RecipientType.BIREYSEL,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    meter: Meter | None = None,
+    terms: Terms = PYTHON_TERMS,
 ) -> ImportReport:
     """Import the contacts of an .xlsx, .xls, .ods or .csv file into ``storage``.
 
@@ -825,14 +927,16 @@ def import_contacts(
         if isinstance(recipient_type, RecipientType)
         else parse_recipient_type(recipient_type)
     )
-    with open_table(source, sheet=sheet) as reader:
+    with open_table(source, sheet=sheet, meter=meter) as reader:
+        if meter is not None:
+            meter.phase("importing", reader.meter_total, reader.meter_unit)
         rows = iter(reader)
         top: list[Sequence[Cell]] = []
         for row in rows:
             top.append(row)
             if len(top) == HEADER_SCAN_ROWS:
                 break
-        plan = _plan(source, top, mapping)
+        plan = _plan(source, top, mapping, terms)
         importer = _Importer(
             storage,
             reader,
@@ -841,6 +945,8 @@ def import_contacts(
             recipient_type=default_type,
             chunk_size=chunk_size,
             progress=progress,
+            meter=meter,
+            terms=terms,
         )
         data = itertools.chain(top[plan.header_row :], rows)
         try:

@@ -24,7 +24,9 @@ from isobil.contacts._import import (
     _EMAIL,
     _SYNONYMS,
     HEADER_SCAN_ROWS,
+    PYTHON_TERMS,
     ImportFailed,
+    Terms,
     _is_blank,
     column_letter,
     custom_key,
@@ -32,6 +34,7 @@ from isobil.contacts._import import (
     resolve_columns,
     synonym_table,
 )
+from isobil.contacts._meter import METER_ROWS, Meter
 from isobil.contacts._readers import Cell, TableReader, cell_text, open_table
 from isobil.errors import InvalidValue
 from isobil.model import (
@@ -212,6 +215,11 @@ class MigrationReport:
     format: str = ""
 
     def __str__(self) -> str:
+        return self.summary()
+
+    def summary(self, terms: Terms = PYTHON_TERMS) -> str:
+        """The counts, and the first refused rows, as :class:`str` gives them; ``terms``
+        say where the others are listed."""
         what = "blacklist entries" if self.kind == "blacklist" else "consent events"
         state = "" if self.complete else f" — STOPPED, rows up to {self.stored_through} stored"
         lines = [
@@ -223,7 +231,8 @@ class MigrationReport:
             f"  row {e.row}, column {e.column}: {e.value!r}: {e.reason}" for e in self.refused[:10]
         ]
         if len(self.refused) > 10:
-            lines.append(f"  … and {len(self.refused) - 10:,} more (report.refused_csv(path))")
+            more = terms.all_rows.format(kind="refused")
+            lines.append(f"  … and {len(self.refused) - 10:,} more ({more})")
         return "\n".join(lines)
 
     def refused_csv(self, path: str | Path) -> int:
@@ -304,9 +313,13 @@ def _open(
     required: str,
     fields: Sequence[str],
     expected: str,
+    terms: Terms = PYTHON_TERMS,
+    meter: Meter | None = None,
 ) -> _Source:
-    reader = open_table(path, sheet=sheet)
+    reader = open_table(path, sheet=sheet, meter=meter)
     try:
+        if meter is not None:
+            meter.phase("importing", reader.meter_total, reader.meter_unit)
         rows = iter(reader)
         top = list(itertools.islice(rows, HEADER_SCAN_ROWS))
         found = resolve_columns(
@@ -318,6 +331,7 @@ def _open(
             fields=fields,
             custom_prefix=None,
             expected=expected,
+            terms=terms,
         )
     except BaseException:
         reader.close()
@@ -336,14 +350,31 @@ def _open(
 class _Tally:
     """Counts and errors of one migration run."""
 
-    def __init__(self, source: _Source, kind: str) -> None:
+    def __init__(
+        self,
+        source: _Source,
+        kind: str,
+        terms: Terms = PYTHON_TERMS,
+        meter: Meter | None = None,
+    ) -> None:
         self.source = source
         self.kind = kind
+        self.terms = terms
+        self.meter = meter
+        self.next_update = source.header_row + METER_ROWS
         self.taken = self.duplicates = self.blank = self.already_present = self.skipped = 0
         self.refused: list[RowError] = []
         self.warnings: list[RowError] = []
         self.row = source.header_row
         self.stored_through = source.header_row
+
+    def next_row(self) -> int:
+        """Count one more row read (and tell the meter now and then); return its number."""
+        self.row += 1
+        if self.meter is not None and self.row > self.next_update:
+            self.meter.update(self.source.reader.meter_done(self.row - 1))
+            self.next_update = self.row - 1 + METER_ROWS
+        return self.row
 
     def refuse(self, row: int, column: int | str, value: Cell, reason: str) -> None:
         name = column if isinstance(column, str) else self.source.name(column)
@@ -351,6 +382,8 @@ class _Tally:
 
     def report(self, *, complete: bool, ignored: Sequence[str] = ()) -> MigrationReport:
         source = self.source
+        if complete and self.meter is not None:
+            self.meter.update(source.reader.meter_done(self.row))
         return MigrationReport(
             path=source.path,
             kind=self.kind,
@@ -401,6 +434,8 @@ def import_blacklist(
     source: str | None = None,
     sheet: str | int | None = None,
     clock: Callable[[], datetime] = _utcnow,
+    meter: Meter | None = None,
+    terms: Terms = PYTHON_TERMS,
 ) -> MigrationReport:
     """Blacklist every number of a CSV or Excel file exported by another provider.
 
@@ -412,7 +447,9 @@ def import_blacklist(
     warning, never a reason to send to someone who opted out. An existing entry
     of the same number is replaced (counted in ``already_present``), so running
     the same file twice is safe. ``mapping`` names columns for the fields
-    ``number``, ``reason``, ``source`` and ``date``.
+    ``number``, ``reason``, ``source`` and ``date``. ``meter`` hears how far the
+    reading got (:class:`~isobil.contacts.Meter`); ``terms`` name the options
+    in messages (:data:`~isobil.contacts.SHELL_TERMS` for a command line).
     """
     if not reason.strip():
         raise InvalidValue("a blacklist entry needs a reason")
@@ -424,20 +461,22 @@ def import_blacklist(
         required="number",
         fields=_BLACKLIST_FIELDS,
         expected="Expected a number column named like Telefon, GSM, Cep, Numara or Phone",
+        terms=terms,
+        meter=meter,
     )
     columns = src.columns
     ignored = [h for h, _ in src.extra_columns()]
     num_i = columns["number"]
     reason_i, source_i, date_i = columns.get("reason"), columns.get("source"), columns.get("date")
     normalize = Normalizer()
-    tally = _Tally(src, "blacklist")
+    tally = _Tally(src, "blacklist", terms, meter)
     seen: dict[str, None] = {}  # untracked by the garbage collector, unlike a set
     pending: list[BlacklistEntry] = []
     now = clock()
     try:
         with src.reader:
             for row in src.rows:
-                tally.row += 1
+                tally.next_row()
                 raw = _cell(row, num_i)
                 if _is_blank(row):
                     tally.blank += 1
@@ -445,7 +484,8 @@ def import_blacklist(
                 try:
                     number = normalize(raw)  # type: ignore[arg-type]  # other cells raise
                 except InvalidValue as exc:
-                    tally.refuse(tally.row, num_i, raw, getattr(exc, "reason", str(exc)))
+                    why = terms.number_reason(getattr(exc, "reason", str(exc)))
+                    tally.refuse(tally.row, num_i, raw, why)
                     continue
                 if number in seen:
                     tally.duplicates += 1
@@ -503,6 +543,8 @@ def import_consent_history(
     sheet: str | int | None = None,
     resume_after: int = 0,
     clock: Callable[[], datetime] = _utcnow,
+    meter: Meter | None = None,
+    terms: Terms = PYTHON_TERMS,
 ) -> MigrationReport:
     """Turn a consent history exported by another provider into ledger events.
 
@@ -524,6 +566,7 @@ def import_consent_history(
     The ledger is append-only, so running the same file twice records the
     events twice. If a migration stops (``ImportFailed``), its report says up to
     which row everything is stored; pass that row as ``resume_after`` to go on.
+    ``meter`` and ``terms`` are as for :func:`import_blacklist`.
     """
     default_brand = None if brand is None else normalize_brand(brand)
     allowed = None if brands is None else frozenset(normalize_brand(b) for b in brands)
@@ -544,16 +587,18 @@ def import_consent_history(
             "recipientType, brand) or Turkish ones (Alıcı, Kanal, Durum, İzin Tarihi, "
             "Kaynak, Alıcı Tipi, Marka)"
         ),
+        terms=terms,
+        meter=meter,
     )
     extras = [(custom_key(h), i) for h, i in src.extra_columns()]
-    tally = _Tally(src, "consent")
+    tally = _Tally(src, "consent", terms, meter)
     reader = _ConsentRows(src, tally, default_brand, allowed, fallback_source, clock())
     pending: list[ConsentEvent] = []
     seen: dict[tuple[object, ...], None] = {}
     try:
         with src.reader:
             for row in src.rows:
-                tally.row += 1
+                tally.next_row()
                 if tally.row <= resume_after:
                     tally.skipped += 1
                     tally.stored_through = tally.row
@@ -640,7 +685,8 @@ class _ConsentRows:
             try:
                 address = self.normalize(raw)  # type: ignore[arg-type]  # other cells raise
             except InvalidValue as exc:
-                refuse(n, columns["recipient"], raw, getattr(exc, "reason", str(exc)))
+                why = self.tally.terms.number_reason(getattr(exc, "reason", str(exc)))
+                refuse(n, columns["recipient"], raw, why)
                 return None
 
         if "status" not in columns or not cell_text(_cell(row, columns["status"])):
@@ -675,7 +721,12 @@ class _ConsentRows:
                 )
                 return None
         if source is None:
-            refuse(n, columns.get("source", "source"), "", "no source, and no default_source given")
+            refuse(
+                n,
+                columns.get("source", "source"),
+                "",
+                f"no source, and no {self.tally.terms.default_source} given",
+            )
             return None
 
         recipient_type = RecipientType.BIREYSEL
@@ -701,7 +752,12 @@ class _ConsentRows:
                 refuse(n, columns["brand"], raw, str(exc))
                 return None
         if brand is None:
-            refuse(n, columns.get("brand", "brand"), "", "no brand, and no brand= default given")
+            refuse(
+                n,
+                columns.get("brand", "brand"),
+                "",
+                f"no brand, and no {self.tally.terms.default_brand} given",
+            )
             return None
         if self.brands is not None and brand not in self.brands:
             refuse(

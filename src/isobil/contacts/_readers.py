@@ -19,9 +19,10 @@ import codecs
 import csv
 import io
 import itertools
+import os
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Final
@@ -29,6 +30,7 @@ from typing import IO, Final
 import python_calamine
 
 from isobil.contacts._guards import check_xlsx, checked_xls
+from isobil.contacts._meter import Meter
 from isobil.errors import InvalidValue
 
 __all__ = ["Cell", "TableReader", "cell_text", "open_table"]
@@ -87,6 +89,10 @@ class TableReader:
     (blank rows included, so ``enumerate(reader, start=1)`` gives the row
     numbers a person sees in Excel). ``total_rows`` is known for workbooks and
     ``None`` for CSV. Use it as a context manager, or call :meth:`close`.
+
+    How far reading got is measured in ``meter_unit``: rows of a workbook (out
+    of ``total_rows``), bytes of a CSV file (out of its size, known up front);
+    ``meter_total`` is that total and :meth:`meter_done` the amount read.
     """
 
     format: str
@@ -105,6 +111,8 @@ class TableReader:
         total_rows: int | None = None,
         closer: IO[bytes] | io.TextIOWrapper | python_calamine.CalamineWorkbook | None = None,
         csv_state: _CsvDecoder | None = None,
+        size: int | None = None,
+        tell: Callable[[], int] | None = None,
     ) -> None:
         self.path = path
         self.format = format
@@ -114,6 +122,18 @@ class TableReader:
         self._rows = rows
         self._closer = closer
         self._csv = csv_state
+        self._tell = tell
+        self.meter_unit = "rows" if tell is None else "bytes"
+        self.meter_total = total_rows if tell is None else size
+
+    def meter_done(self, rows: int) -> int:
+        """How much is read once ``rows`` rows were handed out, in :attr:`meter_unit`."""
+        if self._tell is None:
+            return rows
+        try:
+            return self._tell()
+        except (OSError, ValueError):  # a closed file: everything was read
+            return self.meter_total or 0
 
     @property
     def encoding(self) -> str | None:
@@ -136,12 +156,16 @@ class TableReader:
         self.close()
 
 
-def open_table(path: str | Path, *, sheet: str | int | None = None) -> TableReader:
+def open_table(
+    path: str | Path, *, sheet: str | int | None = None, meter: Meter | None = None
+) -> TableReader:
     """Open ``path`` for reading rows; the format is found from the content.
 
     ``sheet`` picks a worksheet by name or 0-based index (default: the first
     visible one); it is ignored for CSV. Raises :class:`InvalidValue` that says
     what the file is when it is not a spreadsheet, is empty, or cannot be read.
+    ``meter`` hears the stages of opening a workbook: ``"checking"`` (the safety
+    scan, in bytes) and ``"loading"`` (the reader parsing the sheet, no total).
     """
     source = Path(path)
     try:
@@ -158,7 +182,7 @@ def open_table(path: str | Path, *, sheet: str | int | None = None) -> TableRead
     fmt = _sniff_format(source, head)
     if fmt == "csv":
         return _open_csv(source, head)
-    return _open_workbook(source, fmt, sheet)
+    return _open_workbook(source, fmt, sheet, meter)
 
 
 def _expected() -> str:
@@ -244,20 +268,32 @@ def _reader_failure(exc: BaseException) -> bool:
     return not isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit)
 
 
-def _open_workbook(path: Path, fmt: str, sheet: str | int | None) -> TableReader:
+def _open_workbook(
+    path: Path, fmt: str, sheet: str | int | None, meter: Meter | None = None
+) -> TableReader:
     # The checks come first: calamine aborts the process (no exception) when a
     # file makes it allocate more memory than there is (see _guards).
     if fmt == "xlsx":
-        check_xlsx(path)
+        check_xlsx(path, meter)
     try:
         if fmt == "xls":
+            if meter is not None:
+                meter.phase("checking", path.stat().st_size, "bytes")
             # calamine reads a container rebuilt around the checked workbook stream.
-            book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(checked_xls(path)))
+            checked = checked_xls(path)
+            if meter is not None:
+                meter.phase("loading", None, "rows")
+            book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(checked))
+            del checked
         elif path.suffix.lower() in _SPREADSHEET_SUFFIXES[fmt]:
+            if meter is not None:
+                meter.phase("loading", None, "rows")
             book = python_calamine.CalamineWorkbook.from_path(str(path))
         else:
             # calamine picks the reader by the file name; a misnamed file is read
             # through a file object, where it looks at the content instead.
+            if meter is not None:
+                meter.phase("loading", None, "rows")
             with path.open("rb") as file:
                 book = python_calamine.CalamineWorkbook.from_filelike(file)
     except InvalidValue:
@@ -448,10 +484,20 @@ def _open_csv(path: Path, head: bytes) -> TableReader:
             next(lines, None)
         reader = csv.reader(lines, delimiter=delimiter)
         rows: Iterator[Sequence[Cell]] = _csv_rows(path, reader)
+        size = os.fstat(file.fileno()).st_size
     except Exception:
         file.close()
         raise
-    return TableReader(path, "csv", rows, delimiter=delimiter, closer=closer, csv_state=decoder)
+    return TableReader(
+        path,
+        "csv",
+        rows,
+        delimiter=delimiter,
+        closer=closer,
+        csv_state=decoder,
+        size=size,
+        tell=file.tell,
+    )
 
 
 _LINE: Final = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from isobil._cli import ProgressBar, _mapping
+from isobil._cli import _mapping
+from isobil._progress import Progress
 from isobil.contacts import ImportFailed
 from isobil.contrib.django._client import get_client
 from isobil.contrib.django.management._base import IsobilCommand
@@ -28,19 +29,21 @@ class Command(IsobilCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        bar = ProgressBar(sys.stderr)
-        try:
-            report = get_client().contacts.import_file(
-                options["file"],
-                group=options["group"],
-                mapping=options["mapping"],
-                progress=bar if options["verbosity"] else None,
-            )
-        except ImportFailed as exc:
-            bar.finish()
-            self.stderr.write(str(exc.report))
-            raise CommandError(str(exc)) from exc
-        bar.finish()
+        bar = Progress(
+            sys.stderr, title=options["file"], mode="auto" if options["verbosity"] else "off"
+        )
+        with bar:
+            try:
+                report = get_client().contacts.import_file(
+                    options["file"],
+                    group=options["group"],
+                    mapping=options["mapping"],
+                    meter=bar,
+                )
+            except ImportFailed as exc:
+                bar.finish()
+                self.stderr.write(str(exc.report))
+                raise CommandError(str(exc)) from exc
         self.stdout.write(str(report))
         if report.invalid:
             self.stderr.write(
