@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import re
 import sqlite3
 import threading
 import traceback
 from collections.abc import Iterator
-from datetime import UTC, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from multiprocessing.queues import Queue
 from pathlib import Path
 
@@ -31,7 +33,8 @@ from isobil.storage import (
     OutboundMessage,
     SQLStorage,
 )
-from isobil.storage._sql import _PAGE
+from isobil.storage._records import SENT_STATES
+from isobil.storage._sql import _PAGE, _RAW_MESSAGED
 from isobil.testing.storage import T0, StorageContract, campaign, consent, number
 
 # -- the contract on every backend -------------------------------------------
@@ -337,6 +340,46 @@ def test_sqlite_stores_utc_text(tmp_path: Path) -> None:
             "2026-03-01 09:00:00.000000",
         )
     raw.close()
+
+
+def test_sqlite_per_batch_calls_store_times_as_the_schema_does(tmp_path: Path) -> None:
+    """The per-batch calls write on the driver; what they store is what SQLAlchemy's
+    UTCDateTime stores (same text, byte for byte), whatever the offset given."""
+    istanbul = timezone(timedelta(hours=3))
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=istanbul)
+    message = OutboundMessage(
+        "m1",
+        "c1",
+        number(1),
+        "x",
+        1,
+        not_before=at,
+        lease_until=at + timedelta(days=400),
+        updated_at=T0 + timedelta(microseconds=5),
+    )
+    rows = {}
+    for name, add in (
+        ("raw", lambda s: s.add_messages([message])),
+        ("orm", lambda s: s._add_messages_checked([message])),
+    ):
+        path = tmp_path / f"{name}.db"
+        with SQLStorage(path) as storage:
+            storage.create_campaign(campaign("c1"))
+            add(storage)
+        with contextlib.closing(sqlite3.connect(path)) as raw:
+            rows[name] = raw.execute(
+                "SELECT not_before, lease_until, updated_at FROM isobil_messages"
+            ).fetchall()
+    assert rows["raw"] == rows["orm"]
+    assert rows["raw"] == [
+        ("2026-03-01 09:00:00.000000", "2027-04-05 09:00:00.000000", "2026-03-01 09:00:00.000005")
+    ]
+
+
+def test_messaged_counts_exactly_the_sent_states() -> None:
+    """messaged's SQL names its states literally: they are SENT_STATES."""
+    named = set(re.findall(r"'(\w+)'", _RAW_MESSAGED))
+    assert named == {state.value for state in SENT_STATES}
 
 
 # -- URLs, errors and secrets ----------------------------------------------------

@@ -98,3 +98,17 @@ def test_repr_counts() -> None:
     fake.deliver_all()
     fake.receive("05321234567", "4605", "ACME RET")
     assert repr(fake) == "<FakeTransport sent=1 delivered=1 failed=1 inbound=1>"
+
+
+def test_keep_bounds_what_the_fake_remembers_but_counts_everything() -> None:
+    """With keep=3 only the last 3..5 messages stay (deliverable); all are counted."""
+    fake = FakeTransport(keep=3)
+    results = [fake.submit([outbound(f"+90532123456{i}", "Kargonuz yolda.")])[0] for i in range(8)]
+    assert fake.accepted == 8
+    assert 3 <= len(fake.sent) < 6
+    assert [s.message_id for s in fake.sent] == [r.provider_id for r in results][-len(fake.sent) :]
+    fake.deliver(results[-1].provider_id or "")
+    with pytest.raises(InvalidValue, match="never sent"):
+        fake.deliver(results[0].provider_id or "")
+    with pytest.raises(InvalidValue, match="keep must be >= 1"):
+        FakeTransport(keep=0)

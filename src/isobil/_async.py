@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar, cast
 
 from isobil import sms
 from isobil.campaigns import CreditAccount, Schedules
@@ -20,7 +21,12 @@ from isobil.client import (
     Reports,
     SendResult,
     _advance,
+    _Collect,
+    _dispatched,
+    _sent,
+    _span,
     _Steps,
+    _submitted,
 )
 from isobil.consent import Blacklist, ConsentLedger, InboundProcessor
 from isobil.contacts import ContactBook
@@ -29,7 +35,7 @@ from isobil.model import Message, Sender
 from isobil.otp import Otp
 from isobil.rules import PreflightReport
 from isobil.storage import OutboundMessage
-from isobil.transport import CallbackApp, CallbackAuth, SubmitResult
+from isobil.transport import CallbackApp, CallbackAuth, OutboundSms, SubmitResult
 
 __all__ = ["AsyncClient", "Threaded"]
 
@@ -119,9 +125,9 @@ class AsyncClient:
     ) -> SendResult:
         """:meth:`Client.send`, awaited: storage and rules in worker threads, each batch
         submitted on the loop."""
-        return await self._drive(
-            self.sync._send(message, to, at=at, acknowledge=acknowledge, name=name)
-        )
+        with _span("isobil.send", self.sync.transport) as traced:
+            steps = self.sync._send(message, to, at=at, acknowledge=acknowledge, name=name)
+            return _sent(traced, await self._drive(steps))
 
     async def send_now(
         self,
@@ -132,13 +138,17 @@ class AsyncClient:
     ) -> RecipientOutcome:
         """:meth:`Client.send_now`, awaited: storage and rules in worker threads, the
         submit on the loop."""
-        return await self._drive(self.sync._send_now(message, to, acknowledge=acknowledge))
+        with _span("isobil.send_now", self.sync.transport) as traced:
+            outcome = await self._drive(self.sync._send_now(message, to, acknowledge=acknowledge))
+            traced.set(outcome=outcome.status.value)
+            return outcome
 
     async def dispatch(
         self, *, limit: int | None = None, now: datetime | None = None
     ) -> DispatchReport:
         """:meth:`Client.dispatch`, awaited."""
-        return await self._drive(self.sync._dispatch(limit=limit, now=now))
+        with _span("isobil.dispatch", self.sync.transport) as traced:
+            return _dispatched(traced, await self._drive(self.sync._dispatch(limit=limit, now=now)))
 
     async def check(
         self,
@@ -231,13 +241,38 @@ class AsyncClient:
         return await asyncio.get_running_loop().run_in_executor(self._pool, work)
 
     async def _drive(self, steps: _Steps[T]) -> T:
-        """Run ``steps`` in the worker threads; submit the batches they yield on the loop."""
+        """Run ``steps`` in the worker threads; submit the batches they yield on the loop,
+        one after another, while the steps go on (``_COLLECT`` awaits an answer)."""
+        in_flight: deque[asyncio.Task[list[SubmitResult] | TransportError]] = deque()
         answer: list[SubmitResult] | TransportError | None = None
-        while True:
-            done, value = await self._thread(functools.partial(_advance, steps, answer))
-            if done:
-                return value  # type: ignore[return-value]
+        try:
+            while True:
+                done, value = await self._thread(functools.partial(_advance, steps, answer))
+                if done:
+                    return value  # type: ignore[return-value]
+                answer = None
+                if isinstance(value, _Collect):
+                    answer = await in_flight.popleft()
+                else:
+                    after = in_flight[-1] if in_flight else None
+                    batch = cast(list[OutboundSms], value)
+                    in_flight.append(asyncio.ensure_future(self._submit(batch, after)))
+        finally:
+            if in_flight:
+                await asyncio.wait(in_flight)
+
+    async def _submit(
+        self,
+        batch: list[OutboundSms],
+        after: asyncio.Task[list[SubmitResult] | TransportError] | None,
+    ) -> list[SubmitResult] | TransportError:
+        if after is not None:
+            await asyncio.wait([after])  # batches leave in the order they were handed over
+        with _span("isobil.submit", self.sync.transport, messages=len(batch)) as traced:
+            answer: list[SubmitResult] | TransportError
             try:
-                answer = await self.sync.transport.asubmit(value)  # type: ignore[arg-type]
+                answer = await self.sync.transport.asubmit(batch)
             except TransportError as exc:
                 answer = exc
+            _submitted(traced, answer)
+            return answer

@@ -5,21 +5,30 @@ It is the only module that knows every layer; the layers below know nothing of i
 
 from __future__ import annotations
 
+import contextvars
 import enum
+import itertools
 import logging
 import os
+import re
+import secrets
 import threading
 import uuid
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast, overload
 from zoneinfo import ZoneInfo
 
 import attrs
 
 from isobil import phone, sms
 from isobil._resource import Resource
+from isobil._tracing import Span, span
 from isobil.campaigns import (
     ComplianceReport,
     CreditAccount,
@@ -44,6 +53,7 @@ from isobil.contacts import ContactBook
 from isobil.errors import (
     ComplianceError,
     ConfigurationError,
+    InsufficientCredits,
     InvalidValue,
     RecipientOptedOut,
     StorageError,
@@ -72,6 +82,7 @@ from isobil.rules import (
     RuleSet,
     preflight,
 )
+from isobil.rules._model import trusted_recipient_facts
 from isobil.storage import (
     Campaign,
     CampaignStatus,
@@ -142,13 +153,22 @@ class RecipientOutcome:
 class SendResult:
     """The outcome of one ``Client.send``: one :class:`RecipientOutcome` per entry of ``to``.
 
-    ``campaign_id`` identifies the stored campaign that holds every message.
+    ``campaign_id`` identifies the stored campaign that holds every message;
+    ``counts`` says how many entries ended in each status and ``credits`` how many
+    SMS parts were submitted. A send to more than 100,000 entries keeps only those
+    figures in memory: its ``outcomes`` are read back from storage when iterated
+    (each message as storage holds it then, in the order of ``to``; ``input`` is
+    the number, not the object given).
     """
 
     campaign_id: str
-    outcomes: tuple[RecipientOutcome, ...]
+    outcomes: Sequence[RecipientOutcome] = attrs.field(repr=False)
+    counts: Mapping[OutcomeStatus, int] = attrs.field(factory=dict)
+    credits: int = 0
 
     def _with(self, status: OutcomeStatus) -> tuple[RecipientOutcome, ...]:
+        if not self.counts.get(status):
+            return ()
         return tuple(o for o in self.outcomes if o.status is status)
 
     @property
@@ -186,22 +206,132 @@ class SendResult:
         """Entries whose submit outcome is unknown (a timeout after sending)."""
         return self._with(OutcomeStatus.UNKNOWN)
 
-    @property
-    def credits(self) -> int:
-        """SMS parts submitted, the unit providers bill."""
-        return sum(o.plan.parts for o in self.submitted if o.plan is not None)
-
     def __repr__(self) -> str:
-        counts = ", ".join(
-            f"{s.value}={n}"
-            for s in OutcomeStatus
-            if (n := sum(1 for o in self.outcomes if o.status is s))
-        )
+        counts = ", ".join(f"{s.value}={n}" for s in OutcomeStatus if (n := self.counts.get(s)))
         return f"<SendResult {counts or 'empty'} credits={self.credits}>"
+
+
+#: What a message's stored state says of its send, for outcomes read back from storage.
+_OUTCOME_OF = {
+    MessageState.QUEUED: OutcomeStatus.QUEUED,
+    MessageState.BLOCKED: OutcomeStatus.BLOCKED,
+    MessageState.CANCELLED: OutcomeStatus.BLOCKED,
+    MessageState.FAILED: OutcomeStatus.FAILED,
+    MessageState.UNKNOWN: OutcomeStatus.UNKNOWN,
+    MessageState.SUBMITTING: OutcomeStatus.UNKNOWN,
+}
+_RULE_ID = re.compile(r"(?:^|; )([A-Z]+(?:-[A-Z0-9]+)+): ")
+
+
+class _StoredOutcomes(Sequence[RecipientOutcome]):
+    """The outcomes of a send too large to keep in memory, read back from storage.
+
+    Message ids end in the entry's position in ``to`` (see :func:`_message_ids`),
+    so the campaign's messages, read in id order and merged with the entries that
+    never became messages (invalid numbers, duplicates), come back in input order.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        campaign_id: str,
+        early: list[tuple[int, RecipientOutcome]],
+        total: int,
+    ) -> None:
+        self._storage = storage
+        self._campaign_id = campaign_id
+        self._early = early
+        self._total = total
+
+    def __len__(self) -> int:
+        return self._total
+
+    def __iter__(self) -> Iterator[RecipientOutcome]:
+        early = iter(self._early)
+        pending = next(early, None)
+        for message in self._storage.iter_messages(self._campaign_id):
+            position = int(message.id[-_POSITION_DIGITS:], 16)
+            while pending is not None and pending[0] < position:
+                yield pending[1]
+                pending = next(early, None)
+            yield RecipientOutcome(
+                message.to,
+                message.to,
+                _OUTCOME_OF.get(message.state, OutcomeStatus.SUBMITTED),
+                message_id=message.id,
+                provider_id=message.provider_id,
+                reason=message.reason,
+                rule_ids=tuple(_RULE_ID.findall(message.reason or "")),
+            )
+        while pending is not None:
+            yield pending[1]
+            pending = next(early, None)
+
+    @overload
+    def __getitem__(self, index: int) -> RecipientOutcome: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RecipientOutcome]: ...
+    def __getitem__(self, index: int | slice) -> RecipientOutcome | Sequence[RecipientOutcome]:
+        # Read through from the start: a huge send's outcomes are meant to be iterated.
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        position = index + self._total if index < 0 else index
+        if not 0 <= position < self._total:
+            raise IndexError("SendResult outcome index out of range")
+        return next(itertools.islice(self, position, None))
+
+
+class _Tally:
+    """What a send tells its caller: every outcome while the send is small, else counts."""
+
+    def __init__(self) -> None:
+        self.kept: list[RecipientOutcome] | None = []
+        self.early: list[tuple[int, RecipientOutcome]] = []  # invalid and duplicate entries
+        self.counts: dict[OutcomeStatus, int] = {}
+        self.credits = 0
+        self.total = 0
+
+    def add(self, position: int, outcome: RecipientOutcome) -> None:
+        self.total += 1
+        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+        if outcome.status is OutcomeStatus.SUBMITTED and outcome.plan is not None:
+            self.credits += outcome.plan.parts
+        if outcome.message_id is None:
+            self.early.append((position, outcome))
+        if self.kept is not None:
+            self.kept.append(outcome)
+            if self.total > _KEEP_OUTCOMES:
+                self.kept = None  # from here on, storage holds them
+
+    def result(self, storage: Storage, campaign_id: str) -> SendResult:
+        outcomes: Sequence[RecipientOutcome] = (
+            tuple(self.kept)
+            if self.kept is not None
+            else _StoredOutcomes(storage, campaign_id, self.early, self.total)
+        )
+        return SendResult(campaign_id, outcomes, MappingProxyType(self.counts), self.credits)
+
+
+def _message_ids() -> Callable[[int], str]:
+    """Ids for one send's messages: unique, and ending in the entry's position in ``to``.
+
+    32 hex digits like a UUID: the time in milliseconds and 36 random bits make
+    the send's prefix; the position makes the messages of a send sort (and be
+    inserted into the primary key's index) in input order.
+    """
+    prefix = f"{int(_now().timestamp() * 1000):011x}{secrets.randbits(36):09x}"
+    return lambda position: f"{prefix}{position:0{_POSITION_DIGITS}x}"
 
 
 Recipientish = str | int | float | Recipient
 _INSERT_CHUNK = 10_000
+#: Entries of ``to`` a send takes at a time: its memory follows this, not the audience.
+_SEND_CHUNK = 50_000
+#: A send to more entries keeps counts, not outcomes (read back from storage when asked).
+_KEEP_OUTCOMES = 100_000
+_POSITION_DIGITS = 12
+#: Distinct texts whose segment plans a dispatch keeps (personalised texts differ).
+_PLANS_KEPT = 10_000
 #: Delivery reports kept for messages whose submit has not returned yet.
 _EARLY_REPORTS = 10_000
 #: The rule a message stopped by the transport's last look broke.
@@ -295,18 +425,99 @@ class _Audience:
         self.entries = entries
         self.index_of: dict[str, int] = {}  # E.164 number -> its position in entries
         self.early: dict[int, RecipientOutcome] = {}  # invalid and duplicate entries
-        self.recipients: list[RecipientFacts] = []
+        #: Each recipient's type by number, in the order of entries.
+        self.types: dict[str, RecipientType] = {}
         self.values: dict[str, Mapping[str, str]] = {}  # template values by number
+        self._recipients: list[RecipientFacts] | None = None
+
+    @property
+    def recipients(self) -> list[RecipientFacts]:
+        """``RecipientFacts(number, type)`` of each recipient: made when first asked for
+        (a check reads ``types``; :meth:`Client._recipient_facts` fills in the rest)."""
+        if self._recipients is None:
+            facts, unknown = trusted_recipient_facts, IysRegistration.UNKNOWN
+            self._recipients = [
+                facts(number, kind, None, None, None, unknown, False, False, (), {})
+                for number, kind in self.types.items()
+            ]
+        return self._recipients
+
+    @recipients.setter
+    def recipients(self, recipients: list[RecipientFacts]) -> None:
+        self._recipients = recipients
+        self.types = {r.number: r.recipient_type for r in recipients}
 
 
 InboundCallback = Callable[[InboundEvent], None]
 
 T = TypeVar("T")
+B = TypeVar("B")
 #: Work that yields each batch to submit and is sent the transport's answer (the
 #: results, or the TransportError of the whole batch): the Client drives it with
 #: blocking submits, the AsyncClient with awaited ones, and its storage steps in
 #: worker threads.
-_Steps = Generator[list[OutboundSms], "list[SubmitResult] | TransportError", T]
+_Steps = Generator["list[OutboundSms] | _Collect", "list[SubmitResult] | TransportError | None", T]
+
+
+class _Collect:
+    """What steps yield to wait for the answer to the oldest batch still in flight."""
+
+
+#: Steps yield a batch to have it submitted (the driver answers ``None`` at once and
+#: submits it beside them) and ``_COLLECT`` to wait for the oldest batch's answer.
+_COLLECT = _Collect()
+
+
+@attrs.frozen
+class _Chunk:
+    """Entries of one send's ``to``, checked and stored: what telling their outcomes needs."""
+
+    offset: int  # the position of its first entry in ``to``
+    audience: _Audience
+    texts: _Rendering
+    report: PreflightReport
+    records: list[OutboundMessage]
+
+
+@attrs.frozen
+class _InFlight:
+    """A batch handed to the transport: what settling it needs."""
+
+    mine: Sequence[OutboundMessage]
+    batch: list[OutboundSms]
+    plans: Mapping[str, sms.SegmentPlan]
+    #: Outcomes known before the submit (messages blocked by the re-check).
+    outcomes: list[RecipientOutcome]
+    #: What the caller gave for each number (a send's entries of ``to``).
+    inputs: Mapping[str, object]
+
+
+def _span(name: str, transport: Transport, **attributes: int) -> AbstractContextManager[Span]:
+    """The span of a client call (``isobil.send``, …) through ``transport``."""
+    return span(name, transport=type(transport).__name__, **attributes)
+
+
+def _sent(traced: Span, result: SendResult) -> SendResult:
+    traced.set(campaign_id=result.campaign_id, recipients=len(result.outcomes))
+    traced.set(**{f"outcome.{k.value}": n for k, n in result.counts.items()})
+    return result
+
+
+def _dispatched(traced: Span, report: DispatchReport) -> DispatchReport:
+    traced.set(handled=report.handled, lost=len(report.lost))
+    traced.set(**{f"outcome.{k.value}": n for k, n in report.outcomes.items()})
+    return report
+
+
+def _submitted(traced: Span, answer: list[SubmitResult] | TransportError) -> None:
+    if isinstance(answer, TransportError):
+        traced.set(error=type(answer).__name__)
+    else:
+        traced.set(refused=sum(1 for r in answer if r.error is not None))
+
+
+def _submit_thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(1, thread_name_prefix="isobil-submit")
 
 
 def _advance(
@@ -326,6 +537,11 @@ POLL_WINDOW = timedelta(days=3)
 _POLL_OVERLAP = timedelta(minutes=5)
 _POLL_STATE = "transport.poll.since"
 ISTANBUL = ZoneInfo("Europe/Istanbul")
+#: Messages settled in these states at submit give their reserved credits back.
+_RELEASED_AT_SUBMIT = {
+    MessageState.FAILED: "refused by the transport",
+    MessageState.BLOCKED: "opted out as it was leaving",
+}
 _REFUNDED = frozenset({MessageState.UNDELIVERED, MessageState.EXPIRED, MessageState.REJECTED})
 _IYS_REGISTRATION = {
     IysSyncStatus.REGISTERED: IysRegistration.REGISTERED,
@@ -368,6 +584,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+#: The template values of a recipient without any (shared, read-only).
+_NO_VALUES: Mapping[str, str] = MappingProxyType({})
+
+
 def _template_values(contact: Recipient | None) -> Mapping[str, str]:
     """What a contact fills templates with: its fields, plus {ad}, {soyad} (and English names)."""
     if contact is None:
@@ -408,8 +628,10 @@ class _Rendering:
         self._facts = facts
         self._values = values
         self._plans: dict[str, sms.SegmentPlan] = {}
-        self._texts: dict[str, str | None] = {}
-        self._missing: dict[str, tuple[str, ...]] = {}
+        # By the identity of a recipient's values: _audience shares one mapping
+        # among recipients with the same values, so each distinct combination is
+        # rendered (and judged, and planned) once. The values are kept, so ids stay theirs.
+        self._rendered: dict[int, _Rendered] = {}
         self._promotes: dict[str, bool] = {}
         self._opens_with_field = (
             self.template.personalised
@@ -418,33 +640,55 @@ class _Rendering:
             )
         )
 
+    def _render(self, number: str) -> _Rendered:
+        """The recipient's rendering: the fields it cannot fill, its text, plan, facts."""
+        values = self._values.get(number, _NO_VALUES)
+        found = self._rendered.get(id(values))
+        if found is None:
+            missing = self.template.missing(values) if self.template.personalised else ()
+            text = None if missing else self.template.render(values)
+            found = self._rendered[id(values)] = _Rendered(missing, text, values)
+        return found
+
     def text(self, number: str) -> str | None:
         """The recipient's text, or ``None`` when a field has no value."""
-        if number not in self._texts:
-            values = self._values.get(number, {})
-            missing = self.template.missing(values) if self.template.personalised else ()
-            self._missing[number] = missing
-            self._texts[number] = None if missing else self.template.render(values)
-        return self._texts[number]
+        return self._render(number).text
 
     def missing(self, number: str) -> tuple[str, ...]:
         """The template fields this recipient cannot fill."""
-        self.text(number)
-        return self._missing[number]
+        # Once per recipient: the lookup of _render inlined.
+        found = self._rendered.get(id(self._values.get(number, _NO_VALUES)))
+        return (found or self._render(number)).missing
 
     def plan(self, number: str) -> sms.SegmentPlan:
         """The recipient's segment plan (of the shared text when it cannot be rendered)."""
-        text = self.text(number)
-        if text is None:
-            text = self.template.skeleton
-        plan = self._plans.get(text)
+        found = self._rendered.get(id(self._values.get(number, _NO_VALUES))) or self._render(number)
+        plan = found.plan
         if plan is None:
-            plan = self._plans[text] = self._client.plan(text)
+            text = self.template.skeleton if found.text is None else found.text
+            plan = self._plans.get(text)
+            if plan is None:
+                plan = self._plans[text] = self._client.plan(text)
+            found.plan = plan
         return plan
+
+    def parts(self, number: str) -> int:
+        """How many parts the recipient's message takes."""
+        found = self._rendered.get(id(self._values.get(number, _NO_VALUES)))
+        plan = None if found is None else found.plan
+        return (plan or self.plan(number)).parts
 
     def facts_to_check(self, number: str) -> MessageFacts | None:
         """The facts of the recipient's own text, when its values could change a verdict."""
-        added = self.template.values_text(self._values.get(number, {}))
+        found = self._rendered.get(id(self._values.get(number, _NO_VALUES))) or self._render(number)
+        if found.checked:
+            return found.check
+        found.check = self._facts_to_check(number, found.values)
+        found.checked = True
+        return found.check
+
+    def _facts_to_check(self, number: str, values: Mapping[str, str]) -> MessageFacts | None:
+        added = self.template.values_text(values)
         if not added:
             return None
         f = self._facts
@@ -460,6 +704,39 @@ class _Rendering:
         if text is None:
             return None
         return f.with_text(text)
+
+
+class _Rendered:
+    """One distinct combination of template values, rendered: see :class:`_Rendering`."""
+
+    __slots__ = ("check", "checked", "missing", "plan", "text", "values")
+
+    def __init__(self, missing: tuple[str, ...], text: str | None, values: Mapping[str, str]):
+        self.missing = missing
+        self.text = text
+        self.values = values  # kept alive with its rendering: its id is the key
+        self.plan: sms.SegmentPlan | None = None
+        self.check: MessageFacts | None = None
+        self.checked = False
+
+
+@attrs.define
+class _CampaignContext:
+    """What sending a campaign's messages needs of it, read once per send or dispatch."""
+
+    message: Message
+    facts: MessageFacts
+    acknowledged: frozenset[str]
+    _plans: dict[str, sms.SegmentPlan] = attrs.field(factory=dict)
+
+    def plan(self, text: str, planner: Callable[[str], sms.SegmentPlan]) -> sms.SegmentPlan:
+        """The segment plan of ``text``: each distinct text planned once (a bounded cache)."""
+        found = self._plans.get(text)
+        if found is None:
+            if len(self._plans) >= _PLANS_KEPT:
+                self._plans.clear()
+            found = self._plans[text] = planner(text)
+        return found
 
 
 class _EventHandler:
@@ -629,6 +906,10 @@ class Client(Resource):
         )
         self.national_shift = national_shift
         self.batch_size = batch_size
+        # One batch is submitted here while the next is prepared (see _drive).
+        self._submits = _submit_thread()
+        self._submits_pid = os.getpid()
+        self._submitting = threading.local()
         #: How long this client holds a batch before another worker may take it over.
         self.lease = lease
         #: How long the SMSC keeps trying a message (``None``: the provider's default).
@@ -712,24 +993,32 @@ class Client(Resource):
         The rules are evaluated as of ``as_of`` (default: today in Istanbul);
         warnings whose rule ids are in ``acknowledge`` do not stop anything.
         """
-        message = self._message(message)
-        audience = self._audience(to)
-        facts = self._message_facts(message, as_of)
-        before = None if as_of is None else facts.checked_at
-        invalid = {
-            repr(o.input): o.reason or ""
-            for o in audience.early.values()
-            if o.status is OutcomeStatus.INVALID
-        }
-        return self._preflight(
-            message,
-            facts,
-            audience.recipients,
-            audience.values,
-            acknowledge=acknowledge,
-            invalid=invalid,
-            before=before,
-        )
+        with span("isobil.check") as traced:
+            message = self._message(message)
+            audience = self._audience(to)
+            facts = self._message_facts(message, as_of)
+            before = None if as_of is None else facts.checked_at
+            invalid = {
+                repr(o.input): o.reason or ""
+                for o in audience.early.values()
+                if o.status is OutcomeStatus.INVALID
+            }
+            report = self._preflight(
+                message,
+                facts,
+                audience.types,
+                audience.values,
+                acknowledge=acknowledge,
+                invalid=invalid,
+                before=before,
+            )
+            traced.set(
+                allowed=len(report.allowed),
+                blocked=len(report.blocked),
+                invalid=len(report.invalid),
+                refused=report.refused,
+            )
+            return report
 
     def send(
         self,
@@ -753,7 +1042,9 @@ class Client(Resource):
         then). Every message is recorded in storage before it is submitted, and
         opt-outs and the blacklist are checked again just before each batch goes.
         """
-        return self._drive(self._send(message, to, at=at, acknowledge=acknowledge, name=name))
+        with _span("isobil.send", self.transport) as traced:
+            steps = self._send(message, to, at=at, acknowledge=acknowledge, name=name)
+            return _sent(traced, self._drive(steps))
 
     def _send(
         self,
@@ -770,25 +1061,114 @@ class Client(Resource):
         self._check_open()
         message = self._message(message)
         acknowledged = frozenset(acknowledge)
-        audience = self._audience(to)
-        texts, report = self._cleared(message, audience, acknowledged)
+        entries: Iterator[Recipientish] = (
+            iter((to,)) if isinstance(to, str | int | float | Recipient) else iter(to)
+        )
+        facts = self._message_facts(message, None)
         now = _now()
         later = at is not None and at > now
-        campaign_id = uuid.uuid4().hex
-        # Credits first: a send the balance cannot cover leaves nothing behind.
-        self.credits.reserve(campaign_id, report.credits)
-        campaign_brand = self._brand_of(message)
+        brand = self._brand_of(message)
         campaign = Campaign(
-            id=campaign_id,
+            id=uuid.uuid4().hex,
             text=message.text,
             category=message.category.value,
             created_at=now,
             status=CampaignStatus.RUNNING,
-            brand=campaign_brand,
+            brand=brand,
             name=name,
-            originator=self.sender.originator_of(campaign_brand) if self.sender else None,
+            originator=self.sender.originator_of(brand) if self.sender else None,
             send_at=at,
         )
+        ids = _message_ids()
+        tally = _Tally()
+
+        def chunks() -> Iterator[_Chunk]:
+            # ``to`` is taken a chunk at a time — sent now, a batch at a time — each
+            # checked and stored (sent now: ``submitting``) when the pipeline asks for
+            # it: while the transport sends one batch, the next is checked and stored.
+            # Memory follows the chunk, not the audience.
+            size = _SEND_CHUNK if later else self.batch_size
+            for offset in itertools.count(0, size):
+                entries_taken = list(itertools.islice(entries, size))
+                if not entries_taken and offset:
+                    return
+                audience = self._audience(entries_taken)
+                if offset:
+                    self._drop_repeated(audience, campaign.id)
+                texts, report = self._cleared(message, audience, acknowledged, facts)
+                try:
+                    # Credits first: a chunk the balance cannot cover is not stored.
+                    self.credits.reserve(campaign.id, report.credits)
+                except InsufficientCredits as exc:
+                    if not offset:
+                        raise  # nothing of this send was stored
+                    raise self._short_of_credits(exc, campaign, later, offset) from None
+                if not offset:
+                    self._store_campaign(campaign, message, acknowledged)
+                stored_at = _now()  # each chunk's lease runs from when it is stored
+                records = [
+                    self._new_message(
+                        campaign.id,
+                        recipient.number,
+                        texts.plan(recipient.number),
+                        report,
+                        message_id or ids(offset + audience.index_of[recipient.number]),
+                        at if later else None,
+                        stored_at,
+                    )
+                    for recipient in audience.recipients
+                ]
+                for start in range(0, len(records), _INSERT_CHUNK):
+                    self.storage.add_messages(records[start : start + _INSERT_CHUNK])
+                yield _Chunk(offset, audience, texts, report, records)
+
+        def hand_over(chunk: _Chunk) -> _Steps[list[_InFlight]]:
+            # Checked just now (the chunk's preflight): no second check before it goes.
+            sending = [r for r in chunk.records if r.state is MessageState.SUBMITTING]
+            audience = chunk.audience
+            flight = yield from self._hand_over(
+                message,
+                sending,
+                {r.id: chunk.texts.plan(r.to) for r in sending},
+                [],
+                {r.to: audience.entries[audience.index_of[r.to]] for r in sending},
+                {r.number: r.recipient_type for r in audience.recipients},
+            )
+            return [flight]
+
+        def settled(chunk: _Chunk, outcomes: list[RecipientOutcome]) -> None:
+            audience, report = chunk.audience, chunk.report
+            by_id = {o.message_id: o for o in outcomes}
+            in_order = dict(audience.early)
+            for record in chunk.records:
+                index = audience.index_of[record.to]
+                in_order[index] = by_id.get(record.id) or RecipientOutcome(
+                    audience.entries[index],
+                    record.to,
+                    OutcomeStatus.BLOCKED
+                    if record.state is MessageState.BLOCKED
+                    else OutcomeStatus.QUEUED,
+                    message_id=record.id,
+                    reason=record.reason,
+                    plan=chunk.texts.plan(record.to),
+                    rule_ids=report.blocked.get(record.to, ()),
+                )
+            for index in sorted(in_order):
+                tally.add(chunk.offset + index, in_order[index])
+
+        if later:
+            for chunk in chunks():
+                settled(chunk, [])
+        else:
+            yield from self._pipelined(chunks(), hand_over, settled)
+        if not later or not tally.counts.get(OutcomeStatus.QUEUED):
+            # Nothing left for a dispatcher (one finishes only campaigns with messages).
+            self.storage.set_campaign_status(campaign.id, CampaignStatus.DONE)
+        return tally.result(self.storage, campaign.id)
+
+    def _store_campaign(
+        self, campaign: Campaign, message: Message, acknowledged: frozenset[str]
+    ) -> None:
         self.storage.create_campaign(campaign)
         if acknowledged:
             self.storage.set_state(
@@ -796,55 +1176,68 @@ class Client(Resource):
             )
         if message.relation is not None:
             self.storage.set_state(f"campaign.{campaign.id}.relation", message.relation.value)
-        outcomes = dict(audience.early)
-        records: list[OutboundMessage] = []
-        for recipient in audience.recipients:
-            number = recipient.number
-            stopped = report.blocked.get(number, ())
-            plan = texts.plan(number)
-            records.append(
-                OutboundMessage(
-                    id=message_id if message_id is not None else uuid.uuid4().hex,
-                    campaign_id=campaign.id,
-                    to=number,
-                    text=plan.text,
-                    parts=plan.parts,
-                    state=MessageState.BLOCKED if stopped else MessageState.QUEUED,
-                    reason=_reasons(report, number) if stopped else None,
-                    not_before=at if later else None,
-                    # Sent now: created leased to this client, so no worker sharing
-                    # the storage takes them while this call sends them.
-                    claimed_by=None if later else self.worker_id,
-                    lease_until=None if later else now + self.lease,
-                )
+
+    def _new_message(
+        self,
+        campaign_id: str,
+        number: str,
+        plan: sms.SegmentPlan,
+        report: PreflightReport,
+        message_id: str,
+        not_before: datetime | None,
+        now: datetime,
+    ) -> OutboundMessage:
+        """The stored message to ``number``: blocked with its reasons; queued until
+        ``not_before``; or, sent now, ``submitting`` under this client's lease (no worker
+        sharing the storage takes it; a client that dies before settling it leaves it
+        ``unknown``, never resent)."""
+        if number in report.blocked:
+            state = MessageState.BLOCKED
+        else:
+            state = MessageState.QUEUED if not_before else MessageState.SUBMITTING
+        return OutboundMessage(
+            id=message_id,
+            campaign_id=campaign_id,
+            to=number,
+            text=plan.text,
+            parts=plan.parts,
+            state=state,
+            reason=_reasons(report, number) if state is MessageState.BLOCKED else None,
+            not_before=not_before,
+            claimed_by=None if not_before else self.worker_id,
+            lease_until=None if not_before else now + self.lease,
+            updated_at=now,
+        )
+
+    def _drop_repeated(self, audience: _Audience, campaign_id: str) -> None:
+        """Turn the numbers an earlier chunk of the send already holds into duplicates."""
+        for number in self.storage.campaign_recipients(campaign_id, audience.index_of):
+            index = audience.index_of.pop(number)
+            audience.early[index] = RecipientOutcome(
+                audience.entries[index],
+                number,
+                OutcomeStatus.DUPLICATE,
+                reason="number already in this send",
             )
-        for start in range(0, len(records), _INSERT_CHUNK):
-            self.storage.add_messages(records[start : start + _INSERT_CHUNK])
-        settled: dict[str, RecipientOutcome] = {}
-        queued = [r for r in records if r.state is MessageState.QUEUED]
-        if not later:
-            for start in range(0, len(queued), self.batch_size):
-                batch = queued[start : start + self.batch_size]
-                for outcome in (yield from self._deliver(batch)):
-                    settled[outcome.message_id or ""] = outcome
-        if not later or not queued:
-            # Nothing left for a dispatcher (one finishes only campaigns with messages).
+        audience.recipients = [r for r in audience.recipients if r.number in audience.index_of]
+
+    def _short_of_credits(
+        self, exc: InsufficientCredits, campaign: Campaign, later: bool, offset: int
+    ) -> InsufficientCredits:
+        """A later chunk of a send the balance cannot cover: stop the send, say what went.
+
+        A scheduled send is cancelled whole (its reserved credits come back); an
+        immediate one has sent its first chunks and stops before the rest.
+        """
+        if later:
+            self.cancel(campaign.id)
+            done = "the send was cancelled: nothing of it will go out"
+        else:
             self.storage.set_campaign_status(campaign.id, CampaignStatus.DONE)
-        for record in records:
-            index = audience.index_of[record.to]
-            outcome = settled.get(record.id) or RecipientOutcome(
-                None,
-                record.to,
-                OutcomeStatus.BLOCKED
-                if record.state is MessageState.BLOCKED
-                else OutcomeStatus.QUEUED,
-                message_id=record.id,
-                reason=record.reason,
-                plan=texts.plan(record.to),
-                rule_ids=report.blocked.get(record.to, ()),
-            )
-            outcomes[index] = attrs.evolve(outcome, input=audience.entries[index])
-        return SendResult(campaign.id, tuple(outcomes[i] for i in sorted(outcomes)))
+            done = f"the first {offset:,} entries of `to` were sent; the rest were not stored"
+        return InsufficientCredits(
+            f"{exc} (campaign {campaign.id}: {done})", needed=exc.needed, balance=exc.balance
+        )
 
     def send_now(
         self,
@@ -870,7 +1263,10 @@ class Client(Resource):
         submitted, failed, unknown, blocked (with the rule ids; stored, never sent)
         or invalid (not a number; nothing stored).
         """
-        return self._drive(self._send_now(message, to, acknowledge=acknowledge))
+        with _span("isobil.send_now", self.transport) as traced:
+            outcome = self._drive(self._send_now(message, to, acknowledge=acknowledge))
+            traced.set(outcome=outcome.status.value)
+            return outcome
 
     def _send_now(
         self, message: Message | str, to: Recipientish, *, acknowledge: Iterable[str]
@@ -935,10 +1331,16 @@ class Client(Resource):
                 plan=plan,
                 rule_ids=stopped,
             )
-        [outcome] = yield from self._submit(
-            message, [record], {record.id: plan}, {number: recipient.recipient_type}
+        flight = yield from self._hand_over(
+            message,
+            [record],
+            {record.id: plan},
+            [],
+            {number: to},
+            {number: recipient.recipient_type},
         )
-        return attrs.evolve(outcome, input=to)
+        [outcome] = yield from self._finish(flight)
+        return outcome
 
     def dispatch(self, *, limit: int | None = None, now: datetime | None = None) -> DispatchReport:
         """Send what is due — queued messages of running campaigns and due schedules — until
@@ -949,7 +1351,8 @@ class Client(Resource):
         ``unknown`` once its lease ends (never resent blindly); messages it had
         only claimed are taken over.
         """
-        return self._drive(self._dispatch(limit=limit, now=now))
+        with _span("isobil.dispatch", self.transport) as traced:
+            return _dispatched(traced, self._drive(self._dispatch(limit=limit, now=now)))
 
     def _dispatch(self, *, limit: int | None, now: datetime | None) -> _Steps[DispatchReport]:
         self._check_open()
@@ -958,16 +1361,27 @@ class Client(Resource):
         moment = now or _now()
         self.schedules.fire_due(moment)
         lost = self.storage.expire_claims(now=moment)
-        while limit is None or handled < limit:
-            size = self.batch_size if limit is None else min(self.batch_size, limit - handled)
-            claimed = self.storage.claim(
-                worker=self.worker_id, limit=size, lease=self.lease, now=now or _now()
-            )
-            if not claimed:
-                break
-            for outcome in (yield from self._deliver(claimed, now=now)):
+        contexts: dict[str, _CampaignContext] = {}
+
+        def claims() -> Iterator[list[OutboundMessage]]:
+            nonlocal handled
+            while limit is None or handled < limit:
+                size = self.batch_size if limit is None else min(self.batch_size, limit - handled)
+                claimed = self.storage.claim(
+                    worker=self.worker_id, limit=size, lease=self.lease, now=now or _now()
+                )
+                if not claimed:
+                    return
+                handled += len(claimed)
+                yield claimed
+
+        def settled(claimed: list[OutboundMessage], outcomes: list[RecipientOutcome]) -> None:
+            for outcome in outcomes:
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1
-            handled += len(claimed)
+
+        yield from self._pipelined(
+            claims(), lambda claimed: self._start_claimed(claimed, contexts, now), settled
+        )
         self._finish_campaigns()
         return DispatchReport(handled, MappingProxyType(counts), tuple(lost))
 
@@ -1004,29 +1418,42 @@ class Client(Resource):
         entries = [to] if isinstance(to, str | int | float | Recipient) else list(to)
         audience = _Audience(entries)
         known: dict[str, Recipient] = {}
+        index_of, normalize = audience.index_of, phone.normalize
         for index, entry in enumerate(entries):
             try:
-                number = entry.number if isinstance(entry, Recipient) else phone.normalize(entry)
+                number = entry.number if isinstance(entry, Recipient) else normalize(entry)
             except InvalidValue as exc:
                 audience.early[index] = RecipientOutcome(
                     entry, None, OutcomeStatus.INVALID, reason=str(exc)
                 )
                 continue
-            if number in audience.index_of:
+            if number in index_of:
                 audience.early[index] = RecipientOutcome(
                     entry, number, OutcomeStatus.DUPLICATE, reason="number already in this send"
                 )
                 continue
-            audience.index_of[number] = index
+            index_of[number] = index
             if isinstance(entry, Recipient):
                 known[number] = entry
         # Numbers given bare take their type and template values from the address book.
         known.update(self.storage.get_contacts([n for n in audience.index_of if n not in known]))
+        # Contacts share a few names and field values: the template values of each
+        # distinct combination are made once and shared (read-only), which lets
+        # _Rendering render each distinct combination once too.
+        shared: dict[tuple[object, ...], Mapping[str, str]] = {}
+        types, values, bireysel = audience.types, audience.values, RecipientType.BIREYSEL
         for number in audience.index_of:
             contact = known.get(number)
-            recipient_type = contact.recipient_type if contact else RecipientType.BIREYSEL
-            audience.recipients.append(RecipientFacts(number, recipient_type))
-            audience.values[number] = _template_values(contact)
+            if contact is None:
+                types[number] = bireysel
+                values[number] = _NO_VALUES
+                continue
+            types[number] = contact.recipient_type
+            key = (contact.name, contact.surname, contact.email, *contact.fields.items())
+            found = shared.get(key)
+            if found is None:
+                found = shared[key] = MappingProxyType(dict(_template_values(contact)))
+            values[number] = found
         return audience
 
     def _message_facts(self, message: Message, as_of: date | None) -> MessageFacts:
@@ -1053,40 +1480,59 @@ class Client(Resource):
     def _recipient_facts(
         self,
         message: Message,
-        recipients: Sequence[RecipientFacts],
+        recipients: Sequence[RecipientFacts] | Mapping[str, RecipientType],
         missing: Callable[[str], tuple[str, ...]],
         *,
         before: datetime | None = None,
+        history: bool = True,
     ) -> list[RecipientFacts]:
         """Fill in consent, İYS, blacklist and history for a batch, in set-based lookups.
 
+        ``recipients``: their numbers and types, as facts or a mapping of number to type.
         With ``before``, as they stood just before that moment (a dated check).
+        Without ``history``, ``previously_messaged`` stays ``False``: for the
+        re-check before a batch goes, whose rules do not read it.
         """
-        numbers = [r.number for r in recipients]
+        kinds: Iterable[RecipientType]
+        if isinstance(recipients, Mapping):
+            numbers, kinds = list(recipients), recipients.values()
+        else:
+            numbers = [r.number for r in recipients]
+            kinds = [r.recipient_type for r in recipients]
         blacklisted = self.storage.blacklisted(numbers, before=before)
-        messaged = self.storage.messaged(numbers)
+        messaged = self.storage.messaged(numbers) if history else frozenset[str]()
         brand = self._brand_of(message)
         states = (
-            self.consent.states(numbers, brand=brand, before=before) if brand is not None else {}
+            self.consent.deciding(numbers, brand=brand, before=before) if brand is not None else {}
         )
-        filled = []
-        for recipient in recipients:
-            state = states.get(recipient.number)
-            iys = IysRegistration.UNKNOWN
-            if state is not None and state.iys is not None:
-                iys = _IYS_REGISTRATION.get(state.iys.status, IysRegistration.UNKNOWN)
-            filled.append(
-                RecipientFacts(
-                    recipient.number,
-                    recipient.recipient_type,
-                    consent=None if state is None else state.status,
-                    consent_source=None if state is None else state.event.source,
-                    consent_date=None if state is None else state.since,
-                    iys=iys,
-                    blacklisted=recipient.number in blacklisted,
-                    previously_messaged=recipient.number in messaged,
-                    missing_fields=missing(recipient.number),
-                    consent_evidence={} if state is None else state.event.evidence,
+        # Once per recipient: positional arguments, names bound outside the loop.
+        filled: list[RecipientFacts] = []
+        append, facts, state_of = filled.append, trusted_recipient_facts, states.get
+        unknown, registration = IysRegistration.UNKNOWN, _IYS_REGISTRATION
+        evidence: Mapping[str, str]
+        consent: ConsentStatus | None
+        source: ConsentSource | None
+        consent_date: datetime | None
+        for number, kind in zip(numbers, kinds, strict=True):
+            state = state_of(number)
+            if state is None:
+                consent = source = consent_date = None
+                iys, evidence = unknown, {}
+            else:
+                _, consent, source, consent_date, evidence, synced, _ = state
+                iys = unknown if synced is None else registration.get(synced, unknown)
+            append(
+                facts(
+                    number,
+                    kind,
+                    consent,
+                    source,
+                    consent_date,
+                    iys,
+                    number in blacklisted,
+                    number in messaged,
+                    missing(number),
+                    evidence,
                 )
             )
         return filled
@@ -1095,7 +1541,7 @@ class Client(Resource):
         self,
         message: Message,
         facts: MessageFacts,
-        recipients: Sequence[RecipientFacts],
+        recipients: Sequence[RecipientFacts] | Mapping[str, RecipientType],
         values: Mapping[str, Mapping[str, str]],
         *,
         acknowledge: Iterable[str],
@@ -1109,17 +1555,21 @@ class Client(Resource):
             self.rules,
             facts,
             recipients,
-            parts=lambda number: texts.plan(number).parts,
+            parts=texts.parts,
             acknowledge=acknowledge,
             invalid=invalid,
             rendered=texts.facts_to_check if texts.template.personalised else None,
         )
 
     def _cleared(
-        self, message: Message, audience: _Audience, acknowledged: frozenset[str]
+        self,
+        message: Message,
+        audience: _Audience,
+        acknowledged: frozenset[str],
+        facts: MessageFacts | None = None,
     ) -> tuple[_Rendering, PreflightReport]:
         """Preflight a send now; raise :class:`ComplianceError` when it is refused."""
-        facts = self._message_facts(message, None)
+        facts = facts or self._message_facts(message, None)
         texts = _Rendering(self, message, facts, audience.values)
         report = self._preflight(
             message,
@@ -1144,7 +1594,7 @@ class Client(Resource):
             return self.sender.brands[0].code
         return None
 
-    def _campaign_facts(self, campaign_id: str) -> tuple[Message, MessageFacts, frozenset[str]]:
+    def _campaign_context(self, campaign_id: str) -> _CampaignContext:
         campaign = self.storage.get_campaign(campaign_id)
         if campaign is None:
             raise StorageError(f"messages refer to a missing campaign {campaign_id!r}")
@@ -1155,76 +1605,122 @@ class Client(Resource):
             relation=self.storage.get_state(f"campaign.{campaign_id}.relation"),
         )
         acknowledged = self.storage.get_state(f"campaign.{campaign_id}.acknowledge") or ""
-        return (
+        return _CampaignContext(
             message,
             self._message_facts(message, None),
             frozenset(filter(None, acknowledged.split(","))),
         )
 
-    def _deliver(
-        self, messages: Sequence[OutboundMessage], *, now: datetime | None = None
-    ) -> _Steps[list[RecipientOutcome]]:
-        """Re-check, submit and settle messages leased to this client; one outcome each.
+    def _pipelined(
+        self,
+        batches: Iterable[B],
+        start: Callable[[B], _Steps[list[_InFlight]]],
+        settled: Callable[[B, list[RecipientOutcome]], None],
+    ) -> _Steps[None]:
+        """Start each batch, then finish the one before it: the transport sends one batch
+        while the next is prepared (taken from ``batches``, checked, stored), so the link
+        does not idle between batches. ``settled`` gets each batch's outcomes, in order.
 
-        The recipient rules run again here, just before sending: an opt-out that
-        arrived since the message was queued takes effect.
+        At most two batches are ``submitting`` at a time: a client killed mid-way
+        leaves those (and only those) to become ``unknown`` when its lease ends. An
+        error while preparing a batch settles the one in flight before it goes up.
         """
+        waiting: tuple[B, list[_InFlight]] | None = None
+        try:
+            for batch in batches:
+                started = yield from start(batch)
+                if waiting is not None:
+                    settled(waiting[0], (yield from self._finish_all(waiting[1])))
+                waiting = (batch, started)
+        except Exception:
+            if waiting is not None:
+                yield from self._finish_all(waiting[1])
+            raise
+        if waiting is not None:
+            settled(waiting[0], (yield from self._finish_all(waiting[1])))
+
+    def _finish_all(self, flights: list[_InFlight]) -> _Steps[list[RecipientOutcome]]:
         outcomes: list[RecipientOutcome] = []
+        for flight in flights:
+            outcomes += yield from self._finish(flight)
+        return outcomes
+
+    def _start_claimed(
+        self,
+        messages: Sequence[OutboundMessage],
+        contexts: dict[str, _CampaignContext],
+        now: datetime | None,
+    ) -> _Steps[list[_InFlight]]:
+        """Start claimed messages, campaign by campaign. ``contexts`` keeps each
+        campaign's facts for the whole dispatch pass (read once)."""
+        started: list[_InFlight] = []
         by_campaign: dict[str, list[OutboundMessage]] = {}
         for record in messages:
             by_campaign.setdefault(record.campaign_id, []).append(record)
         for campaign_id, records in by_campaign.items():
-            message, facts, acknowledged = self._campaign_facts(campaign_id)
-            outcomes += yield from self._deliver_campaign(
-                message, facts, acknowledged, records, now
-            )
-        return outcomes
+            context = contexts.get(campaign_id)
+            if context is None:
+                context = contexts[campaign_id] = self._campaign_context(campaign_id)
+            started.append((yield from self._start(context, records, now)))
+        return started
 
-    def _deliver_campaign(
+    def _start(
         self,
-        message: Message,
-        facts: MessageFacts,
-        acknowledged: frozenset[str],
+        context: _CampaignContext,
         records: list[OutboundMessage],
         now: datetime | None,
-    ) -> _Steps[list[RecipientOutcome]]:
+    ) -> _Steps[_InFlight]:
+        """Re-check messages of one campaign leased to this client, mark the sendable ones
+        ``submitting`` and hand them to the transport (see :meth:`_finish`).
+
+        The recipient rules run again here, just before sending: an opt-out that
+        arrived since the message was queued takes effect. Each distinct text is
+        planned once; recipient types come from the address book.
+        """
         moment = now or _now()
+        message, facts = context.message, context.facts
         recipients = [RecipientFacts(r.to) for r in records]
         # Everything was checked when the campaign was queued; what can change
         # since (an opt-out, the blacklist, İYS) is checked again now.
         report = preflight(
             self.rules,
             facts,
-            self._recipient_facts(message, recipients, lambda number: ()),
+            self._recipient_facts(message, recipients, lambda number: (), history=False),
             parts=lambda number: 0,
-            acknowledge=acknowledged,
+            acknowledge=context.acknowledged,
             recheck_only=True,
         )
         outcomes: list[RecipientOutcome] = []
-        blocked = [r for r in records if r.to in report.blocked]
-        for record in blocked:
-            why = _reasons(report, record.to)
-            moved = self.storage.transition(
-                [record.id],
-                MessageState.BLOCKED,
-                expected=MessageState.QUEUED,
-                worker=self.worker_id,
-                now=moment,
-                reason=why,
+        blocked: dict[str, list[OutboundMessage]] = {}
+        for record in records:
+            if record.to in report.blocked:
+                blocked.setdefault(_reasons(report, record.to), []).append(record)
+        for why, group in blocked.items():
+            moved = set(
+                self.storage.transition(
+                    [r.id for r in group],
+                    MessageState.BLOCKED,
+                    expected=MessageState.QUEUED,
+                    worker=self.worker_id,
+                    now=moment,
+                    reason=why,
+                )
             )
             # Only the worker that blocked it gives its credits back (not one
             # whose lease was taken over, nor after a cancel released them).
-            if moved:
-                self.credits.release(record, reason="blocked at dispatch")
-            outcomes.append(
+            self.credits.release_many(
+                [r for r in group if r.id in moved], reason="blocked at dispatch"
+            )
+            outcomes += (
                 RecipientOutcome(
                     None,
-                    record.to,
+                    r.to,
                     OutcomeStatus.BLOCKED,
-                    message_id=record.id,
+                    message_id=r.id,
                     reason=why,
-                    rule_ids=report.blocked[record.to],
+                    rule_ids=report.blocked[r.to],
                 )
+                for r in group
             )
         sendable = [r for r in records if r.to not in report.blocked]
         ids = set(
@@ -1238,7 +1734,7 @@ class Client(Resource):
         )
         # A message whose lease was taken over by another worker is theirs now.
         mine = [r for r in sendable if r.id in ids]
-        plans = {r.id: self.plan(r.text) for r in mine}
+        plans = {r.id: context.plan(r.text, self.plan) for r in mine}
         recounted = [r for r in mine if plans[r.id].parts != r.parts]
         if recounted:
             log.warning(
@@ -1251,23 +1747,33 @@ class Client(Resource):
                 self.transport.fixed_split,
                 self.operator_suffix,
             )
-        outcomes += yield from self._submit(message, mine, plans)
-        return outcomes
+        return (yield from self._hand_over(message, mine, plans, outcomes, {}))
 
-    def _submit(
+    def _hand_over(
         self,
         message: Message,
         mine: Sequence[OutboundMessage],
         plans: Mapping[str, sms.SegmentPlan],
+        outcomes: list[RecipientOutcome],
+        inputs: Mapping[str, object],
         recipient_types: Mapping[str, RecipientType] | None = None,
-    ) -> _Steps[list[RecipientOutcome]]:
-        """Submit messages ``submitting`` under this client's lease and settle them in one
+    ) -> _Steps[_InFlight]:
+        """Hand messages ``submitting`` under this client's lease to the transport, without
+        waiting: the driver submits them while the caller prepares the next batch."""
+        batch = self._outbound(message, mine, plans, recipient_types) if mine else []
+        if batch:
+            yield batch
+        return _InFlight(mine, batch, plans, outcomes, inputs)
+
+    def _finish(self, flight: _InFlight) -> _Steps[list[RecipientOutcome]]:
+        """Wait for the transport's answer to a batch handed over, and settle it in one
         transaction; one outcome each. ``send``, ``dispatch`` and ``send_now`` end here."""
-        outcomes: list[RecipientOutcome] = []
-        results: list[SubmitResult] = []
-        if mine:
-            batch = self._outbound(message, mine, plans, recipient_types)
-            results = self._results(batch, (yield batch))
+        outcomes, mine, plans = flight.outcomes, flight.mine, flight.plans
+        if not mine:
+            return outcomes
+        # The driver answers a collect with the batch's answer, never None.
+        answer = cast("list[SubmitResult] | TransportError", (yield _COLLECT))
+        results = self._results(flight.batch, answer)
         settlements: list[Settlement] = []
         for record, result in zip(mine, results, strict=True):
             if result.error is None:
@@ -1291,7 +1797,7 @@ class Client(Resource):
             )
             outcomes.append(
                 RecipientOutcome(
-                    None,
+                    flight.inputs.get(record.to),
                     record.to,
                     status,
                     message_id=record.id,
@@ -1303,13 +1809,16 @@ class Client(Resource):
             )
         # The whole batch is settled in one transaction.
         settled = set(self.storage.settle(settlements, now=_now()))
-        for record, settlement in zip(mine, settlements, strict=True):
-            if record.id not in settled:
-                continue  # its lease expired into unknown meanwhile: charged, not released
-            if settlement.state is MessageState.FAILED:
-                self.credits.release(record, reason="refused by the transport")
-            elif settlement.state is MessageState.BLOCKED:
-                self.credits.release(record, reason="opted out as it was leaving")
+        # A message whose lease expired into unknown meanwhile is charged, not released.
+        for state, why in _RELEASED_AT_SUBMIT.items():
+            self.credits.release_many(
+                [
+                    record
+                    for record, settlement in zip(mine, settlements, strict=True)
+                    if settlement.state is state and record.id in settled
+                ],
+                reason=why,
+            )
         # Receipts read before this settle (a fast SMSC, or another process's bind)
         # were held in storage: they apply now, whichever process read them.
         self._apply_held(
@@ -1359,16 +1868,53 @@ class Client(Resource):
         ]
 
     def _drive(self, steps: _Steps[T]) -> T:
-        """Run ``steps``, submitting each batch they yield through the transport."""
+        """Run ``steps``: each batch they yield is submitted in this client's submit
+        thread while they go on; ``_COLLECT`` waits for the oldest batch's answer."""
+        in_flight: deque[Future[list[SubmitResult] | TransportError]] = deque()
         answer: list[SubmitResult] | TransportError | None = None
-        while True:
-            done, value = _advance(steps, answer)
-            if done:
-                return value  # type: ignore[return-value]
-            try:
-                answer = self.transport.submit(value)  # type: ignore[arg-type]
-            except TransportError as exc:
-                answer = exc
+        try:
+            while True:
+                done, value = _advance(steps, answer)
+                if done:
+                    return value  # type: ignore[return-value]
+                answer = None
+                if isinstance(value, _Collect):
+                    answer = in_flight.popleft().result()
+                elif getattr(self._submitting, "active", False):
+                    # A transport handler sending from within a submit (an auto
+                    # reply, say): the submit thread is busy with the caller.
+                    done_now: Future[list[SubmitResult] | TransportError] = Future()
+                    done_now.set_result(self._submit_batch(cast(list[OutboundSms], value)))
+                    in_flight.append(done_now)
+                else:
+                    batch = cast(list[OutboundSms], value)
+                    # In the caller's context: the submit's span is a child of the send's.
+                    run = contextvars.copy_context().run
+                    in_flight.append(self._submit_thread().submit(run, self._submit_batch, batch))
+        finally:
+            # Steps that stopped (an error) with a batch in flight: let the submit end
+            # before the caller goes on; its messages stay ``submitting`` → unknown.
+            futures.wait(in_flight)
+
+    def _submit_thread(self) -> ThreadPoolExecutor:
+        if self._submits_pid != os.getpid():
+            # A forked worker (Celery prefork, say) has none of its parent's threads.
+            self._submits, self._submits_pid = _submit_thread(), os.getpid()
+        return self._submits
+
+    def _submit_batch(self, batch: list[OutboundSms]) -> list[SubmitResult] | TransportError:
+        self._submitting.active = True
+        try:
+            with _span("isobil.submit", self.transport, messages=len(batch)) as traced:
+                answer: list[SubmitResult] | TransportError
+                try:
+                    answer = self.transport.submit(batch)
+                except TransportError as exc:
+                    answer = exc
+                _submitted(traced, answer)
+                return answer
+        finally:
+            self._submitting.active = False
 
     def _results(
         self, batch: list[OutboundSms], answer: list[SubmitResult] | TransportError
@@ -1597,6 +2143,7 @@ class Client(Resource):
             self._closed = True
             self.transport.set_inbound_handler(None)
             self.transport.set_last_look(None)
+            self._submits.shutdown(wait=True)
             self.transport.close()
             if self._owns_storage:
                 self.storage.close()

@@ -86,28 +86,28 @@ class CreditAccount:
             )
         self._check_low()
 
-    def release(self, message: OutboundMessage, *, reason: str) -> None:
-        """Give back a message's credits: it was reserved but will not be charged."""
-        self._give_back(CreditKind.RELEASE, message.parts, message, reason)
-
     def refund(self, message: OutboundMessage, *, reason: str) -> None:
         """Give back a submitted message's credits: the phone never got it."""
         self._give_back(CreditKind.REFUND, message.parts, message, reason)
 
+    def release_many(self, messages: Sequence[OutboundMessage], *, reason: str) -> None:
+        """Give back many messages' reserved credits in one ledger append."""
+        self._give_back_many(CreditKind.RELEASE, messages, reason)
+
     def refund_many(self, messages: Sequence[OutboundMessage], *, reason: str) -> None:
         """Refund many submitted messages in one ledger append (a burst of reports)."""
-        if not self.prepaid:
+        self._give_back_many(CreditKind.REFUND, messages, reason)
+
+    def _give_back_many(
+        self, kind: CreditKind, messages: Sequence[OutboundMessage], note: str
+    ) -> None:
+        if not self.prepaid or not messages:
             return
         at = self.clock()
         self.storage.append_credits(
             [
                 CreditEntry(
-                    CreditKind.REFUND,
-                    m.parts,
-                    at,
-                    campaign_id=m.campaign_id,
-                    message_id=m.id,
-                    note=reason,
+                    kind, m.parts, at, campaign_id=m.campaign_id, message_id=m.id, note=note
                 )
                 for m in messages
                 if m.parts > 0

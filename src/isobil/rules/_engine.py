@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from types import MappingProxyType
+from typing import cast
 
 import attrs
 
@@ -95,21 +97,94 @@ class RuleSet:
 
 def _run(rules: list[Rule], facts: MessageFacts, recipient: RecipientFacts | None) -> list[Finding]:
     findings = []
+    number = recipient.number if recipient is not None else None
     for rule in rules:
         problem = rule.check(facts, recipient)
         if problem is not None:
-            findings.append(
-                Finding(
-                    rule.id,
-                    rule.severity,
-                    problem,
-                    rule.citation,
-                    rule.confidence,
-                    recipient.number if recipient is not None else None,
-                    rule.fix,
-                )
-            )
+            findings.append(_finding(rule, problem, number))
     return findings
+
+
+#: The checks of isobil's own rules: pure functions of the facts that read a
+#: recipient's attributes and nothing else of it (no isinstance, no evolve).
+_BUILT_IN_CHECKS = frozenset(rule.check for rule in DEFAULT_RULES)
+#: The recipient attributes recipients are grouped by: not the number, date
+#: or proof, which are each recipient's own (a check reading one runs per recipient).
+_SHARED = (
+    "recipient_type",
+    "consent",
+    "consent_source",
+    "iys",
+    "blacklisted",
+    "previously_messaged",
+    "missing_fields",
+)
+_SHARED_SET = frozenset(_SHARED)
+_shared_of = operator.attrgetter(*_SHARED)
+#: A verdict to be found for each recipient: its check runs for every one.
+_EACH = object()
+
+
+class _Reads:
+    """A recipient's facts that note which attributes a check reads."""
+
+    __slots__ = ("_facts", "read")
+
+    def __init__(self, facts: RecipientFacts) -> None:
+        self._facts = facts
+        self.read: set[str] = set()
+
+    def __getattr__(self, name: str) -> object:
+        self.read.add(name)
+        return getattr(self._facts, name)
+
+
+class _Verdicts:
+    """The recipient rules' verdicts, shared by recipients alike in what they read.
+
+    A built-in check is pure: run on one recipient, it gives the same answer for
+    every recipient with equal values of the attributes it read (it takes the
+    same path). So for each combination of the _SHARED attributes it runs once,
+    noting what it reads; if that is only _SHARED attributes its answer holds
+    for every recipient of the combination, else (and for rules of your own)
+    it runs for each recipient.
+    """
+
+    def __init__(self, rules: list[Rule], facts: MessageFacts) -> None:
+        self._rules = rules
+        self._facts = facts
+        self._plans: dict[tuple[object, ...], list[tuple[Rule, object]]] = {}
+
+    def of(self, recipient: RecipientFacts) -> list[tuple[Rule, object]]:
+        """Each rule that may find something, with its finding (or ``_EACH``), in order."""
+        key = _shared_of(recipient)
+        try:
+            plan = self._plans.get(key)
+        except TypeError:  # a value that cannot be a key (a list of missing fields)
+            return self._plan(recipient)
+        if plan is None:
+            plan = self._plans[key] = self._plan(recipient)
+        return plan
+
+    def _plan(self, recipient: RecipientFacts) -> list[tuple[Rule, object]]:
+        plan: list[tuple[Rule, object]] = []
+        for rule in self._rules:
+            if rule.check not in _BUILT_IN_CHECKS:
+                plan.append((rule, _EACH))
+                continue
+            probe = _Reads(recipient)
+            problem = rule.check(self._facts, cast(RecipientFacts, probe))
+            if not probe.read <= _SHARED_SET:
+                plan.append((rule, _EACH))
+            elif problem is not None:
+                plan.append((rule, problem))
+        return plan
+
+
+def _finding(rule: Rule, problem: str, number: str | None) -> Finding:
+    return Finding(
+        rule.id, rule.severity, problem, rule.citation, rule.confidence, number, rule.fix
+    )
 
 
 @attrs.frozen
@@ -229,22 +304,37 @@ def preflight(
     credits = 0
     message_rules = rules.active(Scope.MESSAGE, facts.as_of)
     template_ids = {f.rule_id for f in message_findings}
+    # The loop runs once per recipient of an audience of any size: recipients
+    # alike in what the built-in checks read share their verdicts (_Verdicts).
+    verdicts = _Verdicts(recipient_rules, facts)
     for recipient in recipients:
-        found = _run(recipient_rules, facts, recipient)
+        found: list[Finding] | None = None
+        for rule, problem in verdicts.of(recipient):
+            if problem is _EACH:
+                problem = rule.check(facts, recipient)
+            if problem is not None:
+                finding = _finding(rule, cast(str, problem), recipient.number)
+                if found is None:
+                    found = [finding]
+                else:
+                    found.append(finding)
         own = rendered(recipient.number) if rendered is not None else None
         if own is not None:
-            found += [
+            extra = [
                 attrs.evolve(f, recipient=recipient.number)
                 for f in _run(message_rules, own, None)
                 if f.rule_id not in template_ids
             ]
-        per_recipient.extend(found)
-        stopping = tuple(f.rule_id for f in found if _stops(f, acknowledged))
-        if stopping:
-            blocked[recipient.number] = stopping
-        else:
-            allowed.append(recipient.number)
-            credits += parts(recipient.number)
+            if extra:
+                found = [*(found or ()), *extra]
+        if found:
+            per_recipient.extend(found)
+            stopping = tuple(f.rule_id for f in found if _stops(f, acknowledged))
+            if stopping:
+                blocked[recipient.number] = stopping
+                continue
+        allowed.append(recipient.number)
+        credits += parts(recipient.number)
     return PreflightReport(
         as_of=facts.as_of,
         allowed=tuple(allowed),

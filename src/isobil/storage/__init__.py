@@ -10,6 +10,8 @@ from isobil.storage._base import ContactRow, Sealer, Storage
 from isobil.storage._coexistence import exclude_isobil, include_object, isobil_tables
 from isobil.storage._memory import MemoryStorage
 from isobil.storage._records import (
+    FAILURE_STATES,
+    SENT_STATES,
     TRANSITIONS,
     BlacklistEntry,
     Campaign,
@@ -22,6 +24,7 @@ from isobil.storage._records import (
     IysSyncStatus,
     MessagePart,
     MessageState,
+    MessageStats,
     OtpRecord,
     OutboundMessage,
     Schedule,
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
     from isobil.storage._sql import SQLStorage, revision, upgrade
 
 __all__ = [
+    "FAILURE_STATES",
+    "SENT_STATES",
     "TRANSITIONS",
     "BlacklistEntry",
     "Campaign",
@@ -50,6 +55,7 @@ __all__ = [
     "MemoryStorage",
     "MessagePart",
     "MessageState",
+    "MessageStats",
     "OtpRecord",
     "OutboundMessage",
     "SQLStorage",

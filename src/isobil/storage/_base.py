@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from isobil._resource import Resource
 from isobil.model import (
     Channel,
     ConsentEvent,
     ConsentSource,
+    ConsentStatus,
     Recipient,
     RecipientType,
     trusted_recipient,
@@ -23,8 +25,10 @@ from isobil.storage._records import (
     DeliveryReportRecord,
     InboundRecord,
     IysSync,
+    IysSyncStatus,
     MessagePart,
     MessageState,
+    MessageStats,
     OtpRecord,
     OutboundMessage,
     Schedule,
@@ -34,7 +38,7 @@ from isobil.storage._records import (
     UpsertResult,
 )
 
-__all__ = ["ContactRow", "Sealer", "Storage"]
+__all__ = ["ContactRow", "DecidingConsent", "Sealer", "Storage"]
 
 #: A contact as checked, normalised values: (number in E.164, name, surname, e-mail,
 #: custom fields, recipient type) — what :meth:`Storage.upsert_contact_rows` takes.
@@ -44,6 +48,23 @@ ContactRow = tuple[str, str | None, str | None, str | None, dict[str, str], Reci
 #: The consent ledger passes one to :meth:`Storage.append_consent_events`, which
 #: calls it inside the append's transaction so the chain has no gaps or forks.
 Sealer = Callable[[str | None, ConsentEvent], str]
+
+
+class DecidingConsent(NamedTuple):
+    """What a preflight reads of an address's deciding consent event, and of its İYS record.
+
+    What :meth:`Storage.consent_states_with_iys` answers: the event's ``seq``, status,
+    source, date and proof, with the status and time of its İYS sync record
+    (both ``None`` when it has none).
+    """
+
+    seq: int
+    status: ConsentStatus
+    source: ConsentSource
+    consent_date: datetime
+    evidence: Mapping[str, str]
+    iys_status: IysSyncStatus | None
+    iys_updated_at: datetime | None
 
 
 class Storage(Resource, abc.ABC):
@@ -187,6 +208,37 @@ class Storage(Resource, abc.ABC):
         before ``before`` count when it is given, and only events from ``sources``
         when those are given.
         """
+
+    def consent_states_with_iys(
+        self,
+        addresses: Iterable[str],
+        *,
+        brand: str | Collection[str],
+        channel: Channel = Channel.MESAJ,
+        before: datetime | None = None,
+    ) -> dict[str, DecidingConsent]:
+        """:meth:`consent_states` with each event's İYS sync record, lean: one per audience.
+
+        The same deciding events (and ``brand``, ``channel``, ``before``), each
+        with the status and time of its :meth:`iys_sync` record as stored (not
+        filtered by ``before``). This default reads both; a backend may answer
+        in one query, without building a :class:`ConsentEvent` per address.
+        """
+        deciding = self.consent_states(addresses, brand=brand, channel=channel, before=before)
+        synced = self.iys_sync(e.seq for e in deciding.values() if e.seq is not None)
+        found: dict[str, DecidingConsent] = {}
+        for address, event in deciding.items():
+            record = synced.get(event.seq or 0)
+            found[address] = DecidingConsent(
+                event.seq or 0,
+                event.status,
+                event.source,
+                event.consent_date,
+                event.evidence,
+                None if record is None else record.status,
+                None if record is None else record.updated_at,
+            )
+        return found
 
     @abc.abstractmethod
     def set_iys_sync(self, records: Iterable[IysSync]) -> None:
@@ -399,6 +451,11 @@ class Storage(Resource, abc.ABC):
         """Which of ``numbers`` were ever sent a message (submitted, whatever came after)."""
 
     @abc.abstractmethod
+    def campaign_recipients(self, campaign_id: str, numbers: Iterable[str]) -> set[str]:
+        """Which of ``numbers`` a campaign already holds a message to (any state): how a
+        send streamed in chunks finds a number repeated in a later chunk."""
+
+    @abc.abstractmethod
     def message_counts(self, campaign_id: str) -> dict[MessageState, int]:
         """How many of a campaign's messages are in each state (zero counts omitted)."""
 
@@ -566,3 +623,23 @@ class Storage(Resource, abc.ABC):
         On success the schedule's ``next_at`` moves to ``next_at`` (``None``
         finishes it) in the same transaction.
         """
+
+    # -- metrics --------------------------------------------------------------
+
+    def message_stats(self, *, now: datetime, campaign_id: str | None = None) -> MessageStats:
+        """Where the messages (of ``campaign_id``) stand at ``now``: counts by state, the
+        failures by error code, the blocked by reason, and how many are due.
+
+        Read at scrape time by :mod:`isobil.metrics`, so a backend should answer
+        in one pass over the messages (and the due ones through an index); this
+        default reads every message through :meth:`iter_messages`.
+        """
+        if campaign_id is None:
+            campaigns = self.list_campaigns()
+        else:
+            found = self.get_campaign(campaign_id)
+            campaigns = [] if found is None else [found]
+        running = {c.id for c in campaigns if c.status is CampaignStatus.RUNNING}
+        return MessageStats.tally(
+            (m for c in campaigns for m in self.iter_messages(c.id)), running=running, now=now
+        )

@@ -12,7 +12,7 @@ import attrs
 from isobil._net import SeenKeys
 from isobil.errors import InvalidValue
 from isobil.model import Channel, ConsentEvent, ConsentSource, ConsentStatus, Recipient
-from isobil.storage._base import Sealer, Storage
+from isobil.storage._base import DecidingConsent, Sealer, Storage
 from isobil.storage._records import (
     FINAL_REPORTS,
     REPORT_STATES,
@@ -28,6 +28,7 @@ from isobil.storage._records import (
     IysSyncStatus,
     MessagePart,
     MessageState,
+    MessageStats,
     OtpRecord,
     OutboundMessage,
     Schedule,
@@ -238,12 +239,71 @@ class MemoryStorage(Storage):
         before: datetime | None = None,
         sources: Collection[ConsentSource] | None = None,
     ) -> dict[str, ConsentEvent]:
-        wanted = set(addresses)
         brands = {brand} if isinstance(brand, str) else set(brand)
-        states: dict[str, ConsentEvent] = {}
         with self._lock:
-            for event in self._consent:
-                if event.address not in wanted or event.brand not in brands:
+            return dict(self._deciding(addresses, brands, channel, before, sources))
+
+    def consent_states_with_iys(
+        self,
+        addresses: Iterable[str],
+        *,
+        brand: str | Collection[str],
+        channel: Channel = Channel.MESAJ,
+        before: datetime | None = None,
+    ) -> dict[str, DecidingConsent]:
+        brands = {brand} if isinstance(brand, str) else set(brand)
+        found: dict[str, DecidingConsent] = {}
+        # _deciding inlined: this runs once per recipient of an audience.
+        new, lean = tuple.__new__, DecidingConsent
+        with self._lock:
+            events, synced = self._consent, self._iys
+            positions_of = self._consent_positions().get
+            for address in dict.fromkeys(addresses):
+                current: ConsentEvent | None = None
+                for position in positions_of(address, ()):
+                    event = events[position]
+                    if event.address != address or event.brand not in brands:
+                        continue
+                    if event.channel is not channel:
+                        continue
+                    if before is not None and event.consent_date >= before:
+                        continue
+                    if current is None or consent_sort_key(event) > consent_sort_key(current):
+                        current = event
+                if current is None:
+                    continue
+                seq = current.seq or 0
+                record = synced.get(seq)
+                found[address] = new(
+                    lean,
+                    (
+                        seq,
+                        current.status,
+                        current.source,
+                        current.consent_date,
+                        current.evidence,
+                        None if record is None else record.status,
+                        None if record is None else record.updated_at,
+                    ),
+                )
+        return found
+
+    def _deciding(
+        self,
+        addresses: Iterable[str],
+        brands: Collection[str],
+        channel: Channel,
+        before: datetime | None,
+        sources: Collection[ConsentSource] | None,
+    ) -> Iterator[tuple[str, ConsentEvent]]:
+        """Each address with events, and the event deciding its state (the lock held)."""
+        events = self._consent
+        positions_of = self._consent_positions()
+        for address in dict.fromkeys(addresses):
+            current: ConsentEvent | None = None
+            for position in positions_of.get(address, ()):
+                event = events[position]
+                if event.address != address or event.brand not in brands:
                     continue
                 if event.channel is not channel:
                     continue
@@ -251,10 +311,29 @@ class MemoryStorage(Storage):
                     continue
                 if sources is not None and event.source not in sources:
                     continue
-                current = states.get(event.address)
                 if current is None or consent_sort_key(event) > consent_sort_key(current):
-                    states[event.address] = event
-        return states
+                    current = event
+            if current is not None:
+                yield address, current
+
+    # consent_states reads only the audience's events: their positions in the
+    # append-only self._consent by address, extended with the events appended
+    # since (and made afresh should the list have been changed otherwise).
+    _consent_index: dict[str, list[int]] | None = None
+    _consent_indexed: tuple[int, ConsentEvent | None] = (0, None)
+
+    def _consent_positions(self) -> dict[str, list[int]]:
+        """Positions of the stored events by address, up to date (the lock held)."""
+        events = self._consent
+        count, last = self._consent_indexed
+        index = self._consent_index
+        if index is None or count > len(events) or (count and events[count - 1] is not last):
+            index, count = {}, 0
+        for position in range(count, len(events)):
+            index.setdefault(events[position].address, []).append(position)
+        self._consent_index = index
+        self._consent_indexed = (len(events), events[-1] if events else None)
+        return index
 
     def set_iys_sync(self, records: Iterable[IysSync]) -> None:
         with self._lock:
@@ -560,6 +639,15 @@ class MemoryStorage(Storage):
                 m.to for m in self._messages.values() if m.to in wanted and m.state in SENT_STATES
             }
 
+    def campaign_recipients(self, campaign_id: str, numbers: Iterable[str]) -> set[str]:
+        wanted = set(numbers)
+        with self._lock:
+            return {
+                m.to
+                for m in self._messages.values()
+                if m.campaign_id == campaign_id and m.to in wanted
+            }
+
     def message_counts(self, campaign_id: str) -> dict[MessageState, int]:
         counts: dict[MessageState, int] = {}
         with self._lock:
@@ -861,6 +949,21 @@ class MemoryStorage(Storage):
                 schedule, next_at=None if next_at is None else _utc(next_at), status=status
             )
         return True
+
+    # -- metrics --------------------------------------------------------------
+
+    def message_stats(self, *, now: datetime, campaign_id: str | None = None) -> MessageStats:
+        with self._lock:
+            running = {c.id for c in self._campaigns.values() if c.status is CampaignStatus.RUNNING}
+            return MessageStats.tally(
+                (
+                    m
+                    for m in self._messages.values()
+                    if campaign_id is None or m.campaign_id == campaign_id
+                ),
+                running=running,
+                now=now,
+            )
 
 
 def _inbound_utc(record: InboundRecord) -> InboundRecord:

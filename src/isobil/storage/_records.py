@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -14,6 +14,7 @@ from isobil.errors import InvalidValue
 from isobil.phone import mask
 
 __all__ = [
+    "FAILURE_STATES",
     "FINAL_REPORTS",
     "REPORT_STATES",
     "SENT_STATES",
@@ -29,6 +30,7 @@ __all__ = [
     "IysSyncStatus",
     "MessagePart",
     "MessageState",
+    "MessageStats",
     "OtpRecord",
     "OutboundMessage",
     "Schedule",
@@ -412,3 +414,60 @@ def otp_refused_until(
             free = within[len(within) - most] + window
             until = free if until is None else max(until, free)
     return until
+
+
+#: Final states of a message that failed after it was handed over: what
+#: :attr:`MessageStats.failures` counts by error code.
+FAILURE_STATES = frozenset(
+    {MessageState.FAILED, MessageState.UNDELIVERED, MessageState.EXPIRED, MessageState.REJECTED}
+)
+
+
+def _counts(value: Mapping[Any, int]) -> Mapping[Any, int]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class MessageStats:
+    """Where the kept messages (of every campaign, or of one) stand right now.
+
+    What :meth:`Storage.message_stats` answers, and what metrics read at scrape
+    time. ``states`` counts messages by state (zero counts omitted);
+    ``failures`` the messages in a :data:`FAILURE_STATES` state by state and
+    error code (``None``: no code); ``blocked`` the ``blocked`` messages by their
+    stored reason (``None``: none), which names the rules that stopped them;
+    ``due`` the ``queued`` messages a dispatcher would send now: their campaign
+    is running and their ``not_before`` has passed (leased to a worker or not).
+    """
+
+    states: Mapping[MessageState, int] = attrs.field(factory=dict, converter=_counts, hash=False)
+    failures: Mapping[tuple[MessageState, str | None], int] = attrs.field(
+        factory=dict, converter=_counts, hash=False
+    )
+    blocked: Mapping[str | None, int] = attrs.field(factory=dict, converter=_counts, hash=False)
+    due: int = 0
+
+    @classmethod
+    def tally(
+        cls, messages: Iterable[OutboundMessage], *, running: Collection[str], now: datetime
+    ) -> MessageStats:
+        """Count ``messages`` one by one (``running``: the ids of running campaigns)."""
+        states: dict[MessageState, int] = {}
+        failures: dict[tuple[MessageState, str | None], int] = {}
+        blocked: dict[str | None, int] = {}
+        due = 0
+        for message in messages:
+            state = message.state
+            states[state] = states.get(state, 0) + 1
+            if state in FAILURE_STATES:
+                key = (state, message.error_code)
+                failures[key] = failures.get(key, 0) + 1
+            elif state is MessageState.BLOCKED:
+                blocked[message.reason] = blocked.get(message.reason, 0) + 1
+            elif (
+                state is MessageState.QUEUED
+                and message.campaign_id in running
+                and (message.not_before is None or message.not_before <= now)
+            ):
+                due += 1
+        return cls(states, failures, blocked, due)

@@ -27,6 +27,7 @@ import re
 import sqlite3
 import threading
 import time
+import types
 import weakref
 from collections import Counter
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
@@ -48,15 +49,16 @@ from isobil.model import (
     ConsentStatus,
     Recipient,
     RecipientType,
+    trusted_consent_event,
     trusted_recipient,
 )
 from isobil.phone import mask
 from isobil.storage import _schema as t
-from isobil.storage._base import ContactRow, Sealer, Storage
+from isobil.storage._base import ContactRow, DecidingConsent, Sealer, Storage
 from isobil.storage._records import (
+    FAILURE_STATES,
     FINAL_REPORTS,
     REPORT_STATES,
-    SENT_STATES,
     BlacklistEntry,
     Campaign,
     CampaignStatus,
@@ -68,6 +70,7 @@ from isobil.storage._records import (
     IysSyncStatus,
     MessagePart,
     MessageState,
+    MessageStats,
     OtpRecord,
     OutboundMessage,
     Schedule,
@@ -108,30 +111,6 @@ _COPY_FROM = 1_000
 _ANALYZE_AFTER = 10_000
 _LOST_REASON = "worker lost while submitting; outcome unknown"
 _PHONE_LIKE = re.compile(r"\+?\d{10,15}")
-#: PostgreSQL: settle a batch in one UPDATE joined to the unnested outcome arrays.
-_PG_SETTLE = sa.text(
-    """
-    UPDATE isobil_messages AS m
-    SET state = v.state,
-        updated_at = :at,
-        provider_id = COALESCE(v.provider_id, m.provider_id),
-        error_code = COALESCE(v.error_code, m.error_code),
-        reason = COALESCE(v.reason, m.reason),
-        claimed_by = CASE WHEN v.state = 'queued' THEN NULL ELSE m.claimed_by END,
-        lease_until = CASE WHEN v.state = 'queued' THEN NULL ELSE m.lease_until END
-    FROM unnest(CAST(:ids AS text[]), CAST(:states AS text[]), CAST(:provider_ids AS text[]),
-                CAST(:error_codes AS text[]), CAST(:reasons AS text[]))
-         AS v(id, state, provider_id, error_code, reason)
-    WHERE m.id = v.id AND m.state = 'submitting'
-    RETURNING m.id
-    """
-).bindparams(
-    sa.bindparam("at", type_=t.UTCDateTime()),
-    *(
-        sa.bindparam(name, type_=postgresql.ARRAY(sa.Text()))
-        for name in ("ids", "states", "provider_ids", "error_codes", "reasons")
-    ),
-)
 #: PostgreSQL: apply delivery reports in one UPDATE; a message settles only once.
 _PG_REPORTS = sa.text(
     """
@@ -518,6 +497,163 @@ def _iys_sync(row: sa.Row[Any]) -> IysSync:
     )
 
 
+# -- bulk reads of rows storage wrote itself (an audience's preflight) -----------
+#
+# Reading 100,000 recipients' contacts and consent states back is a preflight's
+# main cost: SQLAlchemy's per-value result processing (datetimes parsed by a
+# regular expression) and the models' converters (every number normalised
+# again) cost more than the queries. These readers take raw columns (see
+# _raw_columns) and build the records from values already in stored form.
+_IYS_STATUSES = {m.value: m for m in IysSyncStatus}
+#: The JSON decoder's C scanner (not in the type stubs): value and end of one document.
+_SCAN_JSON: Callable[[str, int], tuple[Any, int]] = cast("Any", json.JSONDecoder()).scan_once
+_IYS_SYNC_FIELDS = ("seq", "status", "updated_at", "request_id", "error")
+_TRUSTED_IYS_SYNC = tuple(a.name for a in attrs.fields(IysSync)) == _IYS_SYNC_FIELDS and all(
+    isinstance(vars(IysSync).get(name), types.MemberDescriptorType) for name in _IYS_SYNC_FIELDS
+)
+
+
+def _raw_columns(columns: Iterable[sa.ColumnElement[Any]]) -> list[sa.ColumnElement[Any]]:
+    """``columns`` with datetimes handed over as the driver gives them (see :func:`_utc_reader`)."""
+    return [
+        sa.type_coerce(c, sa.String()).label(c.name)
+        if isinstance(c.type, t.UTCDateTime) and c.name is not None
+        else c
+        for c in columns
+    ]
+
+
+def _utc_reader() -> Callable[[Any], datetime]:
+    """Stored datetimes (SQLite's text, PostgreSQL's datetimes) as aware UTC datetimes.
+
+    What ``UTCDateTime`` gives, for one bulk read: a value that repeats is read once.
+    """
+    seen: dict[Any, datetime] = {}
+
+    def read(value: Any) -> datetime:
+        found = seen.get(value)
+        if found is None:
+            found = datetime.fromisoformat(value) if isinstance(value, str) else value
+            found = found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+            seen[value] = found
+        return found
+
+    return read
+
+
+def _json_reader() -> Callable[[str], dict[str, str]]:
+    """``_loads`` for one bulk read: a text that repeats is parsed once (and shared).
+
+    Safe to share: records wrap the mapping read-only (``MappingProxyType``).
+    """
+    seen: dict[str, dict[str, str]] = {}
+    scan = _SCAN_JSON
+
+    def read(text: str) -> dict[str, str]:
+        found = seen.get(text)
+        if found is None:
+            # The C scanner alone: json.loads adds two regular-expression
+            # matches for surrounding white space, which _encode never writes.
+            try:
+                found, end = scan(text, 0)
+            except StopIteration:
+                end = -1
+            if end != len(text) or type(found) is not dict:
+                found = _loads(text)  # the careful path (and its error)
+            seen[text] = found
+        return found
+
+    return read
+
+
+def _fetch_all(result: sa.CursorResult[Any]) -> list[Any]:
+    """Every row of ``result`` as the driver's tuples, without a Row object per row."""
+    try:
+        return cast("list[Any]", result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+def _event_reader() -> Callable[[Sequence[Any]], ConsentEvent]:
+    """Rows of raw event columns (in table order) to ConsentEvents, without converters.
+
+    Inlines _utc_reader and _json_reader: it runs once per recipient of an audience.
+    """
+    dates: dict[Any, datetime] = {}
+    proofs: dict[str, dict[str, str]] = {}
+    statuses, sources, channels, kinds = _STATUSES, _SOURCES, _CHANNELS, _RECIPIENT_TYPES
+    read_date, read_json, event = _utc_reader(), _json_reader(), trusted_consent_event
+
+    def read(row: Sequence[Any]) -> ConsentEvent:
+        (
+            seq,
+            address,
+            status,
+            source,
+            brand,
+            channel,
+            recipient_type,
+            consent_date,
+            recorded_at,
+            scope,
+            evidence,
+            hash_,
+            prev_hash,
+        ) = row
+        given = dates.get(consent_date)
+        if given is None:
+            given = dates[consent_date] = read_date(consent_date)
+        recorded = dates.get(recorded_at)
+        if recorded is None:
+            recorded = dates[recorded_at] = read_date(recorded_at)
+        proof = proofs.get(evidence)
+        if proof is None:
+            proof = proofs[evidence] = read_json(evidence)
+        return event(
+            address,
+            statuses[status],
+            sources[source],
+            brand,
+            given,
+            recorded,
+            channels[channel],
+            kinds[recipient_type],
+            scope,
+            proof,
+            seq,
+            hash_,
+            prev_hash,
+        )
+
+    return read
+
+
+def _iys_sync_reader() -> Callable[[Sequence[Any]], IysSync]:
+    """Rows of raw iys_sync columns (in table order) to IysSync records, without validators."""
+    dates: dict[Any, datetime] = {}
+    read_date, statuses = _utc_reader(), _IYS_STATUSES
+    if not _TRUSTED_IYS_SYNC:  # pragma: no cover - only if IysSync's fields change
+        return lambda row: IysSync(row[0], statuses[row[1]], read_date(row[2]), row[3], row[4])
+    set_seq, set_status, set_updated_at, set_request_id, set_error = (
+        vars(IysSync)[name].__set__ for name in _IYS_SYNC_FIELDS
+    )
+
+    def read(row: Sequence[Any]) -> IysSync:
+        seq, status, updated_at, request_id, error = row
+        updated = dates.get(updated_at)
+        if updated is None:
+            updated = dates[updated_at] = read_date(updated_at)
+        record: IysSync = object.__new__(IysSync)
+        set_seq(record, seq)
+        set_status(record, statuses[status])
+        set_updated_at(record, updated)
+        set_request_id(record, request_id)
+        set_error(record, error)
+        return record
+
+    return read
+
+
 def _blacklist_entry(row: sa.Row[Any]) -> BlacklistEntry:
     return BlacklistEntry(row.number, row.reason, row.added_at, source=row.source)
 
@@ -710,6 +846,183 @@ _CONTACT_GROUP_PG = sa.text(
     """
 )
 
+# -- the per-batch calls, straight on the driver -------------------------------
+#
+# send and dispatch store, claim, move and settle their messages once per batch.
+# Through SQLAlchemy those calls paid more for building parameters row by row
+# and processing each value's type than the database spent running them; they
+# run fixed SQL on the DB-API cursor of the same transaction instead, with rows
+# as tuples and times written exactly as UTCDateTime writes them. The SQL uses
+# ``?`` parameters and ``{values}`` for a list bound as one parameter (see
+# :meth:`SQLStorage._raw`).
+
+_MESSAGE_STATES = {state.value: state for state in MessageState}
+_RAW_INSERT_MESSAGES = """
+    INSERT INTO isobil_messages (id, campaign_id, recipient, text, parts, state, not_before,
+        claimed_by, lease_until, provider_id, error_code, reason, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_COPY_MESSAGES = """
+    COPY isobil_messages (id, campaign_id, recipient, text, parts, state, not_before,
+        claimed_by, lease_until, provider_id, error_code, reason, updated_at)
+    FROM STDIN
+"""
+_RAW_INSERT_CAMPAIGN = """
+    INSERT INTO isobil_campaigns
+        (id, text, category, created_at, status, brand, name, originator, send_at, schedule_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT DO NOTHING
+"""
+_RAW_CLAIM_SQLITE = """
+    UPDATE isobil_messages SET claimed_by = ?, lease_until = ?, updated_at = ?
+    WHERE id IN (
+        SELECT due.id FROM isobil_messages AS due
+        JOIN isobil_campaigns ON isobil_campaigns.id = due.campaign_id
+        WHERE due.state = 'queued' AND isobil_campaigns.status = 'running'
+          AND (due.not_before IS NULL OR due.not_before <= ?)
+          AND (due.lease_until IS NULL OR due.lease_until < ?)
+        ORDER BY due.id LIMIT ?
+    )
+    RETURNING id, campaign_id, recipient, text, parts, state, not_before, claimed_by,
+        lease_until, provider_id, error_code, reason, updated_at
+"""
+# Rows another worker is claiming right now are skipped, not waited for;
+# MATERIALIZED makes sure the locking SELECT runs exactly once.
+_RAW_CLAIM_PG = """
+    WITH candidates AS MATERIALIZED (
+        SELECT due.id FROM isobil_messages AS due
+        JOIN isobil_campaigns ON isobil_campaigns.id = due.campaign_id
+        WHERE due.state = 'queued' AND isobil_campaigns.status = 'running'
+          AND (due.not_before IS NULL OR due.not_before <= %s)
+          AND (due.lease_until IS NULL OR due.lease_until < %s)
+        ORDER BY due.id LIMIT %s
+        FOR UPDATE OF due SKIP LOCKED
+    )
+    UPDATE isobil_messages AS m SET claimed_by = %s, lease_until = %s, updated_at = %s
+    FROM candidates WHERE m.id = candidates.id
+    RETURNING m.id, m.campaign_id, m.recipient, m.text, m.parts, m.state, m.not_before,
+        m.claimed_by, m.lease_until, m.provider_id, m.error_code, m.reason, m.updated_at
+"""
+# One statement for the batch, joined to its outcomes: (id, state, provider_id,
+# error_code, reason) rows, a JSON array on SQLite, arrays unnested on PostgreSQL.
+_RAW_SETTLE_SQLITE = """
+    UPDATE isobil_messages AS m
+    SET state = v.state,
+        updated_at = ?,
+        provider_id = COALESCE(v.provider_id, m.provider_id),
+        error_code = COALESCE(v.error_code, m.error_code),
+        reason = COALESCE(v.reason, m.reason),
+        claimed_by = CASE WHEN v.state = 'queued' THEN NULL ELSE m.claimed_by END,
+        lease_until = CASE WHEN v.state = 'queued' THEN NULL ELSE m.lease_until END
+    FROM (
+        SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS state,
+               json_extract(value, '$[2]') AS provider_id,
+               json_extract(value, '$[3]') AS error_code, json_extract(value, '$[4]') AS reason
+        FROM json_each(?)
+    ) AS v
+    WHERE m.id = v.id AND m.state = 'submitting'
+    RETURNING id
+"""
+_RAW_SETTLE_PG = """
+    UPDATE isobil_messages AS m
+    SET state = v.state,
+        updated_at = %s,
+        provider_id = COALESCE(v.provider_id, m.provider_id),
+        error_code = COALESCE(v.error_code, m.error_code),
+        reason = COALESCE(v.reason, m.reason),
+        claimed_by = CASE WHEN v.state = 'queued' THEN NULL ELSE m.claimed_by END,
+        lease_until = CASE WHEN v.state = 'queued' THEN NULL ELSE m.lease_until END
+    FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),
+                CAST(? AS text[]), CAST(? AS text[]))
+         AS v(id, state, provider_id, error_code, reason)
+    WHERE m.id = v.id AND m.state = 'submitting'
+    RETURNING m.id
+"""
+_RAW_UPSERT_PARTS = """
+    INSERT INTO isobil_message_parts (provider_id, message_id, part, status, error_code, updated_at)
+    VALUES (?, ?, ?, NULL, NULL, ?)
+    ON CONFLICT (provider_id) DO UPDATE SET
+        message_id = excluded.message_id,
+        part = excluded.part,
+        status = excluded.status,
+        error_code = excluded.error_code,
+        updated_at = excluded.updated_at
+"""
+# The states are SENT_STATES (a test checks that they stay so).
+_RAW_MESSAGED = """
+    SELECT DISTINCT recipient FROM isobil_messages
+    WHERE recipient IN ({values})
+      AND state IN ('delivered', 'expired', 'rejected', 'submitted', 'undelivered', 'unknown')
+"""
+# A message moves from one state to another: values given as None leave the
+# column as it is; a message going back to the queue loses its lease; a worker
+# (when given) moves only messages under its live lease.
+_RAW_TRANSITION = """
+    UPDATE isobil_messages
+    SET state = ?,
+        updated_at = ?,
+        provider_id = COALESCE(?, provider_id),
+        error_code = COALESCE(?, error_code),
+        reason = COALESCE(?, reason),
+        claimed_by = CASE WHEN CAST(? AS boolean) THEN NULL ELSE claimed_by END,
+        lease_until = CASE WHEN CAST(? AS boolean) THEN NULL ELSE lease_until END
+    WHERE id IN ({values}) AND state = ?
+"""
+# The same when only the state moves (a worker's queued -> submitting, say).
+_RAW_MOVE = (
+    "UPDATE isobil_messages SET state = ?, updated_at = ? WHERE id IN ({values}) AND state = ?"
+)
+_FENCE = " AND claimed_by = ? AND lease_until >= ?"
+_RAW_TRANSITIONS = {
+    (full, fenced): (_RAW_TRANSITION if full else _RAW_MOVE)
+    + (_FENCE if fenced else "")
+    + " RETURNING id"
+    for full in (False, True)
+    for fenced in (False, True)
+}
+_RAW_HELD = (
+    "SELECT 1 FROM isobil_delivery_reports "
+    "WHERE provider_id IN ({values}) AND message_id IS NULL LIMIT 1"
+)
+
+
+#: A time not converted yet (None is a time: none).
+_UNREAD: Any = object()
+
+
+class _Conflict(Exception):
+    """A raw insert hit a key or a reference: roll back and take the checking path."""
+
+
+def _naive_refused(value: datetime) -> ValueError:
+    return ValueError(f"a naive datetime cannot be stored: {value!r}")
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """``value`` as UTCDateTime writes it on SQLite: naive UTC text, microseconds always."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise _naive_refused(value)
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _pg_time(value: datetime | None) -> datetime | None:
+    """``value`` as UTCDateTime writes it on PostgreSQL (a ``timestamptz``)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise _naive_refused(value)
+    return value.astimezone(UTC)
+
+
+def _sqlite_read_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _pg_read_time(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
+
 
 class SQLStorage(Storage):
     """Keeps everything in SQLite or PostgreSQL; safe for many threads and processes.
@@ -738,6 +1051,19 @@ class SQLStorage(Storage):
         self._postgresql = self._db.postgresql
         self._in_size = _IN
         self._statements: dict[Hashable, Any] = {}
+        # What a raw insert raises for a taken key or a missing reference.
+        self._conflicts: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+        if self._postgresql:
+            import psycopg
+
+            self._conflicts += (psycopg.IntegrityError,)
+        # How the raw per-batch path writes and reads UTCDateTime values.
+        self._time: Callable[[datetime | None], Any] = (
+            _pg_time if self._postgresql else _sqlite_time
+        )
+        self._read_time: Callable[[Any], datetime | None] = (
+            _pg_read_time if self._postgresql else _sqlite_read_time
+        )
 
     def _open_at(self, current: str | None, auto_upgrade: bool) -> None:
         safe_url = self._db.safe_url
@@ -788,6 +1114,79 @@ class SQLStorage(Storage):
         if statement is None:
             statement = self._statements[key] = build()
         return statement
+
+    def _raw(self, text: str) -> str:
+        """``text`` in this database's SQL: ``?`` parameters, ``{values}`` the list of
+        one parameter (see :meth:`_listed`) as rows, for ``column IN ({values})``."""
+        key = ("raw", text)
+        sql: str | None = self._statements.get(key)
+        if sql is None:
+            if self._postgresql:
+                # unnest, a semi-join: see _among.
+                sql = text.replace("?", "%s").format(values="SELECT unnest(CAST(%s AS text[]))")
+            else:
+                sql = text.format(values="SELECT value FROM json_each(?)")
+            self._statements[key] = sql
+        return sql
+
+    @contextlib.contextmanager
+    def _cursor(self, action: str, *, write: bool = False) -> Iterator[Any]:
+        """A DB-API cursor in one transaction, under the rules of :meth:`_Database.tx`
+        (BEGIN IMMEDIATE for SQLite writes, failures as StorageError), without its
+        per-transaction cost: a per-batch read costs what the database spends on it."""
+        db = self._db
+        if db._closed:
+            raise StorageError(f"{action} failed: the storage at {db.safe_url} is closed")
+        try:
+            with db.serial:
+                connection = db.engine.raw_connection()
+                try:
+                    cursor = connection.cursor()
+                    try:
+                        if not self._postgresql:  # psycopg begins by itself
+                            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                        yield cursor
+                    except BaseException:
+                        connection.rollback()
+                        raise
+                    else:
+                        connection.commit()
+                    finally:
+                        cursor.close()
+                finally:
+                    connection.close()  # back to the pool
+        except db.errors as exc:
+            raise db.wrap(action, exc) from exc
+
+    def _outbound(self, rows: Iterable[Sequence[Any]]) -> list[OutboundMessage]:
+        """Messages from raw rows of their columns in table order."""
+        # Claimed together, they share their times: each is read once.
+        times: dict[Any, datetime | None] = {None: None}
+
+        def time(value: Any) -> datetime | None:
+            read: datetime | None = times.get(value, _UNREAD)
+            if read is _UNREAD:
+                read = times[value] = self._read_time(value)
+            return read
+
+        return [
+            OutboundMessage(
+                id=row[0],
+                campaign_id=row[1],
+                to=row[2],
+                text=row[3],
+                parts=row[4],
+                state=_MESSAGE_STATES[row[5]],
+                not_before=time(row[6]),
+                claimed_by=row[7],
+                lease_until=time(row[8]),
+                provider_id=row[9],
+                error_code=row[10],
+                reason=row[11],
+                updated_at=time(row[12]),
+            )
+            for row in rows
+        ]
 
     def _among(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
         """``column`` is one of the list bound as ``values`` (see :meth:`_listed`).
@@ -984,12 +1383,19 @@ class SQLStorage(Storage):
         c = t.contacts
         query = self._statement("get_contacts", lambda: sa.select(c).where(self._among(c.c.number)))
         found: dict[str, Recipient] = {}
+        read_json, kinds, contact = _json_reader(), _RECIPIENT_TYPES, trusted_recipient
         with self._db.tx("get_contacts") as conn:
             for chunk in _chunks(dict.fromkeys(numbers), self._in_size):
-                rows = conn.execute(query, {"values": self._listed(chunk)})
-                by_number = {row.number: row for row in rows}
-                # In the order asked for, as MemoryStorage answers.
-                found.update((n, _contact(by_number[n])) for n in chunk if n in by_number)
+                rows = _fetch_all(conn.execute(query, {"values": self._listed(chunk)}))
+                by_number = {row[0]: row for row in rows}
+                # In the order asked for, as MemoryStorage answers. Stored through
+                # Recipient(...): already normalised and converted (see _contact).
+                for n in chunk:
+                    row = by_number.get(n)
+                    if row is not None:
+                        found[n] = contact(
+                            n, row[1], row[2], row[3], read_json(row[4]), kinds[row[5]]
+                        )
         return found
 
     def iter_contacts(self, *, group: str | None = None) -> Iterator[Recipient]:
@@ -1120,22 +1526,18 @@ class SQLStorage(Storage):
         return removed
 
     def blacklisted(self, numbers: Iterable[str], *, before: datetime | None = None) -> set[str]:
-        with self._db.tx("blacklisted") as conn:
-            values = list(dict.fromkeys(numbers))
-            if before is None:
-                return self._existing(conn, t.blacklist.c.number, values)
-            b = t.blacklist
-            query = self._statement(
-                "blacklisted_before",
-                lambda: sa.select(b.c.number).where(
-                    self._among(b.c.number), b.c.added_at < sa.bindparam("before")
-                ),
-            )
-            found: set[str] = set()
-            for chunk in _chunks(values, self._in_size):
-                params = {"values": self._listed(chunk), "before": before}
-                found.update(conn.execute(query, params).scalars())
-            return found
+        sql = "SELECT number FROM isobil_blacklist WHERE number IN ({values})"
+        dated: tuple[Any, ...] = ()
+        if before is not None:
+            sql += " AND added_at < ?"
+            dated = (self._time(before),)
+        sql = self._raw(sql)
+        found: set[str] = set()
+        with self._cursor("blacklisted") as cursor:
+            for chunk in _chunks(dict.fromkeys(numbers), self._in_size):
+                cursor.execute(sql, (self._listed(chunk), *dated))
+                found.update(row[0] for row in cursor)
+        return found
 
     def iter_blacklist(self) -> Iterator[BlacklistEntry]:
         b = t.blacklist
@@ -1218,35 +1620,139 @@ class SQLStorage(Storage):
         if sources is not None:
             params["sources"] = sorted(s.value for s in sources)
         states: dict[str, ConsentEvent] = {}
+        read = _event_reader()
         with self._db.tx("consent_states") as conn:
             for chunk in _chunks(dict.fromkeys(addresses), self._in_size):
                 params["values"] = self._listed(chunk)
-                by_address = {row.address: row for row in conn.execute(query, params)}
-                states.update((a, _event(by_address[a])) for a in chunk if a in by_address)
+                for row in _fetch_all(conn.execute(query, params)):
+                    states[row[1]] = read(row)  # one row per address: its deciding event
         return states
 
-    def _deciding_events(self, *, dated: bool, filtered: bool) -> sa.Select[Any]:
-        e = t.consent_events
-        conditions = [
-            e.c.brand.in_(sa.bindparam("brands", expanding=True)),
-            e.c.channel == sa.bindparam("channel"),
-            self._among(e.c.address),
-        ]
-        if dated:
-            conditions.append(e.c.consent_date < sa.bindparam("before"))
-        if filtered:
-            conditions.append(e.c.source.in_(sa.bindparam("sources", expanding=True)))
-        # The same order as MemoryStorage's consent_sort_key, descending.
-        deciding_first = sa.func.row_number().over(
-            partition_by=e.c.address,
-            order_by=(
-                e.c.consent_date.desc(),
-                sa.case((e.c.status == "RET", 1), else_=0).desc(),
-                e.c.seq.desc(),
-            ),
+    def consent_states_with_iys(
+        self,
+        addresses: Iterable[str],
+        *,
+        brand: str | Collection[str],
+        channel: Channel = Channel.MESAJ,
+        before: datetime | None = None,
+    ) -> dict[str, DecidingConsent]:
+        dated = before is not None
+        query = self._statement(
+            ("consent_states_with_iys", dated),
+            lambda: self._deciding_events(dated=dated, filtered=False, lean=True),
         )
-        ranked = sa.select(e, deciding_first.label("rank")).where(*conditions).subquery()
-        return sa.select(*(ranked.c[c.name] for c in e.c)).where(ranked.c.rank == 1)
+        params: dict[str, Any] = {
+            "brands": [brand] if isinstance(brand, str) else sorted(brand),
+            "channel": Channel(channel).value,
+        }
+        if before is not None:
+            params["before"] = before
+        found: dict[str, DecidingConsent] = {}
+        # Values repeat (a bulk import's dates, a sync's time): each is read once.
+        dates: dict[Any, datetime] = {}
+        synced_at: dict[Any, datetime | None] = {None: None}
+        proofs: dict[str, Mapping[str, str]] = {}
+        read_date, read_json, proxy = _utc_reader(), _json_reader(), types.MappingProxyType
+        statuses, sources, new, lean = _STATUSES, _SOURCES, tuple.__new__, DecidingConsent
+        synced: dict[str | None, IysSyncStatus | None] = {None: None}
+        synced.update(_IYS_STATUSES)
+        with self._db.tx("consent_states_with_iys") as conn:
+            for chunk in _chunks(dict.fromkeys(addresses), self._in_size):
+                params["values"] = self._listed(chunk)
+                # One row per address: its deciding event, with its İYS record if any.
+                for address, seq, status, source, given, evidence, iys, iys_at in _fetch_all(
+                    conn.execute(query, params)
+                ):
+                    try:
+                        date, at = dates[given], synced_at[iys_at]
+                    except KeyError:
+                        date = dates[given] = read_date(given)
+                        at = synced_at[iys_at] = None if iys_at is None else read_date(iys_at)
+                    proof = proofs.get(evidence)
+                    if proof is None:
+                        proof = proofs[evidence] = proxy(read_json(evidence))
+                    found[address] = new(
+                        lean,
+                        (seq, statuses[status], sources[source], date, proof, synced[iys], at),
+                    )
+        return found
+
+    def _deciding_events(
+        self, *, dated: bool, filtered: bool, lean: bool = False
+    ) -> sa.Select[Any]:
+        """The deciding event of each listed address: raw columns, in table order.
+
+        ``lean``: the address, seq, status, source, date and evidence of the
+        event, then the status and time of its İYS sync record (NULL if none).
+        """
+        e, s = t.consent_events, t.iys_sync
+
+        def lean_columns(events: sa.FromClause) -> list[sa.ColumnElement[Any]]:
+            return [
+                *_raw_columns(
+                    events.c[name]
+                    for name in ("address", "seq", "status", "source", "consent_date", "evidence")
+                ),
+                s.c.status.label("iys_status"),
+                sa.type_coerce(s.c.updated_at, sa.String()).label("iys_updated_at"),
+            ]
+
+        def conditions(events: sa.FromClause) -> list[sa.ColumnElement[bool]]:
+            found = [
+                events.c.brand.in_(sa.bindparam("brands", expanding=True)),
+                events.c.channel == sa.bindparam("channel"),
+            ]
+            if dated:
+                found.append(events.c.consent_date < sa.bindparam("before"))
+            if filtered:
+                found.append(events.c.source.in_(sa.bindparam("sources", expanding=True)))
+            return found
+
+        def deciding_first(events: sa.FromClause) -> tuple[sa.ColumnElement[Any], ...]:
+            # The same order as MemoryStorage's consent_sort_key, descending.
+            return (
+                events.c.consent_date.desc(),
+                sa.case((events.c.status == "RET", 1), else_=0).desc(),
+                events.c.seq.desc(),
+            )
+
+        if not self._postgresql:
+            # SQLite: per listed address, the index (brand, channel, address,
+            # consent_date) finds its deciding seq; a window over every event of
+            # the audience sorts them all first (three times slower).
+            listed = sa.func.json_each(sa.bindparam("values", type_=sa.String())).table_valued(
+                "value"
+            )
+            x = e.alias("deciding")
+            seq = (
+                sa.select(x.c.seq)
+                .where(*conditions(x), x.c.address == listed.c.value)
+                .order_by(*deciding_first(x))
+                .limit(1)
+                .scalar_subquery()
+            )
+            if lean:
+                return (
+                    sa.select(*lean_columns(e))
+                    .select_from(listed)
+                    .join(e, e.c.seq == seq)
+                    .outerjoin(s, s.c.seq == e.c.seq)
+                )
+            return sa.select(*_raw_columns(e.c)).select_from(listed).join(e, e.c.seq == seq)
+        rank = sa.func.row_number().over(partition_by=e.c.address, order_by=deciding_first(e))
+        ranked = (
+            sa.select(e, rank.label("rank"))
+            .where(*conditions(e), self._among(e.c.address))
+            .subquery()
+        )
+        if lean:
+            return (
+                sa.select(*lean_columns(ranked))
+                .select_from(ranked)
+                .outerjoin(s, s.c.seq == ranked.c.seq)
+                .where(ranked.c.rank == 1)
+            )
+        return sa.select(*_raw_columns(ranked.c[c.name] for c in e.c)).where(ranked.c.rank == 1)
 
     def set_iys_sync(self, records: Iterable[IysSync]) -> None:
         latest = {
@@ -1264,12 +1770,15 @@ class SQLStorage(Storage):
 
     def iys_sync(self, seqs: Iterable[int]) -> dict[int, IysSync]:
         s = t.iys_sync
-        query = self._statement("iys_sync", lambda: sa.select(s).where(self._among(s.c.seq)))
+        query = self._statement(
+            "iys_sync", lambda: sa.select(*_raw_columns(s.c)).where(self._among(s.c.seq))
+        )
         found: dict[int, IysSync] = {}
+        read = _iys_sync_reader()
         with self._db.tx("iys_sync") as conn:
             for chunk in _chunks(dict.fromkeys(seqs), self._in_size):
-                for row in conn.execute(query, {"values": self._listed(chunk)}):
-                    found[row.seq] = _iys_sync(row)
+                for row in _fetch_all(conn.execute(query, {"values": self._listed(chunk)})):
+                    found[row[0]] = read(row)
         return found
 
     def iter_unsynced_consent_events(
@@ -1522,11 +2031,30 @@ class SQLStorage(Storage):
     # -- campaigns and their messages ----------------------------------------
 
     def create_campaign(self, campaign: Campaign) -> None:
-        stmt = self._insert(t.campaigns).on_conflict_do_nothing()
-        with self._db.tx("create_campaign", write=True) as conn:
-            created = conn.execute(stmt, _campaign_row(campaign)).rowcount
+        with self._cursor("create_campaign", write=True) as cursor:
+            created = self._insert_campaign(cursor, campaign)
         if not created:
             raise InvalidValue(f"campaign {campaign.id!r} already exists")
+
+    def _insert_campaign(self, cursor: Any, campaign: Campaign) -> bool:
+        """Insert ``campaign`` unless its id is taken; whether it was."""
+        time = self._time
+        cursor.execute(
+            self._raw(_RAW_INSERT_CAMPAIGN),
+            (
+                campaign.id,
+                campaign.text,
+                campaign.category,
+                time(campaign.created_at),
+                campaign.status.value,
+                campaign.brand,
+                campaign.name,
+                campaign.originator,
+                time(campaign.send_at),
+                campaign.schedule_id,
+            ),
+        )
+        return bool(cursor.rowcount)
 
     def get_campaign(self, campaign_id: str) -> Campaign | None:
         c = t.campaigns
@@ -1593,6 +2121,18 @@ class SQLStorage(Storage):
     def create_campaign_with_messages(
         self, campaign: Campaign, messages: Sequence[OutboundMessage]
     ) -> None:
+        try:
+            with self._cursor("create_campaign_with_messages", write=True) as cursor:
+                if not self._insert_campaign(cursor, campaign):
+                    raise InvalidValue(f"campaign {campaign.id!r} already exists")
+                self._insert_messages(cursor, messages)
+        except _Conflict:
+            # Rolled back; the checking path names the message or campaign at fault.
+            self._create_campaign_with_messages_checked(campaign, messages)
+
+    def _create_campaign_with_messages_checked(
+        self, campaign: Campaign, messages: Sequence[OutboundMessage]
+    ) -> None:
         m, c = t.messages, t.campaigns
         ids = Counter(msg.id for msg in messages)
         others = sorted({msg.campaign_id for msg in messages} - {campaign.id})
@@ -1614,7 +2154,55 @@ class SQLStorage(Storage):
                 conn.execute(m.insert(), chunk)
 
     def add_messages(self, messages: Iterable[OutboundMessage]) -> int:
-        count = 0
+        batch = list(messages)
+        try:
+            with self._cursor("add_messages", write=True) as cursor:
+                self._insert_messages(cursor, batch)
+        except _Conflict:
+            # Rolled back; the checking path names the message or campaign at fault.
+            self._add_messages_checked(batch)
+        self._analyze_after(len(batch), t.messages)
+        return len(batch)
+
+    def _insert_messages(self, cursor: Any, messages: Sequence[OutboundMessage]) -> None:
+        """Insert ``messages`` as they are; a taken id or a missing campaign raises _Conflict."""
+        try:
+            for chunk in _chunks(messages, _BATCH):
+                # A batch's messages share a few times (its lease, say): each is
+                # converted once.
+                stamps: dict[datetime | None, Any] = {None: None}
+                for value in {msg.not_before for msg in chunk}.union(
+                    {msg.lease_until for msg in chunk}, {msg.updated_at for msg in chunk}
+                ):
+                    stamps[value] = self._time(value)
+                rows = [
+                    (
+                        msg.id,
+                        msg.campaign_id,
+                        msg.to,
+                        msg.text,
+                        msg.parts,
+                        msg.state.value,
+                        stamps[msg.not_before],
+                        msg.claimed_by,
+                        stamps[msg.lease_until],
+                        msg.provider_id,
+                        msg.error_code,
+                        msg.reason,
+                        stamps[msg.updated_at],
+                    )
+                    for msg in chunk
+                ]
+                if self._postgresql:
+                    with cursor.copy(_COPY_MESSAGES) as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                else:
+                    cursor.executemany(_RAW_INSERT_MESSAGES, rows)
+        except self._conflicts as exc:
+            raise _Conflict from exc
+
+    def _add_messages_checked(self, messages: list[OutboundMessage]) -> None:
         m, c = t.messages, t.campaigns
         known: set[str] = set()
         with self._db.tx("add_messages", write=True) as conn:
@@ -1630,9 +2218,6 @@ class SQLStorage(Storage):
                 if missing:
                     raise InvalidValue(f"no campaign with id {min(missing)!r}")
                 conn.execute(m.insert(), [_message_row(msg) for msg in chunk])
-                count += len(chunk)
-        self._analyze_after(count, m)
-        return count
 
     def get_message(self, message_id: str) -> OutboundMessage | None:
         m = t.messages
@@ -1721,6 +2306,24 @@ class SQLStorage(Storage):
 
         return self._pages("iter_messages", query, "id", _message)
 
+    def campaign_recipients(self, campaign_id: str, numbers: Iterable[str]) -> set[str]:
+        m = t.messages
+        # Probed through the recipient index: a campaign of millions is never scanned
+        # (on SQLite, unary + keeps the planner off the campaign's own index).
+        campaign = m.c.campaign_id if self._postgresql else sa.literal_column("+campaign_id")
+        query = self._statement(
+            "campaign_recipients",
+            lambda: sa.select(m.c.recipient).where(
+                self._among(m.c.recipient), campaign == sa.bindparam("campaign_id")
+            ),
+        )
+        found: set[str] = set()
+        with self._db.tx("campaign_recipients") as conn:
+            for chunk in _chunks(dict.fromkeys(numbers), self._in_size):
+                params = {"values": self._listed(chunk), "campaign_id": campaign_id}
+                found.update(conn.execute(query, params).scalars())
+        return found
+
     def message_counts(self, campaign_id: str) -> dict[MessageState, int]:
         m = t.messages
         query = (
@@ -1732,20 +2335,12 @@ class SQLStorage(Storage):
             return {MessageState(s): int(n) for s, n in conn.execute(query)}
 
     def messaged(self, numbers: Iterable[str]) -> set[str]:
-        m = t.messages
-        sent = sorted(state.value for state in SENT_STATES)
-        query = self._statement(
-            "messaged",
-            lambda: (
-                sa.select(m.c.recipient)
-                .where(self._among(m.c.recipient), m.c.state.in_(sent))
-                .distinct()
-            ),
-        )
+        sql = self._raw(_RAW_MESSAGED)
         found: set[str] = set()
-        with self._db.tx("messaged") as conn:
+        with self._cursor("messaged") as cursor:
             for chunk in _chunks(dict.fromkeys(numbers), self._in_size):
-                found.update(conn.execute(query, {"values": self._listed(chunk)}).scalars())
+                cursor.execute(sql, (self._listed(chunk),))
+                found.update(row[0] for row in cursor)
         return found
 
     def claim(
@@ -1753,44 +2348,14 @@ class SQLStorage(Storage):
     ) -> list[OutboundMessage]:
         if limit <= 0:
             return []
-        params = {"worker": worker, "limit": limit, "now": now, "until": now + lease}
-        with self._db.tx("claim", write=True) as conn:
-            rows = conn.execute(self._statement("claim", self._claim), params).all()
-        return sorted((_message(row) for row in rows), key=lambda msg: msg.id)
-
-    def _claim(self) -> sa.Update:
-        m, c = t.messages, t.campaigns
-        due = m.alias("due")
-        now = sa.bindparam("now", type_=t.UTCDateTime())
-        candidates = (
-            sa.select(due.c.id)
-            .join(c, c.c.id == due.c.campaign_id)
-            .where(
-                due.c.state == MessageState.QUEUED.value,
-                c.c.status == CampaignStatus.RUNNING.value,
-                sa.or_(due.c.not_before.is_(None), due.c.not_before <= now),
-                sa.or_(due.c.lease_until.is_(None), due.c.lease_until < now),
-            )
-            .order_by(due.c.id)
-            .limit(sa.bindparam("limit", type_=sa.Integer()))
-        )
-        if self._postgresql:
-            # Rows another worker is claiming right now are skipped, not waited
-            # for; MATERIALIZED makes sure the locking SELECT runs exactly once.
-            locked = (
-                candidates.with_for_update(of=due, skip_locked=True)
-                .cte("candidates")
-                .prefix_with("MATERIALIZED")
-            )
-            stmt = m.update().where(m.c.id == locked.c.id)
-        else:
-            # Under BEGIN IMMEDIATE this process is the only writer of the file.
-            stmt = m.update().where(m.c.id.in_(candidates.scalar_subquery()))
-        return stmt.values(
-            claimed_by=sa.bindparam("worker"),
-            lease_until=sa.bindparam("until", type_=t.UTCDateTime()),
-            updated_at=now,
-        ).returning(*m.c)
+        at, until = self._time(now), self._time(now + lease)
+        with self._cursor("claim", write=True) as cursor:
+            if self._postgresql:
+                cursor.execute(_RAW_CLAIM_PG, (at, at, limit, worker, until, at))
+            else:
+                cursor.execute(_RAW_CLAIM_SQLITE, (worker, until, at, at, at, limit))
+            rows = cursor.fetchall()
+        return sorted(self._outbound(rows), key=lambda msg: msg.id)
 
     def transition(
         self,
@@ -1805,46 +2370,21 @@ class SQLStorage(Storage):
         reason: str | None = None,
     ) -> list[str]:
         check_transition(expected, new_state)
-        params: dict[str, Any] = {
-            "expected": expected.value,
-            "set_state": new_state.value,
-            "set_updated_at": now,
-        }
-        for column, value in (
-            ("provider_id", provider_id),
-            ("error_code", error_code),
-            ("reason", reason),
-        ):
-            if value is not None:
-                params[f"set_{column}"] = value
-        if new_state is MessageState.QUEUED:
-            params.update(set_claimed_by=None, set_lease_until=None)
-        if worker is not None:
-            params.update(worker=worker, now=now)
-        settable = tuple(sorted(k for k in params if k.startswith("set_")))
-        stmt = self._statement(
-            ("transition", worker is not None, settable),
-            lambda: self._transition(settable, fenced=worker is not None),
-        )
+        requeue = new_state is MessageState.QUEUED
+        at = self._time(now)
+        full = requeue or (provider_id, error_code, reason) != (None, None, None)
+        params: tuple[Any, ...] = (new_state.value, at)
+        if full:
+            params += (provider_id, error_code, reason, requeue, requeue)
+        fence: tuple[Any, ...] = () if worker is None else (worker, at)
+        sql = self._raw(_RAW_TRANSITIONS[full, worker is not None])
         ids = list(dict.fromkeys(message_ids))
         moved: set[str] = set()
-        with self._db.tx("transition", write=True) as conn:
+        with self._cursor("transition", write=True) as cursor:
             for chunk in _chunks(ids, self._in_size):
-                params["values"] = self._listed(chunk)
-                moved.update(conn.execute(stmt, params).scalars())
+                cursor.execute(sql, (*params, self._listed(chunk), expected.value, *fence))
+                moved.update(row[0] for row in cursor)
         return [i for i in ids if i in moved]
-
-    def _transition(self, settable: tuple[str, ...], *, fenced: bool) -> sa.Update:
-        m = t.messages
-        where = [self._among(m.c.id), m.c.state == sa.bindparam("expected")]
-        if fenced:
-            # A worker whose lease ran out (and was perhaps taken over) moves nothing.
-            where += [
-                m.c.claimed_by == sa.bindparam("worker"),
-                m.c.lease_until >= sa.bindparam("now"),
-            ]
-        values: dict[str, Any] = {key.removeprefix("set_"): sa.bindparam(key) for key in settable}
-        return m.update().where(*where).values(values).returning(m.c.id)
 
     def settle(self, outcomes: Sequence[Settlement], *, now: datetime) -> list[str]:
         for outcome in outcomes:
@@ -1854,104 +2394,46 @@ class SQLStorage(Storage):
             first.setdefault(outcome.message_id, outcome)
         if not first:
             return []
-        with self._db.tx("settle", write=True) as conn:
-            if self._postgresql:
-                # Sorted, so concurrent updates lock rows in one order.
-                todo = [first[i] for i in sorted(first)]
-                moved = set(
-                    conn.execute(
-                        _PG_SETTLE,
-                        {
-                            "at": now,
-                            "ids": [o.message_id for o in todo],
-                            "states": [o.state.value for o in todo],
-                            "provider_ids": [o.provider_id for o in todo],
-                            "error_codes": [o.error_code for o in todo],
-                            "reasons": [o.reason for o in todo],
-                        },
-                    ).scalars()
-                )
-            else:
-                # Under BEGIN IMMEDIATE nobody else writes: what is submitting now moves.
-                moved = self._in_state(conn, list(first), [MessageState.SUBMITTING])
-                rows = [
-                    {
-                        "b_id": o.message_id,
-                        "b_state": o.state.value,
-                        "b_requeue": o.state is MessageState.QUEUED,
-                        "b_at": now,
-                        "b_provider_id": o.provider_id,
-                        "b_error_code": o.error_code,
-                        "b_reason": o.reason,
-                    }
-                    for o in first.values()
-                    if o.message_id in moved
-                ]
-                for chunk in _chunks(rows, _BATCH):
-                    conn.execute(self._statement("settle_sqlite", self._settle_sqlite), chunk)
+        at = self._time(now)
+        moved: set[str] = set()
+        with self._cursor("settle", write=True) as cursor:
+            # Sorted, so concurrent updates on PostgreSQL lock rows in one order.
+            todo = [first[i] for i in sorted(first)]
+            for chunk in _chunks(todo, self._in_size):
+                if self._postgresql:
+                    cursor.execute(
+                        self._raw(_RAW_SETTLE_PG),
+                        (
+                            at,
+                            [o.message_id for o in chunk],
+                            [o.state.value for o in chunk],
+                            [o.provider_id for o in chunk],
+                            [o.error_code for o in chunk],
+                            [o.reason for o in chunk],
+                        ),
+                    )
+                else:
+                    rows = _encode(
+                        [
+                            (o.message_id, o.state.value, o.provider_id, o.error_code, o.reason)
+                            for o in chunk
+                        ]
+                    )
+                    cursor.execute(_RAW_SETTLE_SQLITE, (at, rows))
+                moved.update(row[0] for row in cursor)
             # The parts of long messages, in the same transaction: a receipt for any
             # part finds its message from now on, in whichever process reads it.
             parts = {
-                part_id: {
-                    "provider_id": part_id,
-                    "message_id": o.message_id,
-                    "part": index,
-                    "status": None,
-                    "error_code": None,
-                    "updated_at": now,
-                }
+                part_id: (part_id, o.message_id, index, at)
                 for o in first.values()
                 if o.message_id in moved
                 and o.state is MessageState.SUBMITTED
                 and len(o.part_ids) > 1
                 for index, part_id in enumerate(o.part_ids)
             }
-            upsert = self._statement(
-                "upsert_parts", lambda: self._replace(t.message_parts, "provider_id")
-            )
-            for part_rows in _chunks(list(parts.values()), _BATCH):
-                conn.execute(upsert, part_rows)
+            if parts:
+                cursor.executemany(self._raw(_RAW_UPSERT_PARTS), list(parts.values()))
         return [i for i in first if i in moved]
-
-    def _in_state(
-        self, conn: sa.Connection, ids: list[str], states: Sequence[MessageState]
-    ) -> set[str]:
-        """Which of ``ids`` are in one of ``states``."""
-        m = t.messages
-        query = self._statement(
-            ("in_state", tuple(states)),
-            lambda: sa.select(m.c.id).where(
-                self._among(m.c.id), m.c.state.in_([s.value for s in states])
-            ),
-        )
-        found: set[str] = set()
-        for chunk in _chunks(ids, self._in_size):
-            found.update(conn.execute(query, {"values": self._listed(chunk)}).scalars())
-        return found
-
-    def _settle_sqlite(self) -> sa.Update:
-        m = t.messages
-        requeue = sa.bindparam("b_requeue", type_=sa.Boolean())
-        return (
-            m.update()
-            .where(
-                m.c.id == sa.bindparam("b_id"),
-                m.c.state == MessageState.SUBMITTING.value,
-            )
-            .values(
-                state=sa.bindparam("b_state", type_=sa.String()),
-                updated_at=sa.bindparam("b_at", type_=t.UTCDateTime()),
-                provider_id=sa.func.coalesce(
-                    sa.bindparam("b_provider_id", type_=sa.String()), m.c.provider_id
-                ),
-                error_code=sa.func.coalesce(
-                    sa.bindparam("b_error_code", type_=sa.Text()), m.c.error_code
-                ),
-                reason=sa.func.coalesce(sa.bindparam("b_reason", type_=sa.Text()), m.c.reason),
-                claimed_by=sa.case((requeue, sa.null()), else_=m.c.claimed_by),
-                lease_until=sa.case((requeue, sa.null()), else_=m.c.lease_until),
-            )
-        )
 
     def expire_claims(self, *, now: datetime) -> list[str]:
         stmt = self._statement("expire_claims", self._expire_claims)
@@ -2039,11 +2521,11 @@ class SQLStorage(Storage):
             # claim commits (PostgreSQL re-reads a locked row; SQLite has one writer).
             return query.with_for_update() if locking and self._postgresql else query
 
-        peek = self._statement("held_reports", lambda: build(False))
-        with self._db.tx("apply_held_reports") as conn:
+        peek = self._raw(_RAW_HELD)
+        with self._cursor("apply_held_reports") as cursor:
             # Almost always none: a read, so the write lock is taken only when needed.
             if not any(
-                conn.execute(peek, {"values": self._listed(chunk)}).first()
+                cursor.execute(peek, (self._listed(chunk),)).fetchone()
                 for chunk in _chunks(ids, self._in_size)
             ):
                 return []
@@ -2462,3 +2944,56 @@ class SQLStorage(Storage):
                 s.update().where(s.c.id == schedule_id).values(next_at=next_at, status=status)
             )
         return True
+
+    # -- metrics --------------------------------------------------------------
+
+    def message_stats(self, *, now: datetime, campaign_id: str | None = None) -> MessageStats:
+        # One pass over the messages for the counts (a failure's code and a blocked
+        # message's reason are kept only for those states, so settled messages
+        # group by state alone), and the queued ones through their partial index.
+        one = campaign_id is not None
+        params = {"now": now, "campaign_id": campaign_id}
+        states: dict[MessageState, int] = {}
+        failures: dict[tuple[MessageState, str | None], int] = {}
+        blocked: dict[str | None, int] = {}
+        with self._db.tx("message_stats") as conn:
+            tally = conn.execute(self._statement(("tally", one), lambda: self._tally(one)), params)
+            for value, code, reason, count in tally:
+                state = MessageState(value)
+                states[state] = states.get(state, 0) + int(count)
+                if state in FAILURE_STATES:
+                    failures[state, code] = int(count)
+                elif state is MessageState.BLOCKED:
+                    blocked[reason] = int(count)
+            due = conn.execute(self._statement(("due", one), lambda: self._due(one)), params)
+            return MessageStats(states, failures, blocked, int(due.scalar() or 0))
+
+    def _tally(self, one: bool) -> sa.Select[Any]:
+        m = t.messages
+        failing = sorted(state.value for state in FAILURE_STATES)
+        rows = sa.select(
+            m.c.state.label("state"),
+            sa.case((m.c.state.in_(failing), m.c.error_code)).label("code"),
+            sa.case((m.c.state == MessageState.BLOCKED.value, m.c.reason)).label("reason"),
+        )
+        if one:
+            rows = rows.where(m.c.campaign_id == sa.bindparam("campaign_id"))
+        # Grouped outside: PostgreSQL does not see a CASE with bound values in the
+        # select list as the same expression as the CASE in GROUP BY.
+        inner = rows.subquery()
+        keys = (inner.c.state, inner.c.code, inner.c.reason)
+        return sa.select(*keys, sa.func.count()).group_by(*keys)
+
+    def _due(self, one: bool) -> sa.Select[Any]:
+        m, c = t.messages, t.campaigns
+        now = sa.bindparam("now", type_=t.UTCDateTime())
+        query = (
+            sa.select(sa.func.count())
+            .select_from(m.join(c, c.c.id == m.c.campaign_id))
+            .where(
+                m.c.state == MessageState.QUEUED.value,
+                c.c.status == CampaignStatus.RUNNING.value,
+                sa.or_(m.c.not_before.is_(None), m.c.not_before <= now),
+            )
+        )
+        return query.where(m.c.campaign_id == sa.bindparam("campaign_id")) if one else query

@@ -28,6 +28,7 @@ from isobil.storage import (
     IysSync,
     IysSyncStatus,
     MessageState,
+    MessageStats,
     OtpRecord,
     OutboundMessage,
     Schedule,
@@ -386,6 +387,62 @@ class StorageContract:
             ("r-1", 1),
         ]
 
+    def test_consent_states_with_iys_are_consent_states_and_their_sync(
+        self, storage: Storage
+    ) -> None:
+        """The same deciding events as consent_states, each with its İYS record's status."""
+        later = T0 + timedelta(days=3)
+        storage.append_consent_events(
+            [
+                consent(1, "ONAY", at=T0),
+                consent(1, "RET", at=later),
+                consent(2, "ONAY", at=T0),
+                consent(3, "ONAY", at=T0, brand="BAYI"),
+                consent(4, "ONAY", at=later, channel="ARAMA"),
+            ]
+        )
+        storage.set_iys_sync(
+            [
+                IysSync(1, IysSyncStatus.REGISTERED, T0),  # the ONAY number 1 revoked
+                IysSync(3, IysSyncStatus.REGISTERED, later),
+                IysSync(4, IysSyncStatus.REJECTED, T0, "r-1", error="H174"),
+            ]
+        )
+        everyone = [number(i) for i in range(1, 6)]
+        for brand in ("ACME", ("ACME", "BAYI")):
+            for before in (None, T0 + timedelta(days=1)):
+                lean = storage.consent_states_with_iys(everyone, brand=brand, before=before)
+                states = storage.consent_states(everyone, brand=brand, before=before)
+                synced = storage.iys_sync(e.seq or 0 for e in states.values())
+                assert lean.keys() == states.keys()
+                # What the contract's default (built on the two) answers, too.
+                assert Storage.consent_states_with_iys(
+                    storage, everyone, brand=brand, before=before
+                ) == dict(lean)
+                for address, event in states.items():
+                    record = synced.get(event.seq or 0)
+                    assert lean[address] == (
+                        event.seq,
+                        event.status,
+                        event.source,
+                        event.consent_date,
+                        event.evidence,
+                        None if record is None else record.status,
+                        None if record is None else record.updated_at,
+                    )
+        found = storage.consent_states_with_iys(everyone, brand="ACME")
+        assert found[number(1)].status.value == "RET"
+        assert found[number(1)].iys_status is None  # the RET is not synced yet
+        assert (found[number(2)].iys_status, found[number(2)].iys_updated_at) == (
+            IysSyncStatus.REGISTERED,
+            later,
+        )
+        assert dict(found[number(2)].evidence) == {"form": "f-2", "ip": "203.0.113.7"}
+        shared = storage.consent_states_with_iys([number(3)], brand=("ACME", "BAYI"))
+        assert shared[number(3)].iys_status is IysSyncStatus.REJECTED
+        arama = storage.consent_states_with_iys(everyone, brand="ACME", channel=Channel.ARAMA)
+        assert list(arama) == [number(4)]
+
     def test_named_state(self, storage: Storage) -> None:
         """Small values are kept by key, replaced, and removed with None."""
         assert storage.get_state("iys.cursor") is None
@@ -684,6 +741,60 @@ class StorageContract:
         assert storage.message_counts("c1") == {MessageState.QUEUED: 3}
         with pytest.raises(InvalidValue):
             storage.add_messages(batch[:1])
+
+    def test_add_messages_refuses_a_batch_naming_the_fault(self, storage: Storage) -> None:
+        """An id taken already or twice in the batch, or a campaign that does not exist,
+        refuses the call and names the message or campaign at fault."""
+        storage.create_campaign(campaign("c1"))
+        batch = messages(12)
+        storage.add_messages(batch[:1])
+        stray = attrs.evolve(batch[11], campaign_id="nope")
+        for given, fault in (
+            ([*batch[1:3], batch[0]], "message 'c1-m00000' already exists"),
+            ([*batch[4:6], batch[3], batch[3]], "message 'c1-m00003' already exists"),
+            ([*batch[7:9], stray], "no campaign with id 'nope'"),
+        ):
+            with pytest.raises(InvalidValue, match=fault):
+                storage.add_messages(given)
+        assert storage.add_messages(batch[9:11]) == 2
+        assert storage.get_message(batch[10].id) == batch[10]
+
+    def test_message_times_come_back_as_given(self, storage: Storage) -> None:
+        """Times in any offset, with or without microseconds, come back as the same
+        instants after each call that writes them."""
+        istanbul = timezone(timedelta(hours=3))
+        at = datetime(2026, 3, 1, 12, 0, tzinfo=istanbul)  # no microseconds
+        later = datetime(2026, 3, 1, 9, 0, 0, 250, tzinfo=UTC)
+        storage.create_campaign(campaign("c1"))
+        m = attrs.evolve(messages(1, not_before=at)[0], updated_at=later)
+        storage.add_messages([m])
+        stored = storage.get_message(m.id)
+        assert stored == m
+        assert storage.claim(worker="w", limit=1, lease=timedelta(seconds=1), now=at) == [
+            attrs.evolve(m, claimed_by="w", lease_until=at + timedelta(seconds=1), updated_at=at)
+        ]
+        storage.transition(
+            [m.id], MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=at
+        )
+        storage.settle([Settlement(m.id, MessageState.SUBMITTED, provider_id="p")], now=later)
+        stored = storage.get_message(m.id)
+        assert stored is not None
+        assert (stored.state, stored.updated_at) == (MessageState.SUBMITTED, later)
+
+    def test_campaign_recipients_names_only_that_campaigns_numbers(self, storage: Storage) -> None:
+        """A number is found in the campaign that holds a message to it, in any state."""
+        storage.create_campaign(campaign("c1"))
+        storage.create_campaign(campaign("c2"))
+        storage.add_messages(messages(3, "c1"))
+        storage.add_messages(messages(5, "c2")[3:])
+        storage.transition(
+            ["c1-m00001"], MessageState.BLOCKED, expected=MessageState.QUEUED, now=T0
+        )
+        asked = [number(i) for i in range(6)]
+        assert storage.campaign_recipients("c1", asked) == {number(0), number(1), number(2)}
+        assert storage.campaign_recipients("c2", asked) == {number(3), number(4)}
+        assert storage.campaign_recipients("c3", asked) == set()
+        assert storage.campaign_recipients("c1", []) == set()
 
     def test_claim_hands_each_message_to_one_worker(self, storage: Storage) -> None:
         """Two workers claiming at once get disjoint messages; all are claimed."""
@@ -1373,3 +1484,71 @@ class StorageContract:
         storage.set_schedule_status("s1", ScheduleStatus.CANCELLED)
         assert storage.due_schedules(T0 + timedelta(days=1)) == []
         assert [s.id for s in storage.list_schedules()] == ["s1"]
+
+    # -- metrics ------------------------------------------------------------
+
+    def test_message_stats_count_states_failures_blocked_and_due(self, storage: Storage) -> None:
+        """Each message counts once by state; failures by state and code, blocked by
+        reason; due: queued, campaign running, ``not_before`` passed, leased or not."""
+        storage.create_campaign(campaign("c1"))
+        storage.create_campaign(campaign("c2", CampaignStatus.PAUSED))
+        later = attrs.evolve(messages(1)[0], id="c1-later", not_before=T0 + timedelta(hours=1))
+        storage.add_messages([*messages(10, "c1"), later, *messages(2, "c2")])
+        ids = [m.id for m in storage.claim(worker="w", limit=9, lease=LEASE, now=T0)]
+        assert ids == [f"c1-m{i:05d}" for i in range(9)]
+        storage.transition(
+            ids[:5], MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=T0
+        )
+        storage.settle(
+            [
+                *(Settlement(i, MessageState.SUBMITTED, provider_id=f"p-{i}") for i in ids[:3]),
+                Settlement(ids[3], MessageState.FAILED, error_code="ESME_RINVDSTADR", reason="x"),
+                Settlement(ids[4], MessageState.FAILED, reason="refused"),
+            ],
+            now=T0,
+        )
+        storage.apply_delivery_reports(
+            [
+                DeliveryReportRecord(f"p-{ids[0]}", "delivered", T0),
+                DeliveryReportRecord(f"p-{ids[1]}", "undelivered", T0, error_code="027"),
+            ]
+        )
+        opted_out = "TR-OPTOUT-001: the recipient opted out (RET)"
+        for message_id, reason in [
+            (ids[5], opted_out),
+            (ids[6], opted_out),
+            (ids[7], "TR-NOCONSENT-001: no consent (ONAY) on record"),
+        ]:
+            storage.transition(
+                [message_id],
+                MessageState.BLOCKED,
+                expected=MessageState.QUEUED,
+                now=T0,
+                reason=reason,
+            )
+        stats = storage.message_stats(now=T0)
+        assert stats.states == {
+            MessageState.DELIVERED: 1,
+            MessageState.UNDELIVERED: 1,
+            MessageState.SUBMITTED: 1,
+            MessageState.FAILED: 2,
+            MessageState.BLOCKED: 3,
+            MessageState.QUEUED: 5,
+        }
+        assert stats.failures == {
+            (MessageState.FAILED, "ESME_RINVDSTADR"): 1,
+            (MessageState.FAILED, None): 1,
+            (MessageState.UNDELIVERED, "027"): 1,
+        }
+        assert stats.blocked == {opted_out: 2, "TR-NOCONSENT-001: no consent (ONAY) on record": 1}
+        assert stats.due == 2  # c1-m00008 (leased to w) and c1-m00009
+        assert storage.message_stats(now=T0 + timedelta(hours=1)).due == 3
+        assert storage.message_stats(now=T0, campaign_id="c2") == MessageStats(
+            {MessageState.QUEUED: 2}
+        )
+        assert storage.message_stats(now=T0, campaign_id="c9") == MessageStats()
+        storage.set_campaign_status("c2", CampaignStatus.RUNNING)
+        assert storage.message_stats(now=T0).due == 4
+        assert storage.message_stats(now=T0, campaign_id="c2").due == 2
+        one = storage.message_stats(now=T0, campaign_id="c1")
+        assert (sum(one.states.values()), one.due) == (11, 2)

@@ -57,14 +57,23 @@ class FakeTransport(Transport):
     message, and :meth:`fail_next`, :meth:`throttle` and :meth:`fail_to` make
     submits fail the way real peers do.
 
+    ``keep`` bounds the memory of a long run (a benchmark, a load test): only the
+    last ``keep`` accepted messages stay in :attr:`sent` (and can be delivered);
+    :attr:`accepted` counts them all.
+
     >>> fake = FakeTransport()
     >>> fake.receive("0532 123 45 67", "4605", "ACME RET")
     >>> fake
     <FakeTransport sent=0 delivered=0 failed=0 inbound=1>
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep: int | None = None) -> None:
         super().__init__()
+        if keep is not None and keep < 1:
+            raise InvalidValue(f"keep must be >= 1 (or None to keep every message), got {keep}")
+        self._keep = keep
+        #: How many messages the fake accepted since it was made.
+        self.accepted = 0
         self.sent: list[SentSms] = []
         #: Delivery reports and inbound messages emitted so far, in order.
         self.events: list[DeliveryReport | InboundSms] = []
@@ -118,6 +127,11 @@ class FakeTransport(Transport):
         )
         self.sent.append(sent)
         self._by_provider_id[provider_id] = sent
+        self.accepted += 1
+        if self._keep is not None and len(self.sent) >= 2 * self._keep:
+            for old in self.sent[: -self._keep]:
+                del self._by_provider_id[old.message_id]
+            del self.sent[: -self._keep]
         return SubmitResult(sms.id, provider_id=provider_id)
 
     def close(self) -> None:

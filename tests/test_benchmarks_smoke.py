@@ -1,0 +1,39 @@
+"""The benchmarks still run: each in its ``--quick`` mode, tiny sizes, in a fresh interpreter.
+
+They measure nothing here (figures belong in benchmarks/RESULTS.md); this only keeps
+the scripts from rotting as the API under them changes. Each script checks its own
+answers (every recipient submitted exactly once) and exits non-zero when they differ.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_benchmark(script: str, *args: str) -> str:
+    """Run ``benchmarks/<script>`` with ``args``; assert it succeeded; return its output."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,  # a hang guard: the child is killed, the test fails
+    )
+    assert result.returncode == 0, f"{script} {' '.join(args)} failed:\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_send_baseline_quick(backend: str) -> None:
+    """benchmarks/send_baseline.py: the hand-written outbox and both isobil sends agree."""
+    out = run_benchmark("send_baseline.py", "--quick", "--backend", backend)
+    for job in ("hand-written outbox", "isobil send", "isobil queued + dispatch"):
+        assert job in out, out
+    assert out.count("ratio") == 2, out

@@ -1,0 +1,137 @@
+"""Pipelined sending: storage prepares the next batch while the transport sends the current
+one, batches leave in order, and at most two batches are ever ``submitting``."""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from isobil import Client, FakeTransport, Message, OutcomeStatus, StorageError
+from isobil.storage import MemoryStorage, MessageState, OutboundMessage
+from isobil.transport import OutboundSms, SubmitResult
+
+NOTICE = Message("Siparişiniz kargoya verildi.", category="informational")
+NUMBERS = [f"+90532{i:07d}" for i in range(10)]
+#: How long a test waits for the other thread before it calls the overlap missing.
+PATIENCE = 30
+
+
+class Watched(MemoryStorage):
+    """Memory storage that tells when a batch becomes ``submitting`` (stored so by a
+    send, moved so by a dispatch)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marked: list[list[str]] = []
+        self.second_marked = threading.Event()
+        self.fail_on_mark: int | None = None
+
+    def _mark(self, ids: list[str]) -> None:
+        if self.fail_on_mark == len(self.marked) + 1:
+            raise StorageError("the database went away")
+        self.marked.append(ids)
+        if len(self.marked) == 2:
+            self.second_marked.set()
+
+    def add_messages(self, messages: Iterable[OutboundMessage]) -> int:
+        batch = list(messages)
+        if any(m.state is MessageState.SUBMITTING for m in batch):
+            self._mark([m.id for m in batch])
+        return super().add_messages(batch)
+
+    def transition(
+        self, message_ids: Iterable[str], new_state: MessageState, **kw: Any
+    ) -> list[str]:  # type: ignore[override]
+        ids = list(message_ids)
+        if new_state is MessageState.SUBMITTING:
+            self._mark(ids)
+        return super().transition(ids, new_state, **kw)
+
+
+class Waiting(FakeTransport):
+    """Holds the first batch until storage has marked the second one ``submitting``."""
+
+    def __init__(self, storage: Watched) -> None:
+        super().__init__()
+        self.storage = storage
+        self.overlapped: bool | None = None
+        self.batches: list[list[str]] = []
+
+    def submit(self, batch: Sequence[OutboundSms]) -> list[SubmitResult]:
+        self.batches.append([sms.id for sms in batch])
+        if len(self.batches) == 1:
+            self.overlapped = self.storage.second_marked.wait(PATIENCE)
+        return super().submit(batch)
+
+
+@pytest.fixture
+def storage() -> Watched:
+    return Watched()
+
+
+def test_send_prepares_the_next_batch_while_the_transport_sends(storage: Watched) -> None:
+    transport = Waiting(storage)
+    with Client(transport=transport, storage=storage, batch_size=4) as client:
+        result = client.send(NOTICE, to=NUMBERS)
+    assert transport.overlapped is True
+    assert [o.status for o in result.outcomes] == [OutcomeStatus.SUBMITTED] * 10
+    # Batches leave in the order they were prepared, each once.
+    assert transport.batches == storage.marked
+    assert [len(b) for b in transport.batches] == [4, 4, 2]
+    assert [s.to for s in transport.sent] == NUMBERS
+
+
+def test_dispatch_prepares_the_next_batch_while_the_transport_sends(storage: Watched) -> None:
+    transport = Waiting(storage)
+    at = datetime.now(UTC) + timedelta(hours=1)
+    with Client(transport=transport, storage=storage, batch_size=3) as client:
+        client.send(NOTICE, to=NUMBERS, at=at)
+        report = client.dispatch(now=at + timedelta(seconds=1))
+    assert transport.overlapped is True
+    assert (report.handled, dict(report.outcomes)) == (10, {OutcomeStatus.SUBMITTED: 10})
+    assert transport.batches == storage.marked
+    assert sorted(s.to for s in transport.sent) == NUMBERS
+
+
+def test_a_failure_preparing_a_batch_settles_the_one_in_flight(storage: Watched) -> None:
+    """Storage fails while storing the third batch: the first two were sent and are
+    settled (none left ``submitting``), the rest was never stored, the error goes up."""
+    storage.fail_on_mark = 3
+    transport = FakeTransport()
+    with Client(transport=transport, storage=storage, batch_size=4) as client:
+        with pytest.raises(StorageError, match="went away"):
+            client.send(NOTICE, to=NUMBERS)
+        [campaign] = client.storage.list_campaigns()
+        counts = client.storage.message_counts(campaign.id)
+    assert counts == {MessageState.SUBMITTED: 8}
+    assert [s.to for s in transport.sent] == NUMBERS[:8]
+
+
+def _send_in_child(client: Client, answer: multiprocessing.connection.Connection) -> None:
+    answer.send(len(client.send(NOTICE, to=NUMBERS[:3]).submitted))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork is POSIX")
+def test_a_forked_worker_gets_its_own_submit_thread() -> None:
+    """A client that sent before a fork (its submit thread started) still sends in the
+    child, which has no such thread (Celery's prefork workers)."""
+    with Client(transport=FakeTransport(), storage=MemoryStorage()) as client:
+        assert len(client.send(NOTICE, to=NUMBERS[:2]).submitted) == 2
+        receive, answer = multiprocessing.get_context("fork").Pipe(duplex=False)
+        child = multiprocessing.get_context("fork").Process(
+            target=_send_in_child, args=(client, answer)
+        )
+        child.start()
+        try:
+            assert receive.poll(PATIENCE), "the child's send never finished"
+            assert receive.recv() == 3
+        finally:
+            child.kill()
+            child.join()

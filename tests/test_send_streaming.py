@@ -1,0 +1,174 @@
+"""Sends taken a chunk of ``to`` at a time: duplicates across chunks, outcomes kept or read
+back from storage in input order, credits that run out part-way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import isobil.client
+from _acme import ACME
+from isobil import Client, FakeTransport, InsufficientCredits, Message, OutcomeStatus
+from isobil.storage import (
+    CampaignStatus,
+    MemoryStorage,
+    MessageState,
+    OutboundMessage,
+    SQLStorage,
+)
+
+NOTICE = Message("Siparişiniz kargoya verildi.", category="informational")
+
+
+def number(i: int) -> str:
+    return f"+90532{i:07d}"
+
+
+def entries() -> Iterator[object]:
+    """Nine entries in three chunks of three: a repeat within and across chunks, an
+    invalid entry, a blacklisted number."""
+    yield from [number(0), number(1), "hello"]
+    yield from [number(2), "0532 000 00 00", number(3)]  # repeats number(0) across chunks
+    yield from [number(4), number(3), number(9)]  # number(9) is blacklisted
+
+
+EXPECTED = [
+    (number(0), OutcomeStatus.SUBMITTED),
+    (number(1), OutcomeStatus.SUBMITTED),
+    (None, OutcomeStatus.INVALID),
+    (number(2), OutcomeStatus.SUBMITTED),
+    (number(0), OutcomeStatus.DUPLICATE),
+    (number(3), OutcomeStatus.SUBMITTED),
+    (number(4), OutcomeStatus.SUBMITTED),
+    (number(3), OutcomeStatus.DUPLICATE),
+    (number(9), OutcomeStatus.BLOCKED),
+]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def client(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Client]:
+    storage = (
+        MemoryStorage()
+        if request.param == "memory"
+        else SQLStorage(f"sqlite:///{tmp_path}/isobil.db")  # type: ignore[str-bytes-safe]
+    )
+    # Sent now, a send takes `to` a batch at a time; later, _SEND_CHUNK at a time.
+    with storage, Client(ACME, transport=FakeTransport(), storage=storage, batch_size=3) as client:
+        client.blacklist.add(number(9), reason="asked by phone")
+        yield client
+
+
+@pytest.mark.parametrize("keep", [100, 4], ids=["kept", "read-back"])
+def test_chunks_give_one_outcome_per_entry_in_input_order(
+    client: Client, monkeypatch: pytest.MonkeyPatch, keep: int
+) -> None:
+    """Every entry is accounted for, in order, whether the outcomes were kept or are read
+    back from storage; a number repeated in a later chunk is a duplicate, sent once."""
+    monkeypatch.setattr(isobil.client, "_KEEP_OUTCOMES", keep)
+    result = client.send(NOTICE, to=entries())
+    assert [(o.number, o.status) for o in result.outcomes] == EXPECTED
+    assert len(result.outcomes) == 9
+    assert dict(result.counts) == {
+        OutcomeStatus.SUBMITTED: 5,
+        OutcomeStatus.INVALID: 1,
+        OutcomeStatus.DUPLICATE: 2,
+        OutcomeStatus.BLOCKED: 1,
+    }
+    assert result.credits == 5
+    assert [o.number for o in result.submitted] == [number(i) for i in (0, 1, 2, 3, 4)]
+    assert result.blocked[0].rule_ids == ("ISOBIL-BLACKLIST-001",)
+    assert result.outcomes[-1].status is OutcomeStatus.BLOCKED
+    assert "hello" in (result.outcomes[2].reason or "")
+    sent = client.transport.sent  # type: ignore[attr-defined]
+    assert sorted(s.to for s in sent) == [number(i) for i in (0, 1, 2, 3, 4)]
+    stored = list(client.storage.iter_messages(result.campaign_id))
+    assert [m.to for m in stored] == [number(i) for i in (0, 1, 2, 3, 4, 9)]
+    assert {m.id for m in stored} == {o.message_id for o in result.outcomes if o.message_id}
+
+
+def test_a_scheduled_send_is_stored_chunk_by_chunk_and_dispatched_once(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(isobil.client, "_SEND_CHUNK", 3)
+    at = datetime.now(UTC) + timedelta(hours=1)
+    result = client.send(NOTICE, to=entries(), at=at)
+    queued = [(n, OutcomeStatus.QUEUED if s is OutcomeStatus.SUBMITTED else s) for n, s in EXPECTED]
+    assert [(o.number, o.status) for o in result.outcomes] == queued
+    report = client.dispatch(now=at + timedelta(minutes=1))
+    assert (report.handled, dict(report.outcomes)) == (5, {OutcomeStatus.SUBMITTED: 5})
+    sent = client.transport.sent  # type: ignore[attr-defined]
+    assert sorted(s.to for s in sent) == [number(i) for i in (0, 1, 2, 3, 4)]
+
+
+def test_stored_outcomes_show_the_state_storage_holds(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read back after the send, a delivered message still counts as submitted."""
+    monkeypatch.setattr(isobil.client, "_KEEP_OUTCOMES", 0)
+    result = client.send(NOTICE, to=[number(i) for i in range(7)])
+    client.transport.deliver_many(  # type: ignore[attr-defined]
+        [(o.provider_id or "", "delivered", None) for o in result.submitted[:2]]
+    )
+    assert [o.status for o in result.outcomes] == [OutcomeStatus.SUBMITTED] * 7
+    assert client.storage.message_counts(result.campaign_id) == {
+        MessageState.DELIVERED: 2,
+        MessageState.SUBMITTED: 5,
+    }
+
+
+def test_credits_running_out_in_a_later_chunk_stop_the_send_and_say_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A prepaid send reserves batch by batch as it goes: what went is named."""
+    fake = FakeTransport()
+    client = Client(ACME, transport=fake, prepaid=True, batch_size=3)
+    client.credits.top_up(4)
+    with pytest.raises(InsufficientCredits, match="the first 3 entries of `to` were sent") as exc:
+        client.send(NOTICE, to=[number(i) for i in range(6)])
+    assert (exc.value.needed, exc.value.balance) == (3, 1)
+    assert [s.to for s in fake.sent] == [number(i) for i in range(3)]
+    [campaign] = client.storage.list_campaigns()
+    assert campaign.status is CampaignStatus.DONE
+    assert client.credits.balance() == 1
+
+
+def test_a_scheduled_send_short_of_credits_is_cancelled_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(isobil.client, "_SEND_CHUNK", 3)
+    fake = FakeTransport()
+    client = Client(ACME, transport=fake, prepaid=True)
+    client.credits.top_up(4)
+    at = datetime.now(UTC) + timedelta(hours=1)
+    with pytest.raises(InsufficientCredits, match="nothing of it will go out"):
+        client.send(NOTICE, to=[number(i) for i in range(6)], at=at)
+    assert client.credits.balance() == 4
+    assert client.dispatch(now=at + timedelta(minutes=1)).handled == 0
+    assert fake.sent == []
+
+
+def test_each_batch_of_a_long_send_is_leased_from_when_it_is_stored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A send longer than the lease does not store late batches with a lease already
+    run out (a dispatcher would call them lost while they are being sent)."""
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    ticks = iter(range(10_000))
+    monkeypatch.setattr(isobil.client, "_now", lambda: start + timedelta(minutes=7 * next(ticks)))
+    stored: list[tuple[datetime, datetime | None]] = []
+    storage = MemoryStorage()
+    add = storage.add_messages
+
+    def watching(messages: list[OutboundMessage]) -> int:
+        clock = isobil.client._now()
+        stored.extend((clock, m.lease_until) for m in messages)
+        return add(messages)
+
+    monkeypatch.setattr(storage, "add_messages", watching)
+    client = Client(transport=FakeTransport(), storage=storage, batch_size=2)
+    result = client.send(NOTICE, to=[number(i) for i in range(6)])
+    assert result.counts == {OutcomeStatus.SUBMITTED: 6}
+    assert len(stored) == 6
+    assert all(lease is not None and lease > clock for clock, lease in stored)
