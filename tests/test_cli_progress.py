@@ -372,15 +372,14 @@ def test_export_json_and_progress(ready: Path, capsys: Capsys) -> None:
     assert exporting[-1]["done"] == 2
 
 
-def test_send_shows_a_running_line(ready: Path, capsys: Capsys) -> None:
-    """`send` says how many it sends to while the send runs (the client reports no
-    progress of its own yet)."""
+def test_send_shows_recipients_sent_of_the_total(ready: Path, capsys: Capsys) -> None:
+    """`send` counts the recipients handled against the audience, batch by batch."""
     args = ["send", "Siparişiniz kargoda.", *INFO, "--group", "M", "--progress", "json"]
     assert main(args) == 0
     err = capsys.readouterr().err
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
-    assert lines[0]["phase"] == "sending to 2 recipient(s)"
-    assert lines[0]["total"] is None
+    assert (lines[0]["phase"], lines[0]["total"], lines[0]["done"]) == ("sending", 2, 0)
+    assert (lines[-1]["total"], lines[-1]["done"], lines[-1]["unit"]) == (2, 2, "recipients")
 
 
 def test_worker_json_prints_one_line_a_pass(ready: Path, capsys: Capsys) -> None:

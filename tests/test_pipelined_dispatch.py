@@ -135,3 +135,22 @@ def test_a_forked_worker_gets_its_own_submit_thread() -> None:
         finally:
             child.kill()
             child.join()
+
+
+def test_the_recheck_reads_history_only_for_a_rule_of_your_own() -> None:
+    """isobil's re-checked rules never read previously_messaged; a custom one may."""
+    from isobil.rules import Citation, Confidence, Rule, RuleSet, Scope, Severity
+
+    day = datetime.now(UTC).date()
+    assert RuleSet().recheck_reads_history(day) is False
+    mine = Rule(
+        id="ACME-FIRST-001",
+        title="A first message says hello",
+        scope=Scope.RECIPIENT,
+        severity=Severity.ERROR,
+        citation=Citation("Acme policy", "1", "Say hello first."),
+        confidence=Confidence.VERIFIED,
+        check=lambda m, r: None if r is None or r.previously_messaged else "first message",
+        recheck=True,
+    )
+    assert RuleSet().with_rules(mine).recheck_reads_history(day) is True

@@ -102,6 +102,12 @@ def test_a_scheduled_send_is_stored_chunk_by_chunk_and_dispatched_once(
     assert sorted(s.to for s in sent) == [number(i) for i in (0, 1, 2, 3, 4)]
 
 
+def test_progress_counts_entries_handled_after_each_batch(client: Client) -> None:
+    seen: list[int] = []
+    client.send(NOTICE, to=entries(), progress=seen.append)
+    assert seen == [3, 6, 9]  # batches of 3 entries; invalid and duplicate ones count too
+
+
 def test_stored_outcomes_show_the_state_storage_holds(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

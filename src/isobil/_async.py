@@ -122,11 +122,14 @@ class AsyncClient:
         at: datetime | None = None,
         acknowledge: Iterable[str] = (),
         name: str | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> SendResult:
         """:meth:`Client.send`, awaited: storage and rules in worker threads, each batch
-        submitted on the loop."""
+        submitted on the loop (``progress`` is called from a worker thread)."""
         with _span("isobil.send", self.sync.transport) as traced:
-            steps = self.sync._send(message, to, at=at, acknowledge=acknowledge, name=name)
+            steps = self.sync._send(
+                message, to, at=at, acknowledge=acknowledge, name=name, progress=progress
+            )
             return _sent(traced, await self._drive(steps))
 
     async def send_now(

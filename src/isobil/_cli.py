@@ -391,10 +391,10 @@ def cmd_send(args: argparse.Namespace) -> int:
     with bar, _client(args, need_sender=True) as client:
         audience = _audience(client, args)
         try:
-            # The client reports nothing until the send is done: a line whose time runs.
-            bar.phase(f"sending to {len(audience):,} recipient(s)", None, "messages")
-            with bar.ticking():
-                result = client.send(_message(args), audience, at=args.at, acknowledge=args.ack)
+            bar.phase("sending", len(audience), "recipients")
+            result = client.send(
+                _message(args), audience, at=args.at, acknowledge=args.ack, progress=bar.update
+            )
         except ComplianceError as exc:
             bar.finish()
             if exc.report is not None and not args.json:

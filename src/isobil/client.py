@@ -1028,6 +1028,7 @@ class Client(Resource):
         at: datetime | None = None,
         acknowledge: Iterable[str] = (),
         name: str | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> SendResult:
         """Preflight ``message``, store it as a campaign, and send it now (or at ``at``).
 
@@ -1039,11 +1040,23 @@ class Client(Resource):
         Otherwise each entry gets one outcome — blocked (with the rule ids),
         invalid, duplicate, submitted, failed, unknown, or queued when ``at``
         is in the future (``client.dispatch()`` or ``isobil worker`` sends it
-        then). Every message is recorded in storage before it is submitted, and
-        opt-outs and the blacklist are checked again just before each batch goes.
+        then). Every message is recorded in storage before it is submitted.
+
+        ``to`` is read a batch at a time (``at`` later: 50,000 entries at a time),
+        each batch checked — consent, opt-outs, the blacklist — and stored just
+        before it goes, while the batch before it is submitted: memory does not
+        grow with the audience. A send to more than 100,000 entries keeps
+        ``counts`` and ``credits`` in its result and reads ``outcomes`` back
+        from storage; see docs/campaigns.md, "Large sends". A prepaid send
+        reserves as it goes: one that runs out after its first batch stops
+        there with :class:`InsufficientCredits` naming what went. ``progress``
+        is called with how many entries of ``to`` were handled so far, after
+        each batch (a progress bar's total is ``len(to)``).
         """
         with _span("isobil.send", self.transport) as traced:
-            steps = self._send(message, to, at=at, acknowledge=acknowledge, name=name)
+            steps = self._send(
+                message, to, at=at, acknowledge=acknowledge, name=name, progress=progress
+            )
             return _sent(traced, self._drive(steps))
 
     def _send(
@@ -1055,6 +1068,7 @@ class Client(Resource):
         acknowledge: Iterable[str],
         name: str | None,
         message_id: str | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> _Steps[SendResult]:
         # message_id: the id to store the message under, for a send to one number
         # (an auto reply, recorded under an id its inbound message derives).
@@ -1155,6 +1169,8 @@ class Client(Resource):
                 )
             for index in sorted(in_order):
                 tally.add(chunk.offset + index, in_order[index])
+            if progress is not None:
+                progress(tally.total)
 
         if later:
             for chunk in chunks():
@@ -1685,7 +1701,12 @@ class Client(Resource):
         report = preflight(
             self.rules,
             facts,
-            self._recipient_facts(message, recipients, lambda number: (), history=False),
+            self._recipient_facts(
+                message,
+                recipients,
+                lambda number: (),
+                history=self.rules.recheck_reads_history(facts.as_of),
+            ),
             parts=lambda number: 0,
             acknowledge=context.acknowledged,
             recheck_only=True,

@@ -86,6 +86,15 @@ class RuleSet:
             and (r.recheck or not recheck_only)
         ]
 
+    def recheck_reads_history(self, day: date) -> bool:
+        """Whether the rules re-checked before each batch may read a recipient's
+        ``previously_messaged``: isobil's own never do (so the re-check skips that
+        lookup); a rule of your own marked ``recheck`` might."""
+        return any(
+            r.check not in _BUILT_IN_CHECKS
+            for r in self.active(Scope.RECIPIENT, day, recheck_only=True)
+        )
+
     def check_message(self, facts: MessageFacts) -> list[Finding]:
         """Every message-level finding."""
         return _run(self.active(Scope.MESSAGE, facts.as_of), facts, None)

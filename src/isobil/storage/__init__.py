@@ -6,7 +6,7 @@ SQLite (the default) or PostgreSQL (several workers on several machines).
 
 from typing import TYPE_CHECKING
 
-from isobil.storage._base import ContactRow, Sealer, Storage
+from isobil.storage._base import ContactRow, DecidingConsent, Sealer, Storage
 from isobil.storage._coexistence import exclude_isobil, include_object, isobil_tables
 from isobil.storage._memory import MemoryStorage
 from isobil.storage._records import (
@@ -48,6 +48,7 @@ __all__ = [
     "ContactRow",
     "CreditEntry",
     "CreditKind",
+    "DecidingConsent",
     "DeliveryReportRecord",
     "InboundRecord",
     "IysSync",

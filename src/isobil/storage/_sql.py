@@ -1381,21 +1381,28 @@ class SQLStorage(Storage):
 
     def get_contacts(self, numbers: Iterable[str]) -> dict[str, Recipient]:
         c = t.contacts
-        query = self._statement("get_contacts", lambda: sa.select(c).where(self._among(c.c.number)))
+        columns = (c.c.number, c.c.name, c.c.surname, c.c.email, c.c.fields, c.c.recipient_type)
+        query = self._statement(
+            "get_contacts", lambda: sa.select(*columns).where(self._among(c.c.number))
+        )
         found: dict[str, Recipient] = {}
         read_json, kinds, contact = _json_reader(), _RECIPIENT_TYPES, trusted_recipient
         with self._db.tx("get_contacts") as conn:
             for chunk in _chunks(dict.fromkeys(numbers), self._in_size):
                 rows = _fetch_all(conn.execute(query, {"values": self._listed(chunk)}))
-                by_number = {row[0]: row for row in rows}
-                # In the order asked for, as MemoryStorage answers. Stored through
-                # Recipient(...): already normalised and converted (see _contact).
+                # Stored through Recipient(...): already normalised and converted (see _contact).
+                by_number = {
+                    number: contact(number, name, surname, email, read_json(fields), kinds[kind])
+                    for number, name, surname, email, fields, kind in rows
+                }
+                if len(by_number) == len(chunk):  # every one asked for: in the order asked
+                    found.update(zip(chunk, map(by_number.__getitem__, chunk), strict=True))
+                    continue
+                # In the order asked for, as MemoryStorage answers.
                 for n in chunk:
-                    row = by_number.get(n)
-                    if row is not None:
-                        found[n] = contact(
-                            n, row[1], row[2], row[3], read_json(row[4]), kinds[row[5]]
-                        )
+                    known = by_number.get(n)
+                    if known is not None:
+                        found[n] = known
         return found
 
     def iter_contacts(self, *, group: str | None = None) -> Iterator[Recipient]:
