@@ -7,8 +7,8 @@ messages — ``--n`` distinct numbers, one text — with the same window:
 - **isobil**: the real thing, ``isobil.Client(ACME, transport=SmppTransport(...,
   window=W), storage=SQLStorage("sqlite:///<temp file>"), national_shift=False)``
   doing ``client.send(Message(text, category="informational"), to=numbers)``:
-  audience, preflight, the campaign and its messages stored, then batches of 500
-  (re-check, ``queued`` → ``submitting``, ``submit``, settle), the campaign
+  batch by batch (500), the audience read, preflighted and stored ``submitting``
+  while the batch before it is submitted, each batch settled; the campaign
   finished. Timed over the whole ``send`` call (the headline), and separately
   from the moment it hands its first batch to the transport (the first
   ``submit_sm`` leaves within microseconds of that) to its return. A fresh

@@ -144,7 +144,8 @@ def test_addresses_ton_npi_and_bind_settings(smsc: SmscSimulator) -> None:
                 OutboundSms("y", "+905321110004", sms.plan("Merhaba"), originator="+908501234567"),
             ]
         )
-    assert smsc.binds()[before]["system_id"] == "acme-bulk"
+    # The simulator is shared: another test's transport may bind meanwhile.
+    assert "acme-bulk" in [bind["system_id"] for bind in smsc.binds()[before:]]
     first = smsc.message(alpha.provider_id or "").parts[0]
     second = smsc.message(number.provider_id or "").parts[0]
     assert (first.destination, first.dest_ton, first.source, first.source_ton) == (

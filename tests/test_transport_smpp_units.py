@@ -351,3 +351,66 @@ def test_bad_configuration_is_refused_without_echoing_the_password(
     with pytest.raises(ConfigurationError) as raised:
         SmppTransport("127.0.0.1", 1, **settings)  # type: ignore[arg-type]
     assert "123456789" not in str(raised.value)
+
+
+_LATIN1 = st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=25)
+
+
+@given(
+    service_type=st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=8),
+    source_ton=st.integers(0, 6),
+    source_npi=st.integers(0, 9),
+    source=_LATIN1,
+    dest_ton=st.integers(0, 6),
+    dest_npi=st.integers(0, 9),
+    destination=_LATIN1,
+    esm_class=st.sampled_from([0, 0x40, 3]),
+    registered_delivery=st.integers(0, 1),
+    data_coding=st.sampled_from([0, 3, 8]),
+    short_message=st.binary(max_size=160),
+    sar=st.none() | st.tuples(st.integers(0, 65535), st.integers(1, 255), st.integers(1, 255)),
+)
+def test_submit_sm_is_packed_byte_for_byte_as_smpplib_packs_it(
+    service_type: str,
+    source_ton: int,
+    source_npi: int,
+    source: str,
+    dest_ton: int,
+    dest_npi: int,
+    destination: str,
+    esm_class: int,
+    registered_delivery: int,
+    data_coding: int,
+    short_message: bytes,
+    sar: tuple[int, int, int] | None,
+) -> None:
+    """The transport packs each submit_sm itself (a tenth of smpplib's cost): the bytes
+    are exactly smpplib's for the same fields, long addresses cut the same way."""
+    import smpplib.smpp  # type: ignore[import-untyped]
+
+    from isobil.transport._smpp import _submit_sm, _submit_sm_head
+
+    fields = {
+        "service_type": service_type,
+        "source_addr_ton": source_ton,
+        "source_addr_npi": source_npi,
+        "source_addr": source,
+        "dest_addr_ton": dest_ton,
+        "dest_addr_npi": dest_npi,
+        "destination_addr": destination,
+        "esm_class": esm_class,
+        "registered_delivery": registered_delivery,
+        "data_coding": data_coding,
+        "short_message": short_message,
+    }
+    tlvs = b""
+    if sar is not None:
+        reference, total, seq = sar
+        fields.update(sar_msg_ref_num=reference, sar_total_segments=total, sar_segment_seqnum=seq)
+        tlvs = struct.pack(">HHHHHBHHB", 0x20C, 2, reference, 0x20E, 1, total, 0x20F, 1, seq)
+    expected = smpplib.smpp.make_pdu("submit_sm", client=None, sequence=0, **fields).generate()
+    head = _submit_sm_head(
+        service_type, source_ton, source_npi, source, dest_ton, dest_npi, destination
+    )
+    mine = _submit_sm(head, esm_class, registered_delivery, data_coding, short_message, tlvs)
+    assert mine == bytes(expected)

@@ -460,14 +460,18 @@ class SmscSimulator:
         self._command({"cmd": "deliver", "items": items})
 
     def throttle(self, count: int = 1, status: str = "ESME_RTHROTTLED") -> None:
-        """Refuse the next ``count`` ``submit_sm`` with ``status`` (ESME_RTHROTTLED …)."""
+        """Refuse the next ``count`` ``submit_sm`` with ``status`` (ESME_RTHROTTLED …);
+        in force when this returns (the server answered a ping sent after it)."""
         self._command({"cmd": "refuse_next", "statuses": [ESME_STATUS[status]] * count})
+        self.sync()
 
     def reject_to(self, number: str, status: str = "ESME_RINVDSTADR") -> None:
-        """Refuse every ``submit_sm`` to ``number`` (E.164) with ``status``."""
+        """Refuse every ``submit_sm`` to ``number`` (E.164) with ``status``, from when
+        this returns."""
         self._command(
             {"cmd": "reject_to", "dst": number.removeprefix("+"), "status": ESME_STATUS[status]}
         )
+        self.sync()
 
     # -- internals -----------------------------------------------------------
 
