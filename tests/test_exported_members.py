@@ -25,6 +25,7 @@ PUBLIC_MODULES = [
     "isobil.storage",
     "isobil.rules",
     "isobil.config",
+    "isobil.metrics",
     "isobil.contrib.fastapi",
     "isobil.contrib.celery",
     "isobil.contrib.django",

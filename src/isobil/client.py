@@ -1132,8 +1132,12 @@ class Client(Resource):
                     )
                     for recipient in audience.recipients
                 ]
-                for start in range(0, len(records), _INSERT_CHUNK):
-                    self.storage.add_messages(records[start : start + _INSERT_CHUNK])
+                try:
+                    for start in range(0, len(records), _INSERT_CHUNK):
+                        self.storage.add_messages(records[start : start + _INSERT_CHUNK])
+                except Exception:
+                    self._unsent(records)  # stored, but the call failed: not left submitting
+                    raise
                 yield _Chunk(offset, audience, texts, report, records)
 
         def hand_over(chunk: _Chunk) -> _Steps[list[_InFlight]]:
@@ -1224,6 +1228,25 @@ class Client(Resource):
             lease_until=None if not_before else now + self.lease,
             updated_at=now,
         )
+
+    def _unsent(self, records: Sequence[OutboundMessage]) -> None:
+        """Put messages stored ``submitting`` that never reached the transport back to
+        ``queued`` (leased to this client still: a dispatcher takes them when the lease
+        ends), so a failed call does not leave them to become ``unknown``. Best effort:
+        storage may be failing; a client killed here leaves them ``unknown``."""
+        ids = [r.id for r in records if r.state is MessageState.SUBMITTING]
+        if not ids:
+            return
+        try:
+            self.storage.transition(
+                ids,
+                MessageState.QUEUED,
+                expected=MessageState.SUBMITTING,
+                worker=self.worker_id,
+                now=_now(),
+            )
+        except StorageError:
+            log.warning("isobil: %d message(s) not sent stay submitting (storage failed)", len(ids))
 
     def _drop_repeated(self, audience: _Audience, campaign_id: str) -> None:
         """Turn the numbers an earlier chunk of the send already holds into duplicates."""
