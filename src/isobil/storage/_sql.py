@@ -973,6 +973,13 @@ _RAW_MOVE = (
     "UPDATE isobil_messages SET state = ?, updated_at = ? WHERE id IN ({values}) AND state = ?"
 )
 _FENCE = " AND claimed_by = ? AND lease_until >= ?"
+# PostgreSQL: lock a batch's rows in id order before updating them. An UPDATE
+# joined to a list locks rows in whatever order its plan visits them; expire_claims
+# locks in id order; two workers' statements over the same rows would deadlock.
+_PG_LOCK_IN_ORDER = (
+    "SELECT id FROM isobil_messages WHERE id IN (SELECT unnest(CAST(%s AS text[]))) "
+    "ORDER BY id FOR UPDATE"
+)
 _RAW_TRANSITIONS = {
     (full, fenced): (_RAW_TRANSITION if full else _RAW_MOVE)
     + (_FENCE if fenced else "")
@@ -2084,9 +2091,15 @@ class SQLStorage(Storage):
             if not changed:
                 raise InvalidValue(f"no campaign with id {campaign_id!r}")
             if status is CampaignStatus.CANCELLED:
+                queued = sa.select(m.c.id).where(
+                    m.c.campaign_id == campaign_id, m.c.state == MessageState.QUEUED.value
+                )
+                if self._postgresql:
+                    # Rows locked in id order, as every other batch update locks them.
+                    queued = queued.order_by(m.c.id).with_for_update()
                 conn.execute(
                     m.update()
-                    .where(m.c.campaign_id == campaign_id, m.c.state == MessageState.QUEUED.value)
+                    .where(m.c.id.in_(queued.scalar_subquery()))
                     .values(state=MessageState.CANCELLED.value, claimed_by=None, lease_until=None)
                 )
 
@@ -2389,6 +2402,8 @@ class SQLStorage(Storage):
         moved: set[str] = set()
         with self._cursor("transition", write=True) as cursor:
             for chunk in _chunks(ids, self._in_size):
+                if self._postgresql:
+                    cursor.execute(_PG_LOCK_IN_ORDER, (chunk,))
                 cursor.execute(sql, (*params, self._listed(chunk), expected.value, *fence))
                 moved.update(row[0] for row in cursor)
         return [i for i in ids if i in moved]
@@ -2408,6 +2423,7 @@ class SQLStorage(Storage):
             todo = [first[i] for i in sorted(first)]
             for chunk in _chunks(todo, self._in_size):
                 if self._postgresql:
+                    cursor.execute(_PG_LOCK_IN_ORDER, ([o.message_id for o in chunk],))
                     cursor.execute(
                         self._raw(_RAW_SETTLE_PG),
                         (
