@@ -428,24 +428,6 @@ class _Audience:
         #: Each recipient's type by number, in the order of entries.
         self.types: dict[str, RecipientType] = {}
         self.values: dict[str, Mapping[str, str]] = {}  # template values by number
-        self._recipients: list[RecipientFacts] | None = None
-
-    @property
-    def recipients(self) -> list[RecipientFacts]:
-        """``RecipientFacts(number, type)`` of each recipient: made when first asked for
-        (a check reads ``types``; :meth:`Client._recipient_facts` fills in the rest)."""
-        if self._recipients is None:
-            facts, unknown = trusted_recipient_facts, IysRegistration.UNKNOWN
-            self._recipients = [
-                facts(number, kind, None, None, None, unknown, False, False, (), {})
-                for number, kind in self.types.items()
-            ]
-        return self._recipients
-
-    @recipients.setter
-    def recipients(self, recipients: list[RecipientFacts]) -> None:
-        self._recipients = recipients
-        self.types = {r.number: r.recipient_type for r in recipients}
 
 
 InboundCallback = Callable[[InboundEvent], None]
@@ -1123,14 +1105,14 @@ class Client(Resource):
                 records = [
                     self._new_message(
                         campaign.id,
-                        recipient.number,
-                        texts.plan(recipient.number),
+                        number,
+                        texts.plan(number),
                         report,
-                        message_id or ids(offset + audience.index_of[recipient.number]),
+                        message_id or ids(offset + audience.index_of[number]),
                         at if later else None,
                         stored_at,
                     )
-                    for recipient in audience.recipients
+                    for number in audience.types
                 ]
                 try:
                     for start in range(0, len(records), _INSERT_CHUNK):
@@ -1150,7 +1132,7 @@ class Client(Resource):
                 {r.id: chunk.texts.plan(r.to) for r in sending},
                 [],
                 {r.to: audience.entries[audience.index_of[r.to]] for r in sending},
-                {r.number: r.recipient_type for r in audience.recipients},
+                audience.types,
             )
             return [flight]
 
@@ -1258,7 +1240,7 @@ class Client(Resource):
                 OutcomeStatus.DUPLICATE,
                 reason="number already in this send",
             )
-        audience.recipients = [r for r in audience.recipients if r.number in audience.index_of]
+        audience.types = {n: kind for n, kind in audience.types.items() if n in audience.index_of}
 
     def _short_of_credits(
         self, exc: InsufficientCredits, campaign: Campaign, later: bool, offset: int
@@ -1322,8 +1304,7 @@ class Client(Resource):
         if audience.early:
             [invalid] = audience.early.values()
             return invalid
-        [recipient] = audience.recipients
-        number = recipient.number
+        [(number, kind)] = audience.types.items()
         texts, report = self._cleared(message, audience, acknowledged)
         now = _now()
         brand = self._brand_of(message)
@@ -1376,7 +1357,7 @@ class Client(Resource):
             {record.id: plan},
             [],
             {number: to},
-            {number: recipient.recipient_type},
+            {number: kind},
         )
         [outcome] = yield from self._finish(flight)
         return outcome
@@ -1613,7 +1594,7 @@ class Client(Resource):
         report = self._preflight(
             message,
             facts,
-            audience.recipients,
+            audience.types,
             audience.values,
             acknowledge=acknowledged,
             texts=texts,
