@@ -1063,18 +1063,7 @@ class Client(Resource):
         facts = self._message_facts(message, None)
         now = _now()
         later = at is not None and at > now
-        brand = self._brand_of(message)
-        campaign = Campaign(
-            id=uuid.uuid4().hex,
-            text=message.text,
-            category=message.category.value,
-            created_at=now,
-            status=CampaignStatus.RUNNING,
-            brand=brand,
-            name=name,
-            originator=self.sender.originator_of(brand) if self.sender else None,
-            send_at=at,
-        )
+        campaign = self._new_campaign(message, now, CampaignStatus.RUNNING, name=name, at=at)
         ids = _message_ids()
         tally = _Tally()
 
@@ -1168,16 +1157,44 @@ class Client(Resource):
             self.storage.set_campaign_status(campaign.id, CampaignStatus.DONE)
         return tally.result(self.storage, campaign.id)
 
+    def _new_campaign(
+        self,
+        message: Message,
+        now: datetime,
+        status: CampaignStatus,
+        *,
+        name: str | None = None,
+        at: datetime | None = None,
+    ) -> Campaign:
+        brand = self._brand_of(message)
+        return Campaign(
+            id=uuid.uuid4().hex,
+            text=message.text,
+            category=message.category.value,
+            created_at=now,
+            status=status,
+            brand=brand,
+            name=name,
+            originator=self.sender.originator_of(brand) if self.sender else None,
+            send_at=at,
+        )
+
     def _store_campaign(
         self, campaign: Campaign, message: Message, acknowledged: frozenset[str]
     ) -> None:
         self.storage.create_campaign(campaign)
+        self._note_campaign(campaign.id, message, acknowledged)
+
+    def _note_campaign(
+        self, campaign_id: str, message: Message, acknowledged: frozenset[str]
+    ) -> None:
+        """What a dispatcher reads back of a campaign (:meth:`_campaign_context`)."""
         if acknowledged:
             self.storage.set_state(
-                f"campaign.{campaign.id}.acknowledge", ",".join(sorted(acknowledged))
+                f"campaign.{campaign_id}.acknowledge", ",".join(sorted(acknowledged))
             )
         if message.relation is not None:
-            self.storage.set_state(f"campaign.{campaign.id}.relation", message.relation.value)
+            self.storage.set_state(f"campaign.{campaign_id}.relation", message.relation.value)
 
     def _new_message(
         self,
@@ -1206,8 +1223,8 @@ class Client(Resource):
             state=state,
             reason=_reasons(report, number) if state is MessageState.BLOCKED else None,
             not_before=not_before,
-            claimed_by=None if not_before else self.worker_id,
-            lease_until=None if not_before else now + self.lease,
+            claimed_by=self.worker_id if state is MessageState.SUBMITTING else None,
+            lease_until=now + self.lease if state is MessageState.SUBMITTING else None,
             updated_at=now,
         )
 
@@ -1307,40 +1324,15 @@ class Client(Resource):
         [(number, kind)] = audience.types.items()
         texts, report = self._cleared(message, audience, acknowledged)
         now = _now()
-        brand = self._brand_of(message)
-        campaign = Campaign(
-            id=uuid.uuid4().hex,
-            text=message.text,
-            category=message.category.value,
-            created_at=now,
-            # Done from the start: its one message is sent by this call, never by
-            # a dispatcher, so no pass has to look at it.
-            status=CampaignStatus.DONE,
-            brand=brand,
-            originator=self.sender.originator_of(brand) if self.sender else None,
-        )
+        # Done from the start: its one message is sent by this call, never by a
+        # dispatcher, so no pass has to look at it.
+        campaign = self._new_campaign(message, now, CampaignStatus.DONE)
         self.credits.reserve(campaign.id, report.credits)
         plan = texts.plan(number)
         stopped = report.blocked.get(number, ())
-        record = OutboundMessage(
-            id=uuid.uuid4().hex,
-            campaign_id=campaign.id,
-            to=number,
-            text=plan.text,
-            parts=plan.parts,
-            state=MessageState.BLOCKED if stopped else MessageState.SUBMITTING,
-            reason=_reasons(report, number) if stopped else None,
-            claimed_by=None if stopped else self.worker_id,
-            lease_until=None if stopped else now + self.lease,
-            updated_at=now,
-        )
+        record = self._new_message(campaign.id, number, plan, report, uuid.uuid4().hex, None, now)
         self.storage.create_campaign_with_messages(campaign, [record])
-        if acknowledged:
-            self.storage.set_state(
-                f"campaign.{campaign.id}.acknowledge", ",".join(sorted(acknowledged))
-            )
-        if message.relation is not None:
-            self.storage.set_state(f"campaign.{campaign.id}.relation", message.relation.value)
+        self._note_campaign(campaign.id, message, acknowledged)
         if stopped:
             return RecipientOutcome(
                 to,

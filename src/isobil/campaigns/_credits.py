@@ -88,7 +88,7 @@ class CreditAccount:
 
     def refund(self, message: OutboundMessage, *, reason: str) -> None:
         """Give back a submitted message's credits: the phone never got it."""
-        self._give_back(CreditKind.REFUND, message.parts, message, reason)
+        self._give_back_many(CreditKind.REFUND, [message], reason)
 
     def release_many(self, messages: Sequence[OutboundMessage], *, reason: str) -> None:
         """Give back many messages' reserved credits in one ledger append."""
@@ -112,22 +112,6 @@ class CreditAccount:
                 for m in messages
                 if m.parts > 0
             ]
-        )
-
-    def _give_back(
-        self, kind: CreditKind, amount: int, message: OutboundMessage, note: str
-    ) -> None:
-        if not self.prepaid or amount <= 0:
-            return
-        self.storage.append_credit(
-            CreditEntry(
-                kind,
-                amount,
-                self.clock(),
-                campaign_id=message.campaign_id,
-                message_id=message.id,
-                note=note,
-            )
         )
 
     def settle_campaign(self, campaign_id: str) -> int:
