@@ -154,3 +154,37 @@ def test_the_recheck_reads_history_only_for_a_rule_of_your_own() -> None:
         recheck=True,
     )
     assert RuleSet().with_rules(mine).recheck_reads_history(day) is True
+
+
+def test_the_recheck_sees_each_recipients_type_from_the_address_book() -> None:
+    """A re-checked rule of your own reads the recipient type the address book holds at
+    dispatch (a merchant stays TACIR), and the transport gets the same type."""
+    from isobil.model import RecipientType
+    from isobil.rules import Citation, Confidence, Rule, RuleSet, Scope, Severity
+
+    seen: dict[str, RecipientType] = {}
+
+    def note(m: Any, r: Any) -> None:
+        if r is not None:
+            seen[r.number] = r.recipient_type
+
+    watcher = Rule(
+        id="ACME-TYPE-001",
+        title="Notes each recipient's type",
+        scope=Scope.RECIPIENT,
+        severity=Severity.ERROR,
+        citation=Citation("Acme policy", "1", "Know who you write to."),
+        confidence=Confidence.VERIFIED,
+        check=note,
+        recheck=True,
+    )
+    transport = FakeTransport()
+    rules = RuleSet().with_rules(watcher)
+    with Client(transport=transport, storage=MemoryStorage(), rules=rules) as client:
+        client.contacts.add(NUMBERS[0], recipient_type=RecipientType.TACIR)
+        at = datetime.now(UTC) + timedelta(hours=1)
+        client.send(NOTICE, to=NUMBERS[:2], at=at)
+        seen.clear()  # what the send's own check saw
+        assert client.dispatch(now=at + timedelta(minutes=1)).handled == 2
+    assert seen == {NUMBERS[0]: RecipientType.TACIR, NUMBERS[1]: RecipientType.BIREYSEL}
+    assert {s.to: s.outbound.recipient_type for s in transport.sent if s.outbound} == seen

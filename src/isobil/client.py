@@ -418,6 +418,15 @@ def _reasons(report: PreflightReport, number: str) -> str:
     )
 
 
+def _settled_as(error: TransportError) -> tuple[OutcomeStatus, MessageState]:
+    """Where a message the transport did not accept goes, and its outcome."""
+    if isinstance(error, RecipientOptedOut):
+        return OutcomeStatus.BLOCKED, MessageState.BLOCKED
+    if isinstance(error, TransportTimeout):
+        return OutcomeStatus.UNKNOWN, MessageState.UNKNOWN
+    return OutcomeStatus.FAILED, MessageState.FAILED
+
+
 class _Audience:
     """The entries of one ``to``: normalised recipients, and early outcomes by position."""
 
@@ -1691,7 +1700,11 @@ class Client(Resource):
         """
         moment = now or _now()
         message, facts = context.message, context.facts
-        recipients = [RecipientFacts(r.to) for r in records]
+        # Recipient types from the address book, as they are now: for the re-check
+        # and for the transport (BIREYSEL for a number not in it).
+        contacts = self.storage.get_contacts([r.to for r in records])
+        types = {number: contact.recipient_type for number, contact in contacts.items()}
+        kinds = {r.to: types.get(r.to, RecipientType.BIREYSEL) for r in records}
         # Everything was checked when the campaign was queued; what can change
         # since (an opt-out, the blacklist, İYS) is checked again now.
         report = preflight(
@@ -1699,7 +1712,7 @@ class Client(Resource):
             facts,
             self._recipient_facts(
                 message,
-                recipients,
+                kinds,
                 lambda number: (),
                 history=self.rules.recheck_reads_history(facts.as_of),
             ),
@@ -1764,7 +1777,7 @@ class Client(Resource):
                 self.transport.fixed_split,
                 self.operator_suffix,
             )
-        return (yield from self._hand_over(message, mine, plans, outcomes, {}))
+        return (yield from self._hand_over(message, mine, plans, outcomes, {}, kinds))
 
     def _hand_over(
         self,
@@ -1792,33 +1805,35 @@ class Client(Resource):
         answer = cast("list[SubmitResult] | TransportError", (yield _COLLECT))
         results = self._results(flight.batch, answer)
         settlements: list[Settlement] = []
+        failed: list[OutboundMessage] = []  # given back their credits, once settled
+        inputs, outcome, settlement = flight.inputs.get, RecipientOutcome, Settlement
+        submitted = (OutcomeStatus.SUBMITTED, MessageState.SUBMITTED)
         for record, result in zip(mine, results, strict=True):
-            if result.error is None:
-                status, state = OutcomeStatus.SUBMITTED, MessageState.SUBMITTED
-            elif isinstance(result.error, RecipientOptedOut):
-                status, state = OutcomeStatus.BLOCKED, MessageState.BLOCKED
-            elif isinstance(result.error, TransportTimeout):
-                status, state = OutcomeStatus.UNKNOWN, MessageState.UNKNOWN
+            error, provider_id = result.error, result.provider_id
+            if error is None:
+                status, state = submitted
+                reason = code = None
             else:
-                status, state = OutcomeStatus.FAILED, MessageState.FAILED
-            reason = None if result.error is None else str(result.error)
+                status, state = _settled_as(error)
+                reason, code = str(error), getattr(error, "code", None)
+                failed.append(record)
             settlements.append(
-                Settlement(
+                settlement(
                     record.id,
                     state,
-                    provider_id=result.provider_id,
-                    error_code=getattr(result.error, "code", None),
+                    provider_id=provider_id,
+                    error_code=code,
                     reason=reason,
                     part_ids=result.part_ids,
                 )
             )
             outcomes.append(
-                RecipientOutcome(
-                    flight.inputs.get(record.to),
+                outcome(
+                    inputs(record.to),
                     record.to,
                     status,
                     message_id=record.id,
-                    provider_id=result.provider_id,
+                    provider_id=provider_id,
                     reason=reason,
                     plan=plans[record.id],
                     rule_ids=_OPTED_OUT_RULES if state is MessageState.BLOCKED else (),
@@ -1827,15 +1842,13 @@ class Client(Resource):
         # The whole batch is settled in one transaction.
         settled = set(self.storage.settle(settlements, now=_now()))
         # A message whose lease expired into unknown meanwhile is charged, not released.
-        for state, why in _RELEASED_AT_SUBMIT.items():
-            self.credits.release_many(
-                [
-                    record
-                    for record, settlement in zip(mine, settlements, strict=True)
-                    if settlement.state is state and record.id in settled
-                ],
-                reason=why,
-            )
+        if failed:
+            state_of = {s.message_id: s.state for s in settlements}
+            for state, why in _RELEASED_AT_SUBMIT.items():
+                self.credits.release_many(
+                    [r for r in failed if state_of[r.id] is state and r.id in settled],
+                    reason=why,
+                )
         # Receipts read before this settle (a fast SMSC, or another process's bind)
         # were held in storage: they apply now, whichever process read them.
         self._apply_held(
