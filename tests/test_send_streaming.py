@@ -88,18 +88,31 @@ def test_chunks_give_one_outcome_per_entry_in_input_order(
     assert {m.id for m in stored} == {o.message_id for o in result.outcomes if o.message_id}
 
 
+@pytest.mark.parametrize("keep", [100, 4], ids=["kept", "read-back"])
 def test_a_scheduled_send_is_stored_chunk_by_chunk_and_dispatched_once(
-    client: Client, monkeypatch: pytest.MonkeyPatch
+    client: Client, monkeypatch: pytest.MonkeyPatch, keep: int
 ) -> None:
     monkeypatch.setattr(isobil.client, "_SEND_CHUNK", 3)
+    monkeypatch.setattr(isobil.client, "_KEEP_OUTCOMES", keep)
     at = datetime.now(UTC) + timedelta(hours=1)
     result = client.send(NOTICE, to=entries(), at=at)
     queued = [(n, OutcomeStatus.QUEUED if s is OutcomeStatus.SUBMITTED else s) for n, s in EXPECTED]
     assert [(o.number, o.status) for o in result.outcomes] == queued
+    assert dict(result.counts) == {
+        OutcomeStatus.QUEUED: 5,
+        OutcomeStatus.INVALID: 1,
+        OutcomeStatus.DUPLICATE: 2,
+        OutcomeStatus.BLOCKED: 1,
+    }
+    assert result.credits == 0  # reserved, not yet spent
+    client.blacklist.add(number(4), reason="asked by phone since")
     report = client.dispatch(now=at + timedelta(minutes=1))
-    assert (report.handled, dict(report.outcomes)) == (5, {OutcomeStatus.SUBMITTED: 5})
+    assert (report.handled, dict(report.outcomes)) == (
+        5,
+        {OutcomeStatus.SUBMITTED: 4, OutcomeStatus.BLOCKED: 1},
+    )
     sent = client.transport.sent  # type: ignore[attr-defined]
-    assert sorted(s.to for s in sent) == [number(i) for i in (0, 1, 2, 3, 4)]
+    assert sorted(s.to for s in sent) == [number(i) for i in (0, 1, 2, 3)]
 
 
 def test_progress_counts_entries_handled_after_each_batch(client: Client) -> None:

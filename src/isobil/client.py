@@ -14,7 +14,7 @@ import re
 import secrets
 import threading
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -282,7 +282,9 @@ class _StoredOutcomes(Sequence[RecipientOutcome]):
 
 
 class _Tally:
-    """What a send tells its caller: every outcome while the send is small, else counts."""
+    """What a send tells its caller: every outcome while the send is small, else counts
+    (from the first chunk that reaches past ``_KEEP_OUTCOMES`` entries of ``to``; storage
+    tells those outcomes when asked)."""
 
     def __init__(self) -> None:
         self.kept: list[RecipientOutcome] | None = []
@@ -300,8 +302,14 @@ class _Tally:
             self.early.append((position, outcome))
         if self.kept is not None:
             self.kept.append(outcome)
-            if self.total > _KEEP_OUTCOMES:
-                self.kept = None  # from here on, storage holds them
+
+    def count(self, counts: Mapping[OutcomeStatus, int], credits: int = 0) -> None:
+        """Outcomes counted, not kept: from here on, storage holds them."""
+        self.kept = None
+        for status, n in counts.items():
+            self.total += n
+            self.counts[status] = self.counts.get(status, 0) + n
+        self.credits += credits
 
     def result(self, storage: Storage, campaign_id: str) -> SendResult:
         outcomes: Sequence[RecipientOutcome] = (
@@ -469,18 +477,30 @@ class _Chunk:
     report: PreflightReport
     records: list[OutboundMessage]
 
+    @property
+    def kept(self) -> bool:
+        """Whether the send's result keeps this chunk's outcomes (see :class:`_Tally`)."""
+        return self.offset + len(self.audience.entries) <= _KEEP_OUTCOMES
 
-@attrs.frozen
+
+@attrs.define
 class _InFlight:
-    """A batch handed to the transport: what settling it needs."""
+    """A batch handed to the transport: what settling it needs, and what came of it."""
 
     mine: Sequence[OutboundMessage]
     batch: list[OutboundSms]
     plans: Mapping[str, sms.SegmentPlan]
-    #: Outcomes known before the submit (messages blocked by the re-check).
+    #: Outcomes known before the submit (messages blocked by the re-check); settling
+    #: adds one per message when ``kept``.
     outcomes: list[RecipientOutcome]
     #: What the caller gave for each number (a send's entries of ``to``).
     inputs: Mapping[str, object]
+    #: Whether the caller wants each outcome, or only ``counts`` and ``credits``
+    #: (a dispatch pass; the part of a large send whose outcomes storage keeps).
+    kept: bool = True
+    #: Every outcome of the batch by status, and the credits of those submitted.
+    counts: dict[OutcomeStatus, int] = attrs.field(factory=dict)
+    credits: int = 0
 
 
 def _span(name: str, transport: Transport, **attributes: int) -> AbstractContextManager[Span]:
@@ -1131,12 +1151,32 @@ class Client(Resource):
                 [],
                 {r.to: audience.entries[audience.index_of[r.to]] for r in sending},
                 audience.types,
+                kept=chunk.kept,
             )
             return [flight]
 
-        def settled(chunk: _Chunk, outcomes: list[RecipientOutcome]) -> None:
+        def settled(chunk: _Chunk, flights: Sequence[_InFlight]) -> None:
             audience, report = chunk.audience, chunk.report
-            by_id = {o.message_id: o for o in outcomes}
+            if not chunk.kept:
+                # Storage tells these outcomes when asked: count them, keep the
+                # invalid and duplicate entries (which storage does not hold).
+                tally.count(
+                    Counter(
+                        OutcomeStatus.BLOCKED
+                        if record.state is MessageState.BLOCKED
+                        else OutcomeStatus.QUEUED
+                        for record in chunk.records
+                        if record.state is not MessageState.SUBMITTING
+                    )
+                )
+                for flight in flights:
+                    tally.count(flight.counts, flight.credits)
+                for index in sorted(audience.early):
+                    tally.add(chunk.offset + index, audience.early[index])
+                if progress is not None:
+                    progress(tally.total)
+                return
+            by_id = {o.message_id: o for flight in flights for o in flight.outcomes}
             in_order = dict(audience.early)
             for record in chunk.records:
                 index = audience.index_of[record.to]
@@ -1158,7 +1198,7 @@ class Client(Resource):
 
         if later:
             for chunk in chunks():
-                settled(chunk, [])
+                settled(chunk, ())
         else:
             yield from self._pipelined(chunks(), hand_over, settled)
         if not later or not tally.counts.get(OutcomeStatus.QUEUED):
@@ -1396,9 +1436,10 @@ class Client(Resource):
                 handled += len(claimed)
                 yield claimed
 
-        def settled(claimed: list[OutboundMessage], outcomes: list[RecipientOutcome]) -> None:
-            for outcome in outcomes:
-                counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        def settled(claimed: list[OutboundMessage], flights: Sequence[_InFlight]) -> None:
+            for flight in flights:
+                for status, n in flight.counts.items():
+                    counts[status] = counts.get(status, 0) + n
 
         yield from self._pipelined(
             claims(), lambda claimed: self._start_claimed(claimed, contexts, now), settled
@@ -1636,11 +1677,11 @@ class Client(Resource):
         self,
         batches: Iterable[B],
         start: Callable[[B], _Steps[list[_InFlight]]],
-        settled: Callable[[B, list[RecipientOutcome]], None],
+        settled: Callable[[B, Sequence[_InFlight]], None],
     ) -> _Steps[None]:
         """Start each batch, then finish the one before it: the transport sends one batch
         while the next is prepared (taken from ``batches``, checked, stored), so the link
-        does not idle between batches. ``settled`` gets each batch's outcomes, in order.
+        does not idle between batches. ``settled`` gets each batch's flights, settled, in order.
 
         At most two batches are ``submitting`` at a time: a client killed mid-way
         leaves those (and only those) to become ``unknown`` when its lease ends. An
@@ -1651,20 +1692,20 @@ class Client(Resource):
             for batch in batches:
                 started = yield from start(batch)
                 if waiting is not None:
-                    settled(waiting[0], (yield from self._finish_all(waiting[1])))
+                    yield from self._finish_all(waiting[1])
+                    settled(*waiting)
                 waiting = (batch, started)
         except Exception:
             if waiting is not None:
                 yield from self._finish_all(waiting[1])
             raise
         if waiting is not None:
-            settled(waiting[0], (yield from self._finish_all(waiting[1])))
+            yield from self._finish_all(waiting[1])
+            settled(*waiting)
 
-    def _finish_all(self, flights: list[_InFlight]) -> _Steps[list[RecipientOutcome]]:
-        outcomes: list[RecipientOutcome] = []
+    def _finish_all(self, flights: list[_InFlight]) -> _Steps[None]:
         for flight in flights:
-            outcomes += yield from self._finish(flight)
-        return outcomes
+            yield from self._finish(flight)
 
     def _start_claimed(
         self,
@@ -1777,7 +1818,7 @@ class Client(Resource):
                 self.transport.fixed_split,
                 self.operator_suffix,
             )
-        return (yield from self._hand_over(message, mine, plans, outcomes, {}, kinds))
+        return (yield from self._hand_over(message, mine, plans, outcomes, {}, kinds, kept=False))
 
     def _hand_over(
         self,
@@ -1787,18 +1828,23 @@ class Client(Resource):
         outcomes: list[RecipientOutcome],
         inputs: Mapping[str, object],
         recipient_types: Mapping[str, RecipientType] | None = None,
+        *,
+        kept: bool = True,
     ) -> _Steps[_InFlight]:
         """Hand messages ``submitting`` under this client's lease to the transport, without
         waiting: the driver submits them while the caller prepares the next batch."""
         batch = self._outbound(message, mine, plans, recipient_types) if mine else []
         if batch:
             yield batch
-        return _InFlight(mine, batch, plans, outcomes, inputs)
+        return _InFlight(mine, batch, plans, outcomes, inputs, kept)
 
     def _finish(self, flight: _InFlight) -> _Steps[list[RecipientOutcome]]:
         """Wait for the transport's answer to a batch handed over, and settle it in one
-        transaction; one outcome each. ``send``, ``dispatch`` and ``send_now`` end here."""
-        outcomes, mine, plans = flight.outcomes, flight.mine, flight.plans
+        transaction; one outcome each (counted; kept if ``flight.kept``). ``send``,
+        ``dispatch`` and ``send_now`` end here."""
+        outcomes, mine, plans, counts = flight.outcomes, flight.mine, flight.plans, flight.counts
+        for known in outcomes:
+            counts[known.status] = counts.get(known.status, 0) + 1
         if not mine:
             return outcomes
         # The driver answers a collect with the batch's answer, never None.
@@ -1808,11 +1854,13 @@ class Client(Resource):
         failed: list[OutboundMessage] = []  # given back their credits, once settled
         inputs, outcome, settlement = flight.inputs.get, RecipientOutcome, Settlement
         submitted = (OutcomeStatus.SUBMITTED, MessageState.SUBMITTED)
+        kept, credits = flight.kept, 0
         for record, result in zip(mine, results, strict=True):
             error, provider_id = result.error, result.provider_id
             if error is None:
                 status, state = submitted
                 reason = code = None
+                credits += plans[record.id].parts
             else:
                 status, state = _settled_as(error)
                 reason, code = str(error), getattr(error, "code", None)
@@ -1827,18 +1875,21 @@ class Client(Resource):
                     part_ids=result.part_ids,
                 )
             )
-            outcomes.append(
-                outcome(
-                    inputs(record.to),
-                    record.to,
-                    status,
-                    message_id=record.id,
-                    provider_id=provider_id,
-                    reason=reason,
-                    plan=plans[record.id],
-                    rule_ids=_OPTED_OUT_RULES if state is MessageState.BLOCKED else (),
+            counts[status] = counts.get(status, 0) + 1
+            if kept:
+                outcomes.append(
+                    outcome(
+                        inputs(record.to),
+                        record.to,
+                        status,
+                        message_id=record.id,
+                        provider_id=provider_id,
+                        reason=reason,
+                        plan=plans[record.id],
+                        rule_ids=_OPTED_OUT_RULES if state is MessageState.BLOCKED else (),
+                    )
                 )
-            )
+        flight.credits += credits
         # The whole batch is settled in one transaction.
         settled = set(self.storage.settle(settlements, now=_now()))
         # A message whose lease expired into unknown meanwhile is charged, not released.
