@@ -13,11 +13,20 @@ from typing import Any
 
 import pytest
 
+from _acme import ACME, IYS_NOT_WIRED
 from isobil import Client, FakeTransport, Message, OutcomeStatus, StorageError
-from isobil.storage import MemoryStorage, MessageState, OutboundMessage
+from isobil.model import ConsentSource
+from isobil.storage import IysSync, IysSyncStatus, MemoryStorage, MessageState, OutboundMessage
 from isobil.transport import OutboundSms, SubmitResult
 
 NOTICE = Message("Siparişiniz kargoya verildi.", category="informational")
+OFFER = Message(
+    "KAMPANYA: Tüm ürünlerde %20 indirim! acme.com.tr/kampanya "
+    "Ret için ACME RET yazıp 4605'e gönderin.",
+    brand="ACME",
+)
+#: The same offer with the notice a first message to a legacy (HS_2015) contact needs.
+NOTICED = Message(OFFER.text.replace(": ", ": Veri tabanımızda kayıtlı olduğunuz için ", 1))
 NUMBERS = [f"+90532{i:07d}" for i in range(10)]
 #: How long a test waits for the other thread before it calls the overlap missing.
 PATIENCE = 30
@@ -137,12 +146,31 @@ def test_a_forked_worker_gets_its_own_submit_thread() -> None:
             child.join()
 
 
-def test_the_recheck_reads_history_only_for_a_rule_of_your_own() -> None:
-    """isobil's re-checked rules never read previously_messaged; a custom one may."""
-    from isobil.rules import Citation, Confidence, Rule, RuleSet, Scope, Severity
+def test_history_is_read_only_where_a_rule_reads_it() -> None:
+    """isobil's own rules read previously_messaged only for legacy (HS_2015) consents of
+    a commercial message without the notice, and the re-check never; a rule of your own
+    may read it of anyone."""
+    from isobil.rules import (
+        Citation,
+        Confidence,
+        MessageFacts,
+        Rule,
+        RulesConfig,
+        RuleSet,
+        Scope,
+        Severity,
+    )
 
-    day = datetime.now(UTC).date()
-    assert RuleSet().recheck_reads_history(day) is False
+    def facts(text: str, category: str = "commercial") -> MessageFacts:
+        message = Message(text, brand="ACME", category=category)
+        return MessageFacts(ACME, message, datetime.now(UTC).date(), RulesConfig())
+
+    offer = facts(OFFER.text)
+    assert RuleSet().history_read(offer) == {ConsentSource.HS_2015}
+    assert RuleSet().history_read(offer, recheck_only=True) == frozenset()
+    assert RuleSet().history_read(facts(NOTICE.text, "informational")) == frozenset()
+    noticed = facts(NOTICED.text)
+    assert RuleSet().history_read(noticed) == frozenset()
     mine = Rule(
         id="ACME-FIRST-001",
         title="A first message says hello",
@@ -153,7 +181,34 @@ def test_the_recheck_reads_history_only_for_a_rule_of_your_own() -> None:
         check=lambda m, r: None if r is None or r.previously_messaged else "first message",
         recheck=True,
     )
-    assert RuleSet().with_rules(mine).recheck_reads_history(day) is True
+    assert RuleSet().with_rules(mine).history_read(offer, recheck_only=True) is None
+
+
+def test_a_legacy_recipient_needs_the_notice_in_the_first_message_only() -> None:
+    """A commercial message to an HS_2015 consent without the database notice is blocked
+    (TR-LEGACY-001) until the recipient was once messaged; other consents never are."""
+    with Client(ACME, transport=FakeTransport(), storage=MemoryStorage()) as client:
+        legacy, recent = NUMBERS[:2]
+        event = client.consent.record(
+            legacy,
+            "ONAY",
+            source="HS_2015",
+            brand="ACME",
+            consent_date=datetime(2014, 6, 1, tzinfo=UTC),
+        )
+        # Uploaded to İYS, as a legacy consent must be (TR-LEGACY-002).
+        at = datetime.now(UTC)
+        client.storage.set_iys_sync([IysSync(event.seq or 0, IysSyncStatus.REGISTERED, at)])
+        client.consent.record(recent, "ONAY", source="HS_ISLAK_IMZA", brand="ACME")
+        first = client.send(OFFER, to=[legacy, recent], acknowledge=IYS_NOT_WIRED)
+        assert [o.status for o in first.outcomes] == [
+            OutcomeStatus.BLOCKED,
+            OutcomeStatus.SUBMITTED,
+        ]
+        assert "TR-LEGACY-001" in first.outcomes[0].rule_ids
+        client.send(NOTICED, to=legacy, acknowledge=IYS_NOT_WIRED)
+        again = client.send(OFFER, to=[legacy, recent], acknowledge=IYS_NOT_WIRED)
+        assert [o.status for o in again.outcomes] == [OutcomeStatus.SUBMITTED] * 2
 
 
 def test_the_recheck_sees_each_recipients_type_from_the_address_book() -> None:

@@ -1544,16 +1544,18 @@ class Client(Resource):
         message: Message,
         recipients: Sequence[RecipientFacts] | Mapping[str, RecipientType],
         missing: Callable[[str], tuple[str, ...]],
+        history: frozenset[ConsentSource] | None,
         *,
         before: datetime | None = None,
-        history: bool = True,
     ) -> list[RecipientFacts]:
         """Fill in consent, İYS, blacklist and history for a batch, in set-based lookups.
 
         ``recipients``: their numbers and types, as facts or a mapping of number to type.
         With ``before``, as they stood just before that moment (a dated check).
-        Without ``history``, ``previously_messaged`` stays ``False``: for the
-        re-check before a batch goes, whose rules do not read it.
+        ``previously_messaged`` is looked up for every recipient when ``history`` is
+        ``None``, else only for those whose consent came from one of its sources
+        (:meth:`RuleSet.history_read`: whose history the rules read); it stays
+        ``False`` for the rest.
         """
         kinds: Iterable[RecipientType]
         if isinstance(recipients, Mapping):
@@ -1562,11 +1564,18 @@ class Client(Resource):
             numbers = [r.number for r in recipients]
             kinds = [r.recipient_type for r in recipients]
         blacklisted = self.storage.blacklisted(numbers, before=before)
-        messaged = self.storage.messaged(numbers) if history else frozenset[str]()
         brand = self._brand_of(message)
         states = (
             self.consent.deciding(numbers, brand=brand, before=before) if brand is not None else {}
         )
+        asked = (
+            numbers
+            if history is None
+            else [n for n, state in states.items() if state.source in history]
+            if history
+            else ()
+        )
+        messaged = self.storage.messaged(asked) if asked else frozenset[str]()
         # Once per recipient: positional arguments, names bound outside the loop.
         filled: list[RecipientFacts] = []
         append, facts, state_of = filled.append, trusted_recipient_facts, states.get
@@ -1612,7 +1621,9 @@ class Client(Resource):
         before: datetime | None = None,
     ) -> PreflightReport:
         texts = texts or _Rendering(self, message, facts, values)
-        recipients = self._recipient_facts(message, recipients, texts.missing, before=before)
+        recipients = self._recipient_facts(
+            message, recipients, texts.missing, self.rules.history_read(facts), before=before
+        )
         return preflight(
             self.rules,
             facts,
@@ -1755,7 +1766,7 @@ class Client(Resource):
                 message,
                 kinds,
                 lambda number: (),
-                history=self.rules.recheck_reads_history(facts.as_of),
+                self.rules.history_read(facts, recheck_only=True),
             ),
             parts=lambda number: 0,
             acknowledge=context.acknowledged,

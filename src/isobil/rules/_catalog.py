@@ -9,12 +9,13 @@ no. 30998 and RG 28.08.2020 no. 31227).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 
 from isobil.model import ConsentSource, ConsentStatus, RecipientType, SenderKind
 from isobil.rules._classifier import Verdict
 from isobil.rules._model import (
+    Check,
     Citation,
     Confidence,
     IysRegistration,
@@ -27,6 +28,7 @@ from isobil.rules._model import (
 
 __all__ = [
     "DEFAULT_RULES",
+    "HISTORY_READERS",
     "IYS_IN_FORCE",
     "LAW_IN_FORCE",
     "LEGACY_CUTOFF",
@@ -197,6 +199,20 @@ def _legacy_notice(m: MessageFacts, r: RecipientFacts | None) -> str | None:
         "the first message to a legacy (HS_2015) recipient must say that they are in the "
         "sender's database and how to opt out"
     )
+
+
+def _legacy_history(m: MessageFacts) -> frozenset[ConsentSource]:
+    """Whose ``previously_messaged`` :func:`_legacy_notice` reads for message ``m``."""
+    if not m.commercial or m.exempt or m.has_legacy_notice:
+        return frozenset()
+    return frozenset((ConsentSource.HS_2015,))
+
+
+#: isobil's checks that read a recipient's ``previously_messaged``: for a message, the
+#: consent sources of the recipients they read it of (the others never read it).
+HISTORY_READERS: Mapping[Check, Callable[[MessageFacts], frozenset[ConsentSource]]] = {
+    _legacy_notice: _legacy_history,
+}
 
 
 def _legacy_not_in_iys(m: MessageFacts, r: RecipientFacts | None) -> str | None:

@@ -11,7 +11,8 @@ from typing import cast
 import attrs
 
 from isobil.errors import InvalidValue
-from isobil.rules._catalog import DEFAULT_RULES
+from isobil.model import ConsentSource
+from isobil.rules._catalog import DEFAULT_RULES, HISTORY_READERS
 from isobil.rules._model import (
     Finding,
     MessageFacts,
@@ -86,14 +87,22 @@ class RuleSet:
             and (r.recheck or not recheck_only)
         ]
 
-    def recheck_reads_history(self, day: date) -> bool:
-        """Whether the rules re-checked before each batch may read a recipient's
-        ``previously_messaged``: isobil's own never do (so the re-check skips that
-        lookup); a rule of your own marked ``recheck`` might."""
-        return any(
-            r.check not in _BUILT_IN_CHECKS
-            for r in self.active(Scope.RECIPIENT, day, recheck_only=True)
-        )
+    def history_read(
+        self, facts: MessageFacts, *, recheck_only: bool = False
+    ) -> frozenset[ConsentSource] | None:
+        """Whose ``previously_messaged`` the recipient rules in force for this message
+        may read (only those re-checked before each batch, if asked): ``None`` for every
+        recipient's — a rule of your own might —, else the consent sources of the
+        recipients isobil's own rules read it of (a commercial message without the
+        legacy notice: HS_2015), often none. The lookup is skipped for the rest."""
+        sources: set[ConsentSource] = set()
+        for rule in self.active(Scope.RECIPIENT, facts.as_of, recheck_only=recheck_only):
+            if rule.check not in _BUILT_IN_CHECKS:
+                return None
+            reads = HISTORY_READERS.get(rule.check)
+            if reads is not None:
+                sources |= reads(facts)
+        return frozenset(sources)
 
     def check_message(self, facts: MessageFacts) -> list[Finding]:
         """Every message-level finding."""
