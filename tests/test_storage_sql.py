@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from multiprocessing.queues import Queue
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -468,3 +469,47 @@ def test_a_forked_child_does_not_reuse_the_parents_connections(tmp_path: Path) -
         child.join(timeout=60)
         assert child.exitcode == 0
         assert storage.count_contacts() == 1
+
+
+def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _plan_nodes(child)
+
+
+def test_postgresql_probes_a_campaigns_recipients_by_number_with_stale_statistics() -> None:
+    """While a send stores its campaign, PostgreSQL's statistics say the campaign is
+    small: the duplicate check must still probe the recipient index per listed number,
+    never walk the campaign's rows (each batch would cost more than the one before)."""
+    from isobil.storage._sql import _RAW_CAMPAIGN_RECIPIENTS_PG
+
+    with _pg.fresh_database() as url, SQLStorage(url) as storage:
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.begin() as conn:  # statistics stay as a send finds them
+                conn.exec_driver_sql("ALTER TABLE isobil_messages SET (autovacuum_enabled = false)")
+            storage.create_campaign(campaign("c1"))
+            for start in range(0, 6000, 500):  # as a send stores it, batch by batch
+                storage.add_messages(
+                    OutboundMessage(f"m{i:05d}", "c1", number(i), "x", 1)
+                    for i in range(start, start + 500)
+                )
+            listed = [number(i) for i in range(5900, 6100)]
+            assert storage.campaign_recipients("c1", listed) == set(listed[:100])
+            with engine.begin() as conn:
+                [(explained,)] = conn.exec_driver_sql(
+                    "EXPLAIN (ANALYZE, FORMAT JSON) " + _RAW_CAMPAIGN_RECIPIENTS_PG,
+                    (listed, "c1"),
+                ).all()
+        finally:
+            engine.dispose()
+    nodes = list(_plan_nodes(explained[0]["Plan"]))
+    assert {n["Index Name"] for n in nodes if "Index Name" in n} == {
+        "ix_isobil_messages_recipient"
+    }, nodes
+    scans = [n for n in nodes if n.get("Relation Name") == "isobil_messages"]
+    assert scans
+    assert all(n["Node Type"] != "Seq Scan" for n in scans), scans
+    # Each probe reads the listed number's own rows: one each, at most.
+    read = sum(int(n["Actual Rows"]) * int(n["Actual Loops"]) for n in scans)
+    assert read <= len(listed), scans
