@@ -93,6 +93,7 @@ from isobil.storage import (
     Settlement,
     Storage,
 )
+from isobil.storage._records import trusted_message
 from isobil.transport import (
     CallbackApp,
     CallbackAuth,
@@ -1263,17 +1264,20 @@ class Client(Resource):
             state = MessageState.BLOCKED
         else:
             state = MessageState.QUEUED if not_before else MessageState.SUBMITTING
-        return OutboundMessage(
+        submitting = state is MessageState.SUBMITTING
+        return trusted_message(  # isobil's own values: a normalised number, aware times
             id=message_id,
             campaign_id=campaign_id,
             to=number,
             text=plan.text,
             parts=plan.parts,
             state=state,
-            reason=_reasons(report, number) if state is MessageState.BLOCKED else None,
             not_before=not_before,
-            claimed_by=self.worker_id if state is MessageState.SUBMITTING else None,
-            lease_until=now + self.lease if state is MessageState.SUBMITTING else None,
+            claimed_by=self.worker_id if submitting else None,
+            lease_until=now + self.lease if submitting else None,
+            provider_id=None,
+            error_code=None,
+            reason=_reasons(report, number) if state is MessageState.BLOCKED else None,
             updated_at=now,
         )
 

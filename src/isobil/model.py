@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from types import MappingProxyType, MemberDescriptorType
+from types import MappingProxyType
 from typing import TypeVar
 
 import attrs
 
 from isobil import phone
+from isobil._trusted import trusted
 from isobil.errors import InvalidIdentifier, InvalidValue
 from isobil.identifiers import validate_mersis, validate_tckn
 
@@ -378,12 +379,8 @@ class Recipient:
 # Recipient(...) normalises its number again and converts every value: about 4 µs
 # a contact, a quarter of a million-row import and most of reading an audience's
 # contacts back. Where the values already are what the converters would give,
-# trusted_recipient sets the slots directly — while Recipient has exactly these
-# fields (otherwise it takes the checked path).
-_RECIPIENT_FIELDS = ("number", "name", "surname", "email", "fields", "recipient_type")
-_TRUSTED = tuple(a.name for a in attrs.fields(Recipient)) == _RECIPIENT_FIELDS and all(
-    isinstance(vars(Recipient).get(name), MemberDescriptorType) for name in _RECIPIENT_FIELDS
-)
+# trusted_recipient sets the fields as given.
+_make_recipient = trusted(Recipient)
 
 
 def trusted_recipient(
@@ -404,23 +401,7 @@ def trusted_recipient(
     ...     Recipient("0532 123 45 67", name="Ayşe"))
     True
     """
-    if not _TRUSTED:  # pragma: no cover - only if Recipient's fields change
-        return Recipient(number, name, surname, email, fields, recipient_type)
-    # Each slot's own descriptor: a third cheaper than object.__setattr__ by name.
-    contact: Recipient = object.__new__(Recipient)
-    set_number, set_name, set_surname, set_email, set_fields, set_type = _RECIPIENT_SLOTS
-    set_number(contact, number)
-    set_name(contact, name)
-    set_surname(contact, surname)
-    set_email(contact, email)
-    set_fields(contact, MappingProxyType(fields))
-    set_type(contact, recipient_type)
-    return contact
-
-
-_RECIPIENT_SLOTS: tuple[Callable[[Recipient, object], None], ...] = (
-    tuple(vars(Recipient)[name].__set__ for name in _RECIPIENT_FIELDS) if _TRUSTED else ()
-)
+    return _make_recipient(number, name, surname, email, MappingProxyType(fields), recipient_type)
 
 
 class Channel(enum.StrEnum):
@@ -540,24 +521,7 @@ class ConsentEvent:
 # Rows the ledger wrote itself come back already normalised and converted:
 # running ConsentEvent's converters again (the address through the phone
 # normaliser above all) was most of reading an audience's consent states.
-_EVENT_FIELDS = (
-    "address",
-    "status",
-    "source",
-    "brand",
-    "consent_date",
-    "recorded_at",
-    "channel",
-    "recipient_type",
-    "scope",
-    "evidence",
-    "seq",
-    "hash",
-    "prev_hash",
-)
-_TRUSTED_EVENT = tuple(a.name for a in attrs.fields(ConsentEvent)) == _EVENT_FIELDS and all(
-    isinstance(vars(ConsentEvent).get(name), MemberDescriptorType) for name in _EVENT_FIELDS
-)
+_make_event = trusted(ConsentEvent)
 
 
 def trusted_consent_event(
@@ -587,58 +551,21 @@ def trusted_consent_event(
     ... ) == ConsentEvent("0532 123 45 67", "ONAY", "HS_WEB", "acme", at, at, seq=1)
     True
     """
-    if not _TRUSTED_EVENT:  # pragma: no cover - only if ConsentEvent's fields change
-        return ConsentEvent(
-            address,
-            status,
-            source,
-            brand,
-            consent_date,
-            recorded_at,
-            channel,
-            recipient_type,
-            scope,
-            evidence,
-            seq,
-            hash,
-            prev_hash,
-        )
-    # Each slot's own descriptor: a third cheaper than object.__setattr__ by name.
-    event: ConsentEvent = object.__new__(ConsentEvent)
-    (
-        set_address,
-        set_status,
-        set_source,
-        set_brand,
-        set_consent_date,
-        set_recorded_at,
-        set_channel,
-        set_recipient_type,
-        set_scope,
-        set_evidence,
-        set_seq,
-        set_hash,
-        set_prev_hash,
-    ) = _EVENT_SLOTS
-    set_address(event, address)
-    set_status(event, status)
-    set_source(event, source)
-    set_brand(event, brand)
-    set_consent_date(event, consent_date)
-    set_recorded_at(event, recorded_at)
-    set_channel(event, channel)
-    set_recipient_type(event, recipient_type)
-    set_scope(event, scope)
-    set_evidence(event, MappingProxyType(evidence))
-    set_seq(event, seq)
-    set_hash(event, hash)
-    set_prev_hash(event, prev_hash)
-    return event
-
-
-_EVENT_SLOTS: tuple[Callable[[ConsentEvent, object], None], ...] = (
-    tuple(vars(ConsentEvent)[name].__set__ for name in _EVENT_FIELDS) if _TRUSTED_EVENT else ()
-)
+    return _make_event(
+        address,
+        status,
+        source,
+        brand,
+        consent_date,
+        recorded_at,
+        channel,
+        recipient_type,
+        scope,
+        MappingProxyType(evidence),
+        seq,
+        hash,
+        prev_hash,
+    )
 
 
 @attrs.frozen

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from isobil._trusted import trusted
 from isobil.errors import InvalidValue
 from isobil.phone import mask
 
@@ -225,6 +226,12 @@ class OutboundMessage:
     error_code: str | None = None
     reason: str | None = None
     updated_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+
+#: ``OutboundMessage(...)`` with every field given and set as given: for messages
+#: isobil builds itself (a send's, one per recipient) and reads back (a claim's
+#: rows). Not for input from outside.
+trusted_message = trusted(OutboundMessage)
 
 
 def _ids(values: Iterable[str]) -> tuple[str, ...]:

@@ -82,6 +82,7 @@ from isobil.storage._records import (
     otp_refused_until,
     part_failure,
     part_reason,
+    trusted_message,
 )
 
 __all__ = ["SQLStorage", "revision", "upgrade"]
@@ -1190,21 +1191,22 @@ class SQLStorage(Storage):
                 read = times[value] = self._read_time(value)
             return read
 
+        make = trusted_message  # the rows storage wrote: nothing to convert or check
         return [
-            OutboundMessage(
-                id=row[0],
-                campaign_id=row[1],
-                to=row[2],
-                text=row[3],
-                parts=row[4],
-                state=_MESSAGE_STATES[row[5]],
-                not_before=time(row[6]),
-                claimed_by=row[7],
-                lease_until=time(row[8]),
-                provider_id=row[9],
-                error_code=row[10],
-                reason=row[11],
-                updated_at=time(row[12]),
+            make(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                _MESSAGE_STATES[row[5]],
+                time(row[6]),
+                row[7],
+                time(row[8]),
+                row[9],
+                row[10],
+                row[11],
+                time(row[12]),
             )
             for row in rows
         ]
