@@ -10,7 +10,7 @@ import pytest
 
 import isobil.client
 from _acme import ACME
-from isobil import Client, FakeTransport, InsufficientCredits, Message, OutcomeStatus
+from isobil import Client, FakeTransport, InsufficientCredits, InvalidValue, Message, OutcomeStatus
 from isobil.storage import (
     CampaignStatus,
     MemoryStorage,
@@ -191,3 +191,11 @@ def test_each_batch_of_a_long_send_is_leased_from_when_it_is_stored(
     assert result.counts == {OutcomeStatus.SUBMITTED: 6}
     assert len(stored) == 6
     assert all(lease is not None and lease > clock for clock, lease in stored)
+
+
+def test_a_send_at_a_naive_time_is_refused_before_anything_is_stored(client: Client) -> None:
+    """``at`` without a timezone could mean any of several moments: refused, named."""
+    naive = datetime.now() + timedelta(hours=1)  # no tzinfo: the point of the test
+    with pytest.raises(InvalidValue, match="at must be a timezone-aware datetime"):
+        client.send(NOTICE, to=entries(), at=naive)
+    assert client.storage.list_campaigns() == []

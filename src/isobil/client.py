@@ -1085,6 +1085,11 @@ class Client(Resource):
         # message_id: the id to store the message under, for a send to one number
         # (an auto reply, recorded under an id its inbound message derives).
         self._check_open()
+        if at is not None and (not isinstance(at, datetime) or at.tzinfo is None):
+            raise InvalidValue(
+                f"at must be a timezone-aware datetime (with tzinfo, e.g. "
+                f"ZoneInfo('Europe/Istanbul')), got {at!r}"
+            )
         message = self._message(message)
         acknowledged = frozenset(acknowledge)
         entries: Iterator[Recipientish] = (
