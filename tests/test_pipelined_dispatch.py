@@ -7,7 +7,7 @@ import multiprocessing
 import multiprocessing.connection
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,18 @@ import pytest
 
 from _acme import ACME, IYS_NOT_WIRED
 from isobil import Client, FakeTransport, Message, OutcomeStatus, StorageError
-from isobil.model import ConsentSource
+from isobil.model import ConsentSource, RecipientType
+from isobil.rules import (
+    Citation,
+    Confidence,
+    MessageFacts,
+    RecipientFacts,
+    Rule,
+    RulesConfig,
+    RuleSet,
+    Scope,
+    Severity,
+)
 from isobil.storage import IysSync, IysSyncStatus, MemoryStorage, MessageState, OutboundMessage
 from isobil.transport import OutboundSms, SubmitResult
 
@@ -30,6 +41,22 @@ NOTICED = Message(OFFER.text.replace(": ", ": Veri tabanımızda kayıtlı oldu�
 NUMBERS = [f"+90532{i:07d}" for i in range(10)]
 #: How long a test waits for the other thread before it calls the overlap missing.
 PATIENCE = 30
+
+
+def own_rule(
+    rule_id: str, check: Callable[[MessageFacts, RecipientFacts | None], str | None]
+) -> Rule:
+    """A recipient rule of your own, re-checked before each batch."""
+    return Rule(
+        id=rule_id,
+        title="A rule of your own",
+        scope=Scope.RECIPIENT,
+        severity=Severity.ERROR,
+        citation=Citation("Acme policy", "1", "Ours."),
+        confidence=Confidence.VERIFIED,
+        check=check,
+        recheck=True,
+    )
 
 
 class Watched(MemoryStorage):
@@ -150,16 +177,6 @@ def test_history_is_read_only_where_a_rule_reads_it() -> None:
     """isobil's own rules read previously_messaged only for legacy (HS_2015) consents of
     a commercial message without the notice, and the re-check never; a rule of your own
     may read it of anyone."""
-    from isobil.rules import (
-        Citation,
-        Confidence,
-        MessageFacts,
-        Rule,
-        RulesConfig,
-        RuleSet,
-        Scope,
-        Severity,
-    )
 
     def facts(text: str, category: str = "commercial") -> MessageFacts:
         message = Message(text, brand="ACME", category=category)
@@ -171,15 +188,9 @@ def test_history_is_read_only_where_a_rule_reads_it() -> None:
     assert RuleSet().history_read(facts(NOTICE.text, "informational")) == frozenset()
     noticed = facts(NOTICED.text)
     assert RuleSet().history_read(noticed) == frozenset()
-    mine = Rule(
-        id="ACME-FIRST-001",
-        title="A first message says hello",
-        scope=Scope.RECIPIENT,
-        severity=Severity.ERROR,
-        citation=Citation("Acme policy", "1", "Say hello first."),
-        confidence=Confidence.VERIFIED,
-        check=lambda m, r: None if r is None or r.previously_messaged else "first message",
-        recheck=True,
+    mine = own_rule(
+        "ACME-FIRST-001",
+        lambda m, r: None if r is None or r.previously_messaged else "first message",
     )
     assert RuleSet().with_rules(mine).history_read(offer, recheck_only=True) is None
 
@@ -214,25 +225,13 @@ def test_a_legacy_recipient_needs_the_notice_in_the_first_message_only() -> None
 def test_the_recheck_sees_each_recipients_type_from_the_address_book() -> None:
     """A re-checked rule of your own reads the recipient type the address book holds at
     dispatch (a merchant stays TACIR), and the transport gets the same type."""
-    from isobil.model import RecipientType
-    from isobil.rules import Citation, Confidence, Rule, RuleSet, Scope, Severity
-
     seen: dict[str, RecipientType] = {}
 
     def note(m: Any, r: Any) -> None:
         if r is not None:
             seen[r.number] = r.recipient_type
 
-    watcher = Rule(
-        id="ACME-TYPE-001",
-        title="Notes each recipient's type",
-        scope=Scope.RECIPIENT,
-        severity=Severity.ERROR,
-        citation=Citation("Acme policy", "1", "Know who you write to."),
-        confidence=Confidence.VERIFIED,
-        check=note,
-        recheck=True,
-    )
+    watcher = own_rule("ACME-TYPE-001", note)
     transport = FakeTransport()
     rules = RuleSet().with_rules(watcher)
     with Client(transport=transport, storage=MemoryStorage(), rules=rules) as client:
