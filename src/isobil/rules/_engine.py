@@ -91,10 +91,10 @@ class RuleSet:
         self, facts: MessageFacts, *, recheck_only: bool = False
     ) -> frozenset[ConsentSource] | None:
         """Whose ``previously_messaged`` the recipient rules in force for this message
-        may read (only those re-checked before each batch, if asked): ``None`` for every
-        recipient's — a rule of your own might —, else the consent sources of the
-        recipients isobil's own rules read it of (a commercial message without the
-        legacy notice: HS_2015), often none. The lookup is skipped for the rest."""
+        may read (only those re-checked before each batch, if asked). ``None``: every
+        recipient's, as a rule of your own might read it. Otherwise the consent sources
+        of the recipients isobil's own rules read it of (for a commercial message
+        without the legacy notice: HS_2015), often none; the lookup skips the rest."""
         sources: set[ConsentSource] = set()
         for rule in self.active(Scope.RECIPIENT, facts.as_of, recheck_only=recheck_only):
             if rule.check not in _BUILT_IN_CHECKS:

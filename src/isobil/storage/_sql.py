@@ -949,7 +949,6 @@ _RAW_UPSERT_PARTS = """
         error_code = excluded.error_code,
         updated_at = excluded.updated_at
 """
-# The states are SENT_STATES (a test checks that they stay so).
 # Which of the listed numbers a campaign already holds, one probe of the recipient
 # index each. While a send stores its campaign the statistics are stale (the
 # campaign looks small): planned as a join, PostgreSQL scans the whole campaign
@@ -964,6 +963,7 @@ _RAW_CAMPAIGN_RECIPIENTS_PG = """
         LIMIT 1
     ) AS held
 """
+# The states are SENT_STATES (a test checks that they stay so).
 _RAW_MESSAGED = """
     SELECT DISTINCT recipient FROM isobil_messages
     WHERE recipient IN ({values})
