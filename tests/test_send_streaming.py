@@ -199,3 +199,26 @@ def test_a_send_at_a_naive_time_is_refused_before_anything_is_stored(client: Cli
     with pytest.raises(InvalidValue, match="at must be a timezone-aware datetime"):
         client.send(NOTICE, to=entries(), at=naive)
     assert client.storage.list_campaigns() == []
+
+
+@pytest.mark.parametrize("keep", [100, 4], ids=["kept", "read-back"])
+def test_a_refused_message_is_counted_failed_and_not_charged(
+    client: Client, monkeypatch: pytest.MonkeyPatch, keep: int
+) -> None:
+    """A message the transport refuses counts as failed, kept or read back, and its
+    credits are not among those the send spent."""
+    monkeypatch.setattr(isobil.client, "_KEEP_OUTCOMES", keep)
+    client.transport.fail_to([number(3)])  # type: ignore[attr-defined]
+    result = client.send(NOTICE, to=entries())
+    assert [(o.number, o.status) for o in result.outcomes] == [
+        (n, OutcomeStatus.FAILED if n == number(3) and s is OutcomeStatus.SUBMITTED else s)
+        for n, s in EXPECTED
+    ]
+    assert dict(result.counts) == {
+        OutcomeStatus.SUBMITTED: 4,
+        OutcomeStatus.FAILED: 1,
+        OutcomeStatus.INVALID: 1,
+        OutcomeStatus.DUPLICATE: 2,
+        OutcomeStatus.BLOCKED: 1,
+    }
+    assert result.credits == 4
