@@ -4,7 +4,8 @@ A send builds several records per message (the stored message, its facts, what t
 transport gets); a million-recipient send builds millions. For values that come
 from isobil itself — rows its storage wrote, numbers its normaliser returned — the
 converters and validators of ``cls(...)`` only repeat work: :func:`trusted` makes a
-constructor that sets each field as given, at about half the cost.
+constructor that sets each field as given (an ``OutboundMessage``: 0.92 µs instead of
+1.33).
 """
 
 from __future__ import annotations
