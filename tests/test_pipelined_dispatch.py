@@ -242,3 +242,27 @@ def test_the_recheck_sees_each_recipients_type_from_the_address_book() -> None:
         assert client.dispatch(now=at + timedelta(minutes=1)).handled == 2
     assert seen == {NUMBERS[0]: RecipientType.TACIR, NUMBERS[1]: RecipientType.BIREYSEL}
     assert {s.to: s.outbound.recipient_type for s in transport.sent if s.outbound} == seen
+
+
+class Answering(FakeTransport):
+    """An SMSC that hands over two opt-outs (RET) while a batch is being submitted: the
+    client answers each with an auto reply sent from within that submit."""
+
+    def submit(self, batch: Sequence[OutboundSms]) -> list[SubmitResult]:
+        results = super().submit(batch)
+        if len(batch) > 1:
+            for number in NUMBERS[:2]:
+                self.receive(number, "4605", "ACME RET")
+        return results
+
+
+@pytest.mark.timeout(60)
+def test_two_replies_sent_from_within_one_submit_do_not_wait_for_it() -> None:
+    """A handler's second send during a submit goes out inline like the first: it does not
+    queue behind the submit it is part of (which would wait for it for ever)."""
+    transport = Answering()
+    with Client(ACME, transport=transport, storage=MemoryStorage()) as client:
+        client.send(NOTICE, to=NUMBERS[:3])
+    replies = [s.to for s in transport.sent if s.text != NOTICE.text]
+    assert sorted(replies) == NUMBERS[:2]  # one auto reply to each RET
+    assert len(transport.sent) == 3 + 2

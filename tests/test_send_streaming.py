@@ -222,3 +222,17 @@ def test_a_refused_message_is_counted_failed_and_not_charged(
         OutcomeStatus.BLOCKED: 1,
     }
     assert result.credits == 4
+
+
+def test_a_send_result_built_from_outcomes_alone_counts_them() -> None:
+    """``SendResult(campaign_id, outcomes)`` (a test double, a result rebuilt from a log)
+    counts its outcomes and their credits, as a send's own result does."""
+    from isobil import RecipientOutcome, SendResult, sms
+
+    sent = RecipientOutcome(number(1), number(1), OutcomeStatus.SUBMITTED, plan=sms.plan("a" * 200))
+    stopped = RecipientOutcome(number(2), number(2), OutcomeStatus.BLOCKED)
+    result = SendResult("c1", (sent, stopped))
+    assert result.submitted == (sent,)
+    assert result.blocked == (stopped,)
+    assert dict(result.counts) == {OutcomeStatus.SUBMITTED: 1, OutcomeStatus.BLOCKED: 1}
+    assert result.credits == 2

@@ -164,8 +164,22 @@ class SendResult:
 
     campaign_id: str
     outcomes: Sequence[RecipientOutcome] = attrs.field(repr=False)
-    counts: Mapping[OutcomeStatus, int] = attrs.field(factory=dict)
-    credits: int = 0
+    #: Counted from ``outcomes`` when not given.
+    counts: Mapping[OutcomeStatus, int] = attrs.field()
+    #: Summed from the submitted ``outcomes`` when not given.
+    credits: int = attrs.field()
+
+    @counts.default
+    def _count(self) -> Mapping[OutcomeStatus, int]:
+        return MappingProxyType(Counter(o.status for o in self.outcomes))
+
+    @credits.default
+    def _spent(self) -> int:
+        return sum(
+            o.plan.parts
+            for o in self.outcomes
+            if o.status is OutcomeStatus.SUBMITTED and o.plan is not None
+        )
 
     def _with(self, status: OutcomeStatus) -> tuple[RecipientOutcome, ...]:
         if not self.counts.get(status):
@@ -2004,6 +2018,10 @@ class Client(Resource):
         return self._submits
 
     def _submit_batch(self, batch: list[OutboundSms]) -> list[SubmitResult] | TransportError:
+        # Nested (a handler sending from within a submit, inline on this thread): the
+        # outer submit is still going when this one ends, and a second send of the same
+        # handler must go inline too, not queue behind the submit it is part of.
+        outer = getattr(self._submitting, "active", False)
         self._submitting.active = True
         try:
             with _span("isobil.submit", self.transport, messages=len(batch)) as traced:
@@ -2015,7 +2033,7 @@ class Client(Resource):
                 _submitted(traced, answer)
                 return answer
         finally:
-            self._submitting.active = False
+            self._submitting.active = outer
 
     def _results(
         self, batch: list[OutboundSms], answer: list[SubmitResult] | TransportError
