@@ -147,3 +147,22 @@ def test_an_onay_given_again_is_not_stopped_by_the_last_look(tmp_path: Path) -> 
         client.consent.record("05321234567", "ONAY", source="HS_ISLAK_IMZA", brand="ACME")
         result = client.send(OFFER, to="05321234567", acknowledge=IYS_NOT_WIRED)
     assert [o.status for o in result.outcomes] == [OutcomeStatus.SUBMITTED]
+
+
+def test_an_opt_out_caught_as_it_was_leaving_names_its_rule_when_read_back() -> None:
+    """The stored reason of a message the last look stopped names TR-OPTOUT-001 the way
+    every stored reason does, so outcomes read back from storage (a large send's) carry
+    the rule id as kept ones do."""
+    from datetime import UTC, datetime, timedelta
+
+    from isobil import sms
+    from isobil.client import _RULE_ID, _OptOutLook
+    from isobil.transport import OutboundSms
+
+    look = _OptOutLook(lambda brand: frozenset({brand}), timedelta(minutes=10))
+    now = datetime.now(UTC)
+    look.note([ConsentEvent("05321234567", "RET", "HS_MESAJ", "ACME", now, now)])
+    leaving = OutboundSms("m1", "+905321234567", sms.plan("x"), brand="ACME")
+    refusal = look.refusal(leaving)
+    assert refusal is not None
+    assert _RULE_ID.findall(str(refusal)) == ["TR-OPTOUT-001"]

@@ -828,7 +828,7 @@ class _OptOutLook:
         noted = (self._recent.get((brand, sms.to)) for brand in self._shared(sms.brand))
         if any(t is not None and t > cutoff for t in noted):
             return RecipientOptedOut(
-                f"TR-OPTOUT-001 the recipient opted out (RET) of {sms.brand} as the message "
+                f"TR-OPTOUT-001: the recipient opted out (RET) of {sms.brand} as the message "
                 "was leaving"
             )
         return None

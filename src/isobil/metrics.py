@@ -92,8 +92,9 @@ _SMPP_GAUGES: Final = (
 def _rule_ids(reason: str | None, known: Collection[str]) -> list[str]:
     """The rule ids a blocked message's stored reason names, in order.
 
-    The client stores ``"TR-OPTOUT-001: why; TR-CONSENT-002: why"`` (and
-    ``"TR-OPTOUT-001 why"`` for an opt-out caught as the message was leaving).
+    The client stores ``"TR-OPTOUT-001: why; TR-CONSENT-002: why"`` (earlier versions
+    stored ``"TR-OPTOUT-001 why"`` for an opt-out caught as the message was
+    leaving; such rows are still read).
     """
     found: list[str] = []
     for part in (reason or "").split("; "):
