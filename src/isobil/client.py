@@ -1169,7 +1169,10 @@ class Client(Resource):
                 sending,
                 {r.id: chunk.texts.plan(r.to) for r in sending},
                 [],
-                {r.to: audience.entries[audience.index_of[r.to]] for r in sending},
+                # What each entry of `to` was, for the outcomes kept.
+                {r.to: audience.entries[audience.index_of[r.to]] for r in sending}
+                if chunk.kept
+                else {},
                 audience.types,
                 kept=chunk.kept,
             )
@@ -1182,9 +1185,7 @@ class Client(Resource):
                 # invalid and duplicate entries (which storage does not hold).
                 tally.count(
                     Counter(
-                        OutcomeStatus.BLOCKED
-                        if record.state is MessageState.BLOCKED
-                        else OutcomeStatus.QUEUED
+                        _OUTCOME_OF[record.state]
                         for record in chunk.records
                         if record.state is not MessageState.SUBMITTING
                     )
@@ -1203,9 +1204,7 @@ class Client(Resource):
                 in_order[index] = by_id.get(record.id) or RecipientOutcome(
                     audience.entries[index],
                     record.to,
-                    OutcomeStatus.BLOCKED
-                    if record.state is MessageState.BLOCKED
-                    else OutcomeStatus.QUEUED,
+                    _OUTCOME_OF[record.state],
                     message_id=record.id,
                     reason=record.reason,
                     plan=chunk.texts.plan(record.to),
@@ -1565,7 +1564,7 @@ class Client(Resource):
     def _recipient_facts(
         self,
         message: Message,
-        recipients: Sequence[RecipientFacts] | Mapping[str, RecipientType],
+        recipients: Mapping[str, RecipientType],
         missing: Callable[[str], tuple[str, ...]],
         history: frozenset[ConsentSource] | None,
         *,
@@ -1573,19 +1572,14 @@ class Client(Resource):
     ) -> list[RecipientFacts]:
         """Fill in consent, İYS, blacklist and history for a batch, in set-based lookups.
 
-        ``recipients``: their numbers and types, as facts or a mapping of number to type.
+        ``recipients``: their numbers, each with its type.
         With ``before``, as they stood just before that moment (a dated check).
         ``previously_messaged`` is looked up for every recipient when ``history`` is
         ``None``, else only for those whose consent came from one of its sources
         (:meth:`RuleSet.history_read`: whose history the rules read); it stays
         ``False`` for the rest.
         """
-        kinds: Iterable[RecipientType]
-        if isinstance(recipients, Mapping):
-            numbers, kinds = list(recipients), recipients.values()
-        else:
-            numbers = [r.number for r in recipients]
-            kinds = [r.recipient_type for r in recipients]
+        numbers, kinds = list(recipients), recipients.values()
         blacklisted = self.storage.blacklisted(numbers, before=before)
         brand = self._brand_of(message)
         states = (
@@ -1635,7 +1629,7 @@ class Client(Resource):
         self,
         message: Message,
         facts: MessageFacts,
-        recipients: Sequence[RecipientFacts] | Mapping[str, RecipientType],
+        recipients: Mapping[str, RecipientType],
         values: Mapping[str, Mapping[str, str]],
         *,
         acknowledge: Iterable[str],
@@ -1644,13 +1638,13 @@ class Client(Resource):
         before: datetime | None = None,
     ) -> PreflightReport:
         texts = texts or _Rendering(self, message, facts, values)
-        recipients = self._recipient_facts(
+        filled = self._recipient_facts(
             message, recipients, texts.missing, self.rules.history_read(facts), before=before
         )
         return preflight(
             self.rules,
             facts,
-            recipients,
+            filled,
             parts=texts.parts,
             acknowledge=acknowledge,
             invalid=invalid,
@@ -1861,7 +1855,7 @@ class Client(Resource):
         plans: Mapping[str, sms.SegmentPlan],
         outcomes: list[RecipientOutcome],
         inputs: Mapping[str, object],
-        recipient_types: Mapping[str, RecipientType] | None = None,
+        recipient_types: Mapping[str, RecipientType],
         *,
         kept: bool = True,
     ) -> _Steps[_InFlight]:
@@ -1950,23 +1944,19 @@ class Client(Resource):
         message: Message,
         records: Sequence[OutboundMessage],
         plans: Mapping[str, sms.SegmentPlan],
-        recipient_types: Mapping[str, RecipientType] | None = None,
+        recipient_types: Mapping[str, RecipientType],
     ) -> list[OutboundSms]:
         """What the transport gets: each message with what a provider checks and bills by.
 
         The originator is the brand's (:attr:`Brand.originator`), else the sender's.
-        The recipient type comes from ``recipient_types``, else the address book
-        (BIREYSEL for a number not in it: the type whose commercial messages İYS
-        checks for consent).
+        The recipient type comes from ``recipient_types`` (BIREYSEL for a number not
+        in it: the type whose commercial messages İYS checks for consent).
         """
         brand = self._brand_of(message)
         originator = self.sender.originator_of(brand) if self.sender else None
         iys_code = None
         if brand is not None and self.sender is not None:
             iys_code = next((b.iys_code for b in self.sender.all_brands if b.code == brand), None)
-        if recipient_types is None:
-            contacts = self.storage.get_contacts([r.to for r in records])
-            recipient_types = {n: c.recipient_type for n, c in contacts.items()}
         return [
             OutboundSms(
                 r.id,

@@ -32,8 +32,7 @@ from isobil.model import (
     normalize_address,
     normalize_brand,
 )
-from isobil.storage import IysSync, IysSyncStatus, Storage
-from isobil.storage._base import DecidingConsent
+from isobil.storage import DecidingConsent, IysSync, IysSyncStatus, Storage
 
 __all__ = [
     "GENESIS_HASH",

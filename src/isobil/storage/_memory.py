@@ -73,6 +73,8 @@ class MemoryStorage(Storage):
         self._templates: dict[str, Template] = {}
         self._campaigns: dict[str, Campaign] = {}
         self._messages: dict[str, OutboundMessage] = {}
+        # Each campaign's numbers, for a streamed send's duplicate check per batch.
+        self._campaign_numbers: dict[str, set[str]] = {}
         self._by_provider_id: dict[str, str] = {}
         self._parts: dict[str, MessagePart] = {}  # by the part's provider id
         self._parts_of: dict[str, tuple[str, ...]] = {}  # a message's part ids, in order
@@ -587,6 +589,7 @@ class MemoryStorage(Storage):
                     raise InvalidValue(f"message {message.id!r} already exists")
                 self._campaign(message.campaign_id)
                 self._messages[message.id] = message
+                self._campaign_numbers.setdefault(message.campaign_id, set()).add(message.to)
                 if message.provider_id is not None:
                     self._by_provider_id[message.provider_id] = message.id
                 count += 1
@@ -640,13 +643,9 @@ class MemoryStorage(Storage):
             }
 
     def campaign_recipients(self, campaign_id: str, numbers: Iterable[str]) -> set[str]:
-        wanted = set(numbers)
         with self._lock:
-            return {
-                m.to
-                for m in self._messages.values()
-                if m.campaign_id == campaign_id and m.to in wanted
-            }
+            held = self._campaign_numbers.get(campaign_id, set())
+            return {number for number in numbers if number in held}
 
     def message_counts(self, campaign_id: str) -> dict[MessageState, int]:
         counts: dict[MessageState, int] = {}

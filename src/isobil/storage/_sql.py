@@ -41,6 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from isobil._trusted import trusted
 from isobil.errors import InvalidValue, StorageError
 from isobil.model import (
     Channel,
@@ -508,10 +509,7 @@ def _iys_sync(row: sa.Row[Any]) -> IysSync:
 _IYS_STATUSES = {m.value: m for m in IysSyncStatus}
 #: The JSON decoder's C scanner (not in the type stubs): value and end of one document.
 _SCAN_JSON: Callable[[str, int], tuple[Any, int]] = cast("Any", json.JSONDecoder()).scan_once
-_IYS_SYNC_FIELDS = ("seq", "status", "updated_at", "request_id", "error")
-_TRUSTED_IYS_SYNC = tuple(a.name for a in attrs.fields(IysSync)) == _IYS_SYNC_FIELDS and all(
-    isinstance(vars(IysSync).get(name), types.MemberDescriptorType) for name in _IYS_SYNC_FIELDS
-)
+_make_iys_sync = trusted(IysSync)
 
 
 def _raw_columns(columns: Iterable[sa.ColumnElement[Any]]) -> list[sa.ColumnElement[Any]]:
@@ -631,26 +629,11 @@ def _event_reader() -> Callable[[Sequence[Any]], ConsentEvent]:
 
 def _iys_sync_reader() -> Callable[[Sequence[Any]], IysSync]:
     """Rows of raw iys_sync columns (in table order) to IysSync records, without validators."""
-    dates: dict[Any, datetime] = {}
-    read_date, statuses = _utc_reader(), _IYS_STATUSES
-    if not _TRUSTED_IYS_SYNC:  # pragma: no cover - only if IysSync's fields change
-        return lambda row: IysSync(row[0], statuses[row[1]], read_date(row[2]), row[3], row[4])
-    set_seq, set_status, set_updated_at, set_request_id, set_error = (
-        vars(IysSync)[name].__set__ for name in _IYS_SYNC_FIELDS
-    )
+    read_date, statuses, make = _utc_reader(), _IYS_STATUSES, _make_iys_sync
 
     def read(row: Sequence[Any]) -> IysSync:
         seq, status, updated_at, request_id, error = row
-        updated = dates.get(updated_at)
-        if updated is None:
-            updated = dates[updated_at] = read_date(updated_at)
-        record: IysSync = object.__new__(IysSync)
-        set_seq(record, seq)
-        set_status(record, statuses[status])
-        set_updated_at(record, updated)
-        set_request_id(record, request_id)
-        set_error(record, error)
-        return record
+        return make(seq, statuses[status], read_date(updated_at), request_id, error)
 
     return read
 
