@@ -311,7 +311,7 @@ def test_unrelated_exceptions_are_not_swallowed() -> None:
         (0x0B, "submit_sm", SubmitRejected, "ESME_RINVDSTADR"),
         (0x0E, "bind_transceiver", BindRefused, None),
         (0x0F, "bind_transmitter", BindRefused, None),
-        (0x0D, "bind_receiver", BindRefused, None),
+        (0x0D, "bind_receiver", ConnectionFailed, None),  # ESME_RBINDFAIL: retried
         (0x53, "bind_transceiver", BindRefused, None),
         (0x08, "bind_transceiver", ConnectionFailed, None),
         (0x05, "bind_transceiver", ConnectionFailed, None),
@@ -322,8 +322,8 @@ def test_command_status_mapping(
     status: int, what: str, expected: type[IsobilError], code: str | None
 ) -> None:
     """ESME_RTHROTTLED/RMSGQFUL throttle; a bind refused for its credentials or system
-    type is BindRefused (permanent), other bind refusals fail the connection; others
-    reject."""
+    type is BindRefused (permanent), other bind refusals (the generic ESME_RBINDFAIL
+    too) fail the connection, which is retried; others reject."""
     error = status_error(status, what)
     assert type(error) is expected
     assert getattr(error, "code", None) == code

@@ -166,17 +166,22 @@ def connect(server: RawSmsc, **options: Any) -> SmppTransport:
     return transport
 
 
-def test_refused_bind_is_retried_with_backoff(caplog: pytest.LogCaptureFixture) -> None:
-    """Two binds refused with ESME_RSYSERR, then accepted: bound, and no password logged."""
-    server = RawSmsc(refuse_binds=2)
+@pytest.mark.parametrize(("status", "name"), [(0x08, "ESME_RSYSERR"), (0x0D, "ESME_RBINDFAIL")])
+def test_refused_bind_is_retried_with_backoff(
+    status: int, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two binds refused with a passing status (ESME_RSYSERR, or the generic
+    ESME_RBINDFAIL a session limit gives), then accepted: bound, and no password logged."""
+    server = RawSmsc(refuse_binds=2, bind_status=status)
     try:
         with connect(server) as transport:
             assert transport.stats().bind_failures == 2
+            assert transport.refused is None
             assert transport.submit([outbound("+905321234567", "x")])[0].ok
     finally:
         server.close()
     logged = " ".join(r.getMessage() for r in caplog.records)
-    assert "ESME_RSYSERR" in logged
+    assert name in logged
     assert PASSWORD not in logged
 
 

@@ -199,7 +199,7 @@ class ConnectionFailed(TransportError):
 
 class BindRefused(ConnectionFailed, ConfigurationError):
     """Raised when the SMSC refuses the bind with a status no retry can change
-    (ESME_RINVPASWD, ESME_RINVSYSID, ESME_RBINDFAIL, ESME_RINVSYSTYP): the
+    (ESME_RINVPASWD, ESME_RINVSYSID, ESME_RINVSYSTYP): the
     credentials or the system type must be fixed. ``status`` is the SMPP name of
     the refusal; the message names it and the system_id, never the password.
 

@@ -233,9 +233,11 @@ class SmppTransport(Transport):
     with :class:`~isobil.Throttled` (or, when ``max_throttle_retries`` is set,
     after that many refusals of the part). ``throttle_delay`` is kept for
     compatibility and no longer used. A bind refused with a status no retry can
-    change (ESME_RINVPASWD, ESME_RINVSYSID, ESME_RBINDFAIL, ESME_RINVSYSTYP) is
+    change (ESME_RINVPASWD, ESME_RINVSYSID, ESME_RINVSYSTYP) is
     not retried: queued and later messages fail at once with
-    :class:`~isobil.BindRefused`, and :meth:`wait_bound` raises it. A dropped
+    :class:`~isobil.BindRefused`, and :meth:`wait_bound` raises it. Any other
+    refusal, ESME_RBINDFAIL included (SMSCs send it for passing conditions such as
+    a session limit), is retried like a dropped connection. A dropped
     connection is re-established after ``reconnect_delay`` seconds, doubling up
     to ``max_reconnect_delay``; parts sent but unanswered when it dropped are
     sent again (``resubmit_unanswered``) — SMPP cannot tell whether the SMSC

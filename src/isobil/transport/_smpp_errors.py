@@ -55,9 +55,12 @@ _DESCRIPTIONS: Final[dict[int, str]] = dict(smpplib.consts.DESCRIPTIONS)
 #: Statuses that mean "slow down and try again", not "this message is wrong".
 BACK_OFF_STATUSES: Final = frozenset({ESME_RTHROTTLED, ESME_RMSGQFUL})
 
-#: Bind refusals no retry can change: ESME_RBINDFAIL, ESME_RINVPASWD, ESME_RINVSYSID,
-#: ESME_RINVSYSTYP. The credentials or the system type must be fixed first.
-PERMANENT_BIND_STATUSES: Final = frozenset({0x0D, 0x0E, 0x0F, 0x53})
+#: Bind refusals no retry can change: ESME_RINVPASWD, ESME_RINVSYSID, ESME_RINVSYSTYP.
+#: The credentials or the system type must be fixed first. ESME_RBINDFAIL is not
+#: among them: SMSCs send that generic "bind failed" for passing conditions too (the
+#: account's session limit reached while an old session is being cleared, a
+#: maintenance window), so it is retried like a dropped connection, as Kannel does.
+PERMANENT_BIND_STATUSES: Final = frozenset({0x0E, 0x0F, 0x53})
 
 
 class ProtocolError(TransportError):
