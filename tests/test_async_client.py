@@ -92,14 +92,15 @@ def test_send_and_dispatch_give_what_the_client_gives() -> None:
             now = client.send(NOTICE, to=AUDIENCE)
             offer = client.send(OFFER, to=AUDIENCE, acknowledge=IYS_NOT_WIRED)
             queued = client.send(NOTICE, to=AUDIENCE, at=later)
-            report = client.dispatch(now=later + timedelta(minutes=1))
+            dispatched: list[int] = []
+            report = client.dispatch(now=later + timedelta(minutes=1), progress=dispatched.append)
             with pytest.raises(ComplianceError) as refused:
                 client.send(Message("İndirim!", brand="ACME"), to=AUDIENCE)
             return (
                 _shape(now.outcomes),
                 _shape(offer.outcomes),
                 _shape(queued.outcomes),
-                [report.handled, dict(report.outcomes)],
+                [report.handled, dict(report.outcomes), dispatched],
                 [str(refused.value)],
             )
 
@@ -109,19 +110,23 @@ def test_send_and_dispatch_give_what_the_client_gives() -> None:
             now = await client.send(NOTICE, to=AUDIENCE)
             offer = await client.send(OFFER, to=AUDIENCE, acknowledge=IYS_NOT_WIRED)
             queued = await client.send(NOTICE, to=AUDIENCE, at=later)
-            report = await client.dispatch(now=later + timedelta(minutes=1))
+            dispatched: list[int] = []
+            report = await client.dispatch(
+                now=later + timedelta(minutes=1), progress=dispatched.append
+            )
             with pytest.raises(ComplianceError) as refused:
                 await client.send(Message("İndirim!", brand="ACME"), to=AUDIENCE)
             return (
                 _shape(now.outcomes),
                 _shape(offer.outcomes),
                 _shape(queued.outcomes),
-                [report.handled, dict(report.outcomes)],
+                [report.handled, dict(report.outcomes), dispatched],
                 [str(refused.value)],
             )
 
     expected = on_sync()
     assert expected[3][0] == 3  # the queued send was dispatched: three distinct numbers
+    assert expected[3][2] == [3]  # progress: one batch, settled
     assert asyncio.run(on_async()) == expected
 
 

@@ -7,18 +7,21 @@ import io
 import json
 import zipfile
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
 
+import isobil.client
+from isobil import Client, FakeTransport, Message
 from isobil._cli import _dispatch, main
 from isobil._progress import Progress, format_bytes, format_duration
-from isobil.client import DispatchReport, OutcomeStatus
+from isobil.client import OutcomeStatus
 from isobil.contacts import ImportFailed, import_contacts
 from isobil.model import Recipient
-from isobil.storage import CampaignStatus, MemoryStorage, MessageState, UpsertResult
+from isobil.storage import MemoryStorage, UpsertResult
 
 PROGRESS_KEYS = {"event", "phase", "done", "total", "unit", "rate", "eta", "elapsed"}
 INFO = ["--category", "informational"]
@@ -389,61 +392,37 @@ def test_worker_json_prints_one_line_a_pass(ready: Path, capsys: Capsys) -> None
     assert json.loads(out) == {"dispatched": 0, "outcomes": {}, "lost": [], "pulled": 0}
 
 
-class _Campaign:
-    def __init__(self, id: str, status: CampaignStatus) -> None:
-        self.id = id
-        self.status = status
+def _queued(n: int, monkeypatch: pytest.MonkeyPatch) -> Client:
+    """A client with ``n`` informational messages queued for an hour from now, and the
+    client's clock moved past it."""
+    at = datetime.now(UTC) + timedelta(hours=1)
+    client = Client(transport=FakeTransport(), storage=MemoryStorage(), batch_size=500)
+    notice = Message("Siparişiniz kargoya verildi.", category="informational")
+    client.send(notice, to=[f"+90532{i:07d}" for i in range(n)], at=at)
+    monkeypatch.setattr(isobil.client, "_now", lambda: at + timedelta(seconds=1))
+    return client
 
 
-class _Storage:
-    def list_campaigns(self) -> list[_Campaign]:
-        return [_Campaign("a", CampaignStatus.RUNNING), _Campaign("b", CampaignStatus.DONE)]
-
-    def message_counts(self, campaign_id: str) -> dict[MessageState, int]:
-        assert campaign_id == "a"
-        return {MessageState.QUEUED: 1100}
-
-
-class _Client:
-    """Dispatches 1,200 queued messages, ``limit`` at a time."""
-
-    batch_size = 500
-
-    def __init__(self) -> None:
-        self.left = 1200
-        self.calls: list[int | None] = []
-        self.storage = _Storage()
-
-    def dispatch(self, *, limit: int | None = None) -> DispatchReport:
-        self.calls.append(limit)
-        handled = min(self.left, limit or self.left)
-        self.left -= handled
-        return DispatchReport(handled, {OutcomeStatus.SUBMITTED: handled}, ())
-
-
-def test_a_dispatch_pass_shows_progress_batch_by_batch() -> None:
-    """The worker dispatches a batch at a time; past the first batch it shows a line
-    whose total is what is queued, corrected when the pass runs out."""
-    client = _Client()
+def test_a_dispatch_pass_shows_progress_batch_by_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker pass over 1,200 queued messages, 500 a batch: past the first batch a line
+    shows whose total is what was dispatched plus what waits (queued or being submitted
+    behind it: exact here), and it counts up to 1,200."""
     out = io.StringIO()
-    bar = Progress(out, mode="json", clock=Clock(step=0.25))
-    report = _dispatch(client, bar)
-    assert client.calls == [500, 500, 500]
+    with _queued(1200, monkeypatch) as client:
+        report = _dispatch(client, Progress(out, mode="json", clock=Clock(step=0.25)))
     assert (report.handled, dict(report.outcomes)) == (1200, {OutcomeStatus.SUBMITTED: 1200})
     lines = _lines(out)
-    assert lines[0]["phase"] == "dispatching"
-    assert lines[0]["total"] == 500 + 1100
-    assert [line["done"] for line in lines][-1] == 1200
-    assert lines[-1]["total"] == 1200
+    assert {line["phase"] for line in lines} == {"dispatching"}
+    assert {line["total"] for line in lines} == {1200}
+    assert [line["done"] for line in lines] == [0, 500, 1000, 1200, 1200]
 
 
-def test_an_idle_dispatch_pass_is_one_call_and_silent() -> None:
-    """A pass with less than a batch to do makes one call and shows nothing."""
-    client = _Client()
-    client.left = 3
+def test_an_idle_dispatch_pass_is_silent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pass with less than a batch to do shows nothing."""
     out = io.StringIO()
-    report = _dispatch(client, Progress(out, mode="json"))
-    assert (client.calls, report.handled, out.getvalue()) == ([500], 3, "")
+    with _queued(3, monkeypatch) as client:
+        report = _dispatch(client, Progress(out, mode="json"))
+    assert (report.handled, out.getvalue()) == (3, "")
 
 
 def test_import_errors_name_the_flags(ready: Path, capsys: Capsys) -> None:

@@ -3,6 +3,7 @@ one, batches leave in order, and at most two batches are ever ``submitting``."""
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import multiprocessing.connection
 import sys
@@ -13,8 +14,11 @@ from typing import Any
 
 import pytest
 
+import isobil.client
 from _acme import ACME, IYS_NOT_WIRED
 from isobil import Client, FakeTransport, Message, OutcomeStatus, StorageError
+from isobil._cli import _dispatch
+from isobil._progress import Progress
 from isobil.model import ConsentSource, RecipientType
 from isobil.rules import (
     Citation,
@@ -134,6 +138,21 @@ def test_dispatch_prepares_the_next_batch_while_the_transport_sends(storage: Wat
     assert (report.handled, dict(report.outcomes)) == (10, {OutcomeStatus.SUBMITTED: 10})
     assert transport.batches == storage.marked
     assert sorted(s.to for s in transport.sent) == NUMBERS
+
+
+def test_a_worker_pass_prepares_the_next_batch_while_the_transport_sends(
+    storage: Watched, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`isobil worker` dispatches a pass in one pipelined call, not a batch per call."""
+    transport = Waiting(storage)
+    at = datetime.now(UTC) + timedelta(hours=1)
+    with Client(transport=transport, storage=storage, batch_size=3) as client:
+        client.send(NOTICE, to=NUMBERS, at=at)
+        monkeypatch.setattr(isobil.client, "_now", lambda: at + timedelta(seconds=1))
+        report = _dispatch(client, Progress(io.StringIO(), mode="off"))
+    assert transport.overlapped is True
+    assert (report.handled, dict(report.outcomes)) == (10, {OutcomeStatus.SUBMITTED: 10})
+    assert transport.batches == storage.marked
 
 
 def test_a_failure_preparing_a_batch_settles_the_one_in_flight(storage: Watched) -> None:

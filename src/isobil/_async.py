@@ -147,11 +147,16 @@ class AsyncClient:
             return outcome
 
     async def dispatch(
-        self, *, limit: int | None = None, now: datetime | None = None
+        self,
+        *,
+        limit: int | None = None,
+        now: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> DispatchReport:
-        """:meth:`Client.dispatch`, awaited."""
+        """:meth:`Client.dispatch`, awaited (``progress`` is called from a worker thread)."""
         with _span("isobil.dispatch", self.sync.transport) as traced:
-            return _dispatched(traced, await self._drive(self.sync._dispatch(limit=limit, now=now)))
+            steps = self.sync._dispatch(limit=limit, now=now, progress=progress)
+            return _dispatched(traced, await self._drive(steps))
 
     async def check(
         self,

@@ -741,41 +741,40 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _dispatch(client: Any, bar: Progress) -> Any:
-    """One pass of the worker: ``client.dispatch()`` a batch at a time, so that a pass
-    with more than one batch to send shows a progress line (total: the messages
-    queued in running campaigns, an estimate); an idle pass costs one call."""
-    from isobil.client import DispatchReport
+    """One pass of the worker: ``client.dispatch()``. Once a batch was full, so more may
+    follow, a progress line shows (total: what was dispatched plus what waits in running
+    campaigns, an estimate corrected at the end); an idle pass shows nothing."""
+    full = client.batch_size
+    shown = False
 
-    batch = client.batch_size
-    report = client.dispatch(limit=batch)
-    if report.handled < batch:
-        return report
-    handled = report.handled
-    counts = dict(report.outcomes)
-    lost = list(report.lost)
-    bar.phase("dispatching", handled + _queued(client.storage), "messages")
-    bar.update(handled)
+    def progress(done: int) -> None:
+        nonlocal shown
+        if not shown:
+            if done < full:
+                return
+            shown = True
+            bar.phase("dispatching", done + _waiting(client.storage), "messages")
+        bar.update(done)
+
     try:
-        while report.handled >= batch:
-            report = client.dispatch(limit=batch)
-            handled += report.handled
-            for status, count in report.outcomes.items():
-                counts[status] = counts.get(status, 0) + count
-            lost += report.lost
-            bar.update(handled)
+        return client.dispatch(progress=progress)
     finally:
-        bar.finish(complete=True)
-    return DispatchReport(handled, counts, tuple(lost))
+        if shown:
+            bar.finish(complete=True)
 
 
-def _queued(storage: Any) -> int:
-    """Messages waiting in running campaigns (some may be due only later)."""
+def _waiting(storage: Any) -> int:
+    """Messages of running campaigns not yet sent: queued (some may be due only later)
+    or being submitted."""
     from isobil.storage import CampaignStatus, MessageState
 
     return sum(
-        storage.message_counts(c.id).get(MessageState.QUEUED, 0)
-        for c in storage.list_campaigns()
-        if c.status is CampaignStatus.RUNNING
+        counts.get(MessageState.QUEUED, 0) + counts.get(MessageState.SUBMITTING, 0)
+        for counts in (
+            storage.message_counts(c.id)
+            for c in storage.list_campaigns()
+            if c.status is CampaignStatus.RUNNING
+        )
     )
 
 

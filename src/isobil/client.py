@@ -1425,19 +1425,34 @@ class Client(Resource):
         [outcome] = yield from self._finish(flight)
         return outcome
 
-    def dispatch(self, *, limit: int | None = None, now: datetime | None = None) -> DispatchReport:
+    def dispatch(
+        self,
+        *,
+        limit: int | None = None,
+        now: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> DispatchReport:
         """Send what is due — queued messages of running campaigns and due schedules — until
         nothing is left (or ``limit`` messages were handled); return what happened.
 
         Safe with several workers on one storage: each message is claimed by one
         worker at a time. Messages a lost worker left mid-submit become
         ``unknown`` once its lease ends (never resent blindly); messages it had
-        only claimed are taken over.
+        only claimed are taken over. ``progress``, when given, is called with the
+        number of messages handled so far each time a batch is settled (batches are
+        pipelined: the transport sends one while the next is claimed and checked).
         """
         with _span("isobil.dispatch", self.transport) as traced:
-            return _dispatched(traced, self._drive(self._dispatch(limit=limit, now=now)))
+            steps = self._dispatch(limit=limit, now=now, progress=progress)
+            return _dispatched(traced, self._drive(steps))
 
-    def _dispatch(self, *, limit: int | None, now: datetime | None) -> _Steps[DispatchReport]:
+    def _dispatch(
+        self,
+        *,
+        limit: int | None,
+        now: datetime | None,
+        progress: Callable[[int], None] | None = None,
+    ) -> _Steps[DispatchReport]:
         self._check_open()
         handled = 0
         counts: dict[OutcomeStatus, int] = {}
@@ -1458,10 +1473,16 @@ class Client(Resource):
                 handled += len(claimed)
                 yield claimed
 
+        done = 0
+
         def settled(claimed: list[OutboundMessage], flights: Sequence[_InFlight]) -> None:
+            nonlocal done
             for flight in flights:
                 for status, n in flight.counts.items():
                     counts[status] = counts.get(status, 0) + n
+            done += len(claimed)
+            if progress is not None:
+                progress(done)
 
         yield from self._pipelined(
             claims(), lambda claimed: self._start_claimed(claimed, contexts, now), settled
