@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from _acme import ACME, IYS_NOT_WIRED
 from isobil import Client, FakeTransport, Message, OutcomeStatus, _tracing
-from isobil.metrics import IsobilCollector, _rule_ids, serve
+from isobil.metrics import IsobilCollector, serve
 from isobil.storage import MemoryStorage, SQLStorage, Storage
 from isobil.testing.smsc import SmscSimulator
 from isobil.testing.storage import StorageContract
@@ -211,24 +211,6 @@ def test_a_failing_storage_is_reported_not_raised(caplog: pytest.LogCaptureFixtu
     assert of(samples, "isobil_storage_up") == {"": 0}
     assert of(samples, "isobil_messages", "state") == {}
     assert "disk I/O error" in caplog.text
-
-
-def test_rule_ids_are_read_from_stored_reasons() -> None:
-    """Each rule a reason names, once; a reason without one names nothing."""
-    known = {"my_rule"}
-    assert _rule_ids("TR-OPTOUT-001: opted out; TR-CONSENT-002: no proof", known) == [
-        "TR-OPTOUT-001",
-        "TR-CONSENT-002",
-    ]
-    assert _rule_ids("TR-OPTOUT-001 the recipient opted out as it was leaving", known) == [
-        "TR-OPTOUT-001"
-    ]
-    assert _rule_ids(
-        "TR-LEGACY-001: must come from before 2015-05-01; this one is dated 2016-01-01", known
-    ) == ["TR-LEGACY-001"]
-    assert _rule_ids("my_rule: mine; my_rule: again", known) == ["my_rule"]
-    assert _rule_ids("the recipient asked", known) == []
-    assert _rule_ids(None, known) == []
 
 
 def test_an_smpp_transport_exports_its_flow_control() -> None:

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from _acme import ACME, IYS_NOT_WIRED
 from isobil import Client, FakeTransport, Message
-from isobil.campaigns._reports import _rule_ids
 from isobil.errors import InvalidValue
 from isobil.storage import CreditKind
+from isobil.storage._records import reason_rule_ids
 
 OFFER = Message(
     "KAMPANYA: yeni sezon acme.com.tr Ret için ACME RET yazıp 4605'e gönderin.", brand="ACME"
@@ -167,10 +169,41 @@ def test_report_arguments_are_checked(client: Client) -> None:
             ("ACME-CUSTOM-001", "TR-CONSENT-001"),
         ),
         ("acme.rule: lower-case ids count when they come first", ("acme.rule",)),
+        (
+            "TR-CONSENT-001: no consent; my_rule: mine; my_rule: again",
+            ("TR-CONSENT-001", "my_rule"),
+        ),
         # "; word: " inside a message is not another rule
         ("TR-CONSENT-001: no consent; note: see İYS", ("TR-CONSENT-001",)),
+        (
+            "TR-LEGACY-001: must come from before 2015-05-01; this one is dated 2016-01-01",
+            ("TR-LEGACY-001",),
+        ),
+        # how earlier versions stored an opt-out caught as the message was leaving
+        ("TR-OPTOUT-001 the recipient opted out as it was leaving", ("TR-OPTOUT-001",)),
+        ("the recipient asked", ()),
         ("", ()),
+        (None, ()),
     ],
 )
-def test_rule_ids_are_read_back_from_stored_reasons(reason: str, ids: tuple[str, ...]) -> None:
-    assert _rule_ids(reason, {"TR-CONSENT-001": "Law 6563 art. 6(1)"}) == ids
+def test_rule_ids_are_read_back_from_stored_reasons(
+    reason: str | None, ids: tuple[str, ...]
+) -> None:
+    assert reason_rule_ids(reason, {"TR-CONSENT-001", "my_rule"}) == ids
+
+
+RULE_IDS = st.from_regex(r"[A-Z]{2,6}(-[A-Z0-9]{1,4}){1,3}", fullmatch=True)
+#: A rule's message: any text but the separator of two rules.
+WHYS = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40).filter(
+    lambda why: "; " not in why
+)
+
+
+@given(st.lists(st.tuples(RULE_IDS, WHYS), min_size=1, max_size=6))
+@settings(deadline=None)
+def test_a_reason_written_as_the_client_writes_it_reads_back_its_rules(
+    findings: list[tuple[str, str]],
+) -> None:
+    """However the rules' messages read, the ids come back in order, each once."""
+    reason = "; ".join(f"{rule_id}: {why}" for rule_id, why in findings)
+    assert reason_rule_ids(reason) == tuple(dict.fromkeys(rule_id for rule_id, _ in findings))

@@ -10,12 +10,19 @@ import enum
 import itertools
 import logging
 import os
-import re
 import secrets
 import threading
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -93,7 +100,7 @@ from isobil.storage import (
     Settlement,
     Storage,
 )
-from isobil.storage._records import trusted_message
+from isobil.storage._records import reason_rule_ids, trusted_message
 from isobil.transport import (
     CallbackApp,
     CallbackAuth,
@@ -235,7 +242,6 @@ _OUTCOME_OF = {
     MessageState.UNKNOWN: OutcomeStatus.UNKNOWN,
     MessageState.SUBMITTING: OutcomeStatus.UNKNOWN,
 }
-_RULE_ID = re.compile(r"(?:^|; )([A-Z]+(?:-[A-Z0-9]+)+): ")
 
 
 class _StoredOutcomes(Sequence[RecipientOutcome]):
@@ -252,11 +258,13 @@ class _StoredOutcomes(Sequence[RecipientOutcome]):
         campaign_id: str,
         early: list[tuple[int, RecipientOutcome]],
         total: int,
+        known: Collection[str],
     ) -> None:
         self._storage = storage
         self._campaign_id = campaign_id
         self._early = early
         self._total = total
+        self._known = known  # the ids of the rules in force, to read reasons with
 
     def __len__(self) -> int:
         return self._total
@@ -276,7 +284,11 @@ class _StoredOutcomes(Sequence[RecipientOutcome]):
                 message_id=message.id,
                 provider_id=message.provider_id,
                 reason=message.reason,
-                rule_ids=tuple(_RULE_ID.findall(message.reason or "")),
+                rule_ids=(
+                    reason_rule_ids(message.reason, self._known)
+                    if message.state is MessageState.BLOCKED
+                    else ()
+                ),
             )
         while pending is not None:
             yield pending[1]
@@ -326,11 +338,13 @@ class _Tally:
             self.counts[status] = self.counts.get(status, 0) + n
         self.credits += credits
 
-    def result(self, storage: Storage, campaign_id: str) -> SendResult:
+    def result(self, storage: Storage, campaign_id: str, rules: RuleSet) -> SendResult:
         outcomes: Sequence[RecipientOutcome] = (
             tuple(self.kept)
             if self.kept is not None
-            else _StoredOutcomes(storage, campaign_id, self.early, self.total)
+            else _StoredOutcomes(
+                storage, campaign_id, self.early, self.total, {r.id for r in rules.rules}
+            )
         )
         return SendResult(campaign_id, outcomes, MappingProxyType(self.counts), self.credits)
 
@@ -1223,7 +1237,7 @@ class Client(Resource):
         if not later or not tally.counts.get(OutcomeStatus.QUEUED):
             # Nothing left for a dispatcher (one finishes only campaigns with messages).
             self.storage.set_campaign_status(campaign.id, CampaignStatus.DONE)
-        return tally.result(self.storage, campaign.id)
+        return tally.result(self.storage, campaign.id, self.rules)
 
     def _new_campaign(
         self,

@@ -30,10 +30,9 @@ Installed with the extra ``isobil[prometheus]``; ``import isobil`` never imports
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Final
@@ -49,6 +48,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from isobil.errors import StorageError
 from isobil.storage import SENT_STATES, MessageState, MessageStats
+from isobil.storage._records import reason_rule_ids
 from isobil.transport import SmppStats, SmppTransport
 
 if TYPE_CHECKING:
@@ -60,8 +60,6 @@ __all__ = ["IsobilCollector", "MetricsServer", "serve"]
 
 log = logging.getLogger("isobil")
 
-#: What a rule id looks like (``TR-OPTOUT-001``), for ids no longer in the rule set.
-_RULE_ID: Final = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+")
 #: The ``rule`` label of a blocked message whose reason names no rule.
 OTHER: Final = "other"
 
@@ -87,21 +85,6 @@ _SMPP_GAUGES: Final = (
     ("rate", "the pacing rate flow control learned, submits/s (absent while unpaced)"),
     ("accepted_rate", "submits the SMSC accepted per second over the last 5 s"),
 )
-
-
-def _rule_ids(reason: str | None, known: Collection[str]) -> list[str]:
-    """The rule ids a blocked message's stored reason names, in order.
-
-    The client stores ``"TR-OPTOUT-001: why; TR-CONSENT-002: why"`` (earlier versions
-    stored ``"TR-OPTOUT-001 why"`` for an opt-out caught as the message was
-    leaving; such rows are still read).
-    """
-    found: list[str] = []
-    for part in (reason or "").split("; "):
-        token = re.split(r"[:\s]", part.strip(), maxsplit=1)[0]
-        if token and (token in known or _RULE_ID.fullmatch(token)) and token not in found:
-            found.append(token)
-    return found
 
 
 class IsobilCollector(Collector):
@@ -214,7 +197,7 @@ class IsobilCollector(Collector):
         known = {rule.id for rule in rules.rules} | set(rules.disabled)
         counts: dict[str, int] = {}
         for reason, count in stats.blocked.items():
-            for rule in _rule_ids(reason, known) or [OTHER]:
+            for rule in reason_rule_ids(reason, known) or (OTHER,):
                 counts[rule] = counts.get(rule, 0) + count
         return counts
 

@@ -8,7 +8,6 @@ lists who was not sent to and why, with the rules' citations.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -22,6 +21,7 @@ from isobil import phone
 from isobil._tables import write_csv, write_xlsx
 from isobil.errors import InvalidValue
 from isobil.storage import Campaign, CreditEntry, CreditKind, MessageState, Storage
+from isobil.storage._records import reason_rule_ids
 
 __all__ = [
     "ERROR_REASONS",
@@ -336,7 +336,7 @@ def compliance_report(
 
     ``citations`` maps the rule ids in force to their citations; a blocked
     message's reason (``"RULE-ID: why; …"``) is split on rule ids (see
-    ``_rule_ids``), and citations are given for the ids the client knows.
+    ``reason_rule_ids``), and citations are given for the ids the client knows.
     """
     if campaign_id is not None:
         found = storage.get_campaign(campaign_id)
@@ -360,7 +360,7 @@ def compliance_report(
                     BlockedMessage(
                         campaign.id,
                         message.to,
-                        _rule_ids(reason, citations),
+                        reason_rule_ids(reason, citations),
                         reason,
                         message.updated_at,
                     )
@@ -377,23 +377,3 @@ def compliance_report(
         tuple(blocked),
         MappingProxyType({r: citations[r] for r in sorted(met) if r in citations}),
     )
-
-
-_RULE_ID = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+")
-
-
-def _rule_ids(reason: str, known: Mapping[str, str]) -> tuple[str, ...]:
-    """The rule ids a stored reason names (``"TR-OPTOUT-001: …; ISOBIL-…: …"``).
-
-    The reason starts with a rule id; a later ``"; X: "`` starts another when X is
-    a rule the client knows or is shaped like one (``ACME-CUSTOM-001``), so a rule
-    since removed, or one only the sending worker had, still counts.
-    """
-    ids: list[str] = []
-    for index, piece in enumerate(reason.split("; ")):
-        head, sep, _ = piece.partition(": ")
-        if not sep or head in ids:
-            continue
-        if (index == 0 and head and " " not in head) or head in known or _RULE_ID.fullmatch(head):
-            ids.append(head)
-    return tuple(ids)

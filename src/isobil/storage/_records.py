@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -432,6 +433,39 @@ FAILURE_STATES = frozenset(
 
 def _counts(value: Mapping[Any, int]) -> Mapping[Any, int]:
     return MappingProxyType(dict(value))
+
+
+#: What a rule id looks like (``TR-OPTOUT-001``, ``ACME-CUSTOM-1``).
+_RULE_ID_SHAPE: Final = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+")
+
+
+def reason_rule_ids(reason: str | None, known: Collection[str] = ()) -> tuple[str, ...]:
+    """The rule ids a blocked message's stored reason names, in order, each once.
+
+    The client stores ``"TR-OPTOUT-001: why; TR-CONSENT-002: why"``. A piece's head
+    (before ``": "``) is a rule id when it is in ``known`` (the rules in force), is
+    shaped like one, or is the first piece's and has no space (a rule of your own
+    named ``acme.rule``), so a rule since removed, or one only the sending worker
+    had, still counts; ``"; note: …"`` inside a rule's message does not. Earlier
+    versions stored ``"TR-OPTOUT-001 why"`` for an opt-out caught as the message was
+    leaving; such rows are still read.
+    """
+    found: list[str] = []
+    for index, piece in enumerate((reason or "").split("; ")):
+        head, sep, _ = piece.partition(": ")
+        if not sep:
+            head = piece.partition(" ")[0]  # the earlier "ID why"
+        if (
+            head
+            and head not in found
+            and (
+                head in known
+                or _RULE_ID_SHAPE.fullmatch(head)
+                or (sep and index == 0 and " " not in head)
+            )
+        ):
+            found.append(head)
+    return tuple(found)
 
 
 @attrs.frozen
