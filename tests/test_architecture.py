@@ -15,7 +15,8 @@ ALLOWED: dict[str, set[str]] = {
     "_resource": set(),
     "_text": set(),
     "_tables": set(),
-    "_tracing": set(),
+    "_version": set(),
+    "_tracing": {"_version"},
     "_trusted": set(),
     "_net": {"errors"},
     "sms": {"errors"},
@@ -52,6 +53,8 @@ def _isobil_imports(path: Path) -> set[str]:
             parts = name.split(".")
             if parts[0] == "isobil" and len(parts) > 1:
                 found.add(parts[1])
+            elif parts == ["isobil"] and isinstance(node, ast.Import):
+                found.add("isobil")  # the package root: it imports every layer
     return found
 
 

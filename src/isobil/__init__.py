@@ -5,6 +5,7 @@ normalised, Turkish text encoded exactly, and every outcome accounted for.
 """
 
 from isobil._async import AsyncClient
+from isobil._version import __version__
 from isobil.client import (
     Client,
     OutcomeStatus,
@@ -54,8 +55,6 @@ from isobil.model import (
 from isobil.sms import Encoding, SegmentPlan, Template
 from isobil.storage import MessageState
 from isobil.transport import DeliveryStatus, FakeTransport, Transport
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "AsyncClient",

@@ -17,6 +17,8 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Final
 
+from isobil._version import __version__
+
 __all__ = ["Span", "span"]
 
 #: Attributes isobil sets are named ``isobil.<name>``.
@@ -131,8 +133,6 @@ def span(name: str, **attributes: Value) -> AbstractContextManager[Span]:
         return _UNTRACED
     known, tracer = _tracer
     if known is not provider:
-        import isobil
-
-        tracer = provider.get_tracer("isobil", isobil.__version__)
+        tracer = provider.get_tracer("isobil", __version__)
         _tracer = (provider, tracer)
     return _Traced(tracer, trace.StatusCode.ERROR, name, attributes)
