@@ -268,6 +268,23 @@ def test_import_command(tmp_path: Path) -> None:
         _run("isobil_import", str(tmp_path / "missing.csv"))
 
 
+def test_import_command_speaks_of_its_own_options(tmp_path: Path) -> None:
+    """Hints name the command's flags, not Python keywords; --invalid-csv lists every
+    invalid row the summary leaves out."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Telefon\n" + "".join(f"12{i}\n" for i in range(12)), encoding="utf-8")
+    listed = tmp_path / "invalid.csv"
+    printed = _run("isobil_import", str(bad), invalid_csv=str(listed), verbosity=0)
+    assert "… and 2 more invalid rows (--invalid-csv FILE writes them all)" in printed
+    assert "short_numbers" not in printed
+    assert len(listed.read_text(encoding="utf-8").splitlines()) == 1 + 12
+    unnamed = tmp_path / "unnamed.csv"
+    unnamed.write_text("foo;bar\n1;2\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="--mapping 'number=Müşteri GSM'") as refused:
+        _run("isobil_import", str(unnamed), verbosity=0)
+    assert "mapping=" not in str(refused.value)
+
+
 # -- the example shop on real servers -----------------------------------------------------
 
 
