@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 import httpx
@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+import isobil.metrics
 from _acme import ACME, IYS_NOT_WIRED
 from isobil import Client, FakeTransport, Message, OutcomeStatus, _tracing
 from isobil.metrics import IsobilCollector, serve
@@ -152,7 +153,7 @@ def test_a_campaign_sent_refused_and_delivered_on_the_endpoint(client: Client) -
         httpx.get(server.url, timeout=2)
 
 
-def test_due_messages_are_the_queue_depth(client: Client) -> None:
+def test_due_messages_are_the_queue_depth(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     """Queued messages count as due once their send time has passed."""
     run_campaign(client)
     registry = CollectorRegistry()
@@ -160,6 +161,14 @@ def test_due_messages_are_the_queue_depth(client: Client) -> None:
     stats = client.storage.message_stats(now=datetime.now(UTC) + timedelta(hours=2))
     assert stats.due == 3
     assert of(parse(generate_latest(registry).decode()), "isobil_messages_due") == {"": 0}
+
+    class TwoHoursOn(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+            return datetime.now(tz) + timedelta(hours=2)
+
+    monkeypatch.setattr(isobil.metrics, "datetime", TwoHoursOn)  # the scrape's clock
+    assert of(parse(generate_latest(registry).decode()), "isobil_messages_due") == {"": 3}
 
 
 def test_counters_only_rise_as_reports_settle_messages(client: Client) -> None:
