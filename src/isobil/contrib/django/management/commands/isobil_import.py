@@ -51,8 +51,9 @@ class Command(IsobilCommand):
                 )
             except ImportFailed as exc:
                 bar.finish()
-                self.stderr.write(exc.report.summary(TERMS))
-                self._write_invalid(exc.report, options["invalid_csv"])
+                if isinstance(exc.report, ImportReport):  # what was read before it stopped
+                    self.stderr.write(exc.report.summary(TERMS))
+                    self._write_invalid(exc.report, options["invalid_csv"])
                 raise CommandError(str(exc)) from exc
         self.stdout.write(report.summary(TERMS))
         self._write_invalid(report, options["invalid_csv"])
