@@ -81,6 +81,62 @@ def test_details_show_iys_registration(ledger: ConsentLedger, storage: MemorySto
     assert registered.iys.status is IysSyncStatus.REGISTERED
 
 
+def test_deciding_is_states_lean(storage: MemoryStorage) -> None:
+    """deciding() answers what states() does, field for field: İYS's RET standing against an
+    unregistered ONAY, shared brands, and İYS records made on or after ``before`` unknown."""
+    ledger = ConsentLedger(storage, shared={"ACME": ["BAYI"]}, clock=Clock(T0 + timedelta(days=9)))
+    day = timedelta(days=1)
+
+    def record(number: str, status: str, source: str, at: datetime, brand: str = "ACME") -> int:
+        event = ledger.record(number, status, source=source, brand=brand, consent_date=at)
+        assert event.seq is not None
+        return event.seq
+
+    registered = record("05321234501", "ONAY", "HS_WEB", T0, brand="BAYI")
+    record("05321234502", "RET", "IYS_3338", T0 - day)
+    pending = record("05321234502", "ONAY", "HS_WEB", T0)  # İYS's RET stands: not registered
+    record("05321234503", "RET", "IYS_3338", T0 - 2 * day)
+    late = record("05321234503", "ONAY", "HS_WEB", T0 - day)  # registered after T0
+    record("05321234504", "ONAY", "IYS_WEB", T0)
+    record("05321234505", "ONAY", "HS_MESAJ", T0)  # never pushed
+    record("05321234505", "RET", "HS_MESAJ", T0 + day)
+    storage.set_iys_sync(
+        [
+            IysSync(registered, IysSyncStatus.REGISTERED, T0),
+            IysSync(pending, IysSyncStatus.PENDING, T0, request_id="r-1"),
+            IysSync(late, IysSyncStatus.REGISTERED, T0 + day),  # known from then on
+        ]
+    )
+    numbers = [f"+9053212345{i:02d}" for i in range(7)]
+    for before in (None, T0 + timedelta(hours=1), T0 + 2 * day):
+        states = ledger.states(numbers, brand="ACME", before=before)
+        deciding = ledger.deciding(numbers, brand="ACME", before=before)
+        assert deciding.keys() == states.keys()
+        for number, state in states.items():
+            event, iys = state.event, state.iys
+            assert deciding[number] == (
+                event.seq,
+                state.status,
+                event.source,
+                event.consent_date,
+                event.evidence,
+                None if iys is None else iys.status,
+                None if iys is None else iys.updated_at,
+            )
+    now = ledger.deciding(numbers, brand="ACME")
+    assert {n: (d.status.value, d.source.value) for n, d in now.items()} == {
+        numbers[1]: ("ONAY", "HS_WEB"),
+        numbers[2]: ("RET", "IYS_3338"),
+        numbers[3]: ("ONAY", "HS_WEB"),
+        numbers[4]: ("ONAY", "IYS_WEB"),
+        numbers[5]: ("RET", "HS_MESAJ"),
+    }
+    assert now[numbers[2]].iys_status is None  # the İYS RET's, not the ONAY's pending record
+    asked = ledger.deciding(numbers, brand="ACME", before=T0 + timedelta(hours=1))
+    assert (asked[numbers[3]].status.value, asked[numbers[3]].iys_status) == ("RET", None)
+    assert asked[numbers[1]].iys_status is IysSyncStatus.REGISTERED
+
+
 def test_bad_records_are_refused(ledger: ConsentLedger) -> None:
     """Unknown brands, future dates, naive dates and bad enums are clear errors."""
     with pytest.raises(InvalidValue, match="unknown brand 'OMEGA': known brands are ACME, ZETA"):

@@ -476,13 +476,7 @@ class ConsentLedger:
             and event.source not in IYS_SOURCES
             and not _registered(iys.get(event.seq or 0))
         ]
-        if unconfirmed:
-            on_iys = self.storage.consent_states(
-                unconfirmed, brand=brands, channel=channel, before=before, sources=IYS_SOURCES
-            )
-            for address, event in on_iys.items():
-                if event.status is ConsentStatus.RET:
-                    deciding[address] = event
+        deciding.update(self._refused_on_iys(unconfirmed, brands, channel, before))
         return {
             address: ConsentState(event.status, event, iys.get(event.seq or 0))
             for address, event in deciding.items()
@@ -523,23 +517,30 @@ class ConsentLedger:
             and found.source not in IYS_SOURCES
             and found.iys_status is not registered
         ]
-        if unconfirmed:
-            on_iys = self.storage.consent_states(
-                unconfirmed, brand=brands, channel=channel, before=before, sources=IYS_SOURCES
-            )
-            for address, event in on_iys.items():
-                if event.status is ConsentStatus.RET:
-                    # As in states: the İYS record of the event it replaces is not its own.
-                    deciding[address] = DecidingConsent(
-                        event.seq or 0,
-                        event.status,
-                        event.source,
-                        event.consent_date,
-                        event.evidence,
-                        None,
-                        None,
-                    )
+        for address, event in self._refused_on_iys(unconfirmed, brands, channel, before).items():
+            # As in states: the İYS record of the event it replaces is not its own.
+            deciding[address] = DecidingConsent.from_event(event)
         return deciding
+
+    def _refused_on_iys(
+        self,
+        unconfirmed: list[str],
+        brands: str | frozenset[str],
+        channel: Channel,
+        before: datetime | None,
+    ) -> dict[str, ConsentEvent]:
+        """The RETs made on İYS that decide instead, for :meth:`states` and :meth:`deciding`.
+
+        ``unconfirmed``: the addresses whose deciding event is an ONAY of ours that
+        İYS has not registered. Where the latest event made on İYS (before
+        ``before``) is a RET, that RET stands: İYS is the authority.
+        """
+        if not unconfirmed:
+            return {}
+        on_iys = self.storage.consent_states(
+            unconfirmed, brand=brands, channel=channel, before=before, sources=IYS_SOURCES
+        )
+        return {a: e for a, e in on_iys.items() if e.status is ConsentStatus.RET}
 
     def history(self, number: str) -> list[ConsentEvent]:
         """Every event of ``number``, in the order they were recorded."""

@@ -66,6 +66,26 @@ class DecidingConsent(NamedTuple):
     iys_status: IysSyncStatus | None
     iys_updated_at: datetime | None
 
+    @classmethod
+    def from_event(cls, event: ConsentEvent, record: IysSync | None = None) -> DecidingConsent:
+        """What ``event`` decides, with the status and time of its İYS sync ``record``.
+
+        The one place a deciding consent is made of a stored event (``None``: no record).
+        """
+        # tuple.__new__, not the NamedTuple's own: this runs once per recipient of an audience.
+        return tuple.__new__(
+            cls,
+            (
+                event.seq or 0,
+                event.status,
+                event.source,
+                event.consent_date,
+                event.evidence,
+                None if record is None else record.status,
+                None if record is None else record.updated_at,
+            ),
+        )
+
 
 class Storage(Resource, abc.ABC):
     """Persistence for contacts, consent, campaigns, credits and schedules.
@@ -206,7 +226,8 @@ class Storage(Resource, abc.ABC):
         ``brand`` may name several brands whose events decide together (a consent
         shared by a brand and its dealers). Only events whose ``consent_date`` is
         before ``before`` count when it is given, and only events from ``sources``
-        when those are given.
+        when those are given. The result's order is unspecified (a backend may
+        answer in the order its query finds the rows): look addresses up by key.
         """
 
     def consent_states_with_iys(
@@ -221,24 +242,16 @@ class Storage(Resource, abc.ABC):
 
         The same deciding events (and ``brand``, ``channel``, ``before``), each
         with the status and time of its :meth:`iys_sync` record as stored (not
-        filtered by ``before``). This default reads both; a backend may answer
-        in one query, without building a :class:`ConsentEvent` per address.
+        filtered by ``before``). The result's order is unspecified, as there.
+        This default reads both; a backend may answer in one query, without
+        building a :class:`ConsentEvent` per address.
         """
         deciding = self.consent_states(addresses, brand=brand, channel=channel, before=before)
         synced = self.iys_sync(e.seq for e in deciding.values() if e.seq is not None)
-        found: dict[str, DecidingConsent] = {}
-        for address, event in deciding.items():
-            record = synced.get(event.seq or 0)
-            found[address] = DecidingConsent(
-                event.seq or 0,
-                event.status,
-                event.source,
-                event.consent_date,
-                event.evidence,
-                None if record is None else record.status,
-                None if record is None else record.updated_at,
-            )
-        return found
+        return {
+            address: DecidingConsent.from_event(event, synced.get(event.seq or 0))
+            for address, event in deciding.items()
+        }
 
     @abc.abstractmethod
     def set_iys_sync(self, records: Iterable[IysSync]) -> None:

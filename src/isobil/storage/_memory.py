@@ -256,7 +256,7 @@ class MemoryStorage(Storage):
         brands = {brand} if isinstance(brand, str) else set(brand)
         found: dict[str, DecidingConsent] = {}
         # _deciding inlined: this runs once per recipient of an audience.
-        new, lean = tuple.__new__, DecidingConsent
+        lean = DecidingConsent.from_event
         with self._lock:
             events, synced = self._consent, self._iys
             positions_of = self._consent_positions().get
@@ -272,22 +272,8 @@ class MemoryStorage(Storage):
                         continue
                     if current is None or consent_sort_key(event) > consent_sort_key(current):
                         current = event
-                if current is None:
-                    continue
-                seq = current.seq or 0
-                record = synced.get(seq)
-                found[address] = new(
-                    lean,
-                    (
-                        seq,
-                        current.status,
-                        current.source,
-                        current.consent_date,
-                        current.evidence,
-                        None if record is None else record.status,
-                        None if record is None else record.updated_at,
-                    ),
-                )
+                if current is not None:
+                    found[address] = lean(current, synced.get(current.seq or 0))
         return found
 
     def _deciding(
