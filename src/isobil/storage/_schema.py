@@ -10,6 +10,7 @@ revision in its own version table).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -34,6 +35,7 @@ __all__ = [
     "messages",
     "metadata",
     "otp",
+    "read_utc",
     "schedule_occurrences",
     "schedules",
     "seq_type",
@@ -47,6 +49,24 @@ __all__ = [
 REVISIONS: tuple[str, ...] = tuple(f"{n:04d}" for n in range(1, 11))
 HEAD = REVISIONS[-1]
 VERSION_TABLE = "isobil_alembic_version"
+
+
+@overload
+def read_utc(value: None, dialect: Dialect | None = None) -> None: ...
+@overload
+def read_utc(value: datetime | str, dialect: Dialect | None = None) -> datetime: ...
+def read_utc(value: datetime | str | None, dialect: Dialect | None = None) -> datetime | None:
+    """A stored time as :class:`UTCDateTime` reads it back: aware, in UTC.
+
+    ``value`` is what the database gave: PostgreSQL's aware datetime, or SQLite's
+    naive UTC time (text when read straight from the driver). ``dialect`` is
+    unused: this is ``UTCDateTime.process_result_value``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -68,10 +88,8 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    # One function reads UTCDateTime values, here and where storage reads rows raw.
+    process_result_value = staticmethod(read_utc)
 
 
 def key_type() -> sa.types.TypeEngine[str]:

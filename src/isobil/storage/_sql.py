@@ -296,11 +296,41 @@ class _Database:
     @contextlib.contextmanager
     def tx(self, action: str, *, write: bool = False) -> Iterator[sa.Connection]:
         """One transaction; database failures come out as StorageError."""
+        return self._transaction(action, write, raw=False)
+
+    @contextlib.contextmanager
+    def cursor(self, action: str, *, write: bool = False) -> Iterator[Any]:
+        """A DB-API cursor in one transaction, under the rules of :meth:`tx`
+        (BEGIN IMMEDIATE for SQLite writes, failures as StorageError), without its
+        per-transaction cost: a per-batch read costs what the database spends on it."""
+        return self._transaction(action, write, raw=True)
+
+    def _transaction(self, action: str, write: bool, *, raw: bool) -> Iterator[Any]:
+        # The generator of tx and cursor (which return it, so neither adds a layer).
         if self._closed:
             raise StorageError(f"{action} failed: the storage at {self.safe_url} is closed")
         try:
-            with self.serial, (self.write_engine if write else self.engine).begin() as conn:
-                yield conn
+            with self.serial:
+                if not raw:
+                    with (self.write_engine if write else self.engine).begin() as conn:
+                        yield conn
+                    return
+                connection = self.engine.raw_connection()
+                try:
+                    cursor = connection.cursor()
+                    try:
+                        if not self.postgresql:  # psycopg begins by itself
+                            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                        yield cursor
+                    except BaseException:
+                        connection.rollback()
+                        raise
+                    else:
+                        connection.commit()
+                    finally:
+                        cursor.close()
+                finally:
+                    connection.close()  # back to the pool
         except self.errors as exc:
             raise self.wrap(action, exc) from exc
 
@@ -504,65 +534,28 @@ def _iys_sync(row: sa.Row[Any]) -> IysSync:
 # Reading 100,000 recipients' contacts and consent states back is a preflight's
 # main cost: SQLAlchemy's per-value result processing (datetimes parsed by a
 # regular expression) and the models' converters (every number normalised
-# again) cost more than the queries. These readers take raw columns (see
-# _raw_columns) and build the records from values already in stored form.
+# again) cost more than the queries. These readers take the driver's rows (see
+# _fetch_all) and build the records from values already in stored form; each
+# caller keeps, inline, the values it has read, as a bulk read repeats them.
 _IYS_STATUSES = {m.value: m for m in IysSyncStatus}
 #: The JSON decoder's C scanner (not in the type stubs): value and end of one document.
 _SCAN_JSON: Callable[[str, int], tuple[Any, int]] = cast("Any", json.JSONDecoder()).scan_once
 _make_iys_sync = trusted(IysSync)
 
 
-def _raw_columns(columns: Iterable[sa.ColumnElement[Any]]) -> list[sa.ColumnElement[Any]]:
-    """``columns`` with datetimes handed over as the driver gives them (see :func:`_utc_reader`)."""
-    return [
-        sa.type_coerce(c, sa.String()).label(c.name)
-        if isinstance(c.type, t.UTCDateTime) and c.name is not None
-        else c
-        for c in columns
-    ]
-
-
-def _utc_reader() -> Callable[[Any], datetime]:
-    """Stored datetimes (SQLite's text, PostgreSQL's datetimes) as aware UTC datetimes.
-
-    What ``UTCDateTime`` gives, for one bulk read: a value that repeats is read once.
-    """
-    seen: dict[Any, datetime] = {}
-
-    def read(value: Any) -> datetime:
-        found = seen.get(value)
-        if found is None:
-            found = datetime.fromisoformat(value) if isinstance(value, str) else value
-            found = found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
-            seen[value] = found
-        return found
-
-    return read
-
-
-def _json_reader() -> Callable[[str], dict[str, str]]:
-    """``_loads`` for one bulk read: a text that repeats is parsed once (and shared).
-
-    Safe to share: records wrap the mapping read-only (``MappingProxyType``).
-    """
-    seen: dict[str, dict[str, str]] = {}
-    scan = _SCAN_JSON
-
-    def read(text: str) -> dict[str, str]:
-        found = seen.get(text)
-        if found is None:
-            # The C scanner alone: json.loads adds two regular-expression
-            # matches for surrounding white space, which _encode never writes.
-            try:
-                found, end = scan(text, 0)
-            except StopIteration:
-                end = -1
-            if end != len(text) or type(found) is not dict:
-                found = _loads(text)  # the careful path (and its error)
-            seen[text] = found
-        return found
-
-    return read
+def _json(text: str) -> dict[str, str]:
+    """``_loads`` for bulk reads. A text that repeats may be parsed once and its
+    mapping shared: records wrap it read-only (``MappingProxyType``)."""
+    # The C scanner alone: json.loads adds two regular-expression matches for
+    # surrounding white space, which _encode never writes.
+    found: dict[str, str]
+    try:
+        found, end = _SCAN_JSON(text, 0)
+    except StopIteration:
+        end = -1
+    if end != len(text) or type(found) is not dict:
+        return _loads(text)  # the careful path (and its error)
+    return found
 
 
 def _fetch_all(result: sa.CursorResult[Any]) -> list[Any]:
@@ -576,12 +569,12 @@ def _fetch_all(result: sa.CursorResult[Any]) -> list[Any]:
 def _event_reader() -> Callable[[Sequence[Any]], ConsentEvent]:
     """Rows of raw event columns (in table order) to ConsentEvents, without converters.
 
-    Inlines _utc_reader and _json_reader: it runs once per recipient of an audience.
+    It runs once per recipient of an audience: a value that repeats is read once.
     """
     dates: dict[Any, datetime] = {}
     proofs: dict[str, dict[str, str]] = {}
     statuses, sources, channels, kinds = _STATUSES, _SOURCES, _CHANNELS, _RECIPIENT_TYPES
-    read_date, read_json, event = _utc_reader(), _json_reader(), trusted_consent_event
+    read_date, read_json, event = t.read_utc, _json, trusted_consent_event
 
     def read(row: Sequence[Any]) -> ConsentEvent:
         (
@@ -629,11 +622,15 @@ def _event_reader() -> Callable[[Sequence[Any]], ConsentEvent]:
 
 def _iys_sync_reader() -> Callable[[Sequence[Any]], IysSync]:
     """Rows of raw iys_sync columns (in table order) to IysSync records, without validators."""
-    read_date, statuses, make = _utc_reader(), _IYS_STATUSES, _make_iys_sync
+    dates: dict[Any, datetime] = {}
+    read_date, statuses, make = t.read_utc, _IYS_STATUSES, _make_iys_sync
 
     def read(row: Sequence[Any]) -> IysSync:
         seq, status, updated_at, request_id, error = row
-        return make(seq, statuses[status], read_date(updated_at), request_id, error)
+        at = dates.get(updated_at)
+        if at is None:
+            at = dates[updated_at] = read_date(updated_at)
+        return make(seq, statuses[status], at, request_id, error)
 
     return read
 
@@ -841,23 +838,31 @@ _CONTACT_GROUP_PG = sa.text(
 # :meth:`SQLStorage._raw`).
 
 _MESSAGE_STATES = {state.value: state for state in MessageState}
-_RAW_INSERT_MESSAGES = """
-    INSERT INTO isobil_messages (id, campaign_id, recipient, text, parts, state, not_before,
-        claimed_by, lease_until, provider_id, error_code, reason, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-_COPY_MESSAGES = """
-    COPY isobil_messages (id, campaign_id, recipient, text, parts, state, not_before,
-        claimed_by, lease_until, provider_id, error_code, reason, updated_at)
-    FROM STDIN
-"""
+
+
+def _with_message_columns(text: str) -> str:
+    """``text`` with ``{columns}``: a message's columns in table order, as
+    :meth:`SQLStorage._outbound` reads them; ``{m_columns}``: the same, of ``m``;
+    ``{marks}``: a ``?`` for each."""
+    names = t.messages.c.keys()
+    return text.format(
+        columns=", ".join(names),
+        m_columns=", ".join(f"m.{name}" for name in names),
+        marks=", ".join("?" * len(names)),
+    )
+
+
+_RAW_INSERT_MESSAGES = _with_message_columns(
+    "INSERT INTO isobil_messages ({columns}) VALUES ({marks})"
+)
+_COPY_MESSAGES = _with_message_columns("COPY isobil_messages ({columns}) FROM STDIN")
 _RAW_INSERT_CAMPAIGN = """
     INSERT INTO isobil_campaigns
         (id, text, category, created_at, status, brand, name, originator, send_at, schedule_id)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT DO NOTHING
 """
-_RAW_CLAIM_SQLITE = """
+_RAW_CLAIM_SQLITE = _with_message_columns("""
     UPDATE isobil_messages SET claimed_by = ?, lease_until = ?, updated_at = ?
     WHERE id IN (
         SELECT due.id FROM isobil_messages AS due
@@ -867,12 +872,11 @@ _RAW_CLAIM_SQLITE = """
           AND (due.lease_until IS NULL OR due.lease_until < ?)
         ORDER BY due.id LIMIT ?
     )
-    RETURNING id, campaign_id, recipient, text, parts, state, not_before, claimed_by,
-        lease_until, provider_id, error_code, reason, updated_at
-"""
+    RETURNING {columns}
+""")
 # Rows another worker is claiming right now are skipped, not waited for;
 # MATERIALIZED makes sure the locking SELECT runs exactly once.
-_RAW_CLAIM_PG = """
+_RAW_CLAIM_PG = _with_message_columns("""
     WITH candidates AS MATERIALIZED (
         SELECT due.id FROM isobil_messages AS due
         JOIN isobil_campaigns ON isobil_campaigns.id = due.campaign_id
@@ -884,12 +888,11 @@ _RAW_CLAIM_PG = """
     )
     UPDATE isobil_messages AS m SET claimed_by = %s, lease_until = %s, updated_at = %s
     FROM candidates WHERE m.id = candidates.id
-    RETURNING m.id, m.campaign_id, m.recipient, m.text, m.parts, m.state, m.not_before,
-        m.claimed_by, m.lease_until, m.provider_id, m.error_code, m.reason, m.updated_at
-"""
-# One statement for the batch, joined to its outcomes: (id, state, provider_id,
+    RETURNING {m_columns}
+""")
+# One statement for the batch, joined to its outcomes v: (id, state, provider_id,
 # error_code, reason) rows, a JSON array on SQLite, arrays unnested on PostgreSQL.
-_RAW_SETTLE_SQLITE = """
+_RAW_SETTLE = """
     UPDATE isobil_messages AS m
     SET state = v.state,
         updated_at = ?,
@@ -898,30 +901,25 @@ _RAW_SETTLE_SQLITE = """
         reason = COALESCE(v.reason, m.reason),
         claimed_by = CASE WHEN v.state = 'queued' THEN NULL ELSE m.claimed_by END,
         lease_until = CASE WHEN v.state = 'queued' THEN NULL ELSE m.lease_until END
-    FROM (
+    FROM {outcomes}
+    WHERE m.id = v.id AND m.state = 'submitting'
+    RETURNING {returning}
+"""
+_RAW_SETTLE_SQLITE = _RAW_SETTLE.format(
+    outcomes="""(
         SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS state,
                json_extract(value, '$[2]') AS provider_id,
                json_extract(value, '$[3]') AS error_code, json_extract(value, '$[4]') AS reason
         FROM json_each(?)
-    ) AS v
-    WHERE m.id = v.id AND m.state = 'submitting'
-    RETURNING id
-"""
-_RAW_SETTLE_PG = """
-    UPDATE isobil_messages AS m
-    SET state = v.state,
-        updated_at = %s,
-        provider_id = COALESCE(v.provider_id, m.provider_id),
-        error_code = COALESCE(v.error_code, m.error_code),
-        reason = COALESCE(v.reason, m.reason),
-        claimed_by = CASE WHEN v.state = 'queued' THEN NULL ELSE m.claimed_by END,
-        lease_until = CASE WHEN v.state = 'queued' THEN NULL ELSE m.lease_until END
-    FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),
+    ) AS v""",
+    returning="id",
+)
+_RAW_SETTLE_PG = _RAW_SETTLE.format(
+    outcomes="""unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),
                 CAST(? AS text[]), CAST(? AS text[]))
-         AS v(id, state, provider_id, error_code, reason)
-    WHERE m.id = v.id AND m.state = 'submitting'
-    RETURNING m.id
-"""
+         AS v(id, state, provider_id, error_code, reason)""",
+    returning="m.id",
+)
 _RAW_UPSERT_PARTS = """
     INSERT INTO isobil_message_parts (provider_id, message_id, part, status, error_code, updated_at)
     VALUES (?, ?, ?, NULL, NULL, ?)
@@ -999,36 +997,6 @@ class _Conflict(Exception):
     """A raw insert hit a key or a reference: roll back and take the checking path."""
 
 
-def _naive_refused(value: datetime) -> ValueError:
-    return ValueError(f"a naive datetime cannot be stored: {value!r}")
-
-
-def _sqlite_time(value: datetime | None) -> str | None:
-    """``value`` as UTCDateTime writes it on SQLite: naive UTC text, microseconds always."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise _naive_refused(value)
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _pg_time(value: datetime | None) -> datetime | None:
-    """``value`` as UTCDateTime writes it on PostgreSQL (a ``timestamptz``)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise _naive_refused(value)
-    return value.astimezone(UTC)
-
-
-def _sqlite_read_time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-def _pg_read_time(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC)
-
-
 class SQLStorage(Storage):
     """Keeps everything in SQLite or PostgreSQL; safe for many threads and processes.
 
@@ -1062,12 +1030,12 @@ class SQLStorage(Storage):
             import psycopg
 
             self._conflicts += (psycopg.IntegrityError,)
-        # How the raw per-batch path writes and reads UTCDateTime values.
-        self._time: Callable[[datetime | None], Any] = (
-            _pg_time if self._postgresql else _sqlite_time
-        )
-        self._read_time: Callable[[Any], datetime | None] = (
-            _pg_read_time if self._postgresql else _sqlite_read_time
+        # The raw per-batch path writes times through UTCDateTime's own bind
+        # processing (SQLite: its naive UTC text); it reads them with t.read_utc.
+        dialect = self._db.engine.dialect
+        self._time = cast(
+            "Callable[[datetime | None], Any]",
+            t.UTCDateTime().dialect_impl(dialect).bind_processor(dialect),
         )
 
     def _open_at(self, current: str | None, auto_upgrade: bool) -> None:
@@ -1134,44 +1102,16 @@ class SQLStorage(Storage):
             self._statements[key] = sql
         return sql
 
-    @contextlib.contextmanager
-    def _cursor(self, action: str, *, write: bool = False) -> Iterator[Any]:
-        """A DB-API cursor in one transaction, under the rules of :meth:`_Database.tx`
-        (BEGIN IMMEDIATE for SQLite writes, failures as StorageError), without its
-        per-transaction cost: a per-batch read costs what the database spends on it."""
-        db = self._db
-        if db._closed:
-            raise StorageError(f"{action} failed: the storage at {db.safe_url} is closed")
-        try:
-            with db.serial:
-                connection = db.engine.raw_connection()
-                try:
-                    cursor = connection.cursor()
-                    try:
-                        if not self._postgresql:  # psycopg begins by itself
-                            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                        yield cursor
-                    except BaseException:
-                        connection.rollback()
-                        raise
-                    else:
-                        connection.commit()
-                    finally:
-                        cursor.close()
-                finally:
-                    connection.close()  # back to the pool
-        except db.errors as exc:
-            raise db.wrap(action, exc) from exc
-
     def _outbound(self, rows: Iterable[Sequence[Any]]) -> list[OutboundMessage]:
         """Messages from raw rows of their columns in table order."""
         # Claimed together, they share their times: each is read once.
         times: dict[Any, datetime | None] = {None: None}
+        read_utc = t.read_utc
 
         def time(value: Any) -> datetime | None:
             read: datetime | None = times.get(value, _UNREAD)
             if read is _UNREAD:
-                read = times[value] = self._read_time(value)
+                read = times[value] = read_utc(value)
             return read
 
         make = trusted_message  # the rows storage wrote: nothing to convert or check
@@ -1392,15 +1332,18 @@ class SQLStorage(Storage):
             "get_contacts", lambda: sa.select(*columns).where(self._among(c.c.number))
         )
         found: dict[str, Recipient] = {}
-        read_json, kinds, contact = _json_reader(), _RECIPIENT_TYPES, trusted_recipient
+        parsed: dict[str, dict[str, str]] = {}  # the custom fields: the same few repeat
+        read_json, kinds, contact = _json, _RECIPIENT_TYPES, trusted_recipient
         with self._db.tx("get_contacts") as conn:
             for chunk in _chunks(dict.fromkeys(numbers), self._in_size):
                 rows = _fetch_all(conn.execute(query, {"values": self._listed(chunk)}))
                 # Stored through Recipient(...): already normalised and converted (see _contact).
-                by_number = {
-                    number: contact(number, name, surname, email, read_json(fields), kinds[kind])
-                    for number, name, surname, email, fields, kind in rows
-                }
+                by_number: dict[str, Recipient] = {}
+                for number, name, surname, email, fields, kind in rows:
+                    custom = parsed.get(fields)
+                    if custom is None:
+                        custom = parsed[fields] = read_json(fields)
+                    by_number[number] = contact(number, name, surname, email, custom, kinds[kind])
                 if len(by_number) == len(chunk):  # every one asked for: in the order asked
                     found.update(zip(chunk, map(by_number.__getitem__, chunk), strict=True))
                     continue
@@ -1546,7 +1489,7 @@ class SQLStorage(Storage):
             dated = (self._time(before),)
         sql = self._raw(sql)
         found: set[str] = set()
-        with self._cursor("blacklisted") as cursor:
+        with self._db.cursor("blacklisted") as cursor:
             for chunk in _chunks(dict.fromkeys(numbers), self._in_size):
                 cursor.execute(sql, (self._listed(chunk), *dated))
                 found.update(row[0] for row in cursor)
@@ -1662,10 +1605,9 @@ class SQLStorage(Storage):
             params["before"] = before
         found: dict[str, DecidingConsent] = {}
         # Values repeat (a bulk import's dates, a sync's time): each is read once.
-        dates: dict[Any, datetime] = {}
-        synced_at: dict[Any, datetime | None] = {None: None}
+        times: dict[Any, datetime | None] = {None: None}
         proofs: dict[str, Mapping[str, str]] = {}
-        read_date, read_json, proxy = _utc_reader(), _json_reader(), types.MappingProxyType
+        read_date, read_json, proxy = t.read_utc, _json, types.MappingProxyType
         statuses, sources, new, lean = _STATUSES, _SOURCES, tuple.__new__, DecidingConsent
         synced: dict[str | None, IysSyncStatus | None] = {None: None}
         synced.update(_IYS_STATUSES)
@@ -1677,10 +1619,12 @@ class SQLStorage(Storage):
                     conn.execute(query, params)
                 ):
                     try:
-                        date, at = dates[given], synced_at[iys_at]
+                        date, at = times[given], times[iys_at]
                     except KeyError:
-                        date = dates[given] = read_date(given)
-                        at = synced_at[iys_at] = None if iys_at is None else read_date(iys_at)
+                        for value in (given, iys_at):
+                            if value not in times:
+                                times[value] = read_date(value)
+                        date, at = times[given], times[iys_at]
                     proof = proofs.get(evidence)
                     if proof is None:
                         proof = proofs[evidence] = proxy(read_json(evidence))
@@ -1693,7 +1637,7 @@ class SQLStorage(Storage):
     def _deciding_events(
         self, *, dated: bool, filtered: bool, lean: bool = False
     ) -> sa.Select[Any]:
-        """The deciding event of each listed address: raw columns, in table order.
+        """The deciding event of each listed address: its columns in table order.
 
         ``lean``: the address, seq, status, source, date and evidence of the
         event, then the status and time of its İYS sync record (NULL if none).
@@ -1702,12 +1646,12 @@ class SQLStorage(Storage):
 
         def lean_columns(events: sa.FromClause) -> list[sa.ColumnElement[Any]]:
             return [
-                *_raw_columns(
+                *(
                     events.c[name]
                     for name in ("address", "seq", "status", "source", "consent_date", "evidence")
                 ),
                 s.c.status.label("iys_status"),
-                sa.type_coerce(s.c.updated_at, sa.String()).label("iys_updated_at"),
+                s.c.updated_at.label("iys_updated_at"),
             ]
 
         def conditions(events: sa.FromClause) -> list[sa.ColumnElement[bool]]:
@@ -1751,7 +1695,7 @@ class SQLStorage(Storage):
                     .join(e, e.c.seq == seq)
                     .outerjoin(s, s.c.seq == e.c.seq)
                 )
-            return sa.select(*_raw_columns(e.c)).select_from(listed).join(e, e.c.seq == seq)
+            return sa.select(e).select_from(listed).join(e, e.c.seq == seq)
         rank = sa.func.row_number().over(partition_by=e.c.address, order_by=deciding_first(e))
         ranked = (
             sa.select(e, rank.label("rank"))
@@ -1765,7 +1709,7 @@ class SQLStorage(Storage):
                 .outerjoin(s, s.c.seq == ranked.c.seq)
                 .where(ranked.c.rank == 1)
             )
-        return sa.select(*_raw_columns(ranked.c[c.name] for c in e.c)).where(ranked.c.rank == 1)
+        return sa.select(*(ranked.c[c.name] for c in e.c)).where(ranked.c.rank == 1)
 
     def set_iys_sync(self, records: Iterable[IysSync]) -> None:
         latest = {
@@ -1783,9 +1727,7 @@ class SQLStorage(Storage):
 
     def iys_sync(self, seqs: Iterable[int]) -> dict[int, IysSync]:
         s = t.iys_sync
-        query = self._statement(
-            "iys_sync", lambda: sa.select(*_raw_columns(s.c)).where(self._among(s.c.seq))
-        )
+        query = self._statement("iys_sync", lambda: sa.select(s).where(self._among(s.c.seq)))
         found: dict[int, IysSync] = {}
         read = _iys_sync_reader()
         with self._db.tx("iys_sync") as conn:
@@ -2044,7 +1986,7 @@ class SQLStorage(Storage):
     # -- campaigns and their messages ----------------------------------------
 
     def create_campaign(self, campaign: Campaign) -> None:
-        with self._cursor("create_campaign", write=True) as cursor:
+        with self._db.cursor("create_campaign", write=True) as cursor:
             created = self._insert_campaign(cursor, campaign)
         if not created:
             raise InvalidValue(f"campaign {campaign.id!r} already exists")
@@ -2141,7 +2083,7 @@ class SQLStorage(Storage):
         self, campaign: Campaign, messages: Sequence[OutboundMessage]
     ) -> None:
         try:
-            with self._cursor("create_campaign_with_messages", write=True) as cursor:
+            with self._db.cursor("create_campaign_with_messages", write=True) as cursor:
                 if not self._insert_campaign(cursor, campaign):
                     raise InvalidValue(f"campaign {campaign.id!r} already exists")
                 self._insert_messages(cursor, messages)
@@ -2175,7 +2117,7 @@ class SQLStorage(Storage):
     def add_messages(self, messages: Iterable[OutboundMessage]) -> int:
         batch = list(messages)
         try:
-            with self._cursor("add_messages", write=True) as cursor:
+            with self._db.cursor("add_messages", write=True) as cursor:
                 self._insert_messages(cursor, batch)
         except _Conflict:
             # Rolled back; the checking path names the message or campaign at fault.
@@ -2328,7 +2270,7 @@ class SQLStorage(Storage):
     def campaign_recipients(self, campaign_id: str, numbers: Iterable[str]) -> set[str]:
         found: set[str] = set()
         if self._postgresql:
-            with self._cursor("campaign_recipients") as cursor:
+            with self._db.cursor("campaign_recipients") as cursor:
                 for chunk in _chunks(dict.fromkeys(numbers), self._in_size):
                     cursor.execute(_RAW_CAMPAIGN_RECIPIENTS_PG, (chunk, campaign_id))
                     found.update(row[0] for row in cursor)
@@ -2362,7 +2304,7 @@ class SQLStorage(Storage):
     def messaged(self, numbers: Iterable[str]) -> set[str]:
         sql = self._raw(_RAW_MESSAGED)
         found: set[str] = set()
-        with self._cursor("messaged") as cursor:
+        with self._db.cursor("messaged") as cursor:
             for chunk in _chunks(dict.fromkeys(numbers), self._in_size):
                 cursor.execute(sql, (self._listed(chunk),))
                 found.update(row[0] for row in cursor)
@@ -2374,7 +2316,7 @@ class SQLStorage(Storage):
         if limit <= 0:
             return []
         at, until = self._time(now), self._time(now + lease)
-        with self._cursor("claim", write=True) as cursor:
+        with self._db.cursor("claim", write=True) as cursor:
             if self._postgresql:
                 cursor.execute(_RAW_CLAIM_PG, (at, at, limit, worker, until, at))
             else:
@@ -2405,7 +2347,7 @@ class SQLStorage(Storage):
         sql = self._raw(_RAW_TRANSITIONS[full, worker is not None])
         ids = list(dict.fromkeys(message_ids))
         moved: set[str] = set()
-        with self._cursor("transition", write=True) as cursor:
+        with self._db.cursor("transition", write=True) as cursor:
             for chunk in _chunks(ids, self._in_size):
                 if self._postgresql:
                     cursor.execute(_PG_LOCK_IN_ORDER, (chunk,))
@@ -2423,7 +2365,7 @@ class SQLStorage(Storage):
             return []
         at = self._time(now)
         moved: set[str] = set()
-        with self._cursor("settle", write=True) as cursor:
+        with self._db.cursor("settle", write=True) as cursor:
             # Sorted, so concurrent updates on PostgreSQL lock rows in one order.
             todo = [first[i] for i in sorted(first)]
             for chunk in _chunks(todo, self._in_size):
@@ -2550,7 +2492,7 @@ class SQLStorage(Storage):
             return query.with_for_update() if locking and self._postgresql else query
 
         peek = self._raw(_RAW_HELD)
-        with self._cursor("apply_held_reports") as cursor:
+        with self._db.cursor("apply_held_reports") as cursor:
             # Almost always none: a read, so the write lock is taken only when needed.
             if not any(
                 cursor.execute(peek, (self._listed(chunk),)).fetchone()
