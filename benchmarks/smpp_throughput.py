@@ -1,8 +1,14 @@
 """SMPP send throughput: ``Client.send`` over SmppTransport against a bare smpplib loop.
 
-Both sides bind to the same simulated SMSC (smpp34, ``python -m
-isobil.testing.smsc``, in its own process) in the same run and send the same
-messages — ``--n`` distinct numbers, one text — with the same window:
+Both sides bind to the same SMSC in its own process in the same run and send the
+same messages — ``--n`` distinct numbers, one text — with the same window. The
+SMSC is ``--smsc``: ``simulator`` (the default), isobil's SMSC simulator (smpp34,
+``python -m isobil.testing.smsc``); ``echo``, ``benchmarks/_echo_smsc.py``, a
+server that only answers (the answers to one read in one send; ``echo-each``: one
+send per answer). The simulator is the slowest party here: its CPU per
+``submit_sm`` (80–160 µs, more the faster a client answers, as each event then
+wakes its loop alone) sets the pace, so it compares how the simulator copes with
+each client; the echo server (a few µs a PDU) lets the clients set the pace:
 
 - **isobil**: the real thing, ``isobil.Client(ACME, transport=SmppTransport(...,
   window=W), storage=SQLStorage("sqlite:///<temp file>"), national_shift=False)``
@@ -46,7 +52,8 @@ window and text under cProfile (main thread) and prints where the time went.
 Usage:
 
     .venv/bin/python benchmarks/smpp_throughput.py [--n 10000] [--windows 10 50] \\
-        [--texts gsm1 gsm3 tr1 tr3] [--rounds 3] [--transport-row] [--profile]
+        [--texts gsm1 gsm3 tr1 tr3] [--rounds 3] [--transport-row] [--profile] \\
+        [--smsc simulator|echo|echo-each]
 """
 
 from __future__ import annotations
@@ -106,14 +113,27 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class Smsc:
-    """The simulator's server process alone, its event log going to a file."""
+#: The servers ``--smsc`` chooses from: the command that starts each on a port.
+SERVERS = {
+    "simulator": [sys.executable, "-m", "isobil.testing.smsc", "--port"],
+    "echo": [sys.executable, str(Path(__file__).resolve().parent / "_echo_smsc.py"), "--port"],
+    "echo-each": [
+        sys.executable,
+        str(Path(__file__).resolve().parent / "_echo_smsc.py"),
+        "--each",
+        "--port",
+    ],
+}
 
-    def __init__(self) -> None:
+
+class Smsc:
+    """The server process alone (``kind``: a key of SERVERS), its event log going to a file."""
+
+    def __init__(self, kind: str = "simulator") -> None:
         self.port = free_port()
         self._log = tempfile.NamedTemporaryFile(prefix="isobil-smsc-", suffix=".jsonl")  # noqa: SIM115
         self.proc = subprocess.Popen(  # noqa: S603 - our own module
-            [sys.executable, "-m", "isobil.testing.smsc", "--port", str(self.port)],
+            [*SERVERS[kind], str(self.port)],
             stdin=subprocess.PIPE,
             stdout=self._log,
         )
@@ -316,16 +336,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--transport-row", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--smsc",
+        choices=list(SERVERS),
+        default="simulator",
+        help="the server: isobil's SMSC simulator, or a bare server that only answers",
+    )
     args = parser.parse_args()
     # smpp34 closes instead of answering unbind: smpplib's warning about it is noise here.
     logging.getLogger("smpp").setLevel(logging.ERROR)  # smpplib's "smpp.Client.<id>"
     numbers = [number(i) for i in range(args.n)]
-    smsc = Smsc()
+    smsc = Smsc(args.smsc)
     port = smsc.port
     try:
         bare_smpplib(port, numbers[:2000], TEXTS["gsm1"], 10)  # warm-up: imports, caches
         isobil_send(port, numbers[:1000], TEXTS["gsm1"], 10, None)
-        print(f"n={args.n} messages per run, rounds={args.rounds} (medians), batch {BATCH}")
+        print(
+            f"n={args.n} messages per run, rounds={args.rounds} (medians), batch {BATCH}, "
+            f"server: {args.smsc}"
+        )
         print(f"load average before: {os.getloadavg()}")
         print(
             "| window | text | client | submit_sm | submit_sm/s (whole) | vs bare "

@@ -37,3 +37,15 @@ def test_send_baseline_quick(backend: str) -> None:
     for job in ("hand-written outbox", "isobil send", "isobil queued + dispatch"):
         assert job in out, out
     assert out.count("ratio") == 2, out
+
+
+def test_smpp_throughput_against_the_echo_server() -> None:
+    """benchmarks/smpp_throughput.py --smsc echo: both clients make the bare server
+    accept the same submit_sm (the script asserts it) and a ratio is printed."""
+    out = run_benchmark(
+        "smpp_throughput.py",
+        *("--n", "300", "--rounds", "1", "--windows", "10", "--texts", "gsm3"),
+        *("--smsc", "echo", "--transport-row"),
+    )
+    assert "server: echo" in out, out
+    assert out.count("| 10 | gsm3 |") == 3 + 1, out  # three clients, and the breakdown
