@@ -3,11 +3,13 @@ one, batches leave in order, and at most two batches are ever ``submitting``."""
 
 from __future__ import annotations
 
+import functools
 import io
 import multiprocessing
 import multiprocessing.connection
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -153,6 +155,38 @@ def test_a_worker_pass_prepares_the_next_batch_while_the_transport_sends(
     assert transport.overlapped is True
     assert (report.handled, dict(report.outcomes)) == (10, {OutcomeStatus.SUBMITTED: 10})
     assert transport.batches == storage.marked
+
+
+class Interrupted(Exception):
+    """What the progress callback of the test below raises."""
+
+
+def interrupt(done: int) -> None:
+    raise Interrupted(done)
+
+
+@pytest.mark.parametrize("job", ["send", "dispatch"])
+def test_a_progress_callback_that_raises_leaves_no_batch_submitting(job: str) -> None:
+    """The callback raises after the first batch is settled, while the second is
+    already with the transport: that one is settled too, nothing stays ``submitting``
+    (to become ``unknown`` though it was sent), and the error reaches the caller."""
+    storage = MemoryStorage()
+    transport = FakeTransport()
+    at = datetime.now(UTC) + timedelta(hours=1)
+    with Client(transport=transport, storage=storage, batch_size=3) as client:
+        if job == "send":
+            run = functools.partial(client.send, NOTICE, to=NUMBERS, progress=interrupt)
+        else:
+            client.send(NOTICE, to=NUMBERS, at=at)
+            run = functools.partial(
+                client.dispatch, now=at + timedelta(seconds=1), progress=interrupt
+            )
+        with pytest.raises(Interrupted):
+            run()
+    states = Counter(m.state for c in storage.list_campaigns() for m in storage.iter_messages(c.id))
+    assert len(transport.sent) == 6  # two batches of three went
+    assert states[MessageState.SUBMITTING] == 0
+    assert states[MessageState.SUBMITTED] == 6
 
 
 def test_a_failure_preparing_a_batch_settles_the_one_in_flight(storage: Watched) -> None:

@@ -1754,10 +1754,13 @@ class Client(Resource):
         try:
             for batch in batches:
                 started = yield from start(batch)
-                if waiting is not None:
-                    yield from self._finish_all(waiting[1])
-                    settled(*waiting)
-                waiting = (batch, started)
+                # The batch just started is the one in flight from here on, so that an
+                # error settling the one before it (``settled`` runs the caller's
+                # progress callback) still settles this one below.
+                previous, waiting = waiting, (batch, started)
+                if previous is not None:
+                    yield from self._finish_all(previous[1])
+                    settled(*previous)
         except Exception:
             if waiting is not None:
                 yield from self._finish_all(waiting[1])
