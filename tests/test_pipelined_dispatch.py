@@ -189,6 +189,37 @@ def test_a_progress_callback_that_raises_leaves_no_batch_submitting(job: str) ->
     assert states[MessageState.SUBMITTED] == 6
 
 
+class ClockMovingTransport(FakeTransport):
+    """Moves the client's clock an hour on as its first batch goes."""
+
+    def __init__(self, clock: list[datetime]) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def submit(self, batch: Sequence[OutboundSms]) -> list[SubmitResult]:
+        if len(self.sent) == 0:
+            self.clock[0] += timedelta(hours=1)
+        return super().submit(batch)
+
+
+def test_a_long_pass_fires_schedules_that_come_due_while_it_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A schedule due half an hour into a pass is fired during the pass (housekeeping
+    repeats as a pass goes: here before every batch), not only by the next pass."""
+    at = datetime.now(UTC) + timedelta(hours=1)
+    clock = [at + timedelta(seconds=1)]
+    transport = ClockMovingTransport(clock)
+    with Client(transport=transport, storage=MemoryStorage(), batch_size=3) as client:
+        client.send(NOTICE, to=NUMBERS, at=at)
+        client.schedules.add(NOTICE, to=["+905559998877"], start=at + timedelta(minutes=30))
+        monkeypatch.setattr(isobil.client, "_now", lambda: clock[0])  # the pass's clock
+        monkeypatch.setattr(isobil.client, "_HOUSEKEEPING", 0.0, raising=False)
+        report = client.dispatch()
+    assert report.handled == 10
+    assert sorted(s.to for s in transport.sent) == sorted([*NUMBERS, "+905559998877"])
+
+
 def test_a_failure_preparing_a_batch_settles_the_one_in_flight(storage: Watched) -> None:
     """Storage fails while storing the third batch: the first two were sent and are
     settled (none left ``submitting``), the rest was never stored, the error goes up."""

@@ -27,6 +27,7 @@ from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from types import MappingProxyType
 from typing import Any, TypeVar, cast, overload
 from zoneinfo import ZoneInfo
@@ -366,6 +367,9 @@ _INSERT_CHUNK = 10_000
 _SEND_CHUNK = 50_000
 #: A send to more entries keeps counts, not outcomes (read back from storage when asked).
 _KEEP_OUTCOMES = 100_000
+#: Seconds between two rounds of a dispatch pass's housekeeping (due schedules fired,
+#: lost workers' messages taken over): at its start, then as it goes.
+_HOUSEKEEPING = 10.0
 _POSITION_DIGITS = 12
 #: Distinct texts whose segment plans a dispatch keeps (personalised texts differ).
 _PLANS_KEPT = 10_000
@@ -1470,14 +1474,24 @@ class Client(Resource):
         self._check_open()
         handled = 0
         counts: dict[OutcomeStatus, int] = {}
-        moment = now or _now()
-        self.schedules.fire_due(moment)
-        lost = self.storage.expire_claims(now=moment)
+        lost: list[str] = []
+
+        def housekeeping() -> None:
+            # Schedules that came due, and the messages of workers whose lease ended.
+            moment = now or _now()
+            self.schedules.fire_due(moment)
+            lost.extend(self.storage.expire_claims(now=moment))
+
+        housekeeping()
         contexts: dict[str, _CampaignContext] = {}
 
         def claims() -> Iterator[list[OutboundMessage]]:
             nonlocal handled
+            again = monotonic() + _HOUSEKEEPING
             while limit is None or handled < limit:
+                if monotonic() >= again:  # a long pass does it again as it goes
+                    housekeeping()
+                    again = monotonic() + _HOUSEKEEPING
                 size = self.batch_size if limit is None else min(self.batch_size, limit - handled)
                 claimed = self.storage.claim(
                     worker=self.worker_id, limit=size, lease=self.lease, now=now or _now()
