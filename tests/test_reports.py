@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -181,6 +182,8 @@ def test_report_arguments_are_checked(client: Client) -> None:
         ),
         # how earlier versions stored an opt-out caught as the message was leaving
         ("TR-OPTOUT-001 the recipient opted out as it was leaving", ("TR-OPTOUT-001",)),
+        # ... which is read only as a whole reason, not inside a rule's message
+        ("TR-CONSENT-001: no consent; TR-OPTOUT-001 was noted", ("TR-CONSENT-001",)),
         ("the recipient asked", ()),
         ("", ()),
         (None, ()),
@@ -192,10 +195,22 @@ def test_rule_ids_are_read_back_from_stored_reasons(
     assert reason_rule_ids(reason, {"TR-CONSENT-001", "my_rule"}) == ids
 
 
+_SHAPED = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+")
 RULE_IDS = st.from_regex(r"[A-Z]{2,6}(-[A-Z0-9]{1,4}){1,3}", fullmatch=True)
-#: A rule's message: any text but the separator of two rules.
-WHYS = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40).filter(
-    lambda why: "; " not in why
+#: A piece of a rule's message: any text without the separator of two rules ...
+PIECES = st.text(st.characters(blacklist_categories=["Cs"]), max_size=30).filter(
+    lambda piece: "; " not in piece
+)
+#: ... and a message of such pieces, "; " between them (isobil's own messages have
+#: some), none starting as another rule would ("TR-X-1: ...").
+WHYS = (
+    st.lists(PIECES, max_size=3)
+    .map("; ".join)
+    .filter(
+        lambda why: (
+            not any(_SHAPED.fullmatch(piece.partition(": ")[0]) for piece in why.split("; ")[1:])
+        )
+    )
 )
 
 

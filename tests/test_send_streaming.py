@@ -11,6 +11,15 @@ import pytest
 import isobil.client
 from _acme import ACME
 from isobil import Client, FakeTransport, InsufficientCredits, InvalidValue, Message, OutcomeStatus
+from isobil.rules import (
+    Citation,
+    Confidence,
+    MessageFacts,
+    RecipientFacts,
+    Rule,
+    Scope,
+    Severity,
+)
 from isobil.storage import (
     CampaignStatus,
     MemoryStorage,
@@ -135,6 +144,39 @@ def test_stored_outcomes_show_the_state_storage_holds(
         MessageState.DELIVERED: 2,
         MessageState.SUBMITTED: 5,
     }
+
+
+def test_outcomes_read_back_name_the_rules_the_kept_ones_name(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read back from storage, a blocked outcome names every rule that stopped it, a
+    rule of your own with an id not shaped like isobil's included (after a built-in
+    one in the stored reason); a failed one names none."""
+
+    def mine(m: MessageFacts, r: RecipientFacts | None) -> str | None:
+        return "not this one" if r is not None and r.number == number(9) else None
+
+    rule = Rule(
+        id="my_rule",
+        title="A rule of your own",
+        scope=Scope.RECIPIENT,
+        severity=Severity.ERROR,
+        citation=Citation("Acme policy", "1", "Ours."),
+        confidence=Confidence.VERIFIED,
+        check=mine,
+    )
+    client.rules = client.rules.with_rules(rule)
+    client.transport.fail_to([number(2)])  # type: ignore[attr-defined]
+    to = [number(i) for i in (0, 2, 9)]
+    kept = client.send(NOTICE, to=to).outcomes
+    monkeypatch.setattr(isobil.client, "_KEEP_OUTCOMES", 0)
+    read_back = client.send(NOTICE, to=to).outcomes
+    assert [(o.status, o.rule_ids) for o in read_back] == [(o.status, o.rule_ids) for o in kept]
+    assert [(o.status, o.rule_ids) for o in read_back] == [
+        (OutcomeStatus.SUBMITTED, ()),
+        (OutcomeStatus.FAILED, ()),
+        (OutcomeStatus.BLOCKED, ("ISOBIL-BLACKLIST-001", "my_rule")),
+    ]
 
 
 def test_credits_running_out_in_a_later_chunk_stop_the_send_and_say_so(

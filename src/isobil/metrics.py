@@ -194,7 +194,7 @@ class IsobilCollector(Collector):
 
     def _by_rule(self, stats: MessageStats) -> dict[str, int]:
         rules = self.client.rules
-        known = {rule.id for rule in rules.rules} | set(rules.disabled)
+        known = {rule.id for rule in rules.rules}  # disabled ones included
         counts: dict[str, int] = {}
         for reason, count in stats.blocked.items():
             for rule in reason_rule_ids(reason, known) or (OTHER,):

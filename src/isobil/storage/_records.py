@@ -454,6 +454,8 @@ def reason_rule_ids(reason: str | None, known: Collection[str] = ()) -> tuple[st
     for index, piece in enumerate((reason or "").split("; ")):
         head, sep, _ = piece.partition(": ")
         if not sep:
+            if index:
+                continue  # "; more words" inside a rule's message
             head = piece.partition(" ")[0]  # the earlier "ID why"
         if (
             head
@@ -461,7 +463,7 @@ def reason_rule_ids(reason: str | None, known: Collection[str] = ()) -> tuple[st
             and (
                 head in known
                 or _RULE_ID_SHAPE.fullmatch(head)
-                or (sep and index == 0 and " " not in head)
+                or (sep and not index and " " not in head)
             )
         ):
             found.append(head)
