@@ -39,13 +39,14 @@ def test_send_baseline_quick(backend: str) -> None:
     assert out.count("ratio") == 2, out
 
 
-def test_smpp_throughput_against_the_echo_server() -> None:
-    """benchmarks/smpp_throughput.py --smsc echo: both clients make the bare server
-    accept the same submit_sm (the script asserts it) and a ratio is printed."""
+@pytest.mark.parametrize("server", ["echo", "echo-each"])
+def test_smpp_throughput_against_the_echo_server(server: str) -> None:
+    """benchmarks/smpp_throughput.py --smsc echo|echo-each: every client makes the bare
+    server accept the same submit_sm (the script asserts it) and a ratio is printed."""
     out = run_benchmark(
         "smpp_throughput.py",
         *("--n", "300", "--rounds", "1", "--windows", "10", "--texts", "gsm3"),
-        *("--smsc", "echo", "--transport-row"),
+        *("--smsc", server, "--transport-row"),
     )
-    assert "server: echo" in out, out
+    assert f"server: {server}\n" in out, out
     assert out.count("| 10 | gsm3 |") == 3 + 1, out  # three clients, and the breakdown
