@@ -296,41 +296,41 @@ class _Database:
     @contextlib.contextmanager
     def tx(self, action: str, *, write: bool = False) -> Iterator[sa.Connection]:
         """One transaction; database failures come out as StorageError."""
-        return self._transaction(action, write, raw=False)
+        with self._guarded(action), (self.write_engine if write else self.engine).begin() as conn:
+            yield conn
 
     @contextlib.contextmanager
     def cursor(self, action: str, *, write: bool = False) -> Iterator[Any]:
         """A DB-API cursor in one transaction, under the rules of :meth:`tx`
         (BEGIN IMMEDIATE for SQLite writes, failures as StorageError), without its
         per-transaction cost: a per-batch read costs what the database spends on it."""
-        return self._transaction(action, write, raw=True)
+        with self._guarded(action):
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                try:
+                    if not self.postgresql:  # psycopg begins by itself
+                        cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                    yield cursor
+                except BaseException:
+                    connection.rollback()
+                    raise
+                else:
+                    connection.commit()
+                finally:
+                    cursor.close()
+            finally:
+                connection.close()  # back to the pool
 
-    def _transaction(self, action: str, write: bool, *, raw: bool) -> Iterator[Any]:
-        # The generator of tx and cursor (which return it, so neither adds a layer).
+    @contextlib.contextmanager
+    def _guarded(self, action: str) -> Iterator[None]:
+        """What :meth:`tx` and :meth:`cursor` share: refused once closed, one at a time
+        on a shared in-memory database, database failures as StorageError."""
         if self._closed:
             raise StorageError(f"{action} failed: the storage at {self.safe_url} is closed")
         try:
             with self.serial:
-                if not raw:
-                    with (self.write_engine if write else self.engine).begin() as conn:
-                        yield conn
-                    return
-                connection = self.engine.raw_connection()
-                try:
-                    cursor = connection.cursor()
-                    try:
-                        if not self.postgresql:  # psycopg begins by itself
-                            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                        yield cursor
-                    except BaseException:
-                        connection.rollback()
-                        raise
-                    else:
-                        connection.commit()
-                    finally:
-                        cursor.close()
-                finally:
-                    connection.close()  # back to the pool
+                yield
         except self.errors as exc:
             raise self.wrap(action, exc) from exc
 
