@@ -10,28 +10,22 @@ import multiprocessing.connection
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 import isobil.client
-from _acme import ACME, IYS_NOT_WIRED
+from _acme import ACME, IYS_NOT_WIRED, own_rule
 from isobil import Client, FakeTransport, Message, OutcomeStatus, StorageError
 from isobil._cli import _dispatch
 from isobil._progress import Progress
 from isobil.model import ConsentSource, RecipientType
 from isobil.rules import (
-    Citation,
-    Confidence,
     MessageFacts,
-    RecipientFacts,
-    Rule,
     RulesConfig,
     RuleSet,
-    Scope,
-    Severity,
 )
 from isobil.storage import IysSync, IysSyncStatus, MemoryStorage, MessageState, OutboundMessage
 from isobil.transport import OutboundSms, SubmitResult
@@ -47,22 +41,6 @@ NOTICED = Message(OFFER.text.replace(": ", ": Veri tabanımızda kayıtlı oldu�
 NUMBERS = [f"+90532{i:07d}" for i in range(10)]
 #: How long a test waits for the other thread before it calls the overlap missing.
 PATIENCE = 30
-
-
-def own_rule(
-    rule_id: str, check: Callable[[MessageFacts, RecipientFacts | None], str | None]
-) -> Rule:
-    """A recipient rule of your own, re-checked before each batch."""
-    return Rule(
-        id=rule_id,
-        title="A rule of your own",
-        scope=Scope.RECIPIENT,
-        severity=Severity.ERROR,
-        citation=Citation("Acme policy", "1", "Ours."),
-        confidence=Confidence.VERIFIED,
-        check=check,
-        recheck=True,
-    )
 
 
 class Watched(MemoryStorage):
@@ -275,6 +253,7 @@ def test_history_is_read_only_where_a_rule_reads_it() -> None:
     mine = own_rule(
         "ACME-FIRST-001",
         lambda m, r: None if r is None or r.previously_messaged else "first message",
+        recheck=True,
     )
     assert RuleSet().with_rules(mine).history_read(offer, recheck_only=True) is None
 
@@ -315,7 +294,7 @@ def test_the_recheck_sees_each_recipients_type_from_the_address_book() -> None:
         if r is not None:
             seen[r.number] = r.recipient_type
 
-    watcher = own_rule("ACME-TYPE-001", note)
+    watcher = own_rule("ACME-TYPE-001", note, recheck=True)
     transport = FakeTransport()
     rules = RuleSet().with_rules(watcher)
     with Client(transport=transport, storage=MemoryStorage(), rules=rules) as client:

@@ -9,16 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import isobil.client
-from _acme import ACME
+from _acme import ACME, own_rule
 from isobil import Client, FakeTransport, InsufficientCredits, InvalidValue, Message, OutcomeStatus
 from isobil.rules import (
-    Citation,
-    Confidence,
     MessageFacts,
     RecipientFacts,
-    Rule,
-    Scope,
-    Severity,
 )
 from isobil.storage import (
     CampaignStatus,
@@ -156,15 +151,7 @@ def test_outcomes_read_back_name_the_rules_the_kept_ones_name(
     def mine(m: MessageFacts, r: RecipientFacts | None) -> str | None:
         return "not this one" if r is not None and r.number == number(9) else None
 
-    rule = Rule(
-        id="my_rule",
-        title="A rule of your own",
-        scope=Scope.RECIPIENT,
-        severity=Severity.ERROR,
-        citation=Citation("Acme policy", "1", "Ours."),
-        confidence=Confidence.VERIFIED,
-        check=mine,
-    )
+    rule = own_rule("my_rule", mine)
     client.rules = client.rules.with_rules(rule)
     client.transport.fail_to([number(2)])  # type: ignore[attr-defined]
     to = [number(i) for i in (0, 2, 9)]
