@@ -101,7 +101,7 @@ from isobil.storage import (
     Settlement,
     Storage,
 )
-from isobil.storage._records import reason_rule_ids, trusted_message
+from isobil.storage._records import reason_rule_ids, reason_text, trusted_message
 from isobil.transport import (
     CallbackApp,
     CallbackAuth,
@@ -443,17 +443,20 @@ class Reports:
             raise InvalidValue(f"no campaign with id {campaign_id!r}")
 
 
-def _aware(moment: datetime | None) -> datetime | None:
+def _aware(moment: datetime | None, what: str = "since/until") -> datetime | None:
     """``moment`` unchanged if timezone-aware; a naive one is refused, not guessed."""
-    if moment is not None and moment.tzinfo is None:
-        raise InvalidValue(f"since/until must be timezone-aware datetimes, got {moment!r}")
+    if moment is not None and (not isinstance(moment, datetime) or moment.tzinfo is None):
+        raise InvalidValue(
+            f"{what} must be a timezone-aware datetime (with tzinfo, e.g. "
+            f"ZoneInfo('Europe/Istanbul')), got {moment!r}"
+        )
     return moment
 
 
 def _reasons(report: PreflightReport, number: str) -> str:
     """Why ``number`` is blocked, rule by rule."""
-    return "; ".join(
-        f"{f.rule_id}: {f.message}"
+    return reason_text(
+        (f.rule_id, f.message)
         for f in report.recipient_findings
         if f.recipient == number and f.rule_id in report.blocked.get(number, ())
     )
@@ -523,14 +526,13 @@ class _InFlight:
     mine: Sequence[OutboundMessage]
     batch: list[OutboundSms]
     plans: Mapping[str, sms.SegmentPlan]
-    #: Outcomes known before the submit (messages blocked by the re-check); settling
-    #: adds one per message when ``kept``.
-    outcomes: list[RecipientOutcome]
     #: What the caller gave for each number (a send's entries of ``to``).
     inputs: Mapping[str, object]
     #: Whether the caller wants each outcome, or only ``counts`` and ``credits``
     #: (a dispatch pass; the part of a large send whose outcomes storage keeps).
     kept: bool = True
+    #: One outcome per message settled, when ``kept``.
+    outcomes: list[RecipientOutcome] = attrs.field(factory=list)
     #: Every outcome of the batch by status, and the credits of those submitted.
     counts: dict[OutcomeStatus, int] = attrs.field(factory=dict)
     credits: int = 0
@@ -846,8 +848,15 @@ class _OptOutLook:
         noted = (self._recent.get((brand, sms.to)) for brand in self._shared(sms.brand))
         if any(t is not None and t > cutoff for t in noted):
             return RecipientOptedOut(
-                f"TR-OPTOUT-001: the recipient opted out (RET) of {sms.brand} as the message "
-                "was leaving"
+                reason_text(
+                    [
+                        (
+                            _OPTED_OUT_RULES[0],
+                            f"the recipient opted out (RET) of {sms.brand} as the message "
+                            "was leaving",
+                        )
+                    ]
+                )
             )
         return None
 
@@ -1117,11 +1126,7 @@ class Client(Resource):
         # message_id: the id to store the message under, for a send to one number
         # (an auto reply, recorded under an id its inbound message derives).
         self._check_open()
-        if at is not None and (not isinstance(at, datetime) or at.tzinfo is None):
-            raise InvalidValue(
-                f"at must be a timezone-aware datetime (with tzinfo, e.g. "
-                f"ZoneInfo('Europe/Istanbul')), got {at!r}"
-            )
+        _aware(at, "at")
         message = self._message(message)
         acknowledged = frozenset(acknowledge)
         entries: Iterator[Recipientish] = (
@@ -1186,7 +1191,6 @@ class Client(Resource):
                 message,
                 sending,
                 {r.id: chunk.texts.plan(r.to) for r in sending},
-                [],
                 # What each entry of `to` was, for the outcomes kept.
                 {r.to: audience.entries[audience.index_of[r.to]] for r in sending}
                 if chunk.kept
@@ -1436,7 +1440,6 @@ class Client(Resource):
             message,
             [record],
             {record.id: plan},
-            [],
             {number: to},
             {number: kind},
         )
@@ -1634,13 +1637,10 @@ class Client(Resource):
         states = (
             self.consent.deciding(numbers, brand=brand, before=before) if brand is not None else {}
         )
-        asked = (
-            numbers
-            if history is None
-            else [n for n, state in states.items() if state.source in history]
-            if history
-            else ()
-        )
+        if history is None:
+            asked = numbers
+        else:
+            asked = [n for n, state in states.items() if state.source in history]
         messaged = self.storage.messaged(asked) if asked else frozenset[str]()
         # Once per recipient: positional arguments, names bound outside the loop.
         filled: list[RecipientFacts] = []
@@ -1841,7 +1841,6 @@ class Client(Resource):
             acknowledge=context.acknowledged,
             recheck_only=True,
         )
-        outcomes: list[RecipientOutcome] = []
         blocked: dict[str, list[OutboundMessage]] = {}
         for record in records:
             if record.to in report.blocked:
@@ -1861,17 +1860,6 @@ class Client(Resource):
             # whose lease was taken over, nor after a cancel released them).
             self.credits.release_many(
                 [r for r in group if r.id in moved], reason="blocked at dispatch"
-            )
-            outcomes += (
-                RecipientOutcome(
-                    None,
-                    r.to,
-                    OutcomeStatus.BLOCKED,
-                    message_id=r.id,
-                    reason=why,
-                    rule_ids=report.blocked[r.to],
-                )
-                for r in group
             )
         sendable = [r for r in records if r.to not in report.blocked]
         ids = set(
@@ -1898,14 +1886,17 @@ class Client(Resource):
                 self.transport.fixed_split,
                 self.operator_suffix,
             )
-        return (yield from self._hand_over(message, mine, plans, outcomes, {}, kinds, kept=False))
+        flight = yield from self._hand_over(message, mine, plans, {}, kinds, kept=False)
+        stopped = sum(map(len, blocked.values()))
+        if stopped:  # a dispatch pass counts outcomes, it keeps none
+            flight.counts[OutcomeStatus.BLOCKED] = stopped
+        return flight
 
     def _hand_over(
         self,
         message: Message,
         mine: Sequence[OutboundMessage],
         plans: Mapping[str, sms.SegmentPlan],
-        outcomes: list[RecipientOutcome],
         inputs: Mapping[str, object],
         recipient_types: Mapping[str, RecipientType],
         *,
@@ -1916,22 +1907,20 @@ class Client(Resource):
         batch = self._outbound(message, mine, plans, recipient_types) if mine else []
         if batch:
             yield batch
-        return _InFlight(mine, batch, plans, outcomes, inputs, kept)
+        return _InFlight(mine, batch, plans, inputs, kept)
 
     def _finish(self, flight: _InFlight) -> _Steps[list[RecipientOutcome]]:
         """Wait for the transport's answer to a batch handed over, and settle it in one
         transaction; one outcome each (counted; kept if ``flight.kept``). ``send``,
         ``dispatch`` and ``send_now`` end here."""
         outcomes, mine, plans, counts = flight.outcomes, flight.mine, flight.plans, flight.counts
-        for known in outcomes:
-            counts[known.status] = counts.get(known.status, 0) + 1
         if not mine:
             return outcomes
         # The driver answers a collect with the batch's answer, never None.
         answer = cast("list[SubmitResult] | TransportError", (yield _COLLECT))
         results = self._results(flight.batch, answer)
         settlements: list[Settlement] = []
-        failed: list[OutboundMessage] = []  # given back their credits, once settled
+        failed: list[tuple[OutboundMessage, MessageState]] = []  # credits back once settled
         inputs, outcome, settlement = flight.inputs.get, RecipientOutcome, Settlement
         submitted = (OutcomeStatus.SUBMITTED, MessageState.SUBMITTED)
         kept, credits = flight.kept, 0
@@ -1944,7 +1933,7 @@ class Client(Resource):
             else:
                 status, state = _settled_as(error)
                 reason, code = str(error), getattr(error, "code", None)
-                failed.append(record)
+                failed.append((record, state))
             settlements.append(
                 settlement(
                     record.id,
@@ -1974,11 +1963,9 @@ class Client(Resource):
         settled = set(self.storage.settle(settlements, now=_now()))
         # A message whose lease expired into unknown meanwhile is charged, not released.
         if failed:
-            state_of = {s.message_id: s.state for s in settlements}
             for state, why in _RELEASED_AT_SUBMIT.items():
                 self.credits.release_many(
-                    [r for r in failed if state_of[r.id] is state and r.id in settled],
-                    reason=why,
+                    [r for r, s in failed if s is state and r.id in settled], reason=why
                 )
         # Receipts read before this settle (a fast SMSC, or another process's bind)
         # were held in storage: they apply now, whichever process read them.

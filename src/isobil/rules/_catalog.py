@@ -70,8 +70,13 @@ def _iys_in_force(m: MessageFacts) -> bool:
     return m.as_of >= (IYS_IN_FORCE if large else IYS_IN_FORCE_SMALL)
 
 
+def _consent_needed(m: MessageFacts) -> bool:
+    """Whether message ``m`` needs its recipients' consent (commercial, not exempt)."""
+    return m.commercial and not m.exempt
+
+
 def _needs_consent(m: MessageFacts, r: RecipientFacts | None) -> bool:
-    return r is not None and m.commercial and not m.exempt
+    return r is not None and _consent_needed(m)
 
 
 def _sender_exempt(m: MessageFacts, r: RecipientFacts | None) -> str | None:
@@ -203,7 +208,7 @@ def _legacy_notice(m: MessageFacts, r: RecipientFacts | None) -> str | None:
 
 def _legacy_history(m: MessageFacts) -> frozenset[ConsentSource]:
     """Whose ``previously_messaged`` :func:`_legacy_notice` reads for message ``m``."""
-    if not m.commercial or m.exempt or m.has_legacy_notice:
+    if not _consent_needed(m) or m.has_legacy_notice:
         return frozenset()
     return frozenset((ConsentSource.HS_2015,))
 

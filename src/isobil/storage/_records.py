@@ -439,6 +439,12 @@ def _counts(value: Mapping[Any, int]) -> Mapping[Any, int]:
 _RULE_ID_SHAPE: Final = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+")
 
 
+def reason_text(findings: Iterable[tuple[str, str]]) -> str:
+    """A blocked message's reason as stored: ``"RULE-ID: why; OTHER-ID: why"`` from
+    (rule id, why) pairs; :func:`reason_rule_ids` reads the ids back."""
+    return "; ".join(f"{rule_id}: {why}" for rule_id, why in findings)
+
+
 def reason_rule_ids(reason: str | None, known: Collection[str] = ()) -> tuple[str, ...]:
     """The rule ids a blocked message's stored reason names, in order, each once.
 
