@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 import isobil.metrics
-from _acme import ACME, IYS_NOT_WIRED
+from _acme import ACME, IYS_NOT_WIRED, own_rule
 from isobil import Client, FakeTransport, Message, OutcomeStatus, _tracing
 from isobil.metrics import IsobilCollector, serve
 from isobil.storage import MemoryStorage, SQLStorage, Storage
@@ -151,6 +151,20 @@ def test_a_campaign_sent_refused_and_delivered_on_the_endpoint(client: Client) -
     # Closed: the collector left its registry and the port is free again.
     with pytest.raises(httpx.TransportError):
         httpx.get(server.url, timeout=2)
+
+
+def test_a_rule_of_your_own_labels_what_it_blocked_after_it_is_gone(client: Client) -> None:
+    """Blocked by a rule of your own (``my_rule``, no id shape of isobil's), the messages
+    are labelled with its id, also by a client whose rule set no longer has it."""
+    refuse = own_rule("my_rule", lambda m, r: "not this one" if r is not None else None)
+    with_rule = client.rules
+    client.rules = with_rule.with_rules(refuse)
+    client.send(NOTICE, to=CONSENTED[:2])
+    client.rules = with_rule  # a later worker, without the rule
+    registry = CollectorRegistry()
+    registry.register(IsobilCollector(client))
+    samples = parse(generate_latest(registry).decode())
+    assert of(samples, "isobil_messages_blocked_total", "rule") == {"my_rule": 2}
 
 
 def test_due_messages_are_the_queue_depth(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -192,7 +192,7 @@ def test_a_long_pass_fires_schedules_that_come_due_while_it_runs(
         client.send(NOTICE, to=NUMBERS, at=at)
         client.schedules.add(NOTICE, to=["+905559998877"], start=at + timedelta(minutes=30))
         monkeypatch.setattr(isobil.client, "_now", lambda: clock[0])  # the pass's clock
-        monkeypatch.setattr(isobil.client, "_HOUSEKEEPING", 0.0, raising=False)
+        monkeypatch.setattr(isobil.client, "_HOUSEKEEPING", 0.0)
         report = client.dispatch()
     assert report.handled == 10
     assert sorted(s.to for s in transport.sent) == sorted([*NUMBERS, "+905559998877"])
