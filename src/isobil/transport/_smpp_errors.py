@@ -43,6 +43,9 @@ __all__ = [
 ESME_ROK: Final = 0x00
 ESME_RMSGQFUL: Final = 0x14
 ESME_RTHROTTLED: Final = 0x58
+ESME_RINVPASWD: Final = 0x0E
+ESME_RINVSYSID: Final = 0x0F
+ESME_RINVSYSTYP: Final = 0x53
 
 #: command_status value -> its SMPP name (``0x58`` -> ``"ESME_RTHROTTLED"``), from smpplib.
 STATUS_NAMES: Final[dict[int, str]] = {
@@ -55,12 +58,12 @@ _DESCRIPTIONS: Final[dict[int, str]] = dict(smpplib.consts.DESCRIPTIONS)
 #: Statuses that mean "slow down and try again", not "this message is wrong".
 BACK_OFF_STATUSES: Final = frozenset({ESME_RTHROTTLED, ESME_RMSGQFUL})
 
-#: Bind refusals no retry can change: ESME_RINVPASWD, ESME_RINVSYSID, ESME_RINVSYSTYP.
-#: The credentials or the system type must be fixed first. ESME_RBINDFAIL is not
+#: Bind refusals no retry can change: the credentials or the system type must be
+#: fixed first. ESME_RBINDFAIL is not
 #: among them: SMSCs send that generic "bind failed" for passing conditions too (the
 #: account's session limit reached while an old session is being cleared, a
 #: maintenance window), so it is retried like a dropped connection, as Kannel does.
-PERMANENT_BIND_STATUSES: Final = frozenset({0x0E, 0x0F, 0x53})
+PERMANENT_BIND_STATUSES: Final = frozenset({ESME_RINVPASWD, ESME_RINVSYSID, ESME_RINVSYSTYP})
 
 
 class ProtocolError(TransportError):
