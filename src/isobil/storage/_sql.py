@@ -558,6 +558,24 @@ def _json(text: str) -> dict[str, str]:
     return found
 
 
+class _Memo(dict[Any, Any]):
+    """``read(value)`` for one bulk read, each distinct value read once: ``memo[value]``.
+
+    Bulk reads repeat values (an import's dates, a sync's time, the same few custom
+    fields); a hit is a plain dict lookup. The values are shared: records wrap
+    mappings read-only (``MappingProxyType``)."""
+
+    __slots__ = ("_read",)
+
+    def __init__(self, read: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self._read = read
+
+    def __missing__(self, value: Any) -> Any:
+        read = self[value] = self._read(value)
+        return read
+
+
 def _fetch_all(result: sa.CursorResult[Any]) -> list[Any]:
     """Every row of ``result`` as the driver's tuples, without a Row object per row."""
     try:
@@ -571,10 +589,9 @@ def _event_reader() -> Callable[[Sequence[Any]], ConsentEvent]:
 
     It runs once per recipient of an audience: a value that repeats is read once.
     """
-    dates: dict[Any, datetime] = {}
-    proofs: dict[str, dict[str, str]] = {}
+    dates, proofs = _Memo(t.read_utc), _Memo(_json)
     statuses, sources, channels, kinds = _STATUSES, _SOURCES, _CHANNELS, _RECIPIENT_TYPES
-    read_date, read_json, event = t.read_utc, _json, trusted_consent_event
+    event = trusted_consent_event
 
     def read(row: Sequence[Any]) -> ConsentEvent:
         (
@@ -592,26 +609,17 @@ def _event_reader() -> Callable[[Sequence[Any]], ConsentEvent]:
             hash_,
             prev_hash,
         ) = row
-        given = dates.get(consent_date)
-        if given is None:
-            given = dates[consent_date] = read_date(consent_date)
-        recorded = dates.get(recorded_at)
-        if recorded is None:
-            recorded = dates[recorded_at] = read_date(recorded_at)
-        proof = proofs.get(evidence)
-        if proof is None:
-            proof = proofs[evidence] = read_json(evidence)
         return event(
             address,
             statuses[status],
             sources[source],
             brand,
-            given,
-            recorded,
+            dates[consent_date],
+            dates[recorded_at],
             channels[channel],
             kinds[recipient_type],
             scope,
-            proof,
+            proofs[evidence],
             seq,
             hash_,
             prev_hash,
@@ -622,15 +630,11 @@ def _event_reader() -> Callable[[Sequence[Any]], ConsentEvent]:
 
 def _iys_sync_reader() -> Callable[[Sequence[Any]], IysSync]:
     """Rows of raw iys_sync columns (in table order) to IysSync records, without validators."""
-    dates: dict[Any, datetime] = {}
-    read_date, statuses, make = t.read_utc, _IYS_STATUSES, _make_iys_sync
+    dates, statuses, make = _Memo(t.read_utc), _IYS_STATUSES, _make_iys_sync
 
     def read(row: Sequence[Any]) -> IysSync:
         seq, status, updated_at, request_id, error = row
-        at = dates.get(updated_at)
-        if at is None:
-            at = dates[updated_at] = read_date(updated_at)
-        return make(seq, statuses[status], at, request_id, error)
+        return make(seq, statuses[status], dates[updated_at], request_id, error)
 
     return read
 
@@ -989,10 +993,6 @@ _RAW_HELD = (
 )
 
 
-#: A time not converted yet (None is a time: none).
-_UNREAD: Any = object()
-
-
 class _Conflict(Exception):
     """A raw insert hit a key or a reference: roll back and take the checking path."""
 
@@ -1105,15 +1105,7 @@ class SQLStorage(Storage):
     def _outbound(self, rows: Iterable[Sequence[Any]]) -> list[OutboundMessage]:
         """Messages from raw rows of their columns in table order."""
         # Claimed together, they share their times: each is read once.
-        times: dict[Any, datetime | None] = {None: None}
-        read_utc = t.read_utc
-
-        def time(value: Any) -> datetime | None:
-            read: datetime | None = times.get(value, _UNREAD)
-            if read is _UNREAD:
-                read = times[value] = read_utc(value)
-            return read
-
+        time = _Memo(t.read_utc).__getitem__
         make = trusted_message  # the rows storage wrote: nothing to convert or check
         return [
             make(
@@ -1332,18 +1324,16 @@ class SQLStorage(Storage):
             "get_contacts", lambda: sa.select(*columns).where(self._among(c.c.number))
         )
         found: dict[str, Recipient] = {}
-        parsed: dict[str, dict[str, str]] = {}  # the custom fields: the same few repeat
-        read_json, kinds, contact = _json, _RECIPIENT_TYPES, trusted_recipient
+        parsed = _Memo(_json)  # the custom fields: the same few repeat
+        kinds, contact = _RECIPIENT_TYPES, trusted_recipient
         with self._db.tx("get_contacts") as conn:
             for chunk in _chunks(dict.fromkeys(numbers), self._in_size):
                 rows = _fetch_all(conn.execute(query, {"values": self._listed(chunk)}))
                 # Stored through Recipient(...): already normalised and converted (see _contact).
-                by_number: dict[str, Recipient] = {}
-                for number, name, surname, email, fields, kind in rows:
-                    custom = parsed.get(fields)
-                    if custom is None:
-                        custom = parsed[fields] = read_json(fields)
-                    by_number[number] = contact(number, name, surname, email, custom, kinds[kind])
+                by_number = {
+                    number: contact(number, name, surname, email, parsed[fields], kinds[kind])
+                    for number, name, surname, email, fields, kind in rows
+                }
                 if len(by_number) == len(chunk):  # every one asked for: in the order asked
                     found.update(zip(chunk, map(by_number.__getitem__, chunk), strict=True))
                     continue
@@ -1605,9 +1595,8 @@ class SQLStorage(Storage):
             params["before"] = before
         found: dict[str, DecidingConsent] = {}
         # Values repeat (a bulk import's dates, a sync's time): each is read once.
-        times: dict[Any, datetime | None] = {None: None}
-        proofs: dict[str, Mapping[str, str]] = {}
-        read_date, read_json, proxy = t.read_utc, _json, types.MappingProxyType
+        times = _Memo(t.read_utc)
+        proofs = _Memo(lambda evidence: types.MappingProxyType(_json(evidence)))
         statuses, sources, new, lean = _STATUSES, _SOURCES, tuple.__new__, DecidingConsent
         synced: dict[str | None, IysSyncStatus | None] = {None: None}
         synced.update(_IYS_STATUSES)
@@ -1618,19 +1607,17 @@ class SQLStorage(Storage):
                 for address, seq, status, source, given, evidence, iys, iys_at in _fetch_all(
                     conn.execute(query, params)
                 ):
-                    try:
-                        date, at = times[given], times[iys_at]
-                    except KeyError:
-                        for value in (given, iys_at):
-                            if value not in times:
-                                times[value] = read_date(value)
-                        date, at = times[given], times[iys_at]
-                    proof = proofs.get(evidence)
-                    if proof is None:
-                        proof = proofs[evidence] = proxy(read_json(evidence))
                     found[address] = new(
                         lean,
-                        (seq, statuses[status], sources[source], date, proof, synced[iys], at),
+                        (
+                            seq,
+                            statuses[status],
+                            sources[source],
+                            times[given],
+                            proofs[evidence],
+                            synced[iys],
+                            times[iys_at],
+                        ),
                     )
         return found
 
