@@ -10,7 +10,7 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from isobil.otp import DEFAULT_LIMITS, Otp, code_hash
 from isobil.rules import Verdict, classify
 from isobil.storage import MemoryStorage, OtpRecord
 from isobil.storage._records import otp_refused_until
+from isobil.transport import OutboundSms, SubmitResult
 
 NUMBER = "+905321234567"
 OTHER = "+905331234567"
@@ -311,6 +312,22 @@ def test_logs_mask_the_number_and_never_hold_the_code(
 # -- at rest ----------------------------------------------------------------------
 
 
+def stored_cells(path: Path) -> list[str]:
+    """Every cell of every table of the SQLite file at ``path``, as text."""
+    db = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        assert "isobil_otp" in tables
+        return [
+            str(value)
+            for table in tables
+            for row in db.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - names from the schema
+            for value in row
+        ]
+    finally:
+        db.close()
+
+
 def test_no_code_is_stored_in_clear(tmp_path: Path) -> None:
     """Every column of every isobil table on SQLite, scanned for a 10-digit code: the
     code is nowhere; the hash column is the HMAC of the number and the code."""
@@ -322,17 +339,9 @@ def test_no_code_is_stored_in_clear(tmp_path: Path) -> None:
         message = client.storage.get_message(sent.message_id or "")
         assert message is not None
         assert message.text.startswith("ACME doğrulama kodunuz: **********")
+    assert not [cell for cell in stored_cells(path) if code in cell]
     db = sqlite3.connect(path)
     try:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        assert "isobil_otp" in tables
-        cells = [
-            str(value)
-            for table in tables
-            for row in db.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - names from the schema
-            for value in row
-        ]
-        assert not [cell for cell in cells if code in cell]
         [(number, salt, digest)] = db.execute("SELECT number, salt, hash FROM isobil_otp")
     finally:
         db.close()
@@ -340,6 +349,35 @@ def test_no_code_is_stored_in_clear(tmp_path: Path) -> None:
     expected = hmac.new(bytes.fromhex(salt), f"{NUMBER}:{code}".encode(), hashlib.sha256)
     assert digest == expected.hexdigest()
     assert len(bytes.fromhex(salt)) == 16
+
+
+class _Snooping(FakeTransport):
+    """Reads every cell of the SQLite file while it is handed each batch."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.found: list[str] = []
+
+    def submit(self, batch: Sequence[OutboundSms]) -> list[SubmitResult]:
+        cells = stored_cells(self.path)
+        for sms in batch:
+            found = re.search(r"\d{10}", sms.text)
+            assert found is not None, sms.text
+            self.found += [cell for cell in cells if found.group() in cell]
+        return super().submit(batch)
+
+
+def test_the_code_is_not_stored_even_while_it_is_sent(tmp_path: Path) -> None:
+    """The client's send_now is given the code to conceal: the message is stored with
+    it masked before the transport sees it, so a process killed mid-submit leaves no
+    code in the database either."""
+    path = tmp_path / "isobil.db"
+    transport = _Snooping(path)
+    with Client(ACME, transport=transport, database_url=f"sqlite:///{path}") as client:
+        assert client.otp.send(NUMBER, length=10).status == "submitted"
+    assert len(transport.sent) == 1
+    assert transport.found == []
 
 
 KEY = b"sunucu-anahtari"  # what an application keeps in its environment, not in the database

@@ -269,6 +269,69 @@ def test_it_is_stored_submitting_and_leased_before_it_leaves(storage: Storage) -
         assert seen.lease_until is not None
 
 
+SECRET_TEXT = "Geçici şifreniz: 7Kp2x9. Kimseyle paylaşmayın; 7Kp2x9 10 dakika geçerlidir."  # noqa: S105 - a test text
+MASKED_TEXT = "Geçici şifreniz: ******. Kimseyle paylaşmayın; ****** 10 dakika geçerlidir."
+
+
+def test_a_concealed_secret_is_stored_masked_and_sent_as_written(storage: Storage) -> None:
+    """``conceal``: storage holds the message and its campaign with every occurrence of
+    the secret masked before the transport sees the message; the transport is handed
+    the text as written."""
+    transport = _Watching(storage)
+    with Client(ACME, transport=transport, storage=storage) as client:
+        message = Message(SECRET_TEXT, category="informational")
+        outcome = client.send_now(message, to=NUMBER, conceal="7Kp2x9")
+        assert outcome.status is OutcomeStatus.SUBMITTED
+        [seen] = transport.seen
+        assert seen is not None
+        assert seen.text == MASKED_TEXT
+        assert [sent.text for sent in transport.sent] == [SECRET_TEXT]
+        stored = client.message(outcome.message_id)
+        assert stored.text == MASKED_TEXT
+        campaign = storage.get_campaign(stored.campaign_id)
+        assert campaign is not None
+        assert campaign.text == MASKED_TEXT
+
+
+def test_a_secret_filled_in_from_a_field_is_masked(
+    client: Any, fake: FakeTransport, storage: Storage
+) -> None:
+    """The secret may come from the recipient's fields: the stored message is masked,
+    the campaign keeps its template."""
+    template = Message("Kodunuz: {kod}", category="informational")
+    to = Recipient(NUMBER, fields={"kod": "482915"})
+    outcome = client.send_now(template, to=to, conceal="482915")
+    assert [sent.text for sent in fake.sent] == ["Kodunuz: 482915"]
+    stored = client.message(outcome.message_id)
+    assert stored.text == "Kodunuz: ******"
+    campaign = storage.get_campaign(stored.campaign_id)
+    assert campaign is not None
+    assert campaign.text == "Kodunuz: {kod}"
+
+
+def test_a_blocked_message_is_stored_masked(client: Any, fake: FakeTransport) -> None:
+    client.blacklist.add(NUMBER, reason="asked by phone")
+    message = Message(SECRET_TEXT, category="informational")
+    outcome = client.send_now(message, to=NUMBER, conceal="7Kp2x9")
+    assert outcome.status is OutcomeStatus.BLOCKED
+    assert fake.sent == []
+    assert client.message(outcome.message_id).text == MASKED_TEXT
+
+
+@pytest.mark.parametrize("conceal", ["", 7, "7Kp2x8"])
+def test_a_secret_the_text_lacks_is_refused_before_anything_is_stored(
+    client: Any, fake: FakeTransport, storage: Storage, conceal: Any
+) -> None:
+    """An empty or non-text secret, or one the text does not contain, raises; the error
+    does not repeat it; nothing is stored or sent."""
+    message = Message(SECRET_TEXT, category="informational")
+    with pytest.raises(InvalidValue, match="conceal") as caught:
+        client.send_now(message, to=NUMBER, conceal=conceal)
+    assert "7Kp2x8" not in str(caught.value)
+    assert fake.sent == []
+    assert storage.list_campaigns() == []
+
+
 class _Counting(MemoryStorage):
     """A MemoryStorage that counts the client's calls that write (not the calls one
     storage method makes to another)."""

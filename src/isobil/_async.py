@@ -138,11 +138,13 @@ class AsyncClient:
         to: Recipientish,
         *,
         acknowledge: Iterable[str] = (),
+        conceal: str | None = None,
     ) -> RecipientOutcome:
         """:meth:`Client.send_now`, awaited: storage and rules in worker threads, the
         submit on the loop."""
         with _span("isobil.send_now", self.sync.transport) as traced:
-            outcome = await self._drive(self.sync._send_now(message, to, acknowledge=acknowledge))
+            steps = self.sync._send_now(message, to, acknowledge=acknowledge, conceal=conceal)
+            outcome = await self._drive(steps)
             traced.set(outcome=outcome.status.value)
             return outcome
 

@@ -1376,6 +1376,7 @@ class Client(Resource):
         to: Recipientish,
         *,
         acknowledge: Iterable[str] = (),
+        conceal: str | None = None,
     ) -> RecipientOutcome:
         """Send ``message`` to one recipient at once and return its outcome: the
         transactional path for order updates, OTP codes and reminders.
@@ -1393,14 +1394,27 @@ class Client(Resource):
         ``to`` is one number in any shape, or a :class:`Recipient`. The outcome is
         submitted, failed, unknown, blocked (with the rule ids; stored, never sent)
         or invalid (not a number; nothing stored).
+
+        ``conceal`` is a secret in the text — a one-time code, a temporary password —
+        that storage never holds: the message and its campaign are stored with every
+        occurrence of it replaced by ``*``, and only the transport is handed the
+        text as written. A secret the text does not contain raises
+        :class:`InvalidValue` before anything is stored.
         """
         with _span("isobil.send_now", self.transport) as traced:
-            outcome = self._drive(self._send_now(message, to, acknowledge=acknowledge))
+            outcome = self._drive(
+                self._send_now(message, to, acknowledge=acknowledge, conceal=conceal)
+            )
             traced.set(outcome=outcome.status.value)
             return outcome
 
     def _send_now(
-        self, message: Message | str, to: Recipientish, *, acknowledge: Iterable[str]
+        self,
+        message: Message | str,
+        to: Recipientish,
+        *,
+        acknowledge: Iterable[str],
+        conceal: str | None = None,
     ) -> _Steps[RecipientOutcome]:
         self._check_open()
         if not isinstance(to, str | int | float | Recipient):
@@ -1408,6 +1422,8 @@ class Client(Resource):
                 "send_now sends to one recipient (a number or a Recipient), got "
                 f"{type(to).__name__}; use send() for several"
             )
+        if conceal is not None and (not isinstance(conceal, str) or not conceal):
+            raise InvalidValue("conceal must be a non-empty string (the secret in the text)")
         message = self._message(message)
         acknowledged = frozenset(acknowledge)
         audience = self._audience(to)
@@ -1416,14 +1432,21 @@ class Client(Resource):
             return invalid
         [(number, kind)] = audience.types.items()
         texts, report = self._cleared(message, audience, acknowledged)
+        plan = texts.plan(number)
+        if conceal is not None and conceal not in plan.text:
+            raise InvalidValue("conceal: the text to send does not contain the secret to conceal")
         now = _now()
         # Done from the start: its one message is sent by this call, never by a
         # dispatcher, so no pass has to look at it.
         campaign = self._new_campaign(message, now, CampaignStatus.DONE)
         self.credits.reserve(campaign.id, report.credits)
-        plan = texts.plan(number)
         stopped = report.blocked.get(number, ())
         record = self._new_message(campaign.id, number, plan, report, uuid.uuid4().hex, None, now)
+        if conceal is not None:
+            # Stored masked; the transport gets the plan, which is not stored.
+            masked = "*" * len(conceal)
+            campaign = attrs.evolve(campaign, text=campaign.text.replace(conceal, masked))
+            record = attrs.evolve(record, text=record.text.replace(conceal, masked))
         self.storage.create_campaign_with_messages(campaign, [record])
         self._note_campaign(campaign.id, message, acknowledged)
         if stopped:
