@@ -160,6 +160,15 @@ def test_full_batches_chain_the_next_up_to_fan_out(tasks: IsobilTasks, factory: 
     assert rest["handled"] == 5
 
 
+def test_one_default_dispatch_sends_several_batches(tasks: IsobilTasks, factory: _Factory) -> None:
+    """The default limit spans several of the client's batches (500 each), which one
+    task pipelines; a default of one batch would end the task after 500."""
+    _queue(factory.storage, 1_200)
+    summary = tasks.dispatch.delay().get()
+    assert summary == {"handled": 1_200, "outcomes": {"submitted": 1_200}, "lost": 0, "next": None}
+    assert factory.sent == 1_200
+
+
 def test_nothing_due_chains_nothing(tasks: IsobilTasks, factory: _Factory) -> None:
     """With nothing queued a dispatch handles nothing and ends its chain."""
     assert tasks.dispatch.delay(fan_out=5).get() == {

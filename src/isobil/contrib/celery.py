@@ -16,7 +16,7 @@ storage's claims send each message once (PostgreSQL for workers on several machi
         "isobil-dispatch": {
             "task": "isobil.dispatch",
             "schedule": 10.0,
-            "kwargs": {"limit": 500, "fan_out": 20},
+            "kwargs": {"limit": 5000, "fan_out": 4},
         },
     }
 """
@@ -51,8 +51,11 @@ __all__ = [
 
 log = logging.getLogger("isobil")
 
-#: Messages one ``isobil.dispatch`` handles unless told otherwise.
-DEFAULT_LIMIT = 500
+#: Messages one ``isobil.dispatch`` handles unless told otherwise: ten of a client's
+#: default batches (500), so that one task pipelines them — the storage prepares the
+#: next batch while the transport submits one. A limit of one batch cannot: the link
+#: would wait for the database between tasks.
+DEFAULT_LIMIT = 5_000
 #: The registered task names, for beat schedules and ``app.send_task``.
 DISPATCH_TASK = "isobil.dispatch"
 POLL_TASK = "isobil.poll"
@@ -164,7 +167,7 @@ def register(
     without a ``transport`` table are refused (``kind = "fake"`` sends nothing, on
     purpose). The client is closed when the worker process shuts down.
 
-    ``isobil.dispatch(limit=500, fan_out=0)`` sends what is due, at most ``limit``
+    ``isobil.dispatch(limit=5000, fan_out=0)`` sends what is due, at most ``limit``
     messages (``client.dispatch(limit=limit)``), and returns a
     :class:`DispatchSummary`. When the batch was full and ``fan_out`` is positive,
     it enqueues itself with ``fan_out - 1``: one beat tick sends at most
