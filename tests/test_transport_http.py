@@ -623,6 +623,31 @@ def test_credentials_in_a_request_url_never_reach_the_log(caplog: pytest.LogCapt
     assert "q-pass-0042" not in caplog.text
 
 
+def test_phone_numbers_in_a_request_url_are_masked_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Some APIs take numbers in the URL (Verimor's blacklist: in the path to remove,
+    in the query to add): httpx's log line shows them masked; a 14-digit time (Netgsm's
+    inbox query) stays as it is."""
+    caplog.set_level(logging.INFO)
+    with (
+        HttpGateway() as gateway,
+        HttpTransport(gateway.url, GenericJsonAdapter(), max_retries=0) as transport,
+    ):
+        request = HttpRequest(
+            "GET",
+            "/v2/blacklists/905321234567,5331234567",
+            params={"phones": "+905341234567", "startdate": "06122026140500"},
+        )
+        assert transport.call(request).status == 501
+    assert caplog.text.count("HTTP Request: GET") == 1
+    assert "/v2/blacklists/**********67,********67" in caplog.text
+    assert "phones=%2B**********67" in caplog.text
+    assert "startdate=06122026140500" in caplog.text
+    for digits in ("5321234567", "5331234567", "5341234567"):
+        assert digits not in caplog.text
+
+
 @pytest.mark.parametrize(
     ("written", "read"),
     [

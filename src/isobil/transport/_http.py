@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Generator, Hashable, Sequence
 from datetime import datetime
@@ -22,6 +23,7 @@ from isobil.errors import (
     TransportError,
     TransportTimeout,
 )
+from isobil.phone import mask
 from isobil.transport._base import InboundEvent, OutboundSms, SubmitResult, Transport
 from isobil.transport._http_adapters import HttpAdapter, HttpRequest, HttpResponse, batch_key
 
@@ -32,10 +34,16 @@ _log = logging.getLogger("isobil.transport.http")
 #: Query parameters whose values never reach a log (some APIs take credentials in
 #: the URL, and httpx logs every request's URL at INFO).
 _SECRET_PARAMS = ("pass", "pwd", "secret", "token", "key", "hash", "sifre", "auth")
+#: A run of digits a phone number can be written as (``5321234567`` to
+#: ``905321234567``, or an international one of up to 13 digits), in a path or a
+#: query (Verimor's blacklist takes numbers there). 14 digits and more (Netgsm's
+#: ``ddMMyyyyHHmmss`` times) are left as they are.
+_NUMBER_IN_URL = re.compile(r"(?<!\d)\d{10,13}(?!\d)")
 
 
-def _redacted_url(url: httpx.URL) -> httpx.URL:
-    """``url`` without user info and with secret-looking query values replaced."""
+def _redacted_url(url: httpx.URL) -> httpx.URL | str:
+    """``url`` without user info, with secret-looking query values replaced and phone
+    numbers masked (``**********67``)."""
     if url.userinfo:
         url = url.copy_with(username=None, password=None)
     params = url.params
@@ -46,11 +54,13 @@ def _redacted_url(url: httpx.URL) -> httpx.URL:
                 for name, value in params.multi_items()
             ]
         )
-    return url
+    text = str(url)
+    masked = _NUMBER_IN_URL.sub(lambda found: mask(found.group()), text)
+    return url if masked == text else masked
 
 
 class _RedactUrls(logging.Filter):
-    """Keeps credentials in request URLs out of httpx's own log lines."""
+    """Keeps credentials and phone numbers in request URLs out of httpx's own log lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
