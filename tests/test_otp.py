@@ -4,6 +4,7 @@ number, and never kept in clear."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import logging
@@ -13,6 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -378,6 +380,33 @@ def test_the_code_is_not_stored_even_while_it_is_sent(tmp_path: Path) -> None:
         assert client.otp.send(NUMBER, length=10).status == "submitted"
     assert len(transport.sent) == 1
     assert transport.found == []
+
+
+def test_an_otp_service_on_a_send_function_of_your_own(tmp_path: Path) -> None:
+    """A wrapper of send_now (functools.wraps, as a logging decorator has it) is called
+    as send(message, number): the code is stored while it is sent, masked once it
+    returns. Told conceal=True, the service gives the function the code to conceal."""
+    path = tmp_path / "isobil.db"
+    transport = _Snooping(path)
+    with Client(ACME, transport=transport, database_url=f"sqlite:///{path}") as client:
+
+        @functools.wraps(client.send_now)
+        def logged(message: Message, to: str) -> Any:
+            return client.send_now(message, to)
+
+        def concealing(message: Message, to: str, *, conceal: str) -> Any:
+            return client.send_now(message, to, conceal=conceal)
+
+        assert Otp(client.storage, logged).send(NUMBER, length=10).status == "submitted"
+        stored_while_sent = list(transport.found)
+        assert stored_while_sent  # the campaign's and the message's text
+        hidden = Otp(client.storage, concealing, conceal=True)
+        assert hidden.send(OTHER, length=10).status == "submitted"
+        assert transport.found == stored_while_sent  # nothing more
+    codes = [re.search(r"\d{10}", sms.text) for sms in transport.sent]
+    assert len(codes) == 2
+    cells = stored_cells(path)
+    assert not [c for c in cells for code in codes if code is not None and code.group() in c]
 
 
 KEY = b"sunucu-anahtari"  # what an application keeps in its environment, not in the database

@@ -309,24 +309,47 @@ def test_a_secret_filled_in_from_a_field_is_masked(
     assert campaign.text == "Kodunuz: {kod}"
 
 
-def test_a_blocked_message_is_stored_masked(client: Any, fake: FakeTransport) -> None:
+def test_a_blocked_message_is_stored_masked(
+    client: Any, fake: FakeTransport, storage: Storage
+) -> None:
     client.blacklist.add(NUMBER, reason="asked by phone")
     message = Message(SECRET_TEXT, category="informational")
     outcome = client.send_now(message, to=NUMBER, conceal="7Kp2x9")
     assert outcome.status is OutcomeStatus.BLOCKED
     assert fake.sent == []
-    assert client.message(outcome.message_id).text == MASKED_TEXT
+    stored = client.message(outcome.message_id)
+    assert stored.text == MASKED_TEXT
+    campaign = storage.get_campaign(stored.campaign_id)
+    assert campaign is not None
+    assert campaign.text == MASKED_TEXT
 
 
-@pytest.mark.parametrize("conceal", ["", 7, "7Kp2x8"])
-def test_a_secret_the_text_lacks_is_refused_before_anything_is_stored(
+def test_overlapping_occurrences_are_masked_whole(client: Any, fake: FakeTransport) -> None:
+    outcome = client.send_now(
+        Message("PIN: 1111, tekrar: 111", category="informational"), to=NUMBER, conceal="11"
+    )
+    assert [sent.text for sent in fake.sent] == ["PIN: 1111, tekrar: 111"]
+    assert client.message(outcome.message_id).text == "PIN: ****, tekrar: ***"
+
+
+@pytest.mark.parametrize("conceal", ["", 7])
+def test_a_secret_that_is_no_text_is_refused(
     client: Any, fake: FakeTransport, storage: Storage, conceal: Any
 ) -> None:
-    """An empty or non-text secret, or one the text does not contain, raises; the error
-    does not repeat it; nothing is stored or sent."""
     message = Message(SECRET_TEXT, category="informational")
-    with pytest.raises(InvalidValue, match="conceal") as caught:
+    with pytest.raises(InvalidValue, match="conceal must be a non-empty string"):
         client.send_now(message, to=NUMBER, conceal=conceal)
+    assert fake.sent == []
+    assert storage.list_campaigns() == []
+
+
+def test_a_secret_the_text_lacks_is_refused_before_anything_is_stored(
+    client: Any, fake: FakeTransport, storage: Storage
+) -> None:
+    """The error does not repeat the secret; nothing is stored or sent."""
+    message = Message(SECRET_TEXT, category="informational")
+    with pytest.raises(InvalidValue, match="does not contain the secret") as caught:
+        client.send_now(message, to=NUMBER, conceal="7Kp2x8")
     assert "7Kp2x8" not in str(caught.value)
     assert fake.sent == []
     assert storage.list_campaigns() == []

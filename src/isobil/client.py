@@ -350,6 +350,17 @@ class _Tally:
         return SendResult(campaign_id, outcomes, MappingProxyType(self.counts), self.credits)
 
 
+def _masked(text: str, secret: str) -> str:
+    """``text`` with every character of every occurrence of ``secret`` (overlapping ones
+    too: ``"aa"`` in ``"aaa"``) replaced by ``*``."""
+    hidden = [False] * len(text)
+    start = text.find(secret)
+    while start != -1:
+        hidden[start : start + len(secret)] = [True] * len(secret)
+        start = text.find(secret, start + 1)
+    return "".join("*" if hide else char for char, hide in zip(text, hidden, strict=True))
+
+
 def _message_ids() -> Callable[[int], str]:
     """Ids for one send's messages: unique, and ending in the entry's position in ``to``.
 
@@ -996,7 +1007,7 @@ class Client(Resource):
         self.schedules = Schedules(self.storage, self.send)
         self.reports = Reports(self.storage, self.rules)
         self.contacts = ContactBook(self.storage)
-        self.otp = Otp(self.storage, self.send_now, sender=sender)
+        self.otp = Otp(self.storage, self.send_now, sender=sender, conceal=True)
         self.inbound = InboundProcessor(
             self.consent,
             self.storage,
@@ -1444,9 +1455,8 @@ class Client(Resource):
         record = self._new_message(campaign.id, number, plan, report, uuid.uuid4().hex, None, now)
         if conceal is not None:
             # Stored masked; the transport gets the plan, which is not stored.
-            masked = "*" * len(conceal)
-            campaign = attrs.evolve(campaign, text=campaign.text.replace(conceal, masked))
-            record = attrs.evolve(record, text=record.text.replace(conceal, masked))
+            campaign = attrs.evolve(campaign, text=_masked(campaign.text, conceal))
+            record = attrs.evolve(record, text=_masked(record.text, conceal))
         self.storage.create_campaign_with_messages(campaign, [record])
         self._note_campaign(campaign.id, message, acknowledged)
         if stopped:

@@ -5,9 +5,9 @@
 
 * Codes come from :mod:`secrets`. Storage keeps only the HMAC-SHA256 of the
   number and the code, keyed with the code's own random salt and the
-  application's ``secret`` (a key kept outside the database, when given); the
-  text of the sent message is stored with the code masked from the start (only
-  the transport is handed the code).
+  application's ``secret`` (a key kept outside the database, when given). The
+  client's ``otp`` stores the text of the message with the code masked from the
+  start: only the transport is handed the code (``send_now(..., conceal=code)``).
 * A code expires after its ``ttl`` (3 minutes by default), verifies once (two
   verifications racing, in any processes sharing the storage: one wins), and is
   locked after ``max_attempts`` wrong guesses. A new code replaces the earlier
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import inspect
 import logging
 import secrets
 import uuid
@@ -57,15 +56,9 @@ DEFAULT_LIMITS: tuple[tuple[timedelta, int], ...] = (
 )
 _FIELDS = frozenset({"brand", "code", "minutes"})
 #: Sends one message to one number: the client's ``send_now`` (or ``send``), called
-#: as ``send(message, number)``, with ``conceal=code`` when it takes that keyword.
+#: as ``send(message, number)``, and with ``conceal=code`` when the ``Otp`` is told
+#: it takes that keyword.
 SendFunction = Callable[..., Any]
-
-
-def _takes_conceal(send: SendFunction) -> bool:
-    try:
-        return "conceal" in inspect.signature(send).parameters
-    except (TypeError, ValueError):  # a callable with no signature to read
-        return False
 
 
 def _utcnow() -> datetime:
@@ -134,11 +127,12 @@ def _describe(limits: Sequence[tuple[timedelta, int]]) -> str:
 class Otp:
     """Send one-time codes and verify them; ``client.otp``.
 
-    ``send`` sends one message to one number (the client's ``send_now``). A send
-    function with a ``conceal`` keyword (``send_now`` has one) is given the code
-    there, so that storage never holds it; with any other, the code is masked in
-    storage once the send returns. ``sender`` gives the default brand (its only
-    brand, when it has one). ``secret`` keys
+    ``send`` sends one message to one number (the client's ``send_now``). With
+    ``conceal=True`` it is given the code as ``send(..., conceal=code)``, as
+    ``Client.send_now`` takes it, so that storage never holds the code; either way
+    the code is masked in storage once the send returns (with ``conceal`` there is
+    nothing left to mask). ``sender`` gives the default brand (its only brand,
+    when it has one). ``secret`` keys
     the hashes: with one kept outside the database (an environment variable),
     a copy of the database alone does not let anyone test codes against them.
     ``limits`` are ``(window, most)`` pairs per number, ``max_attempts`` the
@@ -156,12 +150,13 @@ class Otp:
         limits: Sequence[tuple[timedelta, int]] = DEFAULT_LIMITS,
         max_attempts: int = 5,
         clock: Callable[[], datetime] = _utcnow,
+        conceal: bool = False,
     ) -> None:
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
             raise InvalidValue(f"max_attempts must be a positive integer, got {max_attempts!r}")
         self.storage = storage
         self._send = send
-        self._conceals = _takes_conceal(send)
+        self._conceal = conceal
         self.brand = sender.brands[0].code if sender and len(sender.brands) == 1 else None
         self.secret = secret
         self._limits = _check_limits(limits)
@@ -242,18 +237,15 @@ class Otp:
                 retry_after=wait,
             )
         message = Message(text, category=MessageCategory.INFORMATIONAL, brand=brand)
-        if self._conceals:
-            result = self._send(message, to, conceal=code)
-        else:
-            result = self._send(message, to)
+        result = self._send(message, to, **({"conceal": code} if self._conceal else {}))
         # The client's send_now answers with the outcome, its send with a SendResult.
         outcome = result.outcomes[0] if hasattr(result, "outcomes") else result
         campaign_id: str | None = getattr(result, "campaign_id", None)
         if campaign_id is None and outcome.message_id is not None:
             stored = self.storage.get_message(outcome.message_id)
             campaign_id = None if stored is None else stored.campaign_id
-        if campaign_id is not None and not self._conceals:
-            # A send function that stored the code: masked from now on.
+        if campaign_id is not None:
+            # Whatever the send function stored of the code: masked from now on.
             self.storage.redact_campaign_text(campaign_id, code, "*" * length)
         status = str(getattr(outcome.status, "value", outcome.status))
         log.info("isobil: one-time code to %s: %s", phone.mask(to), status)
