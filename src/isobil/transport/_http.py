@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, Generator, Hashable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import httpx
 
@@ -36,8 +37,8 @@ _log = logging.getLogger("isobil.transport.http")
 _SECRET_PARAMS = ("pass", "pwd", "secret", "token", "key", "hash", "sifre", "auth")
 #: A run of digits a phone number can be written as (``5321234567`` to
 #: ``905321234567``, or an international one of up to 13 digits), in a path or a
-#: query (Verimor's blacklist takes numbers there). 14 digits and more (Netgsm's
-#: ``ddMMyyyyHHmmss`` times) are left as they are.
+#: query (Verimor's blacklist takes numbers there), read unquoted. 14 digits and
+#: more (Netgsm's ``ddMMyyyyHHmmss`` times) are left as they are.
 _NUMBER_IN_URL = re.compile(r"(?<!\d)\d{10,13}(?!\d)")
 
 
@@ -54,7 +55,7 @@ def _redacted_url(url: httpx.URL) -> httpx.URL | str:
                 for name, value in params.multi_items()
             ]
         )
-    text = str(url)
+    text = unquote(str(url))  # "%20" + a number would read as one longer run
     masked = _NUMBER_IN_URL.sub(lambda found: mask(found.group()), text)
     return url if masked == text else masked
 
