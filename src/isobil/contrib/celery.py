@@ -1,5 +1,6 @@
-"""Celery tasks that send what is due: ``isobil.dispatch`` sends one bounded batch (and
-may chain the next), ``isobil.poll`` pulls a polled provider's reports and inbound texts.
+"""Celery tasks that send what is due: ``isobil.dispatch`` sends at most ``limit`` messages
+(and may chain the next task), ``isobil.poll`` pulls a polled provider's reports and
+inbound texts.
 
 Every worker process keeps one :class:`~isobil.Client`, made on its first task and
 closed when the process ends. Any number of workers may run the tasks at once: the
