@@ -180,6 +180,11 @@ def test_consent_export_writes_a_verified_bundle(workdir: Path, capsys: Capsys) 
     assert (exported["events"], exported["verified"], exported["problems"]) == (1, True, [])
     summary = json.loads((workdir / "ayse" / "summary.json").read_text(encoding="utf-8"))
     assert (summary["events"], summary["ledger_events"]) == (1, 2)
+    assert main(["consent", "export", "ali", "--number", "05331234567", "--progress", "json"]) == 0
+    stages = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    exporting = [(s["done"], s["total"], s["unit"]) for s in stages if s["phase"] == "exporting"]
+    assert exporting[0] == (0, None, "events")
+    assert exporting[-1] == (2, None, "events")  # the whole ledger read, one event written
 
 
 def test_consent_import_from_a_csv(workdir: Path, capsys: Capsys) -> None:

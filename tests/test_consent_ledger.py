@@ -254,6 +254,38 @@ def test_full_export_chains_line_to_line(ledger: ConsentLedger, tmp_path: Path) 
     assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(rows))
 
 
+class _Meter:
+    """Records what an export reports."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, ...]] = []
+
+    def phase(self, label: str, total: int | None, unit: str) -> None:
+        self.calls.append(("phase", label, total, unit))
+
+    def update(self, done: int) -> None:
+        self.calls.append(("update", done))
+
+
+@pytest.mark.parametrize("number", [None, "0532 123 45 03"])
+def test_an_export_verifies_the_whole_ledger_as_it_reads_it(
+    ledger: ConsentLedger, storage: MemoryStorage, tmp_path: Path, number: str | None
+) -> None:
+    """The bundle's verification is verify()'s, of every event even when one recipient's
+    are written (here with event 2 altered); the meter hears every event read."""
+    _populated(ledger)
+    storage._consent[1] = attrs.evolve(storage._consent[1], status=ConsentStatus.RET)
+    meter = _Meter()
+    export = ledger.export(tmp_path, number=number, meter=meter)
+    assert export.verification == ledger.verify()
+    assert [(p.seq, p.kind) for p in export.verification.problems] == [(2, "altered")]
+    assert export.verification.checked == 5
+    assert export.events == (5 if number is None else 1)
+    assert meter.calls == [("phase", "exporting", None, "events"), ("update", 5)]
+    summary = json.loads((tmp_path / "summary.json").read_text("utf-8"))
+    assert (summary["ledger_events"], summary["ledger_verified"]) == (5, False)
+
+
 def test_tampering_in_sqlite_is_named(tmp_path: Path) -> None:
     """Someone with the database file drops the guards and edits an event: verify() names it."""
     import sqlite3

@@ -989,10 +989,7 @@ def cmd_consent_show(args: argparse.Namespace) -> int:
 def cmd_consent_export(args: argparse.Namespace) -> int:
     bar = _progress(args, "consent export")
     with bar, _client(args, transport=_no_transport()) as client:
-        # The ledger reports nothing until the bundle is written: a line whose time runs.
-        bar.phase(f"writing {args.directory}", None, "events")
-        with bar.ticking():
-            exported = client.consent.export(args.directory, number=args.number)
+        exported = client.consent.export(args.directory, number=args.number, meter=bar)
     verification = exported.verification
     if args.json:
         _print_json(

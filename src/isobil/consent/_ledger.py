@@ -14,13 +14,14 @@ import hmac
 import json
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from isobil._meter import METER_ROWS, Meter
 from isobil._tables import inert
 from isobil.errors import InvalidValue
 from isobil.model import (
@@ -603,13 +604,18 @@ class ConsentLedger:
             return None, count
         return last, count
 
-    def export(self, directory: str | Path, *, number: str | None = None) -> EvidenceExport:
+    def export(
+        self, directory: str | Path, *, number: str | None = None, meter: Meter | None = None
+    ) -> EvidenceExport:
         """Write an evidence bundle an auditor can check without isobil.
 
         ``consent-events.jsonl`` (one event a line, with ``prev_hash`` and
         ``hash``), ``consent-events.csv`` (the same, for spreadsheets) and
         ``summary.json`` (counts, the head, the algorithm, and this ledger's
-        own verification). With ``number``, only that recipient's events.
+        own verification, as :meth:`verify` gives it). With ``number``, only that
+        recipient's events. The ledger is read once, written and verified as it
+        goes; ``meter`` (a :class:`~isobil.contacts.Meter`) hears how many events
+        were read, in one stage ``"exporting"``.
         """
         target = Path(directory)
         target.mkdir(parents=True, exist_ok=True)
@@ -620,18 +626,32 @@ class ConsentLedger:
             target / "consent-events.csv",
             target / "summary.json",
         )
+        check = _ChainCheck({})
+        read = 0
+        if meter is not None:
+            meter.phase("exporting", None, "events")
         with (
             jsonl_path.open("w", encoding="utf-8") as jsonl,
             csv_path.open("w", encoding="utf-8", newline="") as csv_file,
         ):
             writer = csv.DictWriter(csv_file, fieldnames=EXPORT_FIELDS)
             writer.writeheader()
-            for row in self._rows_with_links(wanted):
-                jsonl.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
-                flat = {**row, "evidence": json.dumps(row["evidence"], ensure_ascii=False)}
-                writer.writerow({key: inert(value) for key, value in flat.items()})
-                count += 1
-        verification = self.verify()
+            previous = GENESIS_HASH
+            for event in self.storage.iter_consent_events():
+                check.feed(event)
+                if wanted is None or event.address == wanted:
+                    row = {**event_to_json(event), "prev_hash": previous, "hash": event.hash}
+                    jsonl.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+                    flat = {**row, "evidence": json.dumps(row["evidence"], ensure_ascii=False)}
+                    writer.writerow({key: inert(value) for key, value in flat.items()})
+                    count += 1
+                previous = event.hash or ""
+                read += 1
+                if meter is not None and read % METER_ROWS == 0:
+                    meter.update(read)
+        if meter is not None:
+            meter.update(read)
+        verification = check.report()
         summary = {
             "events": count,
             "recipient": wanted,
@@ -650,13 +670,6 @@ class ConsentLedger:
             json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
         return EvidenceExport(target, count, verification)
-
-    def _rows_with_links(self, address: str | None) -> Iterator[dict[str, Any]]:
-        previous = GENESIS_HASH
-        for event in self.storage.iter_consent_events():
-            if address is None or event.address == address:
-                yield {**event_to_json(event), "prev_hash": previous, "hash": event.hash}
-            previous = event.hash or ""
 
 
 def _anchors_by_seq(

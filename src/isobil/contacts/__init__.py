@@ -4,6 +4,7 @@ A :class:`ContactBook` over any storage adds, finds and groups contacts by numbe
 imports million-row sheets with a per-row report, and exports files that import back.
 """
 
+from isobil._meter import Meter
 from isobil.contacts._book import ContactBook, Group
 from isobil.contacts._export import BLACKLIST_HEADER, export_blacklist, export_contacts
 from isobil.contacts._import import (
@@ -18,7 +19,6 @@ from isobil.contacts._import import (
     Terms,
     import_contacts,
 )
-from isobil.contacts._meter import Meter
 from isobil.contacts._migration import (
     MigrationReport,
     import_blacklist,

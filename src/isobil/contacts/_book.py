@@ -9,6 +9,7 @@ from typing import Any, cast
 import attrs
 
 from isobil import phone
+from isobil._meter import Meter
 from isobil.contacts._export import export_contacts
 from isobil.contacts._import import (
     DEFAULT_CHUNK_SIZE,
@@ -18,7 +19,6 @@ from isobil.contacts._import import (
     Terms,
     import_contacts,
 )
-from isobil.contacts._meter import Meter
 from isobil.errors import InvalidValue
 from isobil.model import Recipient, RecipientType
 from isobil.storage import Storage

@@ -6,9 +6,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final, TypeVar
 
+from isobil._meter import METER_ROWS, Meter
 from isobil._tables import Cell, write_csv, write_xlsx
 from isobil.contacts._import import EXPORT_HEADER, GROUP_SEPARATOR
-from isobil.contacts._meter import METER_ROWS, Meter
 from isobil.errors import InvalidValue
 from isobil.storage import Storage
 

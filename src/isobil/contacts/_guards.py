@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from isobil.contacts._meter import Meter
+from isobil._meter import Meter
 from isobil.errors import InvalidValue
 
 __all__ = ["MAX_CELLS", "MAX_PART_BYTES", "MAX_READER_BYTES", "check_xlsx", "checked_xls"]

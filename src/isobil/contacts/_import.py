@@ -27,10 +27,10 @@ from typing import Final
 
 import attrs
 
+from isobil._meter import METER_ROWS, Meter
 from isobil._tables import write_csv
 from isobil._text import fold
 from isobil.contacts._guards import column_letter
-from isobil.contacts._meter import METER_ROWS, Meter
 from isobil.contacts._readers import Cell, TableReader, cell_text, open_table
 from isobil.errors import ImportFailed, InvalidPhoneNumber, InvalidValue
 from isobil.model import Recipient, RecipientType, RowError

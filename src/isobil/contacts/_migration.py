@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from isobil._meter import METER_ROWS, Meter
 from isobil._tables import write_csv
 from isobil._text import fold
 from isobil.contacts._import import (
@@ -34,7 +35,6 @@ from isobil.contacts._import import (
     resolve_columns,
     synonym_table,
 )
-from isobil.contacts._meter import METER_ROWS, Meter
 from isobil.contacts._readers import Cell, TableReader, cell_text, open_table
 from isobil.errors import InvalidValue
 from isobil.model import (

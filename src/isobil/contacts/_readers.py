@@ -29,8 +29,8 @@ from typing import IO, Final
 
 import python_calamine
 
+from isobil._meter import Meter
 from isobil.contacts._guards import check_xlsx, checked_xls
-from isobil.contacts._meter import Meter
 from isobil.errors import InvalidValue
 
 __all__ = ["Cell", "TableReader", "cell_text", "open_table"]
