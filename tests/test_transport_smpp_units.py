@@ -335,6 +335,7 @@ def test_command_status_mapping(
         {"system_id": ""},
         {"system_id": "x" * 16},
         {"password": "123456789"},
+        {"password": "şifre123"},
         {"bind": "receiver"},
         {"window": 0},
         {"throughput": 0},
@@ -351,6 +352,25 @@ def test_bad_configuration_is_refused_without_echoing_the_password(
     with pytest.raises(ConfigurationError) as raised:
         SmppTransport("127.0.0.1", 1, **settings)  # type: ignore[arg-type]
     assert "123456789" not in str(raised.value)
+    assert "şifre" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        UnicodeEncodeError("latin-1", "şifre123", 0, 1, "ordinal not in range(256)"),
+        UnicodeDecodeError("ascii", b"Kodunuz: 482915 \xff", 16, 17, "ordinal not in range"),
+    ],
+)
+def test_a_codec_error_says_where_not_what(exc: UnicodeError) -> None:
+    """A codec error holds the whole text it failed on (a password being bound, a PDU):
+    the isobil error names the codec and the position only."""
+    mapped = map_exception(exc)
+    assert mapped is not None
+    text = str(mapped)
+    assert "şifre" not in text
+    assert "482915" not in text
+    assert f"({exc.encoding}) at position {exc.start}" in text
 
 
 _LATIN1 = st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=25)

@@ -136,7 +136,14 @@ def map_exception(exc: BaseException) -> IsobilError | None:
 
 
 def _describe(exc: BaseException) -> str:
-    """A short text for ``exc``: smpplib's PDUError carries (text, status) in ``args``."""
+    """A short text for ``exc``: smpplib's PDUError carries (text, status) in ``args``.
+
+    A codec error says where, never what: its ``args`` hold the whole text it could
+    not encode or decode (a password being bound, a PDU's short message)."""
+    if isinstance(exc, UnicodeError):
+        position = getattr(exc, "start", None)
+        where = "" if position is None else f" at position {position}"
+        return f"{type(exc).__name__} ({getattr(exc, 'encoding', '?')}){where}"
     args = [a for a in exc.args if isinstance(a, str | int) and not isinstance(a, bool)]
     parts = [str(a) for a in args if isinstance(a, str) and a]
     statuses = [a for a in args if isinstance(a, int)]
