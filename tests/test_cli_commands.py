@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+import _pg
 from isobil._cli import main
 
 INIT = [
@@ -76,6 +78,17 @@ def test_init_writes_config_and_database(workdir: Path, capsys: Capsys) -> None:
     assert 'name = "Acme Ticaret A.Ş."' in config
     assert 'brands = ["ACME"]' in config
     assert (workdir / "cli.db").exists()
+
+
+def test_init_does_not_print_the_database_password(workdir: Path, capsys: Capsys) -> None:
+    with _pg.fresh_database() as url:
+        # Trust auth ignores the password; what matters is that it is never printed.
+        with_password = sa.make_url(url).set(password="S3cret-0042")  # noqa: S106
+        db = with_password.render_as_string(hide_password=False)
+        assert main([*INIT, "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "S3cret-0042" not in out
+    assert "postgres:***@" in out
 
 
 def test_init_refuses_to_overwrite_and_bad_identifiers(workdir: Path, capsys: Capsys) -> None:

@@ -288,7 +288,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     url = _database_url(args, values)
     revision = upgrade(url)
     write_config(path, values, transport=args.transport)
-    print(f"wrote {path}; database {url} is at revision {revision}")
+    from sqlalchemy.engine import make_url
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    print(f"wrote {path}; database {shown} is at revision {revision}")
     return 0
 
 
