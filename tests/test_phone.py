@@ -395,6 +395,7 @@ def test_mask_keeps_country_code_and_last_two_digits(number: str, masked: str) -
 def test_mask_of_a_non_string_never_raises() -> None:
     """mask() is used in reprs, so even a wrong type gives a masked string."""
     assert mask(5321234567) == "********67"  # type: ignore[arg-type]
+    assert mask(None) == "None"  # an optional number in a repr
 
 
 e164_numbers = st.builds(

@@ -233,3 +233,18 @@ def test_rules_import_no_storage_or_transport() -> None:
                 ["isobil", "consent"],
             )
         }, path
+
+
+def test_reprs_mask_numbers_and_count_recipients(client: Client) -> None:
+    """A report, its findings and a recipient's facts may end up in a log line: the
+    numbers are masked; the per-recipient fields of a report show as counts."""
+    report = client.check(OFFER, ["05321234567", "05331234567", "123"])
+    assert report.blocked and report.recipient_findings
+    facts = RecipientFacts("+905341234567")
+    shown = repr(report) + repr(report.recipient_findings) + repr(facts)
+    for subscriber in ("5321234567", "5331234567", "5341234567"):
+        assert subscriber not in shown
+    assert "recipient=+90********67" in repr(report.recipient_findings[0])
+    assert "number=+90********67" in repr(facts)
+    assert "allowed=<0>, blocked=<2>" in repr(report)
+    assert "invalid=<1>" in repr(report)

@@ -149,7 +149,7 @@ class RecipientOutcome:
     """
 
     input: object = attrs.field(repr=False)
-    number: str | None = attrs.field(repr=lambda n: "None" if n is None else phone.mask(n))
+    number: str | None = attrs.field(repr=phone.mask)
     status: OutcomeStatus
     message_id: str | None = None
     provider_id: str | None = None

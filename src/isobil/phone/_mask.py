@@ -14,14 +14,17 @@ _SHORT: Final = re.compile(r"[0-9]{3,6}", re.ASCII)
 _KEPT: Final = 2
 
 
-def mask(number: str) -> str:
+def mask(number: str | None) -> str:
     """Return ``number`` with every digit hidden except the country code and the last two.
 
     ``'+905321234567'`` gives ``'+90********67'``: one ``*`` per hidden digit, so the
     result is stable and keeps the length. A short number of 3-6 digits (``'4605'``)
     names a service, not a person, and is returned as it is. Anything else (raw or
-    invalid input) shows only its last two characters. Never raises.
+    invalid input) shows only its last two characters; ``None`` gives ``'None'`` (as
+    a repr shows it). Never raises.
     """
+    if number is None:
+        return "None"
     if not isinstance(number, str):
         number = str(number)
     if _SHORT.fullmatch(number) is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sized
 from datetime import date
 from types import MappingProxyType
 from typing import cast
@@ -205,6 +205,10 @@ def _finding(rule: Rule, problem: str, number: str | None) -> Finding:
     )
 
 
+def _how_many(values: Sized) -> str:
+    return f"<{len(values)}>"
+
+
 @attrs.frozen
 class PreflightReport:
     """What would happen if the message were sent, and why.
@@ -217,16 +221,18 @@ class PreflightReport:
     not acknowledged, at message level).
     """
 
+    # The per-recipient fields show as counts in the repr: numbers stay out of logs,
+    # and a report of 100,000 recipients stays readable.
     as_of: date
-    allowed: tuple[str, ...]
-    blocked: Mapping[str, tuple[str, ...]]
+    allowed: tuple[str, ...] = attrs.field(repr=_how_many)
+    blocked: Mapping[str, tuple[str, ...]] = attrs.field(repr=_how_many)
     findings: tuple[Finding, ...]
-    recipient_findings: tuple[Finding, ...]
+    recipient_findings: tuple[Finding, ...] = attrs.field(repr=_how_many)
     credits: int
     exposure: Exposure
     acknowledged: frozenset[str] = frozenset()
     disabled: Mapping[str, str] = attrs.field(factory=dict)
-    invalid: Mapping[str, str] = attrs.field(factory=dict)
+    invalid: Mapping[str, str] = attrs.field(factory=dict, repr=_how_many)
 
     @property
     def refused(self) -> bool:

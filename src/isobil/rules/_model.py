@@ -20,6 +20,7 @@ from isobil.model import (
     RecipientType,
     Sender,
 )
+from isobil.phone import mask
 from isobil.rules._classifier import DEFAULT_SIGNALS, Classification, Signal, classify
 
 __all__ = [
@@ -291,7 +292,7 @@ def _exemption_lost(
 class RecipientFacts:
     """What is known of one recipient when a message is checked."""
 
-    number: str
+    number: str = attrs.field(repr=mask)
     recipient_type: RecipientType = RecipientType.BIREYSEL
     consent: ConsentStatus | None = None
     consent_source: ConsentSource | None = None
@@ -380,7 +381,7 @@ class Finding:
     message: str
     citation: Citation
     confidence: Confidence
-    recipient: str | None = None
+    recipient: str | None = attrs.field(default=None, repr=mask)
     fix: str | None = None
 
     def to_dict(self) -> dict[str, object]:
