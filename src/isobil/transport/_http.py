@@ -35,11 +35,11 @@ _log = logging.getLogger("isobil.transport.http")
 #: Query parameters whose values never reach a log (some APIs take credentials in
 #: the URL, and httpx logs every request's URL at INFO).
 _SECRET_PARAMS = ("pass", "pwd", "secret", "token", "key", "hash", "sifre", "auth")
-#: A run of digits a phone number can be written as (``5321234567`` to
-#: ``905321234567``, or an international one of up to 13 digits), in a path or a
-#: query (Verimor's blacklist takes numbers there), read unquoted. 14 digits and
-#: more (Netgsm's ``ddMMyyyyHHmmss`` times) are left as they are.
-_NUMBER_IN_URL = re.compile(r"(?<!\d)\d{10,13}(?!\d)")
+#: A phone number in a path or a query (Verimor's blacklist takes numbers there),
+#: read unquoted: ``+`` and 10 to 15 digits, or 10 to 13 digits without it
+#: (``5321234567`` to ``905321234567``). Longer bare runs (Netgsm's 14-digit
+#: ``ddMMyyyyHHmmss`` times) are left as they are.
+_NUMBER_IN_URL = re.compile(r"(?<!\d)(?:\+\d{10,15}|\d{10,13})(?!\d)")
 
 
 def _redacted_url(url: httpx.URL) -> httpx.URL | str:
