@@ -239,7 +239,8 @@ def test_reprs_mask_numbers_and_count_recipients(client: Client) -> None:
     """A report, its findings and a recipient's facts may end up in a log line: the
     numbers are masked; the per-recipient fields of a report show as counts."""
     report = client.check(OFFER, ["05321234567", "05331234567", "123"])
-    assert report.blocked and report.recipient_findings
+    assert report.blocked
+    assert report.recipient_findings
     facts = RecipientFacts("+905341234567")
     shown = repr(report) + repr(report.recipient_findings) + repr(facts)
     for subscriber in ("5321234567", "5331234567", "5341234567"):
