@@ -15,7 +15,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from isobil.errors import InvalidPhoneNumber, InvalidValue, IsobilError
-from isobil.phone import Normalizer, NumberKind, classify, is_turkish_mobile, mask, normalize
+from isobil.phone import (
+    Normalizer,
+    NumberKind,
+    classify,
+    id_repr,
+    is_turkish_mobile,
+    mask,
+    normalize,
+)
 from isobil.phone._metadata import TR_MOBILE
 from isobil.phone._normalize import SEPARATORS
 
@@ -436,3 +444,18 @@ def test_masked_normalised_mobile_hides_the_subscriber(prefix: str, rest: str) -
     """normalize() then mask() on a mobile leaves only +90 and the last two digits visible."""
     masked = mask(normalize(f"0{prefix} {rest}"))
     assert masked == "+90********" + rest[-2:]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("1311033503:5321234567", "'1311033503:********67'"),  # Netgsm: <job id>:<number>
+        ("1311033503:5321234567#2", "'1311033503:********67#2'"),
+        ("0a1b2c3d", "'0a1b2c3d'"),  # an SMPP id: nothing to hide
+        ("12:34", "'12:34'"),
+        (None, "None"),
+        (("j:905321234567", "x"), "('j:**********67', 'x')"),
+    ],
+)
+def test_id_repr_masks_a_number_an_id_ends_in(value: object, shown: str) -> None:
+    assert id_repr(value) == shown  # type: ignore[arg-type]

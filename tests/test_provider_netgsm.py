@@ -717,3 +717,21 @@ def test_balance(simulator: NetgsmSimulator, caplog: pytest.LogCaptureFixture) -
     with pytest.raises(AuthenticationFailed):
         netgsm.parse_balance(answer({"code": "30"}, 406))
     assert PASSWORD not in caplog.text
+
+
+def test_reprs_mask_the_number_in_netgsm_ids(
+    transport: HttpTransport, simulator: NetgsmSimulator
+) -> None:
+    """Netgsm's ids are ``<job id>:<number>``: a submit result's and a report's repr
+    show the job id and mask the number."""
+    events: list[InboundEvent] = []
+    transport.set_inbound_handler(events.append)
+    [result] = transport.submit([sms("m1", "+905321234567")])
+    assert str(result.provider_id).endswith(":5321234567")
+    simulator.deliver(str(result.provider_id), DeliveryStatus.DELIVERED)
+    transport.poll([str(result.provider_id)], NOW)
+    [report] = [e for e in events if isinstance(e, DeliveryReport)]
+    job = str(result.provider_id).split(":")[0]
+    for shown in (repr(result), repr(report)):
+        assert f"'{job}:********67'" in shown
+        assert "5321234567" not in shown

@@ -152,7 +152,7 @@ class RecipientOutcome:
     number: str | None = attrs.field(repr=phone.mask)
     status: OutcomeStatus
     message_id: str | None = None
-    provider_id: str | None = None
+    provider_id: str | None = attrs.field(default=None, repr=phone.id_repr)
     reason: str | None = None
     plan: sms.SegmentPlan | None = attrs.field(default=None, repr=False)
     rule_ids: tuple[str, ...] = ()

@@ -5,13 +5,14 @@ rest; :func:`classify` tells mobiles from landlines; :func:`mask` hides numbers 
 """
 
 from isobil.phone._classify import NumberKind, classify, is_turkish_mobile
-from isobil.phone._mask import mask
+from isobil.phone._mask import id_repr, mask
 from isobil.phone._normalize import Normalizer, normalize
 
 __all__ = [
     "Normalizer",
     "NumberKind",
     "classify",
+    "id_repr",
     "is_turkish_mobile",
     "mask",
     "normalize",

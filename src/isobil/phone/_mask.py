@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Final
 
 from isobil.phone._metadata import country_code_prefix
 
-__all__ = ["mask"]
+__all__ = ["id_repr", "mask"]
 
 _E164: Final = re.compile(r"\+([0-9]{7,15})", re.ASCII)
 _SHORT: Final = re.compile(r"[0-9]{3,6}", re.ASCII)
 _KEPT: Final = 2
+#: A number a provider's message id ends in: Netgsm's ids are ``<job id>:<number>``
+#: (``#2`` after it for a repeat in the same job).
+_NUMBER_IN_ID: Final = re.compile(r"(?<=:)\+?[0-9]{7,15}(?=(?:#[0-9]+)?$)", re.ASCII)
 
 
 def mask(number: str | None) -> str:
@@ -39,3 +43,21 @@ def mask(number: str | None) -> str:
     if len(number) <= _KEPT:
         return "*" * len(number)
     return "*" * (len(number) - _KEPT) + number[-_KEPT:]
+
+
+def id_repr(value: str | Iterable[str] | None) -> str:
+    """How a provider's message id, or a tuple of them, shows in a repr: with a number
+    the id ends in masked, the rest kept to be looked up at the provider.
+
+    ``'1311033503:5321234567'`` (Netgsm's ``<job id>:<number>``) shows as
+    ``'1311033503:********67'``; an id with no number in it as it is.
+    """
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        return repr(_NUMBER_IN_ID.sub(_masked_match, value))
+    return repr(tuple(_NUMBER_IN_ID.sub(_masked_match, one) for one in value))
+
+
+def _masked_match(found: re.Match[str]) -> str:
+    return mask(found.group())

@@ -13,7 +13,7 @@ import attrs
 
 from isobil._trusted import trusted
 from isobil.errors import InvalidValue
-from isobil.phone import mask
+from isobil.phone import id_repr, mask
 
 __all__ = [
     "FAILURE_STATES",
@@ -223,7 +223,7 @@ class OutboundMessage:
     not_before: datetime | None = attrs.field(default=None, validator=_aware)
     claimed_by: str | None = None
     lease_until: datetime | None = attrs.field(default=None, validator=_aware)
-    provider_id: str | None = None
+    provider_id: str | None = attrs.field(default=None, repr=id_repr)
     error_code: str | None = None
     reason: str | None = None
     updated_at: datetime | None = attrs.field(default=None, validator=_aware)
@@ -250,13 +250,13 @@ class Settlement:
 
     message_id: str
     state: MessageState
-    provider_id: str | None = None
+    provider_id: str | None = attrs.field(default=None, repr=id_repr)
     error_code: str | None = None
     reason: str | None = None
     #: The provider's id of each part of a long message, in order (``provider_id``
     #: is the first). Kept with the message when it is settled ``submitted``, so a
     #: report for any part finds its message in any process.
-    part_ids: tuple[str, ...] = attrs.field(default=(), converter=_ids)
+    part_ids: tuple[str, ...] = attrs.field(default=(), converter=_ids, repr=id_repr)
 
 
 @attrs.frozen
@@ -267,7 +267,7 @@ class MessagePart:
     :class:`~isobil.transport.DeliveryStatus` value; ``None`` before any).
     """
 
-    provider_id: str
+    provider_id: str = attrs.field(repr=id_repr)
     message_id: str
     part: int  # 0-based
     status: str | None = None
@@ -279,7 +279,7 @@ class MessagePart:
 class DeliveryReportRecord:
     """A delivery report as received, kept even when it changed nothing."""
 
-    provider_id: str
+    provider_id: str = attrs.field(repr=id_repr)
     status: str
     received_at: datetime = attrs.field(validator=_aware)
     error_code: str | None = None

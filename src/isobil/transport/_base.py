@@ -14,7 +14,7 @@ import attrs
 from isobil._resource import Resource
 from isobil.errors import InvalidValue, TransportError
 from isobil.model import MessageCategory, RecipientType
-from isobil.phone import mask
+from isobil.phone import id_repr, mask
 from isobil.sms import SegmentPlan
 
 __all__ = [
@@ -113,9 +113,9 @@ class SubmitResult:
     """
 
     id: str
-    provider_id: str | None = None
+    provider_id: str | None = attrs.field(default=None, repr=id_repr)
     error: TransportError | None = None
-    part_ids: tuple[str, ...] = attrs.field(default=(), converter=_ids)
+    part_ids: tuple[str, ...] = attrs.field(default=(), converter=_ids, repr=id_repr)
 
     @property
     def ok(self) -> bool:
@@ -148,7 +148,7 @@ class DeliveryReport:
     id; the ``Client`` settles the message when every part is settled.
     """
 
-    provider_id: str
+    provider_id: str = attrs.field(repr=id_repr)
     status: DeliveryStatus = attrs.field(converter=DeliveryStatus)
     error_code: str | None = None
     done_at: datetime | None = None
