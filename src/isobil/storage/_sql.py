@@ -339,9 +339,8 @@ class _Database:
         self._scrub(exc)
         orig = getattr(exc, "orig", None) or exc
         detail = " ".join(str(orig).split()) or type(orig).__name__
-        detail = _PHONE_LIKE.sub(lambda m: mask(m.group()), detail)
         return StorageError(
-            self._hide(f"{action} failed on {self.safe_url}: {type(orig).__name__}: {detail}")
+            f"{action} failed on {self.safe_url}: {type(orig).__name__}: {self._clean(detail)}"
         )
 
     def _hide(self, text: str) -> str:
@@ -351,14 +350,18 @@ class _Database:
                 text = text.replace(form, "***")
         return text
 
+    def _clean(self, text: str) -> str:
+        """A driver's words: the password hidden, phone numbers masked."""
+        return _PHONE_LIKE.sub(lambda m: mask(m.group()), self._hide(text))
+
     def _scrub(self, exc: BaseException | None) -> None:
-        # A driver may quote its connection string (password included) in an
-        # error; the chained cause is printed in tracebacks and logs, so it is
-        # scrubbed too.
+        # A driver may quote its connection string (password included), or a row's
+        # values (a number in a unique violation's DETAIL), in an error; the chained
+        # cause is printed in tracebacks and logs, so it is scrubbed too.
         seen: set[int] = set()
-        while exc is not None and id(exc) not in seen and self.url.password:
+        while exc is not None and id(exc) not in seen:
             seen.add(id(exc))
-            exc.args = tuple(self._hide(a) if isinstance(a, str) else a for a in exc.args)
+            exc.args = tuple(self._clean(a) if isinstance(a, str) else a for a in exc.args)
             orig = getattr(exc, "orig", None)
             if isinstance(orig, BaseException):
                 self._scrub(orig)
