@@ -12,6 +12,7 @@ import json
 import logging
 import socket
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -662,3 +663,10 @@ def test_phone_numbers_in_a_request_url_are_masked_in_the_log(
 def test_numbers_in_callbacks_are_read_as_providers_write_them(written: str, read: str) -> None:
     """Every adapter reads a number in a push or report with one helper."""
     assert _phone(written) == read
+
+
+def test_an_inbound_texts_repr_shows_neither_its_words_nor_the_number() -> None:
+    """What a recipient wrote is personal data: a log line of the event shows neither."""
+    inbound = InboundSms("+905321234567", "4605", "Adresim Atatürk Cd. 5", datetime.now(UTC))
+    assert "Atatürk" not in repr(inbound)
+    assert "5321234567" not in repr(inbound)

@@ -160,7 +160,7 @@ class InboundSms:
 
     from_: str = attrs.field(repr=mask)
     to: str
-    text: str
+    text: str = attrs.field(repr=False)  # a person's words: not for log lines
     received_at: datetime
     provider_id: str | None = None
 
