@@ -86,9 +86,10 @@ def test_init_does_not_print_the_database_password(workdir: Path, capsys: Capsys
         with_password = sa.make_url(url).set(password="S3cret-0042")  # noqa: S106
         db = with_password.render_as_string(hide_password=False)
         assert main([*INIT, "--db", db]) == 0
-    out = capsys.readouterr().out
-    assert "S3cret-0042" not in out
+    out, err = capsys.readouterr()
+    assert "S3cret-0042" not in out + err
     assert "postgres:***@" in out
+    assert "isobil.toml holds the database password" in err  # --db wrote it there
 
 
 def test_init_refuses_to_overwrite_and_bad_identifiers(workdir: Path, capsys: Capsys) -> None:

@@ -290,8 +290,15 @@ def cmd_init(args: argparse.Namespace) -> int:
     write_config(path, values, transport=args.transport)
     from sqlalchemy.engine import make_url
 
-    shown = make_url(url).render_as_string(hide_password=True)
+    database = make_url(url)
+    shown = database.render_as_string(hide_password=True)
     print(f"wrote {path}; database {shown} is at revision {revision}")
+    if args.db and database.password:
+        print(
+            f"isobil: {path} holds the database password: keep it private, or give the URL "
+            "as ISOBIL_DATABASE_URL in the environment instead of --db",
+            file=sys.stderr,
+        )
     return 0
 
 
