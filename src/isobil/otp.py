@@ -132,9 +132,9 @@ class Otp:
     ``Client.send_now`` takes it, so that storage never holds the code; either way
     the code is masked in storage once the send returns (with ``conceal`` there is
     nothing left to mask). ``sender`` gives the default brand (its only brand,
-    when it has one). ``secret`` keys
-    the hashes: with one kept outside the database (an environment variable),
-    a copy of the database alone does not let anyone test codes against them.
+    when it has one). ``secret`` keys the hashes: with one kept outside the
+    database (an environment variable), a copy of the database alone does not let
+    anyone test codes against them.
     ``limits`` are ``(window, most)`` pairs per number, ``max_attempts`` the
     wrong guesses that lock a code, ``clock`` returns the current aware time
     (tests inject one). All may be changed on the object afterwards.

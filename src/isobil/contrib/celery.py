@@ -170,8 +170,8 @@ def register(
 
     ``isobil.dispatch(limit=5000, fan_out=0)`` sends what is due, at most ``limit``
     messages (``client.dispatch(limit=limit)``), and returns a
-    :class:`DispatchSummary`. When the batch was full and ``fan_out`` is positive,
-    it enqueues itself with ``fan_out - 1``: one beat tick sends at most
+    :class:`DispatchSummary`. When it handled its whole ``limit`` and ``fan_out`` is
+    positive, it enqueues itself with ``fan_out - 1``: one beat tick sends at most
     ``limit * (fan_out + 1)`` messages, spread over whichever workers are free.
     ``isobil.poll()`` pulls a polled provider's reports and inbound texts (Netgsm);
     with a provider that pushes it does nothing.
