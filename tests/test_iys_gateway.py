@@ -1080,3 +1080,18 @@ def test_http_gateway_repr(gateway: HttpIysGateway, server: IysServer) -> None:
         f"<HttpIysGateway {server.url} iys_code=123456 brand_code=654321 user='acme-api'>"
         == repr(gateway)
     )
+
+
+def test_repr_leaves_out_credentials_written_into_the_url() -> None:
+    gateway = HttpIysGateway(
+        base_url="https://acme:url-s3cret@api.iys.example/",
+        username=USERNAME,
+        password=PASSWORD,
+        iys_code=IYS_CODE,
+        brand_code=str(BRAND_CODE),
+    )
+    try:
+        assert "url-s3cret" not in repr(gateway)
+        assert repr(gateway).startswith("<HttpIysGateway https://api.iys.example iys_code=")
+    finally:
+        gateway.close()

@@ -937,8 +937,9 @@ class HttpIysGateway(IysGateway):
         self._random = random.Random()  # noqa: S311
 
     def __repr__(self) -> str:
+        shown = httpx.URL(self._base_url).copy_with(username=None, password=None)
         return (
-            f"<HttpIysGateway {self._base_url} iys_code={self.iys_code} "
+            f"<HttpIysGateway {shown} iys_code={self.iys_code} "
             f"brand_code={self.brand_code} user={self._username!r}>"
         )
 
