@@ -316,8 +316,9 @@ def _manage(env: Mapping[str, str], *args: str) -> str:
 
 
 @contextmanager
-def _server(env: Mapping[str, str]) -> Iterator[str]:
-    """``manage.py runserver`` of the example on a free loopback port; killed after."""
+def _server(env: Mapping[str, str], log: list[str] | None = None) -> Iterator[str]:
+    """``manage.py runserver`` of the example on a free loopback port; killed after.
+    With ``log``, what it writes on stderr is appended there (complete on exit)."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
@@ -327,6 +328,12 @@ def _server(env: Mapping[str, str]) -> Iterator[str]:
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
+    reader = None
+    if log is not None:
+        stderr = process.stderr
+        assert stderr is not None
+        reader = threading.Thread(target=lambda: log.extend(line.decode() for line in stderr))
+        reader.start()
     try:
         while True:  # ready once it answers anything
             if process.poll() is not None:
@@ -341,6 +348,8 @@ def _server(env: Mapping[str, str]) -> Iterator[str]:
     finally:
         process.kill()
         process.wait()
+        if reader is not None:
+            reader.join(timeout=30)  # the pipe is at its end once the process is gone
         if process.stderr is not None:
             process.stderr.close()
 
@@ -385,10 +394,12 @@ def test_the_shop_takes_reports_and_rets_through_its_mounted_callbacks(
     tmp_path: Path, auth: str
 ) -> None:
     """A real server; the provider pushes under /sms/callbacks/ (signed, or with the token
-    in the URL); the message is delivered and the RET reaches the ledger."""
+    in the URL); the message is delivered and the RET reaches the ledger. The token
+    is in none of the server's log lines, a refused push's included."""
+    log: list[str] = []
     with (
         HttpGateway(secret=SECRET if auth == "hmac" else None) as gateway,
-        _server(_shop_env(tmp_path, gateway, auth)) as server,
+        _server(_shop_env(tmp_path, gateway, auth), log) as server,
         Client(database_url=f"sqlite:///{tmp_path / 'shop.sqlite3'}") as records,
     ):
         gateway.callback_url = f"{server}/sms/callbacks/" + (
@@ -405,6 +416,14 @@ def test_the_shop_takes_reports_and_rets_through_its_mounted_callbacks(
         forged = gateway.post_callback(b"{}", signature="0" * 64)
         wrong_token = http_post(f"{server}/sms/callbacks/not-the-token/", b"{}", {})
         assert (forged if auth == "hmac" else wrong_token)[0] == 401
+        if auth == "token":
+            unreadable = http_post(f"{server}/sms/callbacks/{SECRET}/", b"not json", {})
+            assert unreadable[0] == 400
+    shown = "".join(log)
+    assert "/sms/callbacks/" in shown  # runserver logged the requests
+    assert SECRET not in shown
+    if auth == "token":
+        assert "/sms/callbacks/***/" in shown
 
 
 def test_a_replayed_push_is_handled_once_across_two_servers(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from fastapi.responses import PlainTextResponse
 
 from isobil import AsyncClient
 from isobil.config import callback_options, client_options
+from isobil.contrib._logs import MaskSecret
 from isobil.errors import ConfigurationError, InvalidValue
 from isobil.transport import CallbackApp
 
@@ -97,7 +98,7 @@ def isobil_lifespan(
             setattr(app.state, _CLIENT_STATE, client)
             if callbacks is not None:
                 setattr(app.state, _CALLBACKS_STATE, _receiver(client, callbacks))
-                masking = _MaskSecret(callbacks["secret"])
+                masking = MaskSecret(callbacks["secret"])
                 access_log.addFilter(masking)
             if lifespan is None:
                 yield
@@ -198,25 +199,3 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-class _MaskSecret(logging.Filter):
-    """Replaces the callback secret in log records (uvicorn logs the path, and with
-    token auth the secret is part of it)."""
-
-    def __init__(self, secret: str) -> None:
-        super().__init__()
-        self._secret = secret
-
-    def __repr__(self) -> str:
-        return "<_MaskSecret>"
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                arg.replace(self._secret, "***") if isinstance(arg, str) else arg
-                for arg in record.args
-            )
-        if isinstance(record.msg, str):
-            record.msg = record.msg.replace(self._secret, "***")
-        return True

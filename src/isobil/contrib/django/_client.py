@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import atexit
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from isobil.client import Client
 from isobil.config import callback_options
+from isobil.contrib._logs import MaskSecret
 from isobil.contrib._process import ProcessClient
 from isobil.contrib.django.conf import isobil_settings, make_client_options
 from isobil.errors import ConfigurationError
 from isobil.transport import CallbackApp, HttpTransport
 
 ClientFactory = Callable[[], Client]
+#: Django's loggers that name a request's path (``Bad Request: /sms/callbacks/…``, and
+#: runserver's request lines).
+_REQUEST_LOGGERS = ("django.request", "django.server")
 
 
 def _from_settings() -> Client:
@@ -29,6 +34,7 @@ class _State:
         self.callbacks: tuple[Client, CallbackApp] | None = None
         self.overrides: list[Client] = []
         self.testing = False
+        self.masking: MaskSecret | None = None
 
     def get(self) -> Client:
         with self.lock:
@@ -37,7 +43,24 @@ class _State:
     def reset(self) -> None:
         with self.lock:
             self.callbacks = None
+            self._unmask()
             self.process.close()
+
+    def mask(self, secret: str) -> None:
+        """Keep ``secret`` out of Django's request log lines (one filter at a time)."""
+        with self.lock:
+            if self.masking is not None and self.masking.hides(secret):
+                return
+            self._unmask()
+            self.masking = MaskSecret(secret)
+            for name in _REQUEST_LOGGERS:
+                logging.getLogger(name).addFilter(self.masking)
+
+    def _unmask(self) -> None:
+        if self.masking is not None:
+            for name in _REQUEST_LOGGERS:
+                logging.getLogger(name).removeFilter(self.masking)
+            self.masking = None
 
 
 _state = _State()
@@ -79,6 +102,14 @@ def set_client_factory(factory: ClientFactory | None) -> None:
     with _state.lock:
         _state.process.factory = factory or _from_settings
     reset_client()
+
+
+def mask_callback_secret() -> None:
+    """Keep the secret of ``ISOBIL['callbacks']`` out of Django's request log lines,
+    which name the path (with token auth the secret is a segment of it)."""
+    options = callback_options(isobil_settings())
+    if options is not None:
+        _state.mask(options["secret"])
 
 
 def callback_app() -> CallbackApp:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from isobil.contrib.django._client import callback_app, get_client, takes_callbacks
+from isobil.contrib.django._client import (
+    callback_app,
+    get_client,
+    mask_callback_secret,
+    takes_callbacks,
+)
 
 
 @csrf_exempt
@@ -15,8 +20,10 @@ def callback(request: HttpRequest, rest: str = "") -> HttpResponse:
     ``rest`` is the path below the include (``<token>/dlr`` with token auth); the
     app authenticates the push (HMAC, token or Basic, per ``ISOBIL['callbacks']``),
     refuses a replay across every process sharing the database, and answers the way
-    the provider expects. Any method: some providers push by GET.
+    the provider expects. Any method: some providers push by GET. The secret is
+    kept out of Django's log lines of the request (they name its path).
     """
+    mask_callback_secret()
     if not takes_callbacks(get_client()):
         raise Http404("this transport receives no callbacks")
     headers = {name.lower(): value for name, value in request.headers.items()}
