@@ -5,6 +5,7 @@ on PostgreSQL in processes of their own."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import django
 import pytest
@@ -58,12 +60,20 @@ if not settings.configured:
     )
     django.setup()
 
-from django.core.exceptions import ValidationError  # noqa: E402 - after settings
+from django.apps import apps  # noqa: E402 - after settings
+from django.core import mail  # noqa: E402
+from django.core.exceptions import ValidationError  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.core.management.base import CommandError  # noqa: E402
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden  # noqa: E402
+from django.test import Client as DjangoClient  # noqa: E402
 from django.test import override_settings  # noqa: E402
+from django.urls import include, path  # noqa: E402
+from django.utils.log import AdminEmailHandler  # noqa: E402
 
+from isobil.contrib._logs import MaskSecret  # noqa: E402
 from isobil.contrib.django import get_client, reset_client, use_client  # noqa: E402
+from isobil.contrib.django._client import mask_callback_secret  # noqa: E402
 from isobil.contrib.django.checks import check_settings  # noqa: E402
 from isobil.contrib.django.conf import (  # noqa: E402
     isobil_database_url,
@@ -202,6 +212,177 @@ def test_the_form_field_cleans_to_e164() -> None:
         PhoneNumberFormField().clean("0532 12")
     assert caught.value.code == "invalid_phone"
     assert "invalid phone number" in caught.value.messages[0]
+
+
+# -- the callback token in Django's log lines ---------------------------------------------
+
+# This module is the URLconf of the callback tests (ROOT_URLCONF=__name__).
+urlpatterns = [path("sms/callbacks/", include("isobil.contrib.django.urls"))]
+TOKEN = "tok-0123456789abcdef-SECRET"  # noqa: S105 - a test secret
+TOKEN_ENV = "DJANGO_TEST_CALLBACK_TOKEN"  # noqa: S105 - a variable's name
+_REQUEST_LOGGERS = ("django.request", "django.server")
+
+
+def _refusing(get_response: Any) -> Any:
+    """A project's middleware that answers 403 before any view runs."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        return HttpResponseForbidden()
+
+    return middleware
+
+
+@contextmanager
+def _token_callbacks(
+    monkeypatch: pytest.MonkeyPatch, token: str, **overrides: Any
+) -> Iterator[None]:
+    """Callbacks authenticated by ``token`` in the path, mounted at /sms/callbacks/
+    (a Verimor-style URL: ``/sms/callbacks/<token>/verimor``)."""
+    monkeypatch.setenv(TOKEN_ENV, token)
+    config = {
+        **ACME_SETTINGS,
+        "transport": {"kind": "generic-json", "url": "http://127.0.0.1:9/"},  # never called
+        "callbacks": {"secret_env": TOKEN_ENV, "auth": "token"},
+    }
+    with override_settings(ISOBIL=config, ROOT_URLCONF=__name__, **overrides):
+        yield
+
+
+def _assert_masked(caplog: pytest.LogCaptureFixture, token: str, line: str) -> None:
+    """``line`` was logged, and no form of ``token`` anywhere: as written, percent-encoded
+    or escaped the way Django escapes a logged path."""
+    forms = {token, quote(token, safe=""), token.encode("unicode_escape").decode("ascii")}
+    messages = [record.getMessage() for record in caplog.records]
+    fields = [v for record in caplog.records for v in vars(record).values() if isinstance(v, str)]
+    assert line in messages  # the rest of the path still shows
+    for shown in [caplog.text, *messages, *fields]:
+        assert not any(form in shown for form in forms), shown
+
+
+@pytest.mark.parametrize("token", [TOKEN, "tok-ışık-0123456789abcdef"], ids=["ascii", "non-ascii"])
+def test_a_refused_push_logs_its_path_without_the_token(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, token: str
+) -> None:
+    """Django logs a 4xx's path (``Bad Request: /sms/callbacks/<token>/verimor``); the
+    token is masked there, also as Django escapes a non-ASCII path, and is not in the
+    admins' error e-mail of that record (it prints the record's request)."""
+    caplog.set_level(logging.DEBUG)
+    with _token_callbacks(monkeypatch, token):
+        answer = DjangoClient().post(
+            f"/sms/callbacks/{token}/verimor", b"not json", content_type="application/json"
+        )
+    assert answer.status_code == 400
+    _assert_masked(caplog, token, "Bad Request: /sms/callbacks/***/verimor")
+    with override_settings(
+        ADMINS=[("Ops", "ops@example.com")],
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+    ):
+        mail.outbox = []
+        for record in caplog.records:
+            if record.name == "django.request":
+                AdminEmailHandler().emit(record)
+        (sent,) = mail.outbox
+        for form in (token, quote(token, safe=""), token.encode("unicode_escape").decode()):
+            assert form not in str(sent.body)
+        assert sent.subject == "[Django] WARNING: Bad Request: /sms/callbacks/***/verimor"
+
+
+def test_a_push_refused_before_the_view_logs_no_token(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A middleware answers before the callback view ever runs: the mask is already on."""
+    caplog.set_level(logging.DEBUG)
+    with _token_callbacks(monkeypatch, TOKEN, MIDDLEWARE=[f"{__name__}._refusing"]):
+        answer = DjangoClient().post(f"/sms/callbacks/{TOKEN}/verimor", b"{}", "application/json")
+    assert answer.status_code == 403
+    _assert_masked(caplog, TOKEN, "Forbidden: /sms/callbacks/***/verimor")
+
+
+def _masks(name: str) -> list[MaskSecret]:
+    return [f for f in logging.getLogger(name).filters if isinstance(f, MaskSecret)]
+
+
+def test_the_mask_is_on_each_request_logger_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set up again, settings changed, the view run, the client reset: still one filter
+    per logger (put back if removed); a new token replaces the old one."""
+    with _token_callbacks(monkeypatch, TOKEN):
+        apps.get_app_config("isobil").ready()
+        apps.get_app_config("isobil").ready()
+        mask_callback_secret()
+        DjangoClient().post(f"/sms/callbacks/{TOKEN}/verimor", b"{}", "application/json")
+        reset_client()
+        logging.getLogger("django.server").removeFilter(_masks("django.server")[0])
+        mask_callback_secret()  # put back
+        for name in _REQUEST_LOGGERS:
+            assert len(_masks(name)) == 1
+            assert _masks(name)[0].hides(TOKEN)
+    with _token_callbacks(monkeypatch, "another-token-0123456789"):
+        for name in _REQUEST_LOGGERS:
+            assert [mask.hides("another-token-0123456789") for mask in _masks(name)] == [True]
+
+
+def test_a_fresh_process_masks_the_token_from_the_start() -> None:
+    """``django.setup()`` alone puts the mask on: no request has reached the view yet."""
+    probe = (
+        "import logging, sys, django\n"
+        "from django.conf import settings\n"
+        "settings.configure(INSTALLED_APPS=['isobil.contrib.django'], ISOBIL={\n"
+        "    'transport': {'kind': 'generic-json', 'url': 'http://127.0.0.1:9/'},\n"
+        f"    'callbacks': {{'secret_env': '{TOKEN_ENV}', 'auth': 'token'}}}})\n"
+        "django.setup()\n"
+        "for name in ('django.request', 'django.server'):\n"
+        "    logger = logging.getLogger(name)\n"
+        "    logger.addHandler(logging.StreamHandler(sys.stdout))\n"
+        "    logger.warning('Forbidden: %s', sys.argv[1])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, f"/sms/callbacks/{TOKEN}/verimor"],
+        env={**os.environ, TOKEN_ENV: TOKEN},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.splitlines() == ["Forbidden: /sms/callbacks/***/verimor"] * 2
+
+
+def test_the_mask_hides_each_form_a_server_may_log() -> None:
+    """As written, percent-encoded in either case (wholly or in part), escaped as
+    Django's ``log_response`` escapes a path; in args, the message, extras and the
+    traceback."""
+    secret = "tok/en+ş 1-0123456789"  # noqa: S105 - a test secret
+    written = [
+        secret,
+        quote(secret, safe=""),
+        quote(secret, safe="").lower(),
+        quote(secret, safe="+/"),
+        secret.encode("unicode_escape").decode("ascii"),
+    ]
+    mask = MaskSecret(secret)
+    args = tuple(f"/sms/{form}/dlr" for form in written)
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, __file__, 1, "%s " * len(args), args, None
+    )
+    assert mask.filter(record)
+    assert record.getMessage() == "/sms/***/dlr " * len(args)
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, f"at /{secret}/ %(path)s", ({"path": f"/{secret}/"},), None
+    )
+    record.shown = f"/{quote(secret, safe='')}/"
+    assert mask.filter(record)
+    assert (record.getMessage(), record.shown) == ("at /***/ /***/", "/***/")
+    try:
+        raise ValueError(f"no route to /{secret}/dlr")
+    except ValueError as exc:
+        record = logging.makeLogRecord(
+            {"msg": "failed", "exc_info": (ValueError, exc, exc.__traceback__)}
+        )
+    assert mask.filter(record)
+    shown = logging.Formatter().format(record)
+    assert "no route to /***/dlr" in shown
+    assert secret not in shown
+    assert MaskSecret("").filter(record)  # no secret: nothing masked
+    assert repr(mask) == "<MaskSecret>"
 
 
 # -- system checks ----------------------------------------------------------------------

@@ -7,6 +7,8 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from django.http import HttpRequest
+
 from isobil.client import Client
 from isobil.config import callback_options
 from isobil.contrib._logs import MaskSecret
@@ -19,6 +21,18 @@ ClientFactory = Callable[[], Client]
 #: Django's loggers that name a request's path (``Bad Request: /sms/callbacks/…``, and
 #: runserver's request lines).
 _REQUEST_LOGGERS = ("django.request", "django.server")
+
+
+class _MaskRequest(MaskSecret):
+    """:class:`MaskSecret`, and the request a record carries is dropped when its path
+    shows the secret: a filter cannot change it, and the admins' error e-mail
+    (``AdminEmailHandler``) and a ``%(request)s`` format would print it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest) and self.found_in(request.get_full_path()):
+            record.request = None
+        return super().filter(record)
 
 
 def _from_settings() -> Client:
@@ -43,17 +57,16 @@ class _State:
     def reset(self) -> None:
         with self.lock:
             self.callbacks = None
-            self._unmask()
             self.process.close()
 
     def mask(self, secret: str) -> None:
-        """Keep ``secret`` out of Django's request log lines (one filter at a time)."""
+        """Keep ``secret`` out of Django's request log lines: one filter on each logger,
+        replaced by a new secret's, kept when the client is reset."""
         with self.lock:
-            if self.masking is not None and self.masking.hides(secret):
-                return
-            self._unmask()
-            self.masking = MaskSecret(secret)
-            for name in _REQUEST_LOGGERS:
+            if self.masking is None or not self.masking.hides(secret):
+                self._unmask()
+                self.masking = _MaskRequest(secret)
+            for name in _REQUEST_LOGGERS:  # a filter already on a logger is not added again
                 logging.getLogger(name).addFilter(self.masking)
 
     def _unmask(self) -> None:
@@ -104,10 +117,20 @@ def set_client_factory(factory: ClientFactory | None) -> None:
     reset_client()
 
 
-def mask_callback_secret() -> None:
+def mask_callback_secret(*, quiet: bool = False) -> None:
     """Keep the secret of ``ISOBIL['callbacks']`` out of Django's request log lines,
-    which name the path (with token auth the secret is a segment of it)."""
-    options = callback_options(isobil_settings())
+    which name the path (with token auth the secret is a segment of it).
+
+    Called when the app is ready, when ``ISOBIL`` changes and by the callback view, so
+    a push refused before the view (by a middleware) is masked too; calling it again
+    adds no filter. ``quiet``: settings the system checks report (a secret's variable
+    unset) raise nothing here."""
+    try:
+        options = callback_options(isobil_settings())
+    except ConfigurationError:
+        if quiet:
+            return
+        raise
     if options is not None:
         _state.mask(options["secret"])
 
