@@ -220,7 +220,7 @@ def test_the_form_field_cleans_to_e164() -> None:
 urlpatterns = [path("sms/callbacks/", include("isobil.contrib.django.urls"))]
 TOKEN = "tok-0123456789abcdef-SECRET"  # noqa: S105 - a test secret
 TOKEN_ENV = "DJANGO_TEST_CALLBACK_TOKEN"  # noqa: S105 - a variable's name
-_REQUEST_LOGGERS = ("django.request", "django.server")
+_REQUEST_LOGGERS = ("django.request", "django.server", "django.security.DisallowedHost")
 
 
 def _refusing(get_response: Any) -> Any:
@@ -296,6 +296,47 @@ def test_a_push_refused_before_the_view_logs_no_token(
         answer = DjangoClient().post(f"/sms/callbacks/{TOKEN}/verimor", b"{}", "application/json")
     assert answer.status_code == 403
     _assert_masked(caplog, TOKEN, "Forbidden: /sms/callbacks/***/verimor")
+
+
+def test_a_push_to_a_host_django_refuses_mails_no_token(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A provider pushing to a host missing from ALLOWED_HOSTS: Django logs
+    DisallowedHost with the request, which the admins' error e-mail prints; the
+    request is dropped from the record, the e-mail shows no token."""
+    caplog.set_level(logging.DEBUG)
+    with _token_callbacks(
+        monkeypatch,
+        TOKEN,
+        ALLOWED_HOSTS=["shop.example"],
+        DEBUG=False,
+        MIDDLEWARE=["django.middleware.common.CommonMiddleware"],
+        ADMINS=[("Ops", "ops@example.com")],
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+    ):
+        answer = DjangoClient(HTTP_HOST="10.0.0.5").post(
+            f"/sms/callbacks/{TOKEN}/verimor", b"{}", "application/json"
+        )
+        assert answer.status_code == 400
+        [refused] = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+        assert getattr(refused, "request", None) is None
+        mail.outbox = []
+        AdminEmailHandler().emit(refused)
+        [sent] = mail.outbox
+        assert "DisallowedHost" in sent.body or "Invalid HTTP_HOST" in sent.subject
+        assert TOKEN not in str(sent.body)
+
+
+def test_callback_settings_that_cannot_be_read_leave_a_fake_transport_at_404(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The mask reads the callback settings first; unreadable (the secret's variable
+    unset) with a transport that takes no pushes, the view still answers 404."""
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    config = {**ACME_SETTINGS, "callbacks": {"secret_env": TOKEN_ENV, "auth": "token"}}
+    with override_settings(ISOBIL=config, ROOT_URLCONF=__name__):
+        answer = DjangoClient().post("/sms/callbacks/x/verimor", b"{}", "application/json")
+    assert answer.status_code == 404
 
 
 def _masks(name: str) -> list[MaskSecret]:

@@ -455,6 +455,8 @@ def test_masked_normalised_mobile_hides_the_subscriber(prefix: str, rest: str) -
         ("12:34", "'12:34'"),
         (None, "None"),
         (("j:905321234567", "x"), "('j:**********67', 'x')"),
+        (12345, "12345"),  # an adapter's id straight from JSON: shown, never raising
+        ([1, "j:5321234567"], "(1, 'j:********67')"),
     ],
 )
 def test_id_repr_masks_a_number_an_id_ends_in(value: object, shown: str) -> None:

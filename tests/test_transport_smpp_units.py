@@ -355,6 +355,13 @@ def test_bad_configuration_is_refused_without_echoing_the_password(
     assert "şifre" not in str(raised.value)
 
 
+def test_a_plain_unicode_error_keeps_its_words() -> None:
+    """An IDNA failure (a host name too long) holds no secret: its message stays."""
+    mapped = map_exception(UnicodeError("encoding with 'idna' codec failed (label too long)"))
+    assert mapped is not None
+    assert "label too long" in str(mapped)
+
+
 @pytest.mark.parametrize(
     "exc",
     [

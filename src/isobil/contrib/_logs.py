@@ -10,6 +10,9 @@ __all__ = ["MaskSecret"]
 
 #: Formats a record's traceback to look for the secret in it (as handlers would).
 _TRACEBACKS = logging.Formatter()
+#: What every record has (its logger's name, the source file …): not looked at, but
+#: ``msg``; the rest of a record's strings are extras a caller gave.
+_OWN = frozenset(vars(logging.makeLogRecord({}))) - {"msg"}
 
 
 def _pattern(secret: str) -> re.Pattern[str] | None:
@@ -62,8 +65,8 @@ class MaskSecret(logging.Filter):
             record.args = tuple(self._masked(arg) for arg in record.args)
         elif isinstance(record.args, Mapping):
             record.args = {key: self._masked(arg) for key, arg in record.args.items()}
-        for name, value in list(vars(record).items()):  # msg, extras, a formatted message
-            if isinstance(value, str):
+        for name, value in list(vars(record).items()):  # msg and the extras
+            if name not in _OWN and isinstance(value, str):
                 setattr(record, name, self._masked(value))
         if record.exc_info and record.exc_info[0] is not None and record.exc_text is None:
             text = _TRACEBACKS.formatException(record.exc_info)

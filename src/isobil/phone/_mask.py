@@ -50,13 +50,18 @@ def id_repr(value: str | Iterable[str] | None) -> str:
     the id ends in masked, the rest kept to be looked up at the provider.
 
     ``'1311033503:5321234567'`` (Netgsm's ``<job id>:<number>``) shows as
-    ``'1311033503:********67'``; an id with no number in it as it is.
+    ``'1311033503:********67'``; an id with no number in it as it is, and anything
+    else (an adapter's int id, say) as ``repr`` shows it. Never raises.
     """
-    if value is None:
-        return "None"
     if isinstance(value, str):
-        return repr(_NUMBER_IN_ID.sub(_masked_match, value))
-    return repr(tuple(_NUMBER_IN_ID.sub(_masked_match, one) for one in value))
+        return repr(_masked_id(value))
+    if isinstance(value, tuple | list):
+        return repr(tuple(_masked_id(one) if isinstance(one, str) else one for one in value))
+    return repr(value)
+
+
+def _masked_id(value: str) -> str:
+    return _NUMBER_IN_ID.sub(_masked_match, value)
 
 
 def _masked_match(found: re.Match[str]) -> str:

@@ -1497,7 +1497,7 @@ def _check_config(
         raise ConfigurationError(
             f"system_id must be 1-{_SMPP_SYSTEM_ID_MAX} characters, got {len(system_id)}"
         )
-    # The length and a position only: the password itself never goes into a message.
+    # The length only: nothing of the password itself goes into a message.
     if len(password) > _SMPP_PASSWORD_MAX:
         raise ConfigurationError(
             f"an SMPP 3.4 password has at most {_SMPP_PASSWORD_MAX} characters; "
@@ -1505,10 +1505,10 @@ def _check_config(
         )
     try:
         password.encode("latin-1")  # what the bind PDU is written in
-    except UnicodeEncodeError as exc:
+    except UnicodeEncodeError:
         raise ConfigurationError(
             "an SMPP password must be Latin-1 text (the bind writes it in Latin-1); the "
-            f"one given has another character at position {exc.start}"
+            "one given is not"
         ) from None
     if bind not in ("transceiver", "transmitter+receiver"):
         raise ConfigurationError(

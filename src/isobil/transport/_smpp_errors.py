@@ -140,10 +140,9 @@ def _describe(exc: BaseException) -> str:
 
     A codec error says where, never what: its ``args`` hold the whole text it could
     not encode or decode (a password being bound, a PDU's short message)."""
-    if isinstance(exc, UnicodeError):
-        position = getattr(exc, "start", None)
-        where = "" if position is None else f" at position {position}"
-        return f"{type(exc).__name__} ({getattr(exc, 'encoding', '?')}){where}"
+    if isinstance(exc, UnicodeEncodeError | UnicodeDecodeError | UnicodeTranslateError):
+        encoding = getattr(exc, "encoding", "?")  # a translate error has none
+        return f"{type(exc).__name__} ({encoding}) at position {exc.start}"
     args = [a for a in exc.args if isinstance(a, str | int) and not isinstance(a, bool)]
     parts = [str(a) for a in args if isinstance(a, str) and a]
     statuses = [a for a in args if isinstance(a, int)]

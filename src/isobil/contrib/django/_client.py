@@ -18,9 +18,18 @@ from isobil.errors import ConfigurationError
 from isobil.transport import CallbackApp, HttpTransport
 
 ClientFactory = Callable[[], Client]
-#: Django's loggers that name a request's path (``Bad Request: /sms/callbacks/…``, and
-#: runserver's request lines).
-_REQUEST_LOGGERS = ("django.request", "django.server")
+#: Django's loggers whose records name a request's path (``Bad Request: /sms/…``,
+#: runserver's request lines) or carry the request, which the admins' error e-mail
+#: prints: the security loggers of what a push's request can raise on its way in.
+_REQUEST_LOGGERS = (
+    "django.request",
+    "django.server",
+    "django.security.DisallowedHost",
+    "django.security.RequestDataTooBig",
+    "django.security.TooManyFieldsSent",
+    "django.security.TooManyFilesSent",
+    "django.security.SuspiciousMultipartForm",
+)
 
 
 class _MaskRequest(MaskSecret):
