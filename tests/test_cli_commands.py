@@ -92,6 +92,16 @@ def test_init_does_not_print_the_database_password(workdir: Path, capsys: Capsys
     assert "isobil.toml holds the database password" in err  # --db wrote it there
 
 
+def test_init_does_not_print_a_password_given_in_the_query(workdir: Path, capsys: Capsys) -> None:
+    with _pg.fresh_database() as url:
+        db = f"{url}?password=Q-s3cret-0042"  # trust auth ignores it
+        assert main([*INIT, "--force", "--db", db]) == 0
+    out, err = capsys.readouterr()
+    assert "Q-s3cret-0042" not in out + err
+    assert "?password=***" in out
+    assert "holds the database password" in err
+
+
 def test_init_refuses_to_overwrite_and_bad_identifiers(workdir: Path, capsys: Capsys) -> None:
     """A second `init` needs --force; an invalid MERSİS is refused before anything is written."""
     assert main(INIT) == 0

@@ -442,6 +442,18 @@ def test_repr_and_logs_hide_the_password(caplog: pytest.LogCaptureFixture) -> No
     assert "s3cret" not in caplog.text
 
 
+def test_a_password_in_the_query_is_hidden_too() -> None:
+    """psycopg takes ``?password=`` as well: repr, url and errors hide it there too."""
+    with _pg.fresh_database() as plain:
+        query = {"password": "q-s3cret+1"}  # trust auth: sent, not checked
+        url = sa.make_url(plain).update_query_dict(query).render_as_string(hide_password=False)
+        with SQLStorage(url) as storage:
+            assert "password=***" in storage.url
+            assert "q-s3cret" not in repr(storage) + storage.url
+            error = storage._db.wrap("probe", sa.exc.OperationalError("", {}, OSError(url)))
+            assert "q-s3cret" not in str(error)
+
+
 def test_wrapped_errors_mask_phone_numbers(tmp_path: Path) -> None:
     """A database message quoting a number (a unique-key detail) has it masked."""
     with SQLStorage(tmp_path / "isobil.db") as storage:

@@ -290,10 +290,11 @@ def cmd_init(args: argparse.Namespace) -> int:
     write_config(path, values, transport=args.transport)
     from sqlalchemy.engine import make_url
 
+    from isobil.storage._sql import safe_url, url_passwords
+
     database = make_url(url)
-    shown = database.render_as_string(hide_password=True)
-    print(f"wrote {path}; database {shown} is at revision {revision}")
-    if args.db and database.password:
+    print(f"wrote {path}; database {safe_url(database)} is at revision {revision}")
+    if args.db and url_passwords(database):
         print(
             f"isobil: {path} holds the database password: keep it private, or give the URL "
             "as ISOBIL_DATABASE_URL in the environment instead of --db",

@@ -34,7 +34,7 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import attrs
 import sqlalchemy as sa
@@ -247,12 +247,35 @@ def _forget_connections(engine: weakref.ref[sa.Engine]) -> None:
         alive.dispose(close=False)
 
 
+def safe_url(url: sa.URL) -> str:
+    """``url`` as text with its passwords hidden: in the user info, and in the query
+    (``?password=``, ``sslpassword=``, which psycopg takes too)."""
+    return hidden(url.render_as_string(hide_password=True), url_passwords(url))
+
+
+def hidden(text: str, passwords: Iterable[str]) -> str:
+    """``text`` with each of ``passwords`` replaced by ``***``, as written or quoted."""
+    for password in passwords:
+        for form in {password, quote(password, safe=""), quote_plus(password)}:
+            text = text.replace(form, "***")
+    return text
+
+
+def url_passwords(url: sa.URL) -> list[str]:
+    """Every password ``url`` holds, as given."""
+    found = [str(url.password)] if url.password else []
+    for key, value in url.query.items():
+        if "password" in key.lower():
+            found += [value] if isinstance(value, str) else list(value)
+    return [password for password in found if password]
+
+
 class _Database:
     """An engine pair (reads, writes) with isobil's transaction and error rules."""
 
     def __init__(self, url: Url) -> None:
         self.url = _parse_url(url)
-        self.safe_url = self.url.render_as_string(hide_password=True)
+        self.safe_url = safe_url(self.url)
         self.postgresql = self.url.get_backend_name() == "postgresql"
         self._closed = False
         errors: list[type[BaseException]] = [sa.exc.SQLAlchemyError, sqlite3.Error]
@@ -344,11 +367,7 @@ class _Database:
         )
 
     def _hide(self, text: str) -> str:
-        password = self.url.password
-        if password:
-            for form in {str(password), quote(str(password), safe="")}:
-                text = text.replace(form, "***")
-        return text
+        return hidden(text, url_passwords(self.url))
 
     def _clean(self, text: str) -> str:
         """A driver's words: the password hidden, phone numbers masked."""
