@@ -48,6 +48,7 @@ import attrs
 from isobil import phone, sms
 from isobil.transport import DeliveryStatus
 from isobil.transport._smpp import without_concatenation
+from isobil.transport._smpp_errors import ESME_RINVPASWD, ESME_RINVSYSID, ESME_RTHROTTLED
 
 __all__ = [
     "ReceivedMessage",
@@ -726,9 +727,6 @@ def _inbound_parts(
 
 _PASSWORD_ENV: Final = "ISOBIL_SMSC_PASSWORD"  # noqa: S105 - a variable name
 _BIND_COMMANDS: Final = frozenset({0x01, 0x02, 0x09})
-ESME_RINVPASWD: Final = 0x0E
-ESME_RINVSYSID: Final = 0x0F
-ESME_RTHROTTLED: Final = 0x58
 
 
 def _emit(event: dict[str, Any]) -> None:

@@ -59,10 +59,10 @@ _DESCRIPTIONS: Final[dict[int, str]] = dict(smpplib.consts.DESCRIPTIONS)
 BACK_OFF_STATUSES: Final = frozenset({ESME_RTHROTTLED, ESME_RMSGQFUL})
 
 #: Bind refusals no retry can change: the credentials or the system type must be
-#: fixed first. ESME_RBINDFAIL is not
-#: among them: SMSCs send that generic "bind failed" for passing conditions too (the
-#: account's session limit reached while an old session is being cleared, a
-#: maintenance window), so it is retried like a dropped connection, as Kannel does.
+#: fixed first. ESME_RBINDFAIL is not among them: SMSCs send that generic "bind
+#: failed" for passing conditions too (the account's session limit reached while an
+#: old session is being cleared, a maintenance window), so it is retried like a
+#: dropped connection, as Kannel does.
 PERMANENT_BIND_STATUSES: Final = frozenset({ESME_RINVPASWD, ESME_RINVSYSID, ESME_RINVSYSTYP})
 
 
