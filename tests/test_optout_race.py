@@ -125,6 +125,7 @@ def _round(url: str, seed: int) -> tuple[bool, int]:
         # Stored as every reason is, so outcomes read back from storage name the rule too.
         assert stored is not None
         assert reason_rule_ids(stored.reason) == ("TR-OPTOUT-001",)
+        assert (stored.reason or "").startswith("TR-OPTOUT-001: ")  # the "ID: why" form
     assert len(result.submitted) + len(result.blocked) == BATCH
     return stopped, len(result.blocked)
 

@@ -276,6 +276,7 @@ class _Database:
     def __init__(self, url: Url) -> None:
         self.url = _parse_url(url)
         self.safe_url = safe_url(self.url)
+        self._passwords = url_passwords(self.url)
         self.postgresql = self.url.get_backend_name() == "postgresql"
         self._closed = False
         errors: list[type[BaseException]] = [sa.exc.SQLAlchemyError, sqlite3.Error]
@@ -367,7 +368,7 @@ class _Database:
         )
 
     def _hide(self, text: str) -> str:
-        return hidden(text, url_passwords(self.url))
+        return hidden(text, self._passwords)
 
     def _clean(self, text: str) -> str:
         """A driver's words: the password hidden, phone numbers masked."""
@@ -558,7 +559,7 @@ def _iys_sync(row: sa.Row[Any]) -> IysSync:
 # regular expression) and the models' converters (every number normalised
 # again) cost more than the queries. These readers take the driver's rows (see
 # _fetch_all) and build the records from values already in stored form; each
-# caller keeps, inline, the values it has read, as a bulk read repeats them.
+# reader reads a value a bulk read repeats once, in a _Memo.
 _IYS_STATUSES = {m.value: m for m in IysSyncStatus}
 #: The JSON decoder's C scanner (not in the type stubs): value and end of one document.
 _SCAN_JSON: Callable[[str, int], tuple[Any, int]] = cast("Any", json.JSONDecoder()).scan_once
@@ -2140,11 +2141,7 @@ class SQLStorage(Storage):
             for chunk in _chunks(messages, _BATCH):
                 # A batch's messages share a few times (its lease, say): each is
                 # converted once.
-                stamps: dict[datetime | None, Any] = {None: None}
-                for value in {msg.not_before for msg in chunk}.union(
-                    {msg.lease_until for msg in chunk}, {msg.updated_at for msg in chunk}
-                ):
-                    stamps[value] = self._time(value)
+                stamps = _Memo(self._time)
                 rows = [
                     (
                         msg.id,
