@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import io
 import os
 import zipfile
@@ -23,6 +24,7 @@ from isobil.contacts import (
     ImportFailed,
     ImportReport,
     RowError,
+    _import,
     import_contacts,
     open_table,
 )
@@ -656,6 +658,48 @@ def test_ragged_csv_rows_keep_cells_beyond_the_header(book: ContactBook, tmp_pat
     report = book.import_file(path)
     assert report.mapping == {"number": "Telefon", "name": "Ad", "fields.sutun_c": "C"}
     assert [dict(c.fields) for c in book] == [{"sutun_c": "fazla"}, {}]
+
+
+def test_rows_waiting_for_their_chunk_are_left_alone_by_the_garbage_collector(
+    book: ContactBook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows a chunk holds until it is stored are not walked by every collection.
+
+    CPython untracks a tuple of strings at its first collection, one holding such
+    tuples at its second (after them); a row holding a dict, a list or an enum stayed
+    tracked, was promoted with its chunk, and each full collection walked all of
+    them: a quarter of an import's time.
+    """
+    waiting: list[tuple[object, ...]] = []
+    store = _import._Importer._store
+
+    def keep(self: _import._Importer, pending: list[Any]) -> None:
+        waiting.extend(pending)
+        store(self, pending)
+
+    monkeypatch.setattr(_import._Importer, "_store", keep)
+    path = write_csv(
+        tmp_path / "r.csv",
+        [
+            ["Telefon", "Ad", "Soyad", "E-posta", "Tip", "Gruplar", "Şehir"],
+            ["05321234567", "Ayşe", "Yılmaz", "a@example.com", "TACIR", "VIP; Ankara", "Van"],
+            ["05321234568", "Ali", "", "", "", "", "Muğla", "fazla"],
+        ],
+    )
+    report = book.import_file(path)
+    assert report.imported == 2
+    assert len(waiting) == 2
+    gc.collect()
+    gc.collect()
+    assert not [row for row in waiting if gc.is_tracked(row)]
+    # What was stored is what the rows said.
+    assert book.get("05321234567") == Recipient(
+        "+905321234567", "Ayşe", "Yılmaz", "a@example.com", {"Şehir": "Van"}, "TACIR"
+    )
+    assert book.groups_of("05321234567") == {"VIP", "Ankara"}
+    assert book.get("05321234568") == Recipient(
+        "+905321234568", "Ali", None, None, {"Şehir": "Muğla", "sutun_h": "fazla"}
+    )
 
 
 def test_sheet_selection(book: ContactBook, tmp_path: Path) -> None:

@@ -602,9 +602,21 @@ def _describe_rows(top: Sequence[Sequence[Cell]]) -> str:
 _NUMBER_OF: Final = operator.itemgetter(0)
 
 
+# A row waiting for its chunk to be stored: strings, None and tuples of strings
+# (custom fields flat: key, value, key, value …; the recipient type by its value).
+# CPython's garbage collector untracks such a tuple in its first two collections,
+# before it reaches the oldest generation; one holding a dict, a list or an enum
+# stays tracked, is promoted with the chunk, and has the collector walk every
+# waiting row on each full collection (a quarter of an import's time).
 _Pending = tuple[
-    str, str | None, str | None, str | None, dict[str, str], RecipientType | None, list[str] | None
+    str, str | None, str | None, str | None, tuple[str, ...], str | None, tuple[str, ...] | None
 ]
+_TYPE_OF: Final[dict[str | None, RecipientType]] = {kind.value: kind for kind in RecipientType}
+
+
+def _fields(flat: tuple[str, ...]) -> dict[str, str]:
+    """A pending row's custom fields as a mapping."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 class _Importer:
@@ -664,6 +676,7 @@ class _Importer:
         number_column = plan.column_name(num_i)
         normalize = self.normalize
         seen = self.seen
+        flatten = itertools.chain.from_iterable
         pending: list[_Pending] = []
         add_pending = pending.append
         row_number = first_row - 1
@@ -676,7 +689,7 @@ class _Importer:
         mark = min(chunk_end, next_update)
         name: str | None = None
         surname: str | None = None
-        found: tuple[str | None, RecipientType | None, list[str] | None] | None = None
+        found: tuple[str | None, RecipientType | None, tuple[str, ...] | None] | None = None
         try:
             for row in rows:
                 row_number += 1
@@ -727,11 +740,13 @@ class _Importer:
                 if width > header_width:
                     self._beyond_header(row, fields)
                 seen[number] = None
+                pairs = tuple(flatten(fields.items())) if fields else ()
                 if found is None:
-                    add_pending((number, name, surname, None, fields, None, None))
+                    add_pending((number, name, surname, None, pairs, None, None))
                 else:
                     email, rtype, groups = found
-                    add_pending((number, name, surname, email, fields, rtype, groups))
+                    kind = rtype.value if rtype is not None else None
+                    add_pending((number, name, surname, email, pairs, kind, groups))
         finally:
             # On a failure, the report says how far reading got.
             self.rows_read = row_number
@@ -744,14 +759,17 @@ class _Importer:
         memberships: dict[str, list[str]],
     ) -> Iterator[ContactRow]:
         default = self.default_type
+        kinds = _TYPE_OF
         unnamed = self.plan.unnamed
         if not existing and not unnamed and not any(p[6] for p in pending):
             # The common case (a new book, no group column): the rows as they are.
-            for number, name, surname, email, fields, rtype, _ in pending:
-                yield number, name, surname, email, fields, rtype or default
+            for number, name, surname, email, pairs, kind, _ in pending:
+                yield number, name, surname, email, _fields(pairs), kinds.get(kind, default)
             return
-        for number, name, surname, email, fields, rtype, groups in pending:
+        for number, name, surname, email, pairs, kind, groups in pending:
+            rtype = kinds.get(kind)
             old = existing.get(number) if existing else None
+            fields = _fields(pairs)
             if old is None:
                 yield number, name, surname, email, fields, rtype or default
             else:
@@ -800,12 +818,12 @@ class _Importer:
 
     def _extras(
         self, row: Sequence[Cell], row_number: int
-    ) -> tuple[str | None, RecipientType | None, list[str] | None] | None:
+    ) -> tuple[str | None, RecipientType | None, tuple[str, ...] | None] | None:
         """The e-mail, recipient type and groups of a row; ``None`` if one is invalid."""
         columns = self.plan.columns
         email: str | None = None
         rtype: RecipientType | None = None
-        groups: list[str] | None = None
+        groups: tuple[str, ...] | None = None
         if "email" in columns:
             email = _text(row, columns["email"]) or None
             if email is not None and _EMAIL.fullmatch(email) is None:
@@ -824,7 +842,7 @@ class _Importer:
                     )
                     return None
         if "groups" in columns:
-            groups = parse_groups(_text(row, columns["groups"]))
+            groups = tuple(parse_groups(_text(row, columns["groups"])))
         return email, rtype, groups
 
     def _error(self, row_number: int, index: int, value: str, reason: str) -> None:

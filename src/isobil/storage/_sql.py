@@ -1272,13 +1272,15 @@ class SQLStorage(Storage):
         seen: set[str] = set()
         inserted = updated = 0
         dumps = _dumps_items
-        for chunk in _chunks(contacts, _BATCH):
-            # The rows as written (a later row of a number wins): custom fields as
-            # JSON, the type as its value. A comprehension, not a generator per row.
-            latest = {
-                number: (number, name, surname, email, dumps(tuple(fields.items())), rtype.value)
-                for number, name, surname, email, fields, rtype in chunk
-            }
+        given = iter(contacts)
+        # The rows as written (a later row of a number wins): custom fields as JSON,
+        # the type as its value. A comprehension, not a generator per row; over the
+        # rows as they come, not a list of them: a row holds a dict, so a list of
+        # them would survive into the garbage collector's oldest generation.
+        while latest := {
+            number: (number, name, surname, email, dumps(tuple(fields.items())), rtype.value)
+            for number, name, surname, email, fields, rtype in itertools.islice(given, _BATCH)
+        }:
             fresh = [n for n in latest if n not in seen]
             known = self._existing(conn, t.contacts.c.number, fresh)
             inserted += len(fresh) - len(known)
