@@ -11,6 +11,7 @@ import itertools
 import json
 import logging
 import math
+import re
 import secrets
 import socket
 import threading
@@ -1072,6 +1073,31 @@ def test_http_gateway_checks_its_settings(option: str, value: object) -> None:
     }
     with pytest.raises(InvalidValue):
         HttpIysGateway(**(settings | {option: value}))
+
+
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        ("ftp://acme:url-s3cret@api.iys.example", "http(s) URL with a host"),
+        ("https://", "http(s) URL with a host"),
+        ("https://acme:url-s3cret@[::1", "cannot be parsed"),
+        ("https://acme:url-s3cret@api.iys.example/v1?token=url-s3cret", "query or a fragment"),
+        ("https://api.iys.example/v1#url-s3cret", "query or a fragment"),
+        ("https://api.iys.example/v1/?", "query or a fragment"),
+    ],
+)
+def test_a_base_url_is_refused_without_repeating_its_secrets(base_url: str, message: str) -> None:
+    """A query (where a token would sit) is refused, as İYS's paths would land after
+    it; no refusal shows the user info or the query."""
+    with pytest.raises(InvalidValue, match=re.escape(message)) as refused:
+        HttpIysGateway(
+            base_url=base_url,
+            username=USERNAME,
+            password=PASSWORD,
+            iys_code=IYS_CODE,
+            brand_code=BRAND_CODE,
+        )
+    assert "s3cret" not in str(refused.value)
 
 
 def test_http_gateway_repr(gateway: HttpIysGateway, server: IysServer) -> None:

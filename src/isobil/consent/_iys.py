@@ -869,6 +869,38 @@ def _error_details(body: object) -> tuple[str | None, str | None]:
     return (None, None)
 
 
+def _shown(url: str) -> str:
+    """``url`` without the user info a user may have written into it."""
+    return str(httpx.URL(url).copy_with(username=None, password=None))
+
+
+def _base_url(value: object) -> str:
+    """An http(s) base URL to append İYS's paths to, without a trailing slash.
+
+    A query or a fragment is refused: the paths would land after it (and a token
+    in it would show wherever the URL is shown). Errors never repeat user info.
+    """
+    if not isinstance(value, str):
+        raise InvalidValue(f"base_url must be an http(s) URL, got {type(value).__name__}")
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL:
+        raise InvalidValue("base_url must be an http(s) URL: it cannot be parsed") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        shown = repr(url.scheme) if url.scheme else "none"
+        raise InvalidValue(
+            f"base_url must be an http(s) URL with a host, like https://api.iys.org.tr "
+            f"(scheme: {shown})"
+        )
+    if "?" in value or "#" in value:
+        bare = str(url.copy_with(query=None, fragment=None))
+        raise InvalidValue(
+            "base_url must not have a query or a fragment: isobil appends İYS's paths "
+            f"to it (without them: {_shown(bare)})"
+        )
+    return value.rstrip("/")
+
+
 class HttpIysGateway(IysGateway):
     """The İYS REST API over httpx, for one brand (``iys_code``, ``brand_code``).
 
@@ -907,8 +939,7 @@ class HttpIysGateway(IysGateway):
         monotonic: Callable[[], float] = time.monotonic,
         max_batch: int = 10_000,
     ) -> None:
-        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise InvalidValue(f"base_url must be an http(s) URL, got {base_url!r}")
+        self._base_url = _base_url(base_url)
         if not isinstance(username, str) or not username:
             raise InvalidValue("username must be a non-empty string")
         if not isinstance(password, str) or not password:
@@ -917,7 +948,6 @@ class HttpIysGateway(IysGateway):
             raise InvalidValue(f"max_retries must be a non-negative integer, got {max_retries!r}")
         if not timeout > 0:
             raise InvalidValue(f"timeout must be positive, got {timeout!r}")
-        self._base_url = base_url.rstrip("/")
         self._username = username
         self._password = Secret(password)
         self.iys_code = _code(iys_code)
@@ -937,9 +967,8 @@ class HttpIysGateway(IysGateway):
         self._random = random.Random()  # noqa: S311
 
     def __repr__(self) -> str:
-        shown = httpx.URL(self._base_url).copy_with(username=None, password=None)
         return (
-            f"<HttpIysGateway {shown} iys_code={self.iys_code} "
+            f"<HttpIysGateway {_shown(self._base_url)} iys_code={self.iys_code} "
             f"brand_code={self.brand_code} user={self._username!r}>"
         )
 
