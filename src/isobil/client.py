@@ -853,8 +853,8 @@ class _OptOutLook:
 
     def refusal(self, sms: OutboundSms) -> RecipientOptedOut | None:
         """Why ``sms`` must not leave: a RET for its brand noted since it was checked."""
-        if not sms.commercial or sms.brand is None or not self._recent:
-            return None
+        if not self._recent or not sms.commercial or sms.brand is None:
+            return None  # the first test answers for almost every message
         cutoff = _now() - self._keep
         noted = (self._recent.get((brand, sms.to)) for brand in self._shared(sms.brand))
         if any(t is not None and t > cutoff for t in noted):
