@@ -31,10 +31,15 @@ from the generator's rule without holding it. The ratio is isobil's median ÷ th
 hand-written outbox's, for wall seconds, the child's CPU seconds (steadier on a busy
 machine; on PostgreSQL the server's share is not in it) and peak RSS, with the
 extra RSS per number. The fake keeps only its last 1,000 messages
-(``FakeTransport(keep=1000)``), so the peaks are the jobs' own. Run from the repository root:
+(``FakeTransport(keep=1000)``), so the peaks are the jobs' own. Each job also reports
+the time Python's garbage collector took while it ran (``gc.callbacks``) and how many
+full collections it made; ``--gc-freeze`` has every job call ``gc.freeze()`` after its
+set-up, before the clock starts, as a worker process may (docs/performance.md). Run
+from the repository root:
 
     .venv/bin/python benchmarks/send_baseline.py --backend sqlite --sizes 10000 100000 1000000
     .venv/bin/python benchmarks/send_baseline.py --backend postgresql --sizes 10000 100000
+    .venv/bin/python benchmarks/send_baseline.py --sizes 100000 --gc-freeze
     .venv/bin/python benchmarks/send_baseline.py --quick
 
 PostgreSQL: ``ISOBIL_BENCH_PG_URL`` (default
@@ -45,6 +50,8 @@ database ``isobil_bench_…`` is created per job and dropped afterwards.
 from __future__ import annotations
 
 import argparse
+import functools
+import gc
 import hashlib
 import json
 import os
@@ -303,25 +310,53 @@ def counted_transport() -> Any:
     return Counted()
 
 
-def child(job: str, url: str, n: int) -> dict[str, Any]:
+class CollectorTime:
+    """The garbage collector's time and full collections while it is counting."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.full = 0
+        self.counting = False
+        self._started = 0.0
+        gc.callbacks.append(self._on_collection)
+
+    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
+        if not self.counting:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.full += info["generation"] == 2
+
+
+def child(job: str, url: str, n: int, *, freeze: bool = False) -> dict[str, Any]:
     transport = counted_transport()
+    collector = CollectorTime()
     if job == "hand-written outbox":
         hand_setup(url)
-        cpu, start = cpu_seconds(), time.perf_counter()
-        submitted = hand_written(url, audience(n), transport)
-        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+        run: Callable[[], int] = functools.partial(hand_written, url, audience(n), transport)
+        client = None
     else:
         client = isobil_client(url, transport)
-        run = isobil_send if job == "isobil send" else isobil_queued
-        cpu, start = cpu_seconds(), time.perf_counter()
-        submitted = run(client, audience(n))
-        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+        send = isobil_send if job == "isobil send" else isobil_queued
+        run = functools.partial(send, client, audience(n))
+    if freeze:
+        gc.freeze()
+    collector.counting = True
+    cpu, start = cpu_seconds(), time.perf_counter()
+    submitted = run()
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    collector.counting = False
+    if client is not None:
         client.close()
     peak = peak_rss_mb()
     count, digest = transport.fingerprint
     return {
         "seconds": seconds,
         "cpu_s": cpu,
+        "gc_s": collector.seconds,
+        "gc_full": collector.full,
         "peak_rss_mb": peak,
         "submitted": submitted,
         "sent": count,
@@ -329,12 +364,13 @@ def child(job: str, url: str, n: int) -> dict[str, Any]:
     }
 
 
-def run_child(job: str, backend: str, n: int) -> dict[str, Any]:
+def run_child(job: str, backend: str, n: int, *, freeze: bool = False) -> dict[str, Any]:
     from _common import database
 
     with database(backend) as url:
         done = subprocess.run(  # noqa: S603 - this script, with fixed arguments
-            [sys.executable, __file__, "--child", job, "--url", url, "--n", str(n)],
+            [sys.executable, __file__, "--child", job, "--url", url, "--n", str(n)]
+            + (["--gc-freeze"] if freeze else []),
             capture_output=True,
             text=True,
             check=False,
@@ -370,12 +406,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1,000, one round")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="gc.freeze() in every job before the clock"
+    )
     parser.add_argument("--child", choices=JOBS, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.url, args.n)))
+        print(json.dumps(child(args.child, args.url, args.n, freeze=args.gc_freeze)))
         return 0
     if args.quick:
         args.sizes, args.rounds = [1_000], 1
@@ -386,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, load {load:.1f}; "
         f"Python {platform.python_version()}; {server_version(args.backend)}; "
-        f"{args.rounds} round(s), medians",
+        f"{args.rounds} round(s), medians{'; gc.freeze() in every job' if args.gc_freeze else ''}",
         flush=True,
     )
     figures: dict[str, Any] = {"backend": args.backend, "load_before": load, "sizes": {}}
@@ -398,12 +437,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Rotate the order so no job always runs first (or last) on a busy machine.
             order = args.jobs[round_ % len(args.jobs) :] + args.jobs[: round_ % len(args.jobs)]
             for job in order:
-                result = run_child(job, args.backend, n)
+                result = run_child(job, args.backend, n, freeze=args.gc_freeze)
                 runs[job].append(result)
                 ok = (result["sent"], result["hash"]) == want and result["submitted"] == want[0]
                 failed |= not ok
                 print(
-                    f"  {n:,} {job}: {result['seconds']:.2f} s ({result['cpu_s']:.2f} s CPU), "
+                    f"  {n:,} {job}: {result['seconds']:.2f} s ({result['cpu_s']:.2f} s CPU, "
+                    f"GC {result['gc_s']:.2f} s, {result['gc_full']} full), "
                     f"{result['peak_rss_mb']:.0f} MB{'' if ok else '  NOT EQUAL'}",
                     file=sys.stderr,
                     flush=True,
@@ -412,6 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             job: {
                 "seconds": statistics.median(r["seconds"] for r in rs),
                 "cpu_s": statistics.median(r["cpu_s"] for r in rs),
+                "gc_s": statistics.median(r["gc_s"] for r in rs),
                 "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in rs),
             }
             for job, rs in runs.items()
@@ -421,7 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for job, m in medians.items():
             line = (
                 f"  {job:<26} {m['seconds']:8.2f} s {n / m['seconds']:>10,.0f} recipients/s "
-                f"{m['cpu_s']:8.2f} s CPU {m['peak_rss_mb']:>7,.0f} MB peak RSS"
+                f"{m['cpu_s']:8.2f} s CPU {m['gc_s']:6.2f} s GC "
+                f"{m['peak_rss_mb']:>7,.0f} MB peak RSS"
             )
             if base and job != "hand-written outbox":
                 extra_kb = (m["peak_rss_mb"] - base["peak_rss_mb"]) * 1024 / n
