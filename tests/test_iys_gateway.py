@@ -1084,6 +1084,8 @@ def test_http_gateway_checks_its_settings(option: str, value: object) -> None:
         ("https://acme:url-s3cret@api.iys.example/v1?token=url-s3cret", "query or a fragment"),
         ("https://api.iys.example/v1#url-s3cret", "query or a fragment"),
         ("https://api.iys.example/v1/?", "query or a fragment"),
+        ("https://acme:12#s3cret@api.iys.example", "query or a fragment"),
+        ("acme-s3cret:pw@api.iys.example", "http(s) URL with a host"),
     ],
 )
 def test_a_base_url_is_refused_without_repeating_its_secrets(base_url: str, message: str) -> None:

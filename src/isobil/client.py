@@ -854,7 +854,7 @@ class _OptOutLook:
     def refusal(self, sms: OutboundSms) -> RecipientOptedOut | None:
         """Why ``sms`` must not leave: a RET for its brand noted since it was checked."""
         if not self._recent or not sms.commercial or sms.brand is None:
-            return None  # the first test answers for almost every message
+            return None  # the cheapest test first: no RET noted since the process began
         cutoff = _now() - self._keep
         noted = (self._recent.get((brand, sms.to)) for brand in self._shared(sms.brand))
         if any(t is not None and t > cutoff for t in noted):
