@@ -33,9 +33,9 @@ machine; on PostgreSQL the server's share is not in it) and peak RSS, with the
 extra RSS per number. The fake keeps only its last 1,000 messages
 (``FakeTransport(keep=1000)``), so the peaks are the jobs' own. Each job also reports
 the time Python's garbage collector took while it ran (``gc.callbacks``) and how many
-full collections it made; ``--gc-freeze`` has every job call ``gc.freeze()`` after its
-set-up, before the clock starts, as a worker process may (docs/performance.md). Run
-from the repository root:
+full collections it made; ``--gc-freeze`` has every job call ``gc.collect()`` and
+``gc.freeze()`` after its set-up, before the clock starts, as a worker process may
+(docs/performance.md). Run from the repository root:
 
     .venv/bin/python benchmarks/send_baseline.py --backend sqlite --sizes 10000 100000 1000000
     .venv/bin/python benchmarks/send_baseline.py --backend postgresql --sizes 10000 100000
@@ -342,6 +342,7 @@ def child(job: str, url: str, n: int, *, freeze: bool = False) -> dict[str, Any]
         send = isobil_send if job == "isobil send" else isobil_queued
         run = functools.partial(send, client, audience(n))
     if freeze:
+        gc.collect()  # what set-up left behind is not frozen with the rest
         gc.freeze()
     collector.counting = True
     cpu, start = cpu_seconds(), time.perf_counter()
@@ -453,6 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "seconds": statistics.median(r["seconds"] for r in rs),
                 "cpu_s": statistics.median(r["cpu_s"] for r in rs),
                 "gc_s": statistics.median(r["gc_s"] for r in rs),
+                "gc_full": statistics.median(r["gc_full"] for r in rs),
                 "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in rs),
             }
             for job, rs in runs.items()
@@ -462,7 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for job, m in medians.items():
             line = (
                 f"  {job:<26} {m['seconds']:8.2f} s {n / m['seconds']:>10,.0f} recipients/s "
-                f"{m['cpu_s']:8.2f} s CPU {m['gc_s']:6.2f} s GC "
+                f"{m['cpu_s']:8.2f} s CPU {m['gc_s']:6.2f} s GC ({m['gc_full']:g} full) "
                 f"{m['peak_rss_mb']:>7,.0f} MB peak RSS"
             )
             if base and job != "hand-written outbox":
