@@ -50,3 +50,9 @@ def test_smpp_throughput_against_the_echo_server(server: str) -> None:
     )
     assert f"server: {server}\n" in out, out
     assert out.count("| 10 | gsm3 |") == 3 + 1, out  # three clients, and the breakdown
+
+
+def test_consent_migration_quick() -> None:
+    """benchmarks/consent_migration.py: isobil and the hand-written ledger store the same."""
+    out = run_benchmark("consent_migration.py", "--quick")
+    assert '"equal": true' in out, out

@@ -534,14 +534,15 @@ def trusted_consent_event(
     channel: Channel,
     recipient_type: RecipientType,
     scope: str | None,
-    evidence: dict[str, str],
+    evidence: Mapping[str, str],
     seq: int | None,
     hash: str | None,
     prev_hash: str | None,
 ) -> ConsentEvent:
     """``ConsentEvent(...)`` for values already in converted form: an event read back
     from storage (a normalised address and brand, enum members, timezone-aware
-    datetimes, ``str`` evidence values). ``evidence`` is handed over, not copied.
+    datetimes, ``str`` evidence values). ``evidence`` is handed over, not copied (a
+    read-only view of it is kept as it is: another event's evidence, say).
     Not for input from outside; that goes through ``ConsentEvent(...)``.
 
     >>> from datetime import UTC
@@ -561,7 +562,7 @@ def trusted_consent_event(
         channel,
         recipient_type,
         scope,
-        MappingProxyType(evidence),
+        evidence if type(evidence) is MappingProxyType else MappingProxyType(evidence),
         seq,
         hash,
         prev_hash,

@@ -594,7 +594,11 @@ def import_consent_history(
     tally = _Tally(src, "consent", terms, meter)
     reader = _ConsentRows(src, tally, default_brand, allowed, fallback_source, clock())
     pending: list[ConsentEvent] = []
-    seen: dict[tuple[object, ...], None] = {}
+    # Every row taken so far, to spot identical repeats: keys of strings and dates
+    # (the enums by their values), which CPython's garbage collector untracks. Keys
+    # holding the enums themselves stayed tracked, and every full collection walked
+    # all of them (a tenth of a 200,000-row migration's time).
+    seen: dict[tuple[str | datetime, ...], None] = {}
     try:
         with src.reader:
             for row in src.rows:
@@ -611,11 +615,11 @@ def import_consent_history(
                     continue
                 key = (
                     event.address,
-                    event.status,
-                    event.source,
+                    event.status.value,
+                    event.source.value,
                     event.brand,
-                    event.channel,
-                    event.recipient_type,
+                    event.channel.value,
+                    event.recipient_type.value,
                     event.consent_date,
                 )
                 if key in seen:

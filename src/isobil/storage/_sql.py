@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import quote, quote_plus
 
-import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -485,24 +484,6 @@ def _contact(row: sa.Row[Any]) -> Recipient:
     )
 
 
-def _event_row(event: ConsentEvent) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "address": event.address,
-        "status": event.status.value,
-        "source": event.source.value,
-        "brand": event.brand,
-        "channel": event.channel.value,
-        "recipient_type": event.recipient_type.value,
-        "consent_date": event.consent_date,
-        "recorded_at": event.recorded_at,
-        "scope": event.scope,
-        "evidence": _dumps(event.evidence),
-        "hash": event.hash,
-        "prev_hash": event.prev_hash,
-    }
-
-
 def _event(row: sa.Row[Any]) -> ConsentEvent:
     values = cast("tuple[Any, ...]", row)  # by position: columns in table order
     seq, address, status, source, brand, channel, recipient_type = values[:7]
@@ -883,6 +864,12 @@ _RAW_INSERT_MESSAGES = _with_message_columns(
     "INSERT INTO isobil_messages ({columns}) VALUES ({marks})"
 )
 _COPY_MESSAGES = _with_message_columns("COPY isobil_messages ({columns}) FROM STDIN")
+_RAW_INSERT_EVENTS = """
+    INSERT INTO isobil_consent_events
+        (seq, address, status, source, brand, channel, recipient_type, consent_date,
+         recorded_at, scope, evidence, hash, prev_hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
 _RAW_INSERT_CAMPAIGN = """
     INSERT INTO isobil_campaigns
         (id, text, category, created_at, status, brand, name, originator, send_at, schedule_id)
@@ -1537,21 +1524,54 @@ class SQLStorage(Storage):
             head = last.first()
             previous = None if head is None else head.hash
             start = 1 if head is None else head.seq + 1
+            # The events were made through ConsentEvent(...): copied with their seq,
+            # hash and UTC times without running its converters again.
+            make = trusted_consent_event
             for seq, event in enumerate(events, start):
-                event = attrs.evolve(
-                    event,
-                    seq=seq,
-                    hash=None,
-                    prev_hash=None,
-                    consent_date=event.consent_date.astimezone(UTC),
-                    recorded_at=event.recorded_at.astimezone(UTC),
+                values = (
+                    event.address,
+                    event.status,
+                    event.source,
+                    event.brand,
+                    event.consent_date.astimezone(UTC),
+                    event.recorded_at.astimezone(UTC),
+                    event.channel,
+                    event.recipient_type,
+                    event.scope,
+                    event.evidence,
                 )
+                event = make(*values, seq, None, None)
                 if seal is not None:
-                    event = attrs.evolve(event, hash=seal(previous, event), prev_hash=previous)
-                    previous = event.hash
+                    sealed = seal(previous, event)
+                    event = make(*values, seq, sealed, previous)
+                    previous = sealed
                 stored.append(event)
+            # Plain DB-API executemany: SQLAlchemy's per-row parameter processing
+            # cost more than the insert. Times as UTCDateTime binds them; a
+            # migration's dates repeat, each is converted once.
+            insert, time = self._raw(_RAW_INSERT_EVENTS), _Memo(self._time)
             for chunk in _chunks(stored, _BATCH):
-                conn.execute(e.insert(), [_event_row(ev) for ev in chunk])
+                conn.exec_driver_sql(
+                    insert,
+                    [
+                        (
+                            ev.seq,
+                            ev.address,
+                            ev.status.value,
+                            ev.source.value,
+                            ev.brand,
+                            ev.channel.value,
+                            ev.recipient_type.value,
+                            time[ev.consent_date],
+                            time[ev.recorded_at],
+                            ev.scope,
+                            _dumps(ev.evidence),
+                            ev.hash,
+                            ev.prev_hash,
+                        )
+                        for ev in chunk
+                    ],
+                )
         self._analyze_after(len(stored), e)
         return stored
 
