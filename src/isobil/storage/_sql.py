@@ -373,17 +373,18 @@ class _Database:
         """A driver's words: the password hidden, phone numbers masked."""
         return _PHONE_LIKE.sub(lambda m: mask(m.group()), self._hide(text))
 
-    def _scrub(self, exc: BaseException | None) -> None:
+    def _scrub(self, exc: BaseException | None, seen: set[int] | None = None) -> None:
         # A driver may quote its connection string (password included), or a row's
         # values (a number in a unique violation's DETAIL), in an error; the chained
-        # cause is printed in tracebacks and logs, so it is scrubbed too.
-        seen: set[int] = set()
+        # cause is printed in tracebacks and logs, so it is scrubbed too. Each
+        # exception once: a SQLAlchemy error has the driver's as orig and as __cause__.
+        seen = set() if seen is None else seen
         while exc is not None and id(exc) not in seen:
             seen.add(id(exc))
             exc.args = tuple(self._clean(a) if isinstance(a, str) else a for a in exc.args)
             orig = getattr(exc, "orig", None)
             if isinstance(orig, BaseException):
-                self._scrub(orig)
+                self._scrub(orig, seen)
             exc = exc.__cause__ or exc.__context__
 
     def revision(self) -> str | None:
