@@ -10,6 +10,8 @@ from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from isobil.consent import ConsentLedger
 from isobil.contacts import (
@@ -20,7 +22,7 @@ from isobil.contacts import (
     import_consent_history,
     parse_consent_date,
 )
-from isobil.contacts._migration import ISTANBUL
+from isobil.contacts._migration import _DATE_FORMATS, ISTANBUL
 from isobil.errors import InvalidValue
 from isobil.model import Channel, ConsentEvent, ConsentSource, ConsentStatus, RecipientType
 from isobil.storage import MemoryStorage
@@ -307,6 +309,55 @@ def test_parse_consent_date(value: Any, expected: datetime) -> None:
     parsed = parse_consent_date(value)
     assert parsed == expected
     assert parsed.tzinfo is not None
+
+
+def _by_strptime(text: str) -> datetime | None:
+    """What the date formats alone read (the reference for the ISO-like fast path)."""
+    for pattern in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, pattern).replace(tzinfo=ISTANBUL)
+        except ValueError:
+            continue
+    return None
+
+
+_DIGITS = st.text("0123456789", min_size=1, max_size=4)
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    st.one_of(
+        st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)).map(
+            lambda at: at.strftime(
+                ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"][at.microsecond % 3]
+            )
+        ),
+        # Near misses: odd digit counts, impossible dates and times.
+        st.builds(
+            lambda y, mo, d, h, mi, se, shape: (
+                f"{y}-{mo}-{d}" + [f" {h}:{mi}:{se}", f" {h}:{mi}", ""][shape]
+            ),
+            *[_DIGITS] * 6,
+            st.integers(0, 2),
+        ),
+    )
+)
+def test_iso_like_dates_read_as_strptime_reads_them(text: str) -> None:
+    """The fast path for yyyy-MM-dd[ HH:mm[:ss]] agrees with the formats' strptime:
+    the same datetime, or (strptime reads nothing) the same refusal or ISO reading."""
+    expected = _by_strptime(text)
+    if expected is not None:
+        assert parse_consent_date(text) == expected
+    else:
+        try:
+            reference: datetime | None = datetime.fromisoformat(text)
+        except ValueError:
+            reference = None
+        if reference is None:
+            with pytest.raises(InvalidValue):
+                parse_consent_date(text)
+        else:
+            assert parse_consent_date(text) == reference.replace(tzinfo=ISTANBUL)
 
 
 @pytest.mark.parametrize("value", ["", "dün", "2024-13-01", -5.0, True])

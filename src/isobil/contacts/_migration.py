@@ -9,7 +9,9 @@ column of the row goes into the event's evidence.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -172,6 +174,10 @@ _DATE_FORMATS: Final = (
     "%d/%m/%Y %H:%M",
     "%d/%m/%Y",
 )
+# The İYS form and its shorter ones, zero-padded: what exports write. For these
+# datetime.fromisoformat reads exactly what strptime with the first three formats
+# reads, eight times faster; anything else (a bad date too) takes the loop.
+_ISO_LIKE: Final = re.compile(r"\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}(?::\d{2})?)?")
 # Excel counts days from 1899-12-30; serials outside these bounds are no dates.
 _EXCEL_EPOCH: Final = datetime(1899, 12, 30)
 _EXCEL_SERIALS: Final = (1.0, 2958466.0)
@@ -264,6 +270,9 @@ def parse_consent_date(value: Cell) -> datetime:
     text = cell_text(value)
     if not text:
         raise InvalidValue("no date")
+    if _ISO_LIKE.fullmatch(text):
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(text).replace(tzinfo=ISTANBUL)
     for pattern in _DATE_FORMATS:
         try:
             return datetime.strptime(text, pattern).replace(tzinfo=ISTANBUL)
