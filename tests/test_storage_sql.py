@@ -94,6 +94,28 @@ def storage(url: str) -> Iterator[SQLStorage]:
         yield storage
 
 
+def test_contacts_read_in_bulk_share_a_read_only_view_of_equal_fields(
+    storage: SQLStorage,
+) -> None:
+    """get_contacts parses each distinct set of custom fields once; its contacts share
+    one read-only view of it (one object fewer per contact), which nothing can change."""
+    storage.upsert_contacts(
+        [
+            Recipient(number(1), fields={"il": "Van"}),
+            Recipient(number(2), fields={"il": "Van"}),
+            Recipient(number(3), fields={"il": "Muğla"}),
+        ]
+    )
+    found = storage.get_contacts([number(1), number(2), number(3)])
+    first, second, third = (found[number(i)] for i in (1, 2, 3))
+    assert first.fields is second.fields
+    assert dict(first.fields) == {"il": "Van"}
+    assert dict(third.fields) == {"il": "Muğla"}
+    with pytest.raises(TypeError):
+        first.fields["il"] = "Ankara"  # type: ignore[index]
+    assert dict(second.fields) == {"il": "Van"}
+
+
 def test_bulk_upsert_across_batches(storage: SQLStorage) -> None:
     """One call of 25,000 rows (repeats across batches) counts and stores each number once."""
     first = [Recipient(number(i), name=f"A{i}") for i in range(20_000)]

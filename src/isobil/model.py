@@ -388,20 +388,23 @@ def trusted_recipient(
     name: str | None,
     surname: str | None,
     email: str | None,
-    fields: dict[str, str],
+    fields: Mapping[str, str],
     recipient_type: RecipientType,
 ) -> Recipient:
     """``Recipient(number, …)`` for values already in converted form: an E.164 number
     from isobil's normaliser, ``str`` field values, a :class:`RecipientType` — rows
     read back from storage, rows the contact import has checked. ``fields`` is
-    handed over, not copied. Not for input from outside; that goes through
-    ``Recipient(...)``.
+    handed over, not copied (a read-only view is kept as it is: storage shares one
+    among the contacts it reads with equal fields). Not for input from outside;
+    that goes through ``Recipient(...)``.
 
     >>> trusted_recipient("+905321234567", "Ayşe", None, None, {}, RecipientType.BIREYSEL) == (
     ...     Recipient("0532 123 45 67", name="Ayşe"))
     True
     """
-    return _make_recipient(number, name, surname, email, MappingProxyType(fields), recipient_type)
+    if type(fields) is not MappingProxyType:
+        fields = MappingProxyType(fields)
+    return _make_recipient(number, name, surname, email, fields, recipient_type)
 
 
 class Channel(enum.StrEnum):
