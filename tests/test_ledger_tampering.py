@@ -167,6 +167,21 @@ def test_edit_is_refused_then_named(scene: Scene) -> None:
     assert _named(scene.verify()) == [(3, "altered")]
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        "address = '0532 000 00 02'",  # the same number, written another way
+        "brand = 'acme'",  # the same brand, in other letters
+    ],
+)
+def test_an_edit_that_reading_would_normalise_away_is_named(scene: Scene, change: str) -> None:
+    """The chain is checked against what is stored: an edit that ConsentEvent's
+    converters would turn back into the sealed values still breaks it."""
+    scene.drop_guards()
+    scene.execute(f"UPDATE {TABLE} SET {change} WHERE seq = 3")  # noqa: S608
+    assert _named(scene.verify()) == [(3, "altered")]
+
+
 def test_edit_with_its_own_hash_recomputed_names_that_event(scene: Scene) -> None:
     """The edited event matches its new hash; the untouched next one is not blamed."""
     scene.drop_guards()

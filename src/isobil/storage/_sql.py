@@ -486,23 +486,38 @@ def _contact(row: sa.Row[Any]) -> Recipient:
 
 
 def _event(row: sa.Row[Any]) -> ConsentEvent:
-    values = cast("tuple[Any, ...]", row)  # by position: columns in table order
-    seq, address, status, source, brand, channel, recipient_type = values[:7]
-    consent_date, recorded_at, scope, evidence, hash_, prev_hash = values[7:13]
-    return ConsentEvent(
-        address=address,
-        status=_STATUSES[status],
-        source=_SOURCES[source],
-        brand=brand,
-        consent_date=consent_date,
-        recorded_at=recorded_at,
-        channel=_CHANNELS[channel],
-        recipient_type=_RECIPIENT_TYPES[recipient_type],
-        scope=scope,
-        evidence=_loads(evidence),
-        seq=seq,
-        hash=hash_,
-        prev_hash=prev_hash,
+    """A stored event, its columns in table order and its times read by UTCDateTime,
+    without ConsentEvent's converters: the ledger wrote it normalised, and the chain
+    is checked against what is stored, not against a normalised copy of it."""
+    (
+        seq,
+        address,
+        status,
+        source,
+        brand,
+        channel,
+        recipient_type,
+        consent_date,
+        recorded_at,
+        scope,
+        evidence,
+        hash_,
+        prev_hash,
+    ) = cast("tuple[Any, ...]", row)
+    return trusted_consent_event(
+        address,
+        _STATUSES[status],
+        _SOURCES[source],
+        brand,
+        consent_date,
+        recorded_at,
+        _CHANNELS[channel],
+        _RECIPIENT_TYPES[recipient_type],
+        scope,
+        _json(evidence),
+        seq,
+        hash_,
+        prev_hash,
     )
 
 
