@@ -485,42 +485,6 @@ def _contact(row: sa.Row[Any]) -> Recipient:
     )
 
 
-def _event(row: sa.Row[Any]) -> ConsentEvent:
-    """A stored event, its columns in table order and its times read by UTCDateTime,
-    without ConsentEvent's converters: the ledger wrote it normalised, and the chain
-    is checked against what is stored, not against a normalised copy of it."""
-    (
-        seq,
-        address,
-        status,
-        source,
-        brand,
-        channel,
-        recipient_type,
-        consent_date,
-        recorded_at,
-        scope,
-        evidence,
-        hash_,
-        prev_hash,
-    ) = cast("tuple[Any, ...]", row)
-    return trusted_consent_event(
-        address,
-        _STATUSES[status],
-        _SOURCES[source],
-        brand,
-        consent_date,
-        recorded_at,
-        _CHANNELS[channel],
-        _RECIPIENT_TYPES[recipient_type],
-        scope,
-        _json(evidence),
-        seq,
-        hash_,
-        prev_hash,
-    )
-
-
 def _inbound(row: sa.Row[Any]) -> InboundRecord:
     return InboundRecord(
         id=row.id,
@@ -604,12 +568,22 @@ def _fetch_all(result: sa.CursorResult[Any]) -> list[Any]:
         result.close()
 
 
-def _event_reader() -> Callable[[Sequence[Any]], ConsentEvent]:
-    """Rows of raw event columns (in table order) to ConsentEvents, without converters.
+def _proof(text: str) -> Mapping[str, str]:
+    return types.MappingProxyType(_json(text))
 
-    It runs once per recipient of an audience: a value that repeats is read once.
+
+def _event_reader(*, memo: bool = True) -> Callable[[Sequence[Any]], ConsentEvent]:
+    """Rows of event columns (in table order; times raw or read by UTCDateTime) to
+    ConsentEvents, without ConsentEvent's converters: the ledger wrote them
+    normalised, and the chain is checked against what is stored, not against a
+    normalised copy of it.
+
+    ``memo``: a value that repeats is read once (one bulk read of an audience's
+    deciding events); without it nothing is kept from row to row (a walk over the
+    whole ledger).
     """
-    dates, proofs = _Memo(t.read_utc), _Memo(lambda text: types.MappingProxyType(_json(text)))
+    dates: Callable[[Any], datetime] = _Memo(t.read_utc).__getitem__ if memo else t.read_utc
+    proofs: Callable[[str], Mapping[str, str]] = _Memo(_proof).__getitem__ if memo else _proof
     statuses, sources, channels, kinds = _STATUSES, _SOURCES, _CHANNELS, _RECIPIENT_TYPES
     event = trusted_consent_event
 
@@ -634,18 +608,22 @@ def _event_reader() -> Callable[[Sequence[Any]], ConsentEvent]:
             statuses[status],
             sources[source],
             brand,
-            dates[consent_date],
-            dates[recorded_at],
+            dates(consent_date),
+            dates(recorded_at),
             channels[channel],
             kinds[recipient_type],
             scope,
-            proofs[evidence],
+            proofs(evidence),
             seq,
             hash_,
             prev_hash,
         )
 
     return read
+
+
+#: A stored event, read on its own (a walk over the ledger keeps nothing between rows).
+_event = _event_reader(memo=False)
 
 
 def _iys_sync_reader() -> Callable[[Sequence[Any]], IysSync]:
