@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import socket
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ import pytest
 
 from isobil.errors import (
     ConnectionFailed,
+    InvalidValue,
     SubmitRejected,
     Throttled,
     TransportError,
@@ -290,6 +292,24 @@ def test_secrets_stay_out_of_reprs_errors_and_logs(
     assert API_KEY not in text
     assert "+905321234567" not in text
     assert "api_key=***" in repr(transport)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        ("api.netgsm.com.tr", "http(s) URL with a host"),
+        ("ftp://acme:url-s3cret@api.example", "http(s) URL with a host"),
+        ("https://api.example/v1?key=url-s3cret", "query or a fragment"),
+        ("https://acme:12#s3cret@api.example", "query or a fragment"),
+        ("https://api.example/v1/?", "query or a fragment"),
+    ],
+)
+def test_a_base_url_the_paths_cannot_follow_is_refused(base_url: str, message: str) -> None:
+    """The adapter's paths are appended to base_url: a query or fragment (where a key
+    would sit) is refused at construction, and the refusal repeats none of it."""
+    with pytest.raises(InvalidValue, match=re.escape(message)) as refused:
+        HttpTransport(base_url, GenericJsonAdapter(api_key=API_KEY))
+    assert "s3cret" not in str(refused.value)
 
 
 def test_own_http_client_is_left_open(gateway: HttpGateway) -> None:

@@ -1,7 +1,7 @@
 """Small helpers for every client of a remote peer (SMSC, HTTP API, İYS).
 
-Secrets that never show themselves, and the ``Retry-After`` header read the way
-RFC 9110 writes it.
+Secrets that never show themselves, base URLs checked and shown without their user
+info, and the ``Retry-After`` header read the way RFC 9110 writes it.
 """
 
 from __future__ import annotations
@@ -10,9 +10,18 @@ import threading
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+import httpx
+
 from isobil.errors import InvalidValue
 
-__all__ = ["Secret", "SeenKeys", "header_safe", "retry_after_seconds"]
+__all__ = [
+    "Secret",
+    "SeenKeys",
+    "header_safe",
+    "http_base_url",
+    "retry_after_seconds",
+    "without_userinfo",
+]
 
 
 class Secret:
@@ -101,3 +110,31 @@ def retry_after_seconds(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` without the user info a user may have written into it."""
+    return str(httpx.URL(url).copy_with(username=None, password=None))
+
+
+def http_base_url(value: object, *, example: str) -> str:
+    """``value`` as a base URL that API paths are appended to: http(s), a host, no
+    query or fragment (the paths would land after them), no trailing slash.
+
+    The refusals show no part of the URL: a password written into it, with a ``#``
+    or ``?`` unencoded, would be read as its scheme, port or path.
+    """
+    if not isinstance(value, str):
+        raise InvalidValue(f"base_url must be an http(s) URL, got {type(value).__name__}")
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL:
+        raise InvalidValue("base_url must be an http(s) URL: it cannot be parsed") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InvalidValue(f"base_url must be an http(s) URL with a host, like {example}")
+    if "?" in value or "#" in value:
+        raise InvalidValue(
+            "base_url must not have a query or a fragment ('?…', '#…'): the API's paths "
+            "are appended to it"
+        )
+    return value.rstrip("/")

@@ -56,7 +56,7 @@ import attrs
 import httpx
 
 from isobil import phone
-from isobil._net import Secret, retry_after_seconds
+from isobil._net import Secret, http_base_url, retry_after_seconds, without_userinfo
 from isobil._resource import Resource
 from isobil.consent._business_days import ISTANBUL
 from isobil.errors import InvalidValue, IysError, IysRateLimited, IysUnavailable
@@ -869,37 +869,6 @@ def _error_details(body: object) -> tuple[str | None, str | None]:
     return (None, None)
 
 
-def _shown(url: str) -> str:
-    """``url`` without the user info a user may have written into it."""
-    return str(httpx.URL(url).copy_with(username=None, password=None))
-
-
-def _base_url(value: object) -> str:
-    """An http(s) base URL to append İYS's paths to, without a trailing slash.
-
-    A query or a fragment is refused: the paths would land after it (and a token
-    in it would show wherever the URL is shown). Errors never repeat user info.
-    """
-    if not isinstance(value, str):
-        raise InvalidValue(f"base_url must be an http(s) URL, got {type(value).__name__}")
-    try:
-        url = httpx.URL(value)
-    except httpx.InvalidURL:
-        raise InvalidValue("base_url must be an http(s) URL: it cannot be parsed") from None
-    # The refusals show no part of the URL: a password written into it, with a
-    # "#" or "?" unencoded, would be read as its scheme, port or path.
-    if url.scheme not in ("http", "https") or not url.host:
-        raise InvalidValue(
-            "base_url must be an http(s) URL with a host, like https://api.iys.org.tr"
-        )
-    if "?" in value or "#" in value:
-        raise InvalidValue(
-            "base_url must not have a query or a fragment ('?…', '#…'): isobil appends "
-            "İYS's paths to it"
-        )
-    return value.rstrip("/")
-
-
 class HttpIysGateway(IysGateway):
     """The İYS REST API over httpx, for one brand (``iys_code``, ``brand_code``).
 
@@ -938,7 +907,7 @@ class HttpIysGateway(IysGateway):
         monotonic: Callable[[], float] = time.monotonic,
         max_batch: int = 10_000,
     ) -> None:
-        self._base_url = _base_url(base_url)
+        self._base_url = http_base_url(base_url, example="https://api.iys.org.tr")
         if not isinstance(username, str) or not username:
             raise InvalidValue("username must be a non-empty string")
         if not isinstance(password, str) or not password:
@@ -967,7 +936,7 @@ class HttpIysGateway(IysGateway):
 
     def __repr__(self) -> str:
         return (
-            f"<HttpIysGateway {_shown(self._base_url)} iys_code={self.iys_code} "
+            f"<HttpIysGateway {without_userinfo(self._base_url)} iys_code={self.iys_code} "
             f"brand_code={self.brand_code} user={self._username!r}>"
         )
 

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from isobil._net import retry_after_seconds
+from isobil._net import http_base_url, retry_after_seconds
 from isobil.errors import (
     ConnectionFailed,
     InvalidValue,
@@ -140,15 +140,14 @@ class HttpTransport(Transport):
         async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         super().__init__()
-        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise InvalidValue("base_url must be an http(s) URL")
+        base_url = http_base_url(base_url, example="https://api.netgsm.com.tr")
         if not isinstance(adapter, HttpAdapter):
             raise InvalidValue(f"adapter must be an HttpAdapter, got {type(adapter).__name__}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise InvalidValue(f"max_retries must be a non-negative integer, got {max_retries!r}")
         if not timeout > 0 or not connect_timeout > 0:
             raise InvalidValue("timeouts must be positive")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = base_url
         self.adapter = adapter
         self.max_retries = max_retries
         self.max_retry_after = max_retry_after
