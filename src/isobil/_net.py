@@ -113,8 +113,10 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 def without_userinfo(url: str) -> str:
-    """``url`` without the user info a user may have written into it."""
-    return str(httpx.URL(url).copy_with(username=None, password=None))
+    """``url`` without the user info a user may have written into it (as given when
+    it has none)."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(username=None, password=None)) if parsed.userinfo else url
 
 
 def http_base_url(value: object, *, example: str) -> str:

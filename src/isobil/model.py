@@ -383,6 +383,12 @@ class Recipient:
 _make_recipient = trusted(Recipient)
 
 
+def _read_only(mapping: Mapping[str, str]) -> Mapping[str, str]:
+    """``mapping`` behind a read-only view; a view given is kept as it is (storage
+    shares one among the records it reads with equal values)."""
+    return mapping if type(mapping) is MappingProxyType else MappingProxyType(mapping)
+
+
 def trusted_recipient(
     number: str,
     name: str | None,
@@ -402,9 +408,7 @@ def trusted_recipient(
     ...     Recipient("0532 123 45 67", name="Ayşe"))
     True
     """
-    if type(fields) is not MappingProxyType:
-        fields = MappingProxyType(fields)
-    return _make_recipient(number, name, surname, email, fields, recipient_type)
+    return _make_recipient(number, name, surname, email, _read_only(fields), recipient_type)
 
 
 class Channel(enum.StrEnum):
@@ -565,7 +569,7 @@ def trusted_consent_event(
         channel,
         recipient_type,
         scope,
-        evidence if type(evidence) is MappingProxyType else MappingProxyType(evidence),
+        _read_only(evidence),
         seq,
         hash,
         prev_hash,

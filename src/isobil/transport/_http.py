@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from isobil._net import http_base_url, retry_after_seconds
+from isobil._net import http_base_url, retry_after_seconds, without_userinfo
 from isobil.errors import (
     ConnectionFailed,
     InvalidValue,
@@ -476,10 +476,7 @@ class HttpTransport(Transport):
 
     def _redact(self, text: str) -> str:
         # Credentials in the base URL (https://user:pass@host) never leave.
-        url = httpx.URL(text)
-        if url.userinfo:
-            text = str(url.copy_with(username=None, password=None))
-        return self.adapter.redact(text)
+        return self.adapter.redact(without_userinfo(text))
 
 
 def _refused(sms: OutboundSms, refusal: TransportError | None) -> SubmitResult | None:
