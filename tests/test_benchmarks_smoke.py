@@ -52,7 +52,10 @@ def test_smpp_throughput_against_the_echo_server(server: str) -> None:
     assert out.count("| 10 | gsm3 |") == 3 + 1, out  # three clients, and the breakdown
 
 
-def test_consent_migration_quick() -> None:
-    """benchmarks/consent_migration.py: isobil and the hand-written ledger store the same."""
-    out = run_benchmark("consent_migration.py", "--quick")
+@pytest.mark.parametrize("what", ["consent", "blacklist"])
+def test_consent_migration_quick(what: str) -> None:
+    """benchmarks/consent_migration.py: isobil and the hand-written migration (of a consent
+    history, of a blacklist) store the same."""
+    out = run_benchmark("consent_migration.py", "--quick", "--what", what)
     assert '"equal": true' in out, out
+    assert f'"what": "{what}"' in out, out

@@ -248,6 +248,39 @@ class StorageContract:
         assert storage.remove_from_blacklist([number(1), number(5)]) == 1
         assert storage.blacklisted([number(1)]) == set()
 
+    def test_blacklist_in_bulk(self, storage: Storage) -> None:
+        """A bulk add over several of a backend's batches counts exactly the numbers it
+        added, and replaces the known ones whole."""
+        known = [BlacklistEntry(number(i), "RET", T0) for i in range(0, 25_001, 4)]
+        assert storage.add_to_blacklist(known) == len(known)
+        later = (T0 + timedelta(days=1)).astimezone(ISTANBUL)
+        entries = [
+            BlacklistEntry(number(i), "complaint", later, source="import") for i in range(25_001)
+        ]
+        assert storage.add_to_blacklist(entries) == 25_001 - len(known)
+        stored = {e.number: e for e in storage.iter_blacklist()}
+        assert len(stored) == 25_001
+        for i in (0, 1, 10_000, 25_000):
+            assert stored[number(i)] == BlacklistEntry(
+                number(i), "complaint", T0 + timedelta(days=1), source="import"
+            )
+
+    def test_iys_sync_in_bulk(self, storage: Storage) -> None:
+        """Sync records set over several of a backend's batches are all kept; a later
+        set replaces a record whole."""
+        storage.set_iys_sync(
+            IysSync(seq, IysSyncStatus.PENDING, T0, request_id=f"r-{seq}")
+            for seq in range(1, 20_002)
+        )
+        later = (T0 + timedelta(hours=1)).astimezone(ISTANBUL)
+        storage.set_iys_sync([IysSync(20_001, IysSyncStatus.REJECTED, later, error="H174")])
+        synced = storage.iys_sync([1, 10_001, 20_001, 20_002])
+        assert sorted(synced) == [1, 10_001, 20_001]
+        assert synced[10_001] == IysSync(10_001, IysSyncStatus.PENDING, T0, request_id="r-10001")
+        assert synced[20_001] == IysSync(
+            20_001, IysSyncStatus.REJECTED, T0 + timedelta(hours=1), error="H174"
+        )
+
     def test_blacklist_as_of_a_moment(self, storage: Storage) -> None:
         """A dated lookup counts only entries added before the moment."""
         later = T0 + timedelta(days=2)
