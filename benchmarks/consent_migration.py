@@ -367,7 +367,10 @@ def main(argv: list[str] | None = None) -> int:
         mine = what["stored"]["isobil"](Path(tmp) / f"isobil_{last}.db")
         theirs = what["stored"]["hand-written"](Path(tmp) / f"hand-written_{last}.db")
     if mine != theirs or counts["isobil"] != counts["hand-written"]:
-        print(f"FAILED: {len(mine ^ theirs)} rows differ", file=sys.stderr)
+        print(
+            f"FAILED: {len(mine ^ theirs)} stored rows differ; stored {counts}",
+            file=sys.stderr,
+        )
         return 1
     medians = {job: statistics.median(ts) for job, ts in times.items()}
     print(

@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 from urllib.parse import quote, quote_plus
 
 import sqlalchemy as sa
@@ -558,6 +558,32 @@ class _Memo(dict[Any, Any]):
     def __missing__(self, value: Any) -> Any:
         read = self[value] = self._read(value)
         return read
+
+
+_UNSET: Final = object()
+
+
+class _Times(dict[tuple[datetime, int], Any]):
+    """``bind(value)`` of each distinct time of a bulk write, bound once: ``times(value)``.
+
+    Keyed by the time *and* its ``fold``: two times of one zone that differ only in
+    ``fold`` (the repeated hour when clocks go back) compare and hash equal, yet are
+    an hour apart."""
+
+    __slots__ = ("_bind",)
+
+    def __init__(self, bind: Callable[[datetime | None], Any]) -> None:
+        super().__init__()
+        self._bind = bind
+
+    def __call__(self, value: datetime | None) -> Any:
+        if value is None:
+            return None
+        key = (value, value.fold)
+        bound = self.get(key, _UNSET)
+        if bound is _UNSET:
+            bound = self[key] = self._bind(value)
+        return bound
 
 
 def _fetch_all(result: sa.CursorResult[Any]) -> list[Any]:
@@ -1487,8 +1513,8 @@ class SQLStorage(Storage):
     # -- blacklist ----------------------------------------------------------
 
     def add_to_blacklist(self, entries: Iterable[BlacklistEntry]) -> int:
-        time = _Memo(self._time)  # a bulk import's dates repeat: each is bound once
-        latest = {e.number: (e.number, e.reason, time[e.added_at], e.source) for e in entries}
+        time = _Times(self._time)  # a bulk import's dates repeat: each is bound once
+        latest = {e.number: (e.number, e.reason, time(e.added_at), e.source) for e in entries}
         with self._db.tx("add_to_blacklist", write=True) as conn:
             inserted, _ = self._upsert_counting(conn, t.blacklist, "number", list(latest.values()))
         return inserted
@@ -1568,7 +1594,7 @@ class SQLStorage(Storage):
             # Plain DB-API executemany: SQLAlchemy's per-row parameter processing
             # cost more than the insert. Times as UTCDateTime binds them; a
             # migration's dates repeat, each is converted once.
-            insert, time = self._raw(_RAW_INSERT_EVENTS), _Memo(self._time)
+            insert, time = self._raw(_RAW_INSERT_EVENTS), _Times(self._time)
             for chunk in _chunks(stored, _BATCH):
                 conn.exec_driver_sql(
                     insert,
@@ -1581,8 +1607,8 @@ class SQLStorage(Storage):
                             ev.brand,
                             ev.channel.value,
                             ev.recipient_type.value,
-                            time[ev.consent_date],
-                            time[ev.recorded_at],
+                            time(ev.consent_date),
+                            time(ev.recorded_at),
                             ev.scope,
                             _dumps(ev.evidence),
                             ev.hash,
@@ -1763,9 +1789,9 @@ class SQLStorage(Storage):
         return sa.select(*(ranked.c[c.name] for c in e.c)).where(ranked.c.rank == 1)
 
     def set_iys_sync(self, records: Iterable[IysSync]) -> None:
-        time = _Memo(self._time)  # a sync's records share their time: bound once
+        time = _Times(self._time)  # a sync's records share their time: bound once
         latest = {
-            r.seq: (r.seq, r.status.value, time[r.updated_at], r.request_id, r.error)
+            r.seq: (r.seq, r.status.value, time(r.updated_at), r.request_id, r.error)
             for r in records
         }
         with self._db.tx("set_iys_sync", write=True) as conn:
@@ -2177,7 +2203,7 @@ class SQLStorage(Storage):
             for chunk in _chunks(messages, _BATCH):
                 # A batch's messages share a few times (its lease, say): each is
                 # converted once.
-                stamps = _Memo(self._time)
+                stamps = _Times(self._time)
                 rows = [
                     (
                         msg.id,
@@ -2186,13 +2212,13 @@ class SQLStorage(Storage):
                         msg.text,
                         msg.parts,
                         msg.state.value,
-                        stamps[msg.not_before],
+                        stamps(msg.not_before),
                         msg.claimed_by,
-                        stamps[msg.lease_until],
+                        stamps(msg.lease_until),
                         msg.provider_id,
                         msg.error_code,
                         msg.reason,
-                        stamps[msg.updated_at],
+                        stamps(msg.updated_at),
                     )
                     for msg in chunk
                 ]

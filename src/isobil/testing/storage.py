@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -280,6 +281,38 @@ class StorageContract:
         assert synced[20_001] == IysSync(
             20_001, IysSyncStatus.REJECTED, T0 + timedelta(hours=1), error="H174"
         )
+
+    def test_times_in_the_repeated_hour(self, storage: Storage) -> None:
+        """Two times of one zone equal but for ``fold`` (the hour repeated when clocks go
+        back) are stored as the two instants they are, in one bulk write."""
+        berlin = ZoneInfo("Europe/Berlin")
+        first = datetime(2024, 10, 27, 2, 30, tzinfo=berlin)  # 00:30 UTC, summer time
+        second = first.replace(fold=1)  # 01:30 UTC, winter time
+        # In UTC: a time in the repeated hour never compares equal to another zone's.
+        instants = [
+            datetime(2024, 10, 27, 0, 30, tzinfo=UTC),
+            datetime(2024, 10, 27, 1, 30, tzinfo=UTC),
+        ]
+
+        def utc(*times: datetime | None) -> list[datetime]:
+            return [t.astimezone(UTC) for t in times if t is not None]
+
+        storage.add_to_blacklist(
+            [BlacklistEntry(number(1), "RET", first), BlacklistEntry(number(2), "RET", second)]
+        )
+        assert utc(*(e.added_at for e in storage.iter_blacklist())) == instants
+        storage.set_iys_sync(
+            [IysSync(1, IysSyncStatus.PENDING, first), IysSync(2, IysSyncStatus.PENDING, second)]
+        )
+        synced = storage.iys_sync([1, 2])
+        assert utc(synced[1].updated_at, synced[2].updated_at) == instants
+        storage.create_campaign(campaign())
+        early, late = messages(2)
+        storage.add_messages(
+            [attrs.evolve(early, not_before=first), attrs.evolve(late, not_before=second)]
+        )
+        stored = _stored(storage, early.id), _stored(storage, late.id)
+        assert utc(*(m.not_before for m in stored)) == instants
 
     def test_blacklist_as_of_a_moment(self, storage: Storage) -> None:
         """A dated lookup counts only entries added before the moment."""
