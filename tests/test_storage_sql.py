@@ -75,6 +75,20 @@ class TestPostgreSQL(StorageContract):
         _pg.truncate(pg_url)
 
 
+class TestPostgreSQLInADaylightSavingZone(StorageContract):
+    """PostgreSQL whose sessions keep Europe/Berlin time (a server's ``timezone``
+    setting): its driver gives times in that zone, where two instants of the hour
+    repeated when clocks go back compare equal (test_times_in_the_repeated_hour)."""
+
+    @pytest.fixture
+    def storage(self, pg_url: str) -> Iterator[SQLStorage]:
+        with SQLStorage(f"{pg_url}?options=-c%20timezone%3DEurope/Berlin") as storage:
+            with storage._db.engine.connect() as conn:
+                assert conn.exec_driver_sql("SHOW timezone").scalar() == "Europe/Berlin"
+            yield storage
+        _pg.truncate(pg_url)
+
+
 # -- beyond the contract, on both servers --------------------------------------
 
 

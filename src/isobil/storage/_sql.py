@@ -560,6 +560,14 @@ class _Memo(dict[Any, Any]):
         return read
 
 
+def _times_read(postgresql: bool) -> Callable[[Any], Any]:
+    """UTCDateTime's read of a bulk read's raw times. SQLite's text is read once per
+    distinct value; PostgreSQL's driver gives datetimes in the session's time zone,
+    where two instants of the hour repeated when clocks go back compare (and hash)
+    equal: each is read on its own."""
+    return t.read_utc if postgresql else _Memo(t.read_utc).__getitem__
+
+
 _UNSET: Final = object()
 
 
@@ -598,17 +606,19 @@ def _proof(text: str) -> Mapping[str, str]:
     return types.MappingProxyType(_json(text))
 
 
-def _event_reader(*, memo: bool = True) -> Callable[[Sequence[Any]], ConsentEvent]:
+def _event_reader(
+    *, memo: bool = True, postgresql: bool = False
+) -> Callable[[Sequence[Any]], ConsentEvent]:
     """Rows of event columns (in table order; times raw or read by UTCDateTime) to
     ConsentEvents, without ConsentEvent's converters: the ledger wrote them
     normalised, and the chain is checked against what is stored, not against a
     normalised copy of it.
 
     ``memo``: a value that repeats is read once (one bulk read of an audience's
-    deciding events); without it nothing is kept from row to row (a walk over the
-    whole ledger).
+    deciding events; times as :func:`_times_read` says); without it nothing is kept
+    from row to row (a walk over the whole ledger).
     """
-    dates: Callable[[Any], datetime] = _Memo(t.read_utc).__getitem__ if memo else t.read_utc
+    dates = _times_read(postgresql) if memo else t.read_utc
     proofs: Callable[[str], Mapping[str, str]] = _Memo(_proof).__getitem__ if memo else _proof
     statuses, sources, channels, kinds = _STATUSES, _SOURCES, _CHANNELS, _RECIPIENT_TYPES
     event = trusted_consent_event
@@ -652,13 +662,13 @@ def _event_reader(*, memo: bool = True) -> Callable[[Sequence[Any]], ConsentEven
 _event = _event_reader(memo=False)
 
 
-def _iys_sync_reader() -> Callable[[Sequence[Any]], IysSync]:
+def _iys_sync_reader(postgresql: bool) -> Callable[[Sequence[Any]], IysSync]:
     """Rows of raw iys_sync columns (in table order) to IysSync records, without validators."""
-    dates, statuses, make = _Memo(t.read_utc), _IYS_STATUSES, _make_iys_sync
+    dates, statuses, make = _times_read(postgresql), _IYS_STATUSES, _make_iys_sync
 
     def read(row: Sequence[Any]) -> IysSync:
         seq, status, updated_at, request_id, error = row
-        return make(seq, statuses[status], dates[updated_at], request_id, error)
+        return make(seq, statuses[status], dates(updated_at), request_id, error)
 
     return read
 
@@ -1154,7 +1164,7 @@ class SQLStorage(Storage):
     def _outbound(self, rows: Iterable[Sequence[Any]]) -> list[OutboundMessage]:
         """Messages from raw rows of their columns in table order."""
         # Claimed together, they share their times: each is read once.
-        time = _Memo(t.read_utc).__getitem__
+        time = _times_read(self._postgresql)
         make = trusted_message  # the rows storage wrote: nothing to convert or check
         return [
             make(
@@ -1656,7 +1666,7 @@ class SQLStorage(Storage):
         if sources is not None:
             params["sources"] = sorted(s.value for s in sources)
         states: dict[str, ConsentEvent] = {}
-        read = _event_reader()
+        read = _event_reader(postgresql=self._postgresql)
         with self._db.tx("consent_states") as conn:
             for chunk in _chunks(dict.fromkeys(addresses), self._in_size):
                 params["values"] = self._listed(chunk)
@@ -1685,7 +1695,7 @@ class SQLStorage(Storage):
             params["before"] = before
         found: dict[str, DecidingConsent] = {}
         # Values repeat (a bulk import's dates, a sync's time): each is read once.
-        times = _Memo(t.read_utc)
+        times = _times_read(self._postgresql)
         proofs = _Memo(lambda evidence: types.MappingProxyType(_json(evidence)))
         statuses, sources, new, lean = _STATUSES, _SOURCES, tuple.__new__, DecidingConsent
         synced: dict[str | None, IysSyncStatus | None] = {None: None}
@@ -1703,10 +1713,10 @@ class SQLStorage(Storage):
                             seq,
                             statuses[status],
                             sources[source],
-                            times[given],
+                            times(given),
                             proofs[evidence],
                             synced[iys],
-                            times[iys_at],
+                            times(iys_at),
                         ),
                     )
         return found
@@ -1801,7 +1811,7 @@ class SQLStorage(Storage):
         s = t.iys_sync
         query = self._statement("iys_sync", lambda: sa.select(s).where(self._among(s.c.seq)))
         found: dict[int, IysSync] = {}
-        read = _iys_sync_reader()
+        read = _iys_sync_reader(self._postgresql)
         with self._db.tx("iys_sync") as conn:
             for chunk in _chunks(dict.fromkeys(seqs), self._in_size):
                 for row in _fetch_all(conn.execute(query, {"values": self._listed(chunk)})):

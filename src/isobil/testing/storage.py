@@ -313,6 +313,14 @@ class StorageContract:
         )
         stored = _stored(storage, early.id), _stored(storage, late.id)
         assert utc(*(m.not_before for m in stored)) == instants
+        claimed = storage.claim(worker="w", limit=2, lease=LEASE, now=instants[1] + LEASE)
+        assert utc(*(m.not_before for m in sorted(claimed, key=lambda m: m.id))) == instants
+        storage.append_consent_events([consent(1, at=first), consent(2, at=second)])
+        read = storage.consent_states([number(1), number(2)], brand="ACME")
+        assert utc(read[number(1)].consent_date, read[number(2)].consent_date) == instants
+        lean = storage.consent_states_with_iys([number(1), number(2)], brand="ACME")
+        assert utc(lean[number(1)].consent_date, lean[number(2)].consent_date) == instants
+        assert utc(lean[number(1)].iys_updated_at, lean[number(2)].iys_updated_at) == instants
 
     def test_blacklist_as_of_a_moment(self, storage: Storage) -> None:
         """A dated lookup counts only entries added before the moment."""
