@@ -3,14 +3,23 @@ back from storage in input order, credits that run out part-way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 import isobil.client
 from _acme import ACME, own_rule
-from isobil import Client, FakeTransport, InsufficientCredits, InvalidValue, Message, OutcomeStatus
+from isobil import (
+    Client,
+    FakeTransport,
+    InsufficientCredits,
+    InvalidValue,
+    Message,
+    OutcomeStatus,
+    Recipient,
+)
 from isobil.rules import (
     MessageFacts,
     RecipientFacts,
@@ -265,3 +274,49 @@ def test_a_send_result_built_from_outcomes_alone_counts_them() -> None:
     assert result.blocked == (stopped,)
     assert dict(result.counts) == {OutcomeStatus.SUBMITTED: 1, OutcomeStatus.BLOCKED: 1}
     assert result.credits == 2
+
+
+OFFER = Message(
+    "KAMPANYA: {ad} için %20 indirim! acme.com.tr/k Ret için ACME RET yazıp 4605'e gönderin.",
+    brand="ACME",
+)
+
+
+def test_a_check_reads_its_audience_a_piece_at_a_time(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``check`` reads the address book and each recipient's facts (blacklist, consent
+    and İYS) a piece at a time, so what it reads never piles up, and reaches the report
+    one read of everything reaches."""
+    book = client.storage
+    book.upsert_contacts(
+        Recipient(
+            number(i), name=f"Ad{i % 4}", recipient_type="TACIR" if i % 5 == 0 else "BIREYSEL"
+        )
+        for i in range(0, 20, 2)
+    )
+    for i in range(20):
+        if i % 3:
+            client.consent.record(
+                number(i), "RET" if i % 7 == 0 else "ONAY", source="HS_ISLAK_IMZA", brand="ACME"
+            )
+    client.blacklist.add(number(4), reason="complaint")
+    audience = [*(number(i) for i in range(20)), "hello", number(3)]
+    whole = client.check(OFFER, to=audience)
+    asked: list[int] = []
+    for name in ("get_contacts", "blacklisted", "consent_states_with_iys"):
+        read = getattr(book, name)
+
+        def counted(numbers: Iterable[str], *args: Any, _read: Any = read, **kwargs: Any) -> Any:
+            numbers = list(numbers)
+            asked.append(len(numbers))
+            return _read(numbers, *args, **kwargs)
+
+        monkeypatch.setattr(book, name, counted)
+    monkeypatch.setattr(isobil.client, "_FACTS_PIECE", 3)
+    pieces = client.check(OFFER, to=audience)
+    assert max(asked) == 3
+    assert len(asked) == 3 * 7  # 20 numbers: seven pieces, three reads each
+    assert pieces == whole
+    assert 0 < len(whole.allowed) < 20
+    assert number(4) in whole.blocked

@@ -374,6 +374,8 @@ def _message_ids() -> Callable[[int], str]:
 
 Recipientish = str | int | float | Recipient
 _INSERT_CHUNK = 10_000
+#: Recipients whose contacts and facts a check reads at a time.
+_FACTS_PIECE = 10_000
 #: Entries of ``to`` a send takes at a time: its memory follows this, not the audience.
 _SEND_CHUNK = 50_000
 #: A send to more entries keeps counts, not outcomes (read back from storage when asked).
@@ -1604,25 +1606,33 @@ class Client(Resource):
             index_of[number] = index
             if isinstance(entry, Recipient):
                 known[number] = entry
-        # Numbers given bare take their type and template values from the address book.
-        known.update(self.storage.get_contacts([n for n in audience.index_of if n not in known]))
         # Contacts share a few names and field values: the template values of each
         # distinct combination are made once and shared (read-only), which lets
         # _Rendering render each distinct combination once too.
         shared: dict[tuple[object, ...], Mapping[str, str]] = {}
-        types, values, bireysel = audience.types, audience.values, RecipientType.BIREYSEL
-        for number in audience.index_of:
-            contact = known.get(number)
-            if contact is None:
-                types[number] = bireysel
-                values[number] = _NO_VALUES
-                continue
+        types, values = audience.types, audience.values
+
+        def take(number: str, contact: Recipient) -> None:
             types[number] = contact.recipient_type
             key = (contact.name, contact.surname, contact.email, *contact.fields.items())
             found = shared.get(key)
             if found is None:
                 found = shared[key] = MappingProxyType(dict(_template_values(contact)))
             values[number] = found
+
+        # In the order of entries; a number not in the address book is BIREYSEL.
+        types.update(dict.fromkeys(index_of, RecipientType.BIREYSEL))
+        values.update(dict.fromkeys(index_of, _NO_VALUES))
+        for number, contact in known.items():
+            take(number, contact)
+        # Numbers given bare take theirs from the address book, read a piece at a time:
+        # each piece's contacts are done with before the next is read.
+        bare = [n for n in index_of if n not in known]
+        for start in range(0, len(bare), _FACTS_PIECE):
+            for number, contact in self.storage.get_contacts(
+                bare[start : start + _FACTS_PIECE]
+            ).items():
+                take(number, contact)
         return audience
 
     def _message_facts(self, message: Message, as_of: date | None) -> MessageFacts:
@@ -1654,8 +1664,8 @@ class Client(Resource):
         history: frozenset[ConsentSource] | None,
         *,
         before: datetime | None = None,
-    ) -> list[RecipientFacts]:
-        """Fill in consent, İYS, blacklist and history for a batch, in set-based lookups.
+    ) -> Iterator[RecipientFacts]:
+        """Fill in consent, İYS, blacklist and history, in set-based lookups.
 
         ``recipients``: their numbers, each with its type.
         With ``before``, as they stood just before that moment (a dated check).
@@ -1664,37 +1674,42 @@ class Client(Resource):
         (:meth:`RuleSet.history_read`: whose history the rules read); it stays
         ``False`` for the rest.
         """
-        numbers, kinds = list(recipients), recipients.values()
-        blacklisted = self.storage.blacklisted(numbers, before=before)
+        everyone = list(recipients)
         brand = self._brand_of(message)
-        states = (
-            self.consent.deciding(numbers, brand=brand, before=before) if brand is not None else {}
-        )
-        if history is None:
-            asked = numbers
-        else:
-            asked = [n for n, state in states.items() if state.source in history]
-        messaged = self.storage.messaged(asked) if asked else frozenset[str]()
-        # Once per recipient: positional arguments, names bound outside the loop.
-        filled: list[RecipientFacts] = []
-        append, facts, state_of = filled.append, trusted_recipient_facts, states.get
         unknown, registration = IysRegistration.UNKNOWN, _IYS_REGISTRATION
+        facts = trusted_recipient_facts
         evidence: Mapping[str, str]
         consent: ConsentStatus | None
         source: ConsentSource | None
         consent_date: datetime | None
-        for number, kind in zip(numbers, kinds, strict=True):
-            state = state_of(number)
-            if state is None:
-                consent = source = consent_date = None
-                iys, evidence = unknown, {}
+        # A piece at a time: what is read for a piece (its consent states above all)
+        # is done with once its facts are checked, and never piles up for the
+        # garbage collector to walk.
+        for start in range(0, len(everyone), _FACTS_PIECE):
+            numbers = everyone[start : start + _FACTS_PIECE]
+            blacklisted = self.storage.blacklisted(numbers, before=before)
+            states = (
+                self.consent.deciding(numbers, brand=brand, before=before)
+                if brand is not None
+                else {}
+            )
+            if history is None:
+                asked = numbers
             else:
-                _, consent, source, consent_date, evidence, synced, _ = state
-                iys = unknown if synced is None else registration.get(synced, unknown)
-            append(
-                facts(
+                asked = [n for n, state in states.items() if state.source in history]
+            messaged = self.storage.messaged(asked) if asked else frozenset[str]()
+            state_of = states.get
+            for number in numbers:
+                state = state_of(number)
+                if state is None:
+                    consent = source = consent_date = None
+                    iys, evidence = unknown, {}
+                else:
+                    _, consent, source, consent_date, evidence, synced, _ = state
+                    iys = unknown if synced is None else registration.get(synced, unknown)
+                yield facts(
                     number,
-                    kind,
+                    recipients[number],
                     consent,
                     source,
                     consent_date,
@@ -1704,8 +1719,6 @@ class Client(Resource):
                     missing(number),
                     evidence,
                 )
-            )
-        return filled
 
     def _preflight(
         self,
