@@ -10,7 +10,9 @@ no. 30998 and RG 28.08.2020 no. 31227).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
+from typing import Final
+from zoneinfo import ZoneInfo
 
 from isobil.model import ConsentSource, ConsentStatus, RecipientType, SenderKind
 from isobil.rules._classifier import Verdict
@@ -40,6 +42,16 @@ LAW = "Law 6563"
 REG = "Regulation 29417"
 LAW_URL = "https://www.mevzuat.gov.tr/mevzuat?MevzuatNo=6563&MevzuatTur=1&MevzuatTertip=5"
 REG_URL = "https://www.mevzuat.gov.tr/mevzuat?MevzuatNo=20941&MevzuatTur=7&MevzuatTertip=5"
+
+#: The law's dates are Turkish dates.
+ISTANBUL: Final = ZoneInfo("Europe/Istanbul")
+
+
+def _turkish_date(moment: datetime) -> date:
+    """The day ``moment`` fell on in Turkey (a consent given at 00:30 on 1 May in
+    İstanbul is stored as 21:30 UTC on 30 April)."""
+    return moment.astimezone(ISTANBUL).date()
+
 
 #: Law 6563 entered into force on this day.
 LAW_IN_FORCE = date(2015, 5, 1)
@@ -121,7 +133,7 @@ def _no_consent(m: MessageFacts, r: RecipientFacts | None) -> str | None:
 def _opted_out(m: MessageFacts, r: RecipientFacts | None) -> str | None:
     if r is None or not _needs_consent(m, r) or r.consent is not ConsentStatus.RET:
         return None
-    day = r.consent_date.date().isoformat() if r.consent_date else "an earlier date"
+    day = _turkish_date(r.consent_date).isoformat() if r.consent_date else "an earlier date"
     where = " on İYS" if r.consent_source and r.consent_source.from_iys else ""
     return f"the recipient opted out (RET){where} on {day}"
 
@@ -234,11 +246,11 @@ def _legacy_not_in_iys(m: MessageFacts, r: RecipientFacts | None) -> str | None:
 def _legacy_too_late(m: MessageFacts, r: RecipientFacts | None) -> str | None:
     if r is None or not _has_consent(m, r) or r.consent_source is not ConsentSource.HS_2015:
         return None
-    if r.consent_date is None or r.consent_date.date() < LEGACY_CUTOFF:
+    if r.consent_date is None or (day := _turkish_date(r.consent_date)) < LEGACY_CUTOFF:
         return None
     return (
         f"a legacy (HS_2015) consent must come from before {LEGACY_CUTOFF.isoformat()}; "
-        f"this one is dated {r.consent_date.date().isoformat()}"
+        f"this one is dated {day.isoformat()}"
     )
 
 
