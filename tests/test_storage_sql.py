@@ -82,7 +82,8 @@ class TestPostgreSQLInADaylightSavingZone(StorageContract):
 
     @pytest.fixture
     def storage(self, pg_url: str) -> Iterator[SQLStorage]:
-        with SQLStorage(f"{pg_url}?options=-c%20timezone%3DEurope/Berlin") as storage:
+        url = sa.make_url(pg_url).update_query_dict({"options": "-c timezone=Europe/Berlin"})
+        with SQLStorage(url.render_as_string(hide_password=False)) as storage:
             with storage._db.engine.connect() as conn:
                 assert conn.exec_driver_sql("SHOW timezone").scalar() == "Europe/Berlin"
             yield storage

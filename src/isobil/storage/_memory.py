@@ -393,6 +393,7 @@ class MemoryStorage(Storage):
         return max(mine, key=lambda o: (o.created_at, o.id), default=None)
 
     def use_otp(self, otp_id: str, *, now: datetime, max_attempts: int) -> bool:
+        now = _utc(now)  # compared in UTC: within one zone, comparisons ignore fold
         with self._lock:
             code = self._otp.get(otp_id)
             if (
@@ -414,6 +415,8 @@ class MemoryStorage(Storage):
             return code.attempts + 1
 
     def purge_otp(self, *, created_before: datetime, now: datetime) -> int:
+        now = _utc(now)  # compared in UTC: within one zone, comparisons ignore fold
+        created_before = _utc(created_before)
         with self._lock:
             gone = [
                 i
@@ -645,6 +648,7 @@ class MemoryStorage(Storage):
         self, *, worker: str, limit: int, lease: timedelta, now: datetime
     ) -> list[OutboundMessage]:
         claimed: list[OutboundMessage] = []
+        now = _utc(now)  # the lease is time elapsed, not wall-clock time in now's zone
         with self._lock:
             for message_id in sorted(self._messages):
                 if len(claimed) >= limit:
@@ -653,7 +657,7 @@ class MemoryStorage(Storage):
                 if not self._due(message, now):
                     continue
                 message = attrs.evolve(
-                    message, claimed_by=worker, lease_until=_utc(now + lease), updated_at=_utc(now)
+                    message, claimed_by=worker, lease_until=now + lease, updated_at=now
                 )
                 self._messages[message_id] = message
                 claimed.append(message)
@@ -680,6 +684,7 @@ class MemoryStorage(Storage):
         reason: str | None = None,
     ) -> list[str]:
         check_transition(expected, new_state)
+        now = _utc(now)  # compared in UTC: within one zone, comparisons ignore fold
         moved: list[str] = []
         with self._lock:
             for message_id in message_ids:
@@ -743,6 +748,7 @@ class MemoryStorage(Storage):
         return moved
 
     def expire_claims(self, *, now: datetime) -> list[str]:
+        now = _utc(now)  # compared in UTC: within one zone, comparisons ignore fold
         with self._lock:
             stale = [
                 m.id
@@ -912,6 +918,7 @@ class MemoryStorage(Storage):
             self._schedules[schedule_id] = attrs.evolve(schedule, status=status)
 
     def due_schedules(self, now: datetime) -> list[Schedule]:
+        now = _utc(now)  # compared in UTC: within one zone, comparisons ignore fold
         return [
             s
             for s in self.list_schedules(status=ScheduleStatus.ACTIVE)

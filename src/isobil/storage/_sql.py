@@ -2393,6 +2393,7 @@ class SQLStorage(Storage):
     ) -> list[OutboundMessage]:
         if limit <= 0:
             return []
+        now = now.astimezone(UTC)  # the lease is time elapsed, not wall-clock time in now's zone
         at, until = self._time(now), self._time(now + lease)
         with self._db.cursor("claim", write=True) as cursor:
             if self._postgresql:

@@ -322,6 +322,26 @@ class StorageContract:
         assert utc(lean[number(1)].consent_date, lean[number(2)].consent_date) == instants
         assert utc(lean[number(1)].iys_updated_at, lean[number(2)].iys_updated_at) == instants
 
+    def test_leases_and_due_times_are_time_elapsed(self, storage: Storage) -> None:
+        """A claim's lease runs for ``lease`` of elapsed time, and a message is due at the
+        instant it names, whatever zone the times are given in (in the hour repeated when
+        clocks go back, wall-clock time would end a lease before it began)."""
+        berlin = ZoneInfo("Europe/Berlin")
+        storage.create_campaign(campaign())
+        waiting, ready = messages(2)
+        later = datetime(2024, 10, 27, 2, 30, tzinfo=berlin, fold=1)  # 01:30 UTC
+        storage.add_messages([attrs.evolve(waiting, not_before=later), ready])
+        now = datetime(2024, 10, 27, 2, 40, tzinfo=berlin)  # 00:40 UTC
+        (claimed,) = storage.claim(worker="a", limit=2, lease=timedelta(minutes=30), now=now)
+        assert claimed.id == ready.id  # the other one is due in 50 minutes
+        assert claimed.lease_until is not None
+        assert claimed.lease_until.astimezone(UTC) == datetime(2024, 10, 27, 1, 10, tzinfo=UTC)
+        second = datetime(2024, 10, 27, 2, 5, tzinfo=berlin, fold=1)  # 01:05 UTC
+        assert storage.claim(worker="b", limit=2, lease=LEASE, now=second) == []
+        # At 01:30 UTC the first lease has run out and the waiting message is due: both.
+        both = storage.claim(worker="b", limit=2, lease=LEASE, now=later.astimezone(UTC))
+        assert sorted(m.id for m in both) == sorted([waiting.id, ready.id])
+
     def test_blacklist_as_of_a_moment(self, storage: Storage) -> None:
         """A dated lookup counts only entries added before the moment."""
         later = T0 + timedelta(days=2)
