@@ -1694,7 +1694,7 @@ class SQLStorage(Storage):
         if before is not None:
             params["before"] = before
         found: dict[str, DecidingConsent] = {}
-        # Values repeat (a bulk import's dates, a sync's time): each is read once.
+        # Values repeat (a bulk import's dates, a sync's time): read once (_times_read).
         times = _times_read(self._postgresql)
         proofs = _Memo(lambda evidence: types.MappingProxyType(_json(evidence)))
         statuses, sources, new, lean = _STATUSES, _SOURCES, tuple.__new__, DecidingConsent
