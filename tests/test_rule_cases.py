@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time as clock
 import tomllib
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 
 from isobil import Client
@@ -218,3 +220,35 @@ def test_every_spec_rule_id_is_covered() -> None:
     """SPEC §2's R-ids all have at least one rule."""
     spec = {"R-EXEMPT", "R-NOCONSENT", "R-CONSENT", "R-CONTENT", "R-OPTOUT", "R-LEGACY"}
     assert spec <= {r.r_id for r in RULES.rules}
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "America/New_York"])
+def test_a_naive_consent_date_is_a_turkish_date_on_every_machine(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A naive consent date (a ``RecipientFacts`` built by hand) is taken as Turkish time,
+    not as the machine's: the legacy cutoff and an opt-out's date read the same anywhere."""
+    monkeypatch.setenv("TZ", zone)
+    clock.tzset()
+    try:
+        facts, recipient = _situation(
+            {"as_of": date(2019, 6, 1), "recipient": {"consent_source": "HS_2015"}}
+        )
+        found = {
+            day: [
+                f.rule_id
+                for f in RULES.check_recipient(
+                    facts, attrs.evolve(recipient, consent_date=datetime(2015, *day))
+                )
+            ]
+            for day in ((4, 30, 23, 0), (5, 1, 0, 30))
+        }
+        assert found == {(4, 30, 23, 0): [], (5, 1, 0, 30): ["TR-LEGACY-003"]}
+        opted_out = attrs.evolve(
+            recipient, consent=ConsentStatus.RET, consent_date=datetime(2024, 1, 9, 23, 30)
+        )
+        [finding] = RULES.check_recipient(facts, opted_out)
+        assert finding.message.endswith("on 2024-01-09")
+    finally:
+        monkeypatch.undo()
+        clock.tzset()

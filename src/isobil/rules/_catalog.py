@@ -49,8 +49,9 @@ ISTANBUL: Final = ZoneInfo("Europe/Istanbul")
 
 def _turkish_date(moment: datetime) -> date:
     """The day ``moment`` fell on in Turkey (a consent given at 00:30 on 1 May in
-    İstanbul is stored as 21:30 UTC on 30 April)."""
-    return moment.astimezone(ISTANBUL).date()
+    İstanbul is stored as 21:30 UTC on 30 April); a naive ``moment`` is taken as
+    Turkish time, whatever the machine's zone."""
+    return moment.astimezone(ISTANBUL).date() if moment.tzinfo is not None else moment.date()
 
 
 #: Law 6563 entered into force on this day.
