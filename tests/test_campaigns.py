@@ -257,6 +257,20 @@ def test_missed_occurrences_are_skipped_not_burst(fake: FakeTransport) -> None:
     assert len(fake.sent) == 1
 
 
+def test_lateness_is_time_elapsed_in_a_zone_with_summer_time(fake: FakeTransport) -> None:
+    """A schedule in a zone that changes its clocks, fired with ``now`` in that zone:
+    an occurrence is late by the time that has passed, not by the wall clock."""
+    berlin = ZoneInfo("Europe/Berlin")
+    client = Client(ACME, transport=fake, storage=MemoryStorage())  # keeps times as given
+    # 31 March 2024: 01:30 CET (00:30 UTC), then the clocks jump from 02:00 to 03:00.
+    start = datetime(2024, 3, 31, 1, 30, tzinfo=berlin)
+    client.schedules.add(NOTICE, to=numbers(1), start=start, rule="FREQ=DAILY", tz="Europe/Berlin")
+    # At 03:20 CEST (01:20 UTC) it is 50 minutes late, within the hour's catch-up.
+    fired = client.schedules.fire_due(datetime(2024, 3, 31, 3, 20, tzinfo=berlin))
+    assert [f.outcome for f in fired] == ["sent"]
+    assert len(fake.sent) == 1
+
+
 def test_one_off_schedule_to_a_group(fake: FakeTransport) -> None:
     """A one-off schedule to a contact group resolves the group when it fires, then finishes."""
     client = Client(ACME, transport=fake)

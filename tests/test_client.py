@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from _acme import IYS_NOT_WIRED
+from _acme import ACME, IYS_NOT_WIRED
 from isobil import (
     Brand,
     Client,
@@ -243,3 +245,36 @@ def test_the_transport_is_told_category_brand_iys_code_and_recipient_type(
     ]
     assert {o.validity for o in told if o} == {timedelta(hours=6)}
     assert [o.commercial for o in told if o] == [True, True, False]
+
+
+def test_poll_asks_for_inbound_texts_since_the_last_poll_in_elapsed_time() -> None:
+    """The next poll asks for inbound texts (opt-outs among them) from five minutes
+    before the last one began, counted in elapsed time whatever zone ``now`` is in: just
+    after the clocks go forward, wall-clock arithmetic would skip 55 minutes of them."""
+
+    class Polling(FakeTransport):
+        polls = True
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.since: list[datetime] = []
+
+        def poll(self, pending: Sequence[Any], since: datetime) -> int:
+            self.since.append(since)
+            return 0
+
+    transport = Polling()
+    with Client(ACME, transport=transport, storage=MemoryStorage()) as client:
+        berlin = ZoneInfo("Europe/Berlin")
+        client.poll(now=datetime(2024, 3, 31, 3, 2, tzinfo=berlin))  # 01:02 UTC
+        client.poll(now=datetime(2024, 3, 31, 1, 30, tzinfo=UTC))
+        assert transport.since[-1] == datetime(2024, 3, 31, 0, 57, tzinfo=UTC)
+        with pytest.raises(InvalidValue, match="now must be a timezone-aware"):
+            client.poll(now=datetime(2024, 3, 31, 1, 30))
+
+
+def test_dispatch_refuses_a_naive_now() -> None:
+    """``dispatch(now=...)`` names a moment: without a zone it is refused, not guessed."""
+    with Client(ACME, transport=FakeTransport(), storage=MemoryStorage()) as client:
+        with pytest.raises(InvalidValue, match="now must be a timezone-aware"):
+            client.dispatch(now=datetime(2024, 3, 31, 1, 30))

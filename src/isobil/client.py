@@ -1510,6 +1510,8 @@ class Client(Resource):
         progress: Callable[[int], None] | None = None,
     ) -> _Steps[DispatchReport]:
         self._check_open()
+        # In UTC: leases and due times are time elapsed, whatever zone now is in.
+        now = None if now is None else cast(datetime, _aware(now, "now")).astimezone(UTC)
         handled = 0
         counts: dict[OutcomeStatus, int] = {}
         lost: list[str] = []
@@ -2266,7 +2268,8 @@ class Client(Resource):
         self._check_open()
         if not self.transport.polls:
             return 0
-        moment = now or _now()
+        # In UTC: an hour's arithmetic in a zone with summer time is wall-clock time.
+        moment = (_aware(now, "now") or _now()).astimezone(UTC)
         stored = self.storage.get_state(_POLL_STATE)
         since = datetime.fromisoformat(stored) if stored else moment - POLL_WINDOW
         pending = self.storage.awaiting_reports(since=moment - POLL_WINDOW)

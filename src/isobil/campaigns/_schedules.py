@@ -122,6 +122,11 @@ class Schedules:
     def fire_due(self, now: datetime | None = None) -> list[FiredOccurrence]:
         """Run every due occurrence this worker wins; return what it did."""
         moment = now or self.clock()
+        if moment.tzinfo is None:
+            raise InvalidValue(f"now must be a timezone-aware datetime, got {moment!r}")
+        # In UTC: within the schedule's own zone Python compares wall-clock times, and
+        # an occurrence's lateness is time elapsed.
+        moment = moment.astimezone(UTC)
         fired: list[FiredOccurrence] = []
         for schedule in self.storage.due_schedules(moment):
             fired += self._fire(schedule, moment)

@@ -945,6 +945,7 @@ class MemoryStorage(Storage):
     # -- metrics --------------------------------------------------------------
 
     def message_stats(self, *, now: datetime, campaign_id: str | None = None) -> MessageStats:
+        now = _utc(now)  # compared in UTC: within one zone, comparisons ignore fold
         with self._lock:
             running = {c.id for c in self._campaigns.values() if c.status is CampaignStatus.RUNNING}
             return MessageStats.tally(

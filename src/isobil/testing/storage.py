@@ -332,6 +332,7 @@ class StorageContract:
         later = datetime(2024, 10, 27, 2, 30, tzinfo=berlin, fold=1)  # 01:30 UTC
         storage.add_messages([attrs.evolve(waiting, not_before=later), ready])
         now = datetime(2024, 10, 27, 2, 40, tzinfo=berlin)  # 00:40 UTC
+        assert storage.message_stats(now=now).due == 1
         (claimed,) = storage.claim(worker="a", limit=2, lease=timedelta(minutes=30), now=now)
         assert claimed.id == ready.id  # the other one is due in 50 minutes
         assert claimed.lease_until is not None
