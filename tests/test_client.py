@@ -275,6 +275,8 @@ def test_poll_asks_for_inbound_texts_since_the_last_poll_in_elapsed_time() -> No
 
 def test_dispatch_refuses_a_naive_now() -> None:
     """``dispatch(now=...)`` names a moment: without a zone it is refused, not guessed."""
-    with Client(ACME, transport=FakeTransport(), storage=MemoryStorage()) as client:
-        with pytest.raises(InvalidValue, match="now must be a timezone-aware"):
-            client.dispatch(now=datetime(2024, 3, 31, 1, 30))
+    with (
+        Client(ACME, transport=FakeTransport(), storage=MemoryStorage()) as client,
+        pytest.raises(InvalidValue, match="now must be a timezone-aware"),
+    ):
+        client.dispatch(now=datetime(2024, 3, 31, 1, 30))

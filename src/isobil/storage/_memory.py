@@ -46,6 +46,8 @@ __all__ = ["MemoryStorage"]
 
 
 def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:  # as SQL storage: a naive time is refused, never guessed
+        raise InvalidValue(f"a naive datetime cannot be stored or compared: {value!r}")
     return value.astimezone(UTC)
 
 

@@ -2393,8 +2393,8 @@ class SQLStorage(Storage):
     ) -> list[OutboundMessage]:
         if limit <= 0:
             return []
-        now = now.astimezone(UTC)  # the lease is time elapsed, not wall-clock time in now's zone
-        at, until = self._time(now), self._time(now + lease)
+        at = self._time(now)  # refuses a naive now
+        until = self._time(now.astimezone(UTC) + lease)  # time elapsed, not wall-clock time
         with self._db.cursor("claim", write=True) as cursor:
             if self._postgresql:
                 cursor.execute(_RAW_CLAIM_PG, (at, at, limit, worker, until, at))

@@ -337,6 +337,8 @@ class StorageContract:
         assert claimed.id == ready.id  # the other one is due in 50 minutes
         assert claimed.lease_until is not None
         assert claimed.lease_until.astimezone(UTC) == datetime(2024, 10, 27, 1, 10, tzinfo=UTC)
+        with pytest.raises(ValueError, match="naive"):  # refused, never read as local time
+            storage.claim(worker="c", limit=2, lease=LEASE, now=datetime(2024, 10, 27, 2, 5))
         second = datetime(2024, 10, 27, 2, 5, tzinfo=berlin, fold=1)  # 01:05 UTC
         assert storage.claim(worker="b", limit=2, lease=LEASE, now=second) == []
         # At 01:30 UTC the first lease has run out and the waiting message is due: both.
