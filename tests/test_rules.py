@@ -249,3 +249,14 @@ def test_reprs_mask_numbers_and_count_recipients(client: Client) -> None:
     assert "number=+90********67" in repr(facts)
     assert "allowed=<0>, blocked=<2>" in repr(report)
     assert "invalid=<1>" in repr(report)
+
+
+def test_a_day_is_judged_to_its_end_in_turkey_whatever_the_offset_was(client: Client) -> None:
+    """Without a moment given, a message is judged at the end of its day in Turkey:
+    midnight at UTC+2 in the winters before September 2016, at UTC+3 since."""
+    for day, end in (
+        (date(2015, 1, 10), datetime(2015, 1, 10, 22, 0, tzinfo=UTC)),
+        (date(2025, 1, 10), datetime(2025, 1, 10, 21, 0, tzinfo=UTC)),
+    ):
+        facts = MessageFacts(client.sender, OFFER, day, RulesConfig())
+        assert facts.checked_at.astimezone(UTC) == end

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Final
-from zoneinfo import ZoneInfo
 
 from isobil.model import ConsentSource, ConsentStatus, RecipientType, SenderKind
 from isobil.rules._classifier import Verdict
 from isobil.rules._model import (
+    ISTANBUL,
     Check,
     Citation,
     Confidence,
@@ -42,9 +41,6 @@ LAW = "Law 6563"
 REG = "Regulation 29417"
 LAW_URL = "https://www.mevzuat.gov.tr/mevzuat?MevzuatNo=6563&MevzuatTur=1&MevzuatTertip=5"
 REG_URL = "https://www.mevzuat.gov.tr/mevzuat?MevzuatNo=20941&MevzuatTur=7&MevzuatTertip=5"
-
-#: The law's dates are Turkish dates.
-ISTANBUL: Final = ZoneInfo("Europe/Istanbul")
 
 
 def _turkish_date(moment: datetime) -> date:

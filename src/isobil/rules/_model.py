@@ -6,7 +6,9 @@ import enum
 import functools
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -125,8 +127,9 @@ class RulesConfig:
     iys_freshness: timedelta = timedelta(hours=24)
 
 
-#: Turkish time (UTC+3 all year since 2016): the edge of a day when no moment is given.
-_TURKEY = timezone(timedelta(hours=3))
+#: Turkish time (UTC+3 all year since September 2016, UTC+2 in the winters before): the
+#: law's dates are Turkish dates, and a day ends at midnight there.
+ISTANBUL: Final = ZoneInfo("Europe/Istanbul")
 _URL = re.compile(r"(https?://|www\.|\b[a-z0-9-]+\.(com|net|org|tr|io|co|shop|store)\b)", re.I)
 # Phone numbers as people write them (444 12 34, 0850 123 45 67, +90 212 …): 7, 10, 11,
 # 12 or 13 digits with separators. A 16-digit MERSİS number is not a way to call anyone.
@@ -185,7 +188,7 @@ class MessageFacts:
         self.iys_pulled_at = iys_pulled_at
         #: The moment the message is judged at (the İYS freshness is measured to it).
         self.checked_at = checked_at or datetime.combine(
-            as_of + timedelta(days=1), time(), tzinfo=_TURKEY
+            as_of + timedelta(days=1), time(), tzinfo=ISTANBUL
         )
         #: Whether the message is commercial (needs consent; content rules apply).
         self.commercial = message.category is MessageCategory.COMMERCIAL
