@@ -1,9 +1,12 @@
-"""What several benchmarks share: a scratch database of each backend, a sender."""
+"""What several benchmarks share: a scratch database of each backend, a sender, and the
+garbage collector's time while a job runs."""
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +16,7 @@ import sqlalchemy as sa
 
 from isobil import Brand, Sender
 
-__all__ = ["ACME", "database"]
+__all__ = ["ACME", "CollectorTime", "database"]
 
 
 @contextmanager
@@ -48,3 +51,23 @@ ACME = Sender(
     brands=[Brand("ACME")],
     short_number="4605",
 )
+
+
+class CollectorTime:
+    """The garbage collector's time and full collections while it is counting."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.full = 0
+        self.counting = False
+        self._started = 0.0
+        gc.callbacks.append(self._on_collection)
+
+    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
+        if not self.counting:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.full += info["generation"] == 2

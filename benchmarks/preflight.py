@@ -12,7 +12,8 @@ same run, in alternating rounds (medians):
 * memory: the same over plain dicts (events by address, the blacklist as a set).
 
 A recipient is allowed when its latest consent is ONAY and it is not
-blacklisted; both must reach the same allowed and blocked sets. Usage:
+blacklisted; both must reach the same allowed and blocked sets. Each side's time in
+Python's garbage collector (``gc.callbacks``) is reported beside its CPU time. Usage:
 
     .venv/bin/python benchmarks/preflight.py [--n 100000] [--storage memory|sqlite] [--rounds 5]
 """
@@ -31,7 +32,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _common import ACME
+from _common import ACME, CollectorTime
 from isobil import Client, FakeTransport, Message, Recipient, sms
 from isobil.model import ConsentEvent
 from isobil.storage import BlacklistEntry, IysSync, IysSyncStatus, MemoryStorage, Storage
@@ -177,11 +178,18 @@ def memory_baseline(data: Data, numbers: Sequence[str]) -> Callable[[], Verdict]
     return check
 
 
-def timed(run: Callable[[], Verdict]) -> tuple[float, float, Verdict]:
-    """Wall-clock and CPU seconds of ``run`` (CPU time is steadier on a shared machine)."""
+COLLECTOR = CollectorTime()
+
+
+def timed(run: Callable[[], Verdict]) -> tuple[float, float, float, Verdict]:
+    """Wall-clock and CPU seconds of ``run`` (CPU time is steadier on a shared machine),
+    and the garbage collector's seconds within them."""
+    COLLECTOR.seconds, COLLECTOR.counting = 0.0, True
     t0, c0 = time.perf_counter(), time.process_time()
     verdict = run()
-    return time.perf_counter() - t0, time.process_time() - c0, verdict
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    COLLECTOR.counting = False
+    return wall, cpu, COLLECTOR.seconds, verdict
 
 
 def main() -> None:
@@ -218,21 +226,23 @@ def main() -> None:
             else memory_baseline(data, numbers)
         )
 
-        ours: list[tuple[float, float]] = []
-        theirs: list[tuple[float, float]] = []
+        ours: list[tuple[float, float, float]] = []
+        theirs: list[tuple[float, float, float]] = []
         for round_ in range(args.rounds):
             pair = [(ours, isobil), (theirs, baseline)]
             for times, run in pair if round_ % 2 == 0 else reversed(pair):
-                wall, cpu, verdict = timed(run)
-                times.append((wall, cpu))
+                wall, cpu, collector, verdict = timed(run)
+                times.append((wall, cpu, collector))
                 if run is isobil:
                     got = verdict
                 else:
                     expected = verdict
             assert got[0] == expected[0], "isobil and the baseline allow different recipients"
             assert got[1] == expected[1], "isobil and the baseline block different recipients"
-        ours_s, ours_cpu = (statistics.median(t[k] for t in ours) for k in (0, 1))
-        theirs_s, theirs_cpu = (statistics.median(t[k] for t in theirs) for k in (0, 1))
+        ours_s, ours_cpu, ours_gc = (statistics.median(t[k] for t in ours) for k in (0, 1, 2))
+        theirs_s, theirs_cpu, theirs_gc = (
+            statistics.median(t[k] for t in theirs) for k in (0, 1, 2)
+        )
         allowed, blocked, credits = got
         print(
             f"storage: {args.storage}, {args.rounds} alternating rounds, medians; "
@@ -240,12 +250,12 @@ def main() -> None:
         )
         print(
             f"client.check: {args.n:,} recipients in {ours_s:.2f} s = {args.n / ours_s:,.0f} "
-            f"recipients/s, CPU {ours_cpu:.2f} s ({len(allowed):,} allowed, "
+            f"recipients/s, CPU {ours_cpu:.2f} s, GC {ours_gc:.2f} s ({len(allowed):,} allowed, "
             f"{len(blocked):,} blocked, {credits:,} credits)"
         )
         print(
             f"hand-written: {args.n:,} recipients in {theirs_s:.2f} s = "
-            f"{args.n / theirs_s:,.0f} recipients/s, CPU {theirs_cpu:.2f} s "
+            f"{args.n / theirs_s:,.0f} recipients/s, CPU {theirs_cpu:.2f} s, GC {theirs_gc:.2f} s "
             f"({expected[2]:,} credits)"
         )
         print(

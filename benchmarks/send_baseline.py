@@ -310,27 +310,9 @@ def counted_transport() -> Any:
     return Counted()
 
 
-class CollectorTime:
-    """The garbage collector's time and full collections while it is counting."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.full = 0
-        self.counting = False
-        self._started = 0.0
-        gc.callbacks.append(self._on_collection)
-
-    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
-        if not self.counting:
-            return
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.seconds += time.perf_counter() - self._started
-            self.full += info["generation"] == 2
-
-
 def child(job: str, url: str, n: int, *, freeze: bool = False) -> dict[str, Any]:
+    from _common import CollectorTime
+
     transport = counted_transport()
     collector = CollectorTime()
     if job == "hand-written outbox":
