@@ -21,6 +21,7 @@ Python's garbage collector (``gc.callbacks``) is reported beside its CPU time. U
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -183,7 +184,9 @@ COLLECTOR = CollectorTime()
 
 def timed(run: Callable[[], Verdict]) -> tuple[float, float, float, Verdict]:
     """Wall-clock and CPU seconds of ``run`` (CPU time is steadier on a shared machine),
-    and the garbage collector's seconds within them."""
+    and the garbage collector's seconds within them. A full collection first (not
+    timed): each side pays for its own garbage, not for what the other left behind."""
+    gc.collect()
     COLLECTOR.seconds, COLLECTOR.counting = 0.0, True
     t0, c0 = time.perf_counter(), time.process_time()
     verdict = run()
