@@ -456,6 +456,12 @@ class Reports:
             raise InvalidValue(f"no campaign with id {campaign_id!r}")
 
 
+@overload
+def _aware(moment: datetime, what: str = ...) -> datetime: ...
+@overload
+def _aware(moment: None, what: str = ...) -> None: ...
+@overload
+def _aware(moment: datetime | None, what: str = ...) -> datetime | None: ...
 def _aware(moment: datetime | None, what: str = "since/until") -> datetime | None:
     """``moment`` unchanged if timezone-aware; a naive one is refused, not guessed."""
     if moment is not None and (not isinstance(moment, datetime) or moment.tzinfo is None):
@@ -1511,7 +1517,7 @@ class Client(Resource):
     ) -> _Steps[DispatchReport]:
         self._check_open()
         # In UTC: leases and due times are time elapsed, whatever zone now is in.
-        now = None if now is None else cast(datetime, _aware(now, "now")).astimezone(UTC)
+        now = None if now is None else _aware(now, "now").astimezone(UTC)
         handled = 0
         counts: dict[OutcomeStatus, int] = {}
         lost: list[str] = []
