@@ -578,19 +578,24 @@ class _Times(dict[tuple[datetime, int], Any]):
     ``fold`` (the repeated hour when clocks go back) compare and hash equal, yet are
     an hour apart."""
 
-    __slots__ = ("_bind",)
+    __slots__ = ("_bind", "_last")
 
     def __init__(self, bind: Callable[[datetime | None], Any]) -> None:
         super().__init__()
         self._bind = bind
+        self._last: tuple[datetime | None, Any] = (None, None)
 
     def __call__(self, value: datetime | None) -> Any:
         if value is None:
             return None
+        last, bound = self._last
+        if value is last:  # one object for a whole batch, often: no hashing
+            return bound
         key = (value, value.fold)
         bound = self.get(key, _UNSET)
         if bound is _UNSET:
             bound = self[key] = self._bind(value)
+        self._last = (value, bound)
         return bound
 
 
@@ -2435,8 +2440,8 @@ class SQLStorage(Storage):
         return [i for i in ids if i in moved]
 
     def settle(self, outcomes: Sequence[Settlement], *, now: datetime) -> list[str]:
-        for outcome in outcomes:
-            check_transition(MessageState.SUBMITTING, outcome.state)
+        for state in dict.fromkeys(outcome.state for outcome in outcomes):  # in order, once
+            check_transition(MessageState.SUBMITTING, state)
         first: dict[str, Settlement] = {}
         for outcome in outcomes:
             first.setdefault(outcome.message_id, outcome)
