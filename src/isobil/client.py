@@ -392,8 +392,8 @@ _EARLY_REPORTS = 10_000
 #: The rule a message stopped by the transport's last look broke.
 _OPTED_OUT_RULES = ("TR-OPTOUT-001",)
 #: The records a send and a dispatch make per message from values isobil made itself
-#: (a normalised number, its own ids, a transport's result): every field given, in
-#: order, set as given (no converters or validators, half the cost of the class).
+#: (a normalised number, its own ids, a transport's result): every field given by
+#: name, set as given (no converters or validators, half the cost of the class).
 _trusted_outcome = trusted(RecipientOutcome)
 _trusted_settlement = trusted(Settlement)
 _trusted_sms = trusted(OutboundSms)
@@ -2002,20 +2002,27 @@ class Client(Resource):
                 reason, code = str(error), getattr(error, "code", None)
                 failed.append((record, state))
             settlements.append(
-                settlement(record.id, state, provider_id, code, reason, result.part_ids)
+                settlement(
+                    message_id=record.id,
+                    state=state,
+                    provider_id=provider_id,
+                    error_code=code,
+                    reason=reason,
+                    part_ids=result.part_ids,
+                )
             )
             counts[status] = counts.get(status, 0) + 1
             if kept:
                 outcomes.append(
                     outcome(
-                        inputs(record.to),
-                        record.to,
-                        status,
-                        record.id,
-                        provider_id,
-                        reason,
-                        plans[record.id],
-                        _OPTED_OUT_RULES if state is MessageState.BLOCKED else (),
+                        input=inputs(record.to),
+                        number=record.to,
+                        status=status,
+                        message_id=record.id,
+                        provider_id=provider_id,
+                        reason=reason,
+                        plan=plans[record.id],
+                        rule_ids=_OPTED_OUT_RULES if state is MessageState.BLOCKED else (),
                     )
                 )
         flight.credits += credits
@@ -2059,17 +2066,17 @@ class Client(Resource):
         category, validity, bireysel = message.category, self.validity, RecipientType.BIREYSEL
         return [
             _trusted_sms(
-                r.id,
-                r.to,
-                plans[r.id],
-                originator,
-                True,  # request_receipt
-                category,
-                brand,
-                iys_code,
-                recipient_types.get(r.to, bireysel),
-                validity,
-                None,  # send_at: the client queues and schedules itself
+                id=r.id,
+                to=r.to,
+                plan=plans[r.id],
+                originator=originator,
+                request_receipt=True,
+                category=category,
+                brand=brand,
+                iys_code=iys_code,
+                recipient_type=recipient_types.get(r.to, bireysel),
+                validity=validity,
+                send_at=None,  # the client queues and schedules itself
             )
             for r in records
         ]
