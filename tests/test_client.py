@@ -247,6 +247,38 @@ def test_the_transport_is_told_category_brand_iys_code_and_recipient_type(
     assert [o.commercial for o in told if o] == [True, True, False]
 
 
+STRANGER = "+905559998877"
+
+
+class _Leaky(MemoryStorage):
+    """A storage backend of someone else's that answers more than it was asked: a
+    number not in the question among the contacts and a campaign's recipients."""
+
+    def get_contacts(self, numbers: Any) -> dict[str, Recipient]:
+        return {**super().get_contacts(numbers), STRANGER: Recipient(STRANGER, name="Stranger")}
+
+    def campaign_recipients(self, campaign_id: str, numbers: Any) -> set[str]:
+        return super().campaign_recipients(campaign_id, numbers) | {STRANGER}
+
+
+def test_a_number_storage_was_not_asked_about_is_neither_sent_to_nor_checked(
+    make_client: Callable[..., Client],
+) -> None:
+    """Only the numbers given are checked and sent to, whatever the backend answers
+    (three numbers in batches of two: the second batch asks which the first holds)."""
+    fake = FakeTransport()
+    to = ["05321112233", "05321112244", "05321112255"]
+    with make_client(ACME, transport=fake, storage=_Leaky(), batch_size=2) as client:
+        report = client.check(NOTICE, to=to)
+        result = client.send(NOTICE, to=to)
+    given = ["+905321112233", "+905321112244", "+905321112255"]
+    assert list(report.allowed) == given
+    assert [(o.number, o.status) for o in result.outcomes] == [
+        (number, OutcomeStatus.SUBMITTED) for number in given
+    ]
+    assert [s.to for s in fake.sent] == given
+
+
 def test_poll_asks_for_inbound_texts_since_the_last_poll_in_elapsed_time() -> None:
     """The next poll asks for inbound texts (opt-outs among them) from five minutes
     before the last one began, counted in elapsed time whatever zone ``now`` is in: just

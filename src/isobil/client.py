@@ -1373,7 +1373,9 @@ class Client(Resource):
     def _drop_repeated(self, audience: _Audience, campaign_id: str) -> None:
         """Turn the numbers an earlier chunk of the send already holds into duplicates."""
         for number in self.storage.campaign_recipients(campaign_id, audience.index_of):
-            index = audience.index_of.pop(number)
+            index = audience.index_of.pop(number, None)
+            if index is None:  # not one of those asked for: whatever a backend answers
+                continue
             audience.early[index] = RecipientOutcome(
                 audience.entries[index],
                 number,
@@ -1647,13 +1649,15 @@ class Client(Resource):
         for number, contact in known.items():
             take(number, contact)
         # Numbers given bare take theirs from the address book, read a piece at a time:
-        # each piece's contacts are done with before the next is read.
+        # each piece's contacts are done with before the next is read. Only the numbers
+        # asked for, whatever a storage backend answers: no other number is checked or
+        # sent to.
         bare = [n for n in index_of if n not in known]
         for start in range(0, len(bare), _FACTS_PIECE):
-            for number, contact in self.storage.get_contacts(
-                bare[start : start + _FACTS_PIECE]
-            ).items():
-                take(number, contact)
+            piece = bare[start : start + _FACTS_PIECE]
+            for number, contact in self.storage.get_contacts(piece).items():
+                if number in index_of and number not in known:  # one of those asked for
+                    take(number, contact)
         return audience
 
     def _message_facts(self, message: Message, as_of: date | None) -> MessageFacts:
