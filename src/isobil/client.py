@@ -391,9 +391,9 @@ _PLANS_KEPT = 10_000
 _EARLY_REPORTS = 10_000
 #: The rule a message stopped by the transport's last look broke.
 _OPTED_OUT_RULES = ("TR-OPTOUT-001",)
-#: The records a send and a dispatch make per message from values isobil made itself
-#: (a normalised number, its own ids, a transport's result): every field given by
-#: name, set as given (no converters or validators, half the cost of the class).
+#: The records a send and a dispatch make per message from values isobil made or
+#: checked itself (a normalised number, its own ids, enum members): every field given
+#: by name, set as given (no converters or validators, half the cost of the class).
 _trusted_outcome = trusted(RecipientOutcome)
 _trusted_settlement = trusted(Settlement)
 _trusted_sms = trusted(OutboundSms)
@@ -2012,7 +2012,7 @@ class Client(Resource):
                     provider_id=provider_id,
                     error_code=code,
                     reason=reason,
-                    part_ids=result.part_ids,
+                    part_ids=tuple(result.part_ids),  # a look-alike result's list too
                 )
             )
             counts[status] = counts.get(status, 0) + 1

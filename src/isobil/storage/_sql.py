@@ -578,24 +578,19 @@ class _Times(dict[tuple[datetime, int], Any]):
     ``fold`` (the repeated hour when clocks go back) compare and hash equal, yet are
     an hour apart."""
 
-    __slots__ = ("_bind", "_last")
+    __slots__ = ("_bind",)
 
     def __init__(self, bind: Callable[[datetime | None], Any]) -> None:
         super().__init__()
         self._bind = bind
-        self._last: tuple[datetime | None, Any] = (None, None)
 
     def __call__(self, value: datetime | None) -> Any:
         if value is None:
             return None
-        last, bound = self._last
-        if value is last:  # one object for a whole batch, often: no hashing
-            return bound
         key = (value, value.fold)
         bound = self.get(key, _UNSET)
         if bound is _UNSET:
             bound = self[key] = self._bind(value)
-        self._last = (value, bound)
         return bound
 
 
