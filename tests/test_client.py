@@ -29,6 +29,7 @@ from isobil import (
     TransportTimeout,
 )
 from isobil.storage import MemoryStorage
+from isobil.transport import OutboundSms
 
 NOTICE = Message("Siparişiniz kargoya verildi.", category="informational")
 
@@ -245,6 +246,23 @@ def test_the_transport_is_told_category_brand_iys_code_and_recipient_type(
     ]
     assert {o.validity for o in told if o} == {timedelta(hours=6)}
     assert [o.commercial for o in told if o] == [True, True, False]
+    # Built without the class's converters: equal to what the class builds (its
+    # defaults included) from the same values.
+    assert [o for o in told if o] == [
+        OutboundSms(
+            o.id,
+            o.to,
+            o.plan,
+            o.originator,
+            category=o.category.value if o.category else None,
+            brand=o.brand,
+            iys_code=o.iys_code,
+            recipient_type=o.recipient_type.value,
+            validity=o.validity,
+        )
+        for o in told
+        if o
+    ]
 
 
 STRANGER = "+905559998877"
