@@ -375,8 +375,6 @@ def _message_ids() -> Callable[[int], str]:
 
 Recipientish = str | int | float | Recipient
 _INSERT_CHUNK = 10_000
-#: Recipients whose contacts and facts a check reads at a time.
-_FACTS_PIECE = 10_000
 #: Entries of ``to`` a send takes at a time: its memory follows this, not the audience.
 _SEND_CHUNK = 50_000
 #: A send to more entries keeps counts, not outcomes (read back from storage when asked).
@@ -1607,6 +1605,10 @@ class Client(Resource):
         brand = self.sender.brands[0].code if self.sender and len(self.sender.brands) == 1 else None
         return Message(message, brand=brand)
 
+    def _lookup_size(self) -> int:
+        """How many numbers to ask storage about at once (:attr:`Storage.lookup_size`)."""
+        return max(1, self.storage.lookup_size)
+
     def _audience(self, to: Iterable[Recipientish] | Recipientish) -> _Audience:
         # One recipient given bare is sent to, not iterated character by character.
         entries = [to] if isinstance(to, str | int | float | Recipient) else list(to)
@@ -1653,8 +1655,9 @@ class Client(Resource):
         # asked for, whatever a storage backend answers: no other number is checked or
         # sent to.
         bare = [n for n in index_of if n not in known]
-        for start in range(0, len(bare), _FACTS_PIECE):
-            piece = bare[start : start + _FACTS_PIECE]
+        size = self._lookup_size()
+        for start in range(0, len(bare), size):
+            piece = bare[start : start + size]
             for number, contact in self.storage.get_contacts(piece).items():
                 if number in index_of and number not in known:  # one of those asked for
                     take(number, contact)
@@ -1710,8 +1713,9 @@ class Client(Resource):
         # A piece at a time: what is read for a piece (its consent states above all)
         # is done with once its facts are checked, and never piles up for the
         # garbage collector to walk.
-        for start in range(0, len(everyone), _FACTS_PIECE):
-            numbers = everyone[start : start + _FACTS_PIECE]
+        size = self._lookup_size()
+        for start in range(0, len(everyone), size):
+            numbers = everyone[start : start + size]
             blacklisted = self.storage.blacklisted(numbers, before=before)
             states = (
                 self.consent.deciding(numbers, brand=brand, before=before)

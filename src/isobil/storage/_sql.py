@@ -1082,6 +1082,8 @@ class SQLStorage(Storage):
             raise
         self._postgresql = self._db.postgresql
         self._in_size = _IN
+        # SQLite answers in the process; each PostgreSQL lookup is a round trip.
+        self.lookup_size = 10_000 if self._postgresql else 500
         self._statements: dict[Hashable, Any] = {}
         # What a raw insert raises for a taken key or a missing reference.
         self._conflicts: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
