@@ -19,6 +19,7 @@ from isobil import (
     Message,
     OutcomeStatus,
     Recipient,
+    RecipientOutcome,
 )
 from isobil.rules import (
     MessageFacts,
@@ -94,6 +95,13 @@ def test_chunks_give_one_outcome_per_entry_in_input_order(
     assert result.blocked[0].rule_ids == ("ISOBIL-BLACKLIST-001",)
     assert result.outcomes[-1].status is OutcomeStatus.BLOCKED
     assert "hello" in (result.outcomes[2].reason or "")
+    # The entries that never became messages, whole: what was given, and why.
+    repeated = "number already in this send"
+    assert [o for o in result.outcomes if o.message_id is None] == [
+        RecipientOutcome("hello", None, OutcomeStatus.INVALID, reason=result.outcomes[2].reason),
+        RecipientOutcome("0532 000 00 00", number(0), OutcomeStatus.DUPLICATE, reason=repeated),
+        RecipientOutcome(number(3), number(3), OutcomeStatus.DUPLICATE, reason=repeated),
+    ]
     sent = client.transport.sent  # type: ignore[attr-defined]
     assert sorted(s.to for s in sent) == [number(i) for i in (0, 1, 2, 3, 4)]
     stored = list(client.storage.iter_messages(result.campaign_id))
@@ -265,7 +273,7 @@ def test_a_refused_message_is_counted_failed_and_not_charged(
 def test_a_send_result_built_from_outcomes_alone_counts_them() -> None:
     """``SendResult(campaign_id, outcomes)`` (a test double, a result rebuilt from a log)
     counts its outcomes and their credits, as a send's own result does."""
-    from isobil import RecipientOutcome, SendResult, sms
+    from isobil import SendResult, sms
 
     sent = RecipientOutcome(number(1), number(1), OutcomeStatus.SUBMITTED, plan=sms.plan("a" * 200))
     stopped = RecipientOutcome(number(2), number(2), OutcomeStatus.BLOCKED)

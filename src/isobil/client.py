@@ -246,6 +246,21 @@ _OUTCOME_OF = {
 }
 
 
+#: An entry of ``to`` that never became a message (an invalid number, a duplicate) as
+#: plain values — position, input, number, status, reason — which the garbage
+#: collector stops tracking: a send of millions keeps one per such entry to the end.
+_EarlyRow = tuple[int, object, str | None, str, str | None]
+
+
+def _early_row(position: int, outcome: RecipientOutcome) -> _EarlyRow:
+    return (position, outcome.input, outcome.number, outcome.status.value, outcome.reason)
+
+
+def _early_outcome(row: _EarlyRow) -> RecipientOutcome:
+    _, entry, number, status, reason = row
+    return RecipientOutcome(entry, number, OutcomeStatus(status), reason=reason)
+
+
 class _StoredOutcomes(Sequence[RecipientOutcome]):
     """The outcomes of a send too large to keep in memory, read back from storage.
 
@@ -258,7 +273,7 @@ class _StoredOutcomes(Sequence[RecipientOutcome]):
         self,
         storage: Storage,
         campaign_id: str,
-        early: list[tuple[int, RecipientOutcome]],
+        early: list[_EarlyRow],
         total: int,
         known: Collection[str],
     ) -> None:
@@ -277,7 +292,7 @@ class _StoredOutcomes(Sequence[RecipientOutcome]):
         for message in self._storage.iter_messages(self._campaign_id):
             position = int(message.id[-_POSITION_DIGITS:], 16)
             while pending is not None and pending[0] < position:
-                yield pending[1]
+                yield _early_outcome(pending)
                 pending = next(early, None)
             yield RecipientOutcome(
                 message.to,
@@ -293,7 +308,7 @@ class _StoredOutcomes(Sequence[RecipientOutcome]):
                 ),
             )
         while pending is not None:
-            yield pending[1]
+            yield _early_outcome(pending)
             pending = next(early, None)
 
     @overload
@@ -317,7 +332,7 @@ class _Tally:
 
     def __init__(self) -> None:
         self.kept: list[RecipientOutcome] | None = []
-        self.early: list[tuple[int, RecipientOutcome]] = []  # invalid and duplicate entries
+        self.early: list[_EarlyRow] = []  # invalid and duplicate entries
         self.counts: dict[OutcomeStatus, int] = {}
         self.credits = 0
         self.total = 0
@@ -328,7 +343,7 @@ class _Tally:
         if outcome.status is OutcomeStatus.SUBMITTED and outcome.plan is not None:
             self.credits += outcome.plan.parts
         if outcome.message_id is None:
-            self.early.append((position, outcome))
+            self.early.append(_early_row(position, outcome))
         if self.kept is not None:
             self.kept.append(outcome)
 
@@ -1659,7 +1674,7 @@ class Client(Resource):
         for start in range(0, len(bare), size):
             piece = bare[start : start + size]
             for number, contact in self.storage.get_contacts(piece).items():
-                if number in index_of and number not in known:  # one of those asked for
+                if number in index_of and number not in known:
                     take(number, contact)
         return audience
 
