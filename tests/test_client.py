@@ -297,6 +297,19 @@ def test_a_number_storage_was_not_asked_about_is_neither_sent_to_nor_checked(
     assert [s.to for s in fake.sent] == given
 
 
+@pytest.mark.parametrize("size", [0, -5, None, 2.5, True])
+def test_a_storage_s_lookup_size_must_be_a_positive_int(size: object) -> None:
+    """A backend's lookup_size that is no positive int is named, not turned into pieces of
+    one number or a TypeError deep inside the check."""
+
+    class Odd(MemoryStorage):
+        lookup_size = size  # type: ignore[assignment]
+
+    client = Client(ACME, transport=FakeTransport(), storage=Odd())
+    with client, pytest.raises(ConfigurationError, match=r"Odd.lookup_size must be a positive"):
+        client.check(NOTICE, to=["05321112233"])
+
+
 def test_poll_asks_for_inbound_texts_since_the_last_poll_in_elapsed_time() -> None:
     """The next poll asks for inbound texts (opt-outs among them) from five minutes
     before the last one began, counted in elapsed time whatever zone ``now`` is in: just

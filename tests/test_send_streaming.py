@@ -321,7 +321,7 @@ def test_a_check_reads_its_audience_a_piece_at_a_time(
             return _read(numbers, *args, **kwargs)
 
         monkeypatch.setattr(book, name, counted)
-    monkeypatch.setattr(book, "lookup_size", 3)
+    monkeypatch.setattr(type(book), "lookup_size", 3)
     pieces = client.check(OFFER, to=audience)
     assert max(asked) == 3
     assert len(asked) == 3 * 7  # 20 numbers: seven pieces, three reads each

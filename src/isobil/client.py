@@ -248,7 +248,8 @@ _OUTCOME_OF = {
 
 #: An entry of ``to`` that never became a message (an invalid number, a duplicate) as
 #: plain values — position, input, number, status, reason — which the garbage
-#: collector stops tracking: a send of millions keeps one per such entry to the end.
+#: collector stops tracking (unless the input is an object of the caller's, a
+#: Recipient): a send of millions keeps one per such entry to the end.
 _EarlyRow = tuple[int, object, str | None, str, str | None]
 
 
@@ -1622,7 +1623,12 @@ class Client(Resource):
 
     def _lookup_size(self) -> int:
         """How many numbers to ask storage about at once (:attr:`Storage.lookup_size`)."""
-        return max(1, self.storage.lookup_size)
+        size = self.storage.lookup_size
+        if type(size) is not int or size < 1:
+            raise ConfigurationError(
+                f"{type(self.storage).__name__}.lookup_size must be a positive int, got {size!r}"
+            )
+        return size
 
     def _audience(self, to: Iterable[Recipientish] | Recipientish) -> _Audience:
         # One recipient given bare is sent to, not iterated character by character.

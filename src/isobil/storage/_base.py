@@ -107,13 +107,15 @@ class Storage(Resource, abc.ABC):
     * Failures of the database surface as :class:`~isobil.StorageError`.
     """
 
-    #: How many numbers a client asks about in one lookup (contacts, blacklist,
-    #: consent states) when it checks a large audience; what it reads for one piece
-    #: is done with before the next is read. Small where a lookup is cheap (in the
-    #: process: fewer records alive at once, and Python's garbage collector frees
-    #: them young instead of walking them again and again), large where each lookup
-    #: is a round trip to a server.
-    lookup_size: int = 10_000
+    @property
+    def lookup_size(self) -> int:
+        """How many numbers a client asks about in one lookup (contacts, blacklist,
+        consent states) when it checks a large audience; what it reads for one piece
+        is done with before the next is read. Small where a lookup is cheap (in the
+        process: fewer records alive at once, and Python's garbage collector frees
+        them young instead of walking them again and again), large where each lookup
+        is a round trip to a server. A positive ``int``; override it in a backend."""
+        return 10_000
 
     # -- contacts and groups ------------------------------------------------
 

@@ -66,7 +66,9 @@ def _gives_back(entry: CreditEntry) -> str | None:
 class MemoryStorage(Storage):
     """Keeps everything in dictionaries, guarded by one lock. Nothing survives the process."""
 
-    lookup_size = 500  # in the process: see Storage.lookup_size
+    @property
+    def lookup_size(self) -> int:
+        return 500  # in the process: see Storage.lookup_size
 
     def __init__(self) -> None:
         self._lock = threading.RLock()

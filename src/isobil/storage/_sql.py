@@ -1082,8 +1082,6 @@ class SQLStorage(Storage):
             raise
         self._postgresql = self._db.postgresql
         self._in_size = _IN
-        # SQLite answers in the process; each PostgreSQL lookup is a round trip.
-        self.lookup_size = 10_000 if self._postgresql else 500
         self._statements: dict[Hashable, Any] = {}
         # What a raw insert raises for a taken key or a missing reference.
         self._conflicts: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
@@ -1120,6 +1118,11 @@ class SQLStorage(Storage):
 
     def __repr__(self) -> str:
         return f"<SQLStorage {self._db.safe_url}>"
+
+    @property
+    def lookup_size(self) -> int:
+        # SQLite answers in the process; each PostgreSQL lookup is a round trip.
+        return 10_000 if self._postgresql else 500
 
     @property
     def url(self) -> str:
