@@ -60,8 +60,10 @@ __all__ = [
 ]
 
 ISTANBUL: Final = ZoneInfo("Europe/Istanbul")
-#: Rows per stored chunk (one ``add_to_blacklist`` or ledger append each).
-MIGRATION_CHUNK: Final = 10_000
+#: Rows per stored chunk (one ``add_to_blacklist`` or ledger append each). A chunk's
+#: events or entries are done with before the next is read: small enough that Python's
+#: garbage collector frees them young instead of walking them in its oldest generation.
+MIGRATION_CHUNK: Final = 2_000
 _NUMBER_NAMES: Final = tuple(itertools.chain.from_iterable(_SYNONYMS["number"]))
 _EMAIL_NAMES: Final = tuple(itertools.chain.from_iterable(_SYNONYMS["email"]))
 
