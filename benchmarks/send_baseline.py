@@ -1,7 +1,9 @@
 """Benchmark: a bulk send through isobil against the outbox a competent user writes (issue 18).
 
 The job: N E.164 numbers (already normalised, handed over as a generator; every
-100th repeats an earlier one) to an informational text, through
+100th repeats an earlier one; consecutive numbers, or with ``--scattered`` spread over
+the numbering plan as a real audience is, so that every index takes them in no
+order) to an informational text, through
 ``isobil.FakeTransport``, durably — every message stored before it is submitted.
 Three ways, each in its own fresh subprocess on a fresh database (so its peak RSS,
 ``ru_maxrss``, is that job's alone), alternating rounds, medians:
@@ -42,6 +44,7 @@ there, as a worker process may (docs/performance.md). Run from the repository ro
     .venv/bin/python benchmarks/send_baseline.py --backend sqlite --sizes 10000 100000 1000000
     .venv/bin/python benchmarks/send_baseline.py --backend postgresql --sizes 10000 100000
     .venv/bin/python benchmarks/send_baseline.py --sizes 100000 --gc-freeze
+    .venv/bin/python benchmarks/send_baseline.py --sizes 100000 --scattered
     .venv/bin/python benchmarks/send_baseline.py --quick
 
 PostgreSQL: ``ISOBIL_BENCH_PG_URL`` (default
@@ -72,8 +75,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 TEXT = "Siparişiniz kargoya verildi."
-#: Rows of the blacklist: two in every audience of 100 or more, two never in one.
-BLACKLIST = ("+905320000003", "+905320000042", "+905329999999", "+905551112233")
+#: Numbers of the blacklist never in an audience (two more are: see ``blacklist``).
+NEVER_SENT_TO = ("+905339999999", "+905551112233")
+#: ``--scattered``: the i-th number is ``i * SCATTER`` modulo 10,000,000 (a bijection:
+#: SCATTER shares no factor with 10^7), so consecutive recipients land all over the
+#: numbering plan — and all over each index — as a real audience's do.
+SCATTER = 3_141_593
 #: Recipients a hand-written job checks against the blacklist (and inserts) at once.
 INSERT_BATCH = 10_000
 #: Messages a hand-written job claims and submits at once (isobil's default batch size).
@@ -84,8 +91,17 @@ JOBS = ("hand-written outbox", "isobil send", "isobil queued + dispatch")
 # -- the audience -------------------------------------------------------------------
 
 
+#: 1 (in order, the default) or SCATTER (``--scattered``); set once per process.
+spread = 1
+
+
 def number(i: int) -> str:
-    return f"+90532{i:07d}"
+    return f"+90532{i * spread % 10_000_000:07d}"
+
+
+def blacklist() -> tuple[str, ...]:
+    """The blacklist: two numbers in every audience of 100 or more, two never in one."""
+    return (number(3), number(42), *NEVER_SENT_TO)
 
 
 def audience(n: int) -> Iterator[str]:
@@ -96,7 +112,7 @@ def audience(n: int) -> Iterator[str]:
 
 def expected(n: int) -> Iterator[str]:
     """Each number of ``audience(n)`` that must be submitted, once (not the blacklisted)."""
-    blocked = set(BLACKLIST)
+    blocked = set(blacklist())
     for i in range(n):
         if i % 100 != 99 and (value := number(i)) not in blocked:
             yield value
@@ -180,7 +196,7 @@ def hand_setup(url: str) -> None:
         cur = con.cursor()
         for statement in SCHEMA:
             cur.execute(statement)
-        cur.executemany(sql["blacklist_add"], [(n,) for n in BLACKLIST])
+        cur.executemany(sql["blacklist_add"], [(n,) for n in blacklist()])
     con.close()
 
 
@@ -257,7 +273,7 @@ def isobil_client(url: str, transport: Any) -> Any:
     from isobil.storage import SQLStorage
 
     client = isobil.Client(transport=transport, storage=SQLStorage(url))
-    for value in BLACKLIST:
+    for value in blacklist():
         client.blacklist.add(value, reason="benchmark")
     return client
 
@@ -355,7 +371,8 @@ def run_child(job: str, backend: str, n: int, *, freeze: bool = False) -> dict[s
     with database(backend) as url:
         done = subprocess.run(  # noqa: S603 - this script, with fixed arguments
             [sys.executable, __file__, "--child", job, "--url", url, "--n", str(n)]
-            + (["--gc-freeze"] if freeze else []),
+            + (["--gc-freeze"] if freeze else [])
+            + (["--scattered"] if spread != 1 else []),
             capture_output=True,
             text=True,
             check=False,
@@ -394,10 +411,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--gc-freeze", action="store_true", help="gc.freeze() in every job before the clock"
     )
+    parser.add_argument(
+        "--scattered",
+        action="store_true",
+        help="recipients spread over the numbering plan instead of consecutive numbers",
+    )
     parser.add_argument("--child", choices=JOBS, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    global spread
+    spread = SCATTER if args.scattered else 1
     if args.child:
         print(json.dumps(child(args.child, args.url, args.n, freeze=args.gc_freeze)))
         return 0
@@ -410,7 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, load {load:.1f}; "
         f"Python {platform.python_version()}; {server_version(args.backend)}; "
-        f"{args.rounds} round(s), medians{'; gc.freeze() in every job' if args.gc_freeze else ''}",
+        f"{args.rounds} round(s), medians{'; gc.freeze() in every job' if args.gc_freeze else ''}"
+        f"{'; scattered numbers' if args.scattered else ''}",
         flush=True,
     )
     figures: dict[str, Any] = {"backend": args.backend, "load_before": load, "sizes": {}}
