@@ -36,6 +36,7 @@ import attrs
 
 from isobil import phone, sms
 from isobil._resource import Resource
+from isobil._time import aware
 from isobil._tracing import Span, span
 from isobil._trusted import trusted
 from isobil.campaigns import (
@@ -439,7 +440,9 @@ class Reports:
         self, *, since: datetime | None = None, until: datetime | None = None
     ) -> ConsentReport:
         """Opt-ins and opt-outs by day, brand, number, keyword and source; unknown texts."""
-        return consent_report(self._storage, since=_aware(since), until=_aware(until))
+        return consent_report(
+            self._storage, since=aware(since, "since"), until=aware(until, "until")
+        )
 
     def credits(self, *, campaign_id: str | None = None) -> CreditReport:
         """The credit ledger with its balance, totals by kind and by campaign.
@@ -468,29 +471,13 @@ class Reports:
             self._storage,
             citations,
             campaign_id=campaign_id,
-            since=_aware(since),
-            until=_aware(until),
+            since=aware(since, "since"),
+            until=aware(until, "until"),
         )
 
     def _known(self, campaign_id: str) -> None:
         if self._storage.get_campaign(campaign_id) is None:
             raise InvalidValue(f"no campaign with id {campaign_id!r}")
-
-
-@overload
-def _aware(moment: datetime, what: str = ...) -> datetime: ...
-@overload
-def _aware(moment: None, what: str = ...) -> None: ...
-@overload
-def _aware(moment: datetime | None, what: str = ...) -> datetime | None: ...
-def _aware(moment: datetime | None, what: str = "since/until") -> datetime | None:
-    """``moment`` unchanged if timezone-aware; a naive one is refused, not guessed."""
-    if moment is not None and (not isinstance(moment, datetime) or moment.tzinfo is None):
-        raise InvalidValue(
-            f"{what} must be a timezone-aware datetime (with tzinfo, e.g. "
-            f"ZoneInfo('Europe/Istanbul')), got {moment!r}"
-        )
-    return moment
 
 
 def _reasons(report: PreflightReport, number: str) -> str:
@@ -1166,7 +1153,7 @@ class Client(Resource):
         # message_id: the id to store the message under, for a send to one number
         # (an auto reply, recorded under an id its inbound message derives).
         self._check_open()
-        _aware(at, "at")
+        aware(at, "at")
         message = self._message(message)
         acknowledged = frozenset(acknowledge)
         entries: Iterator[Recipientish] = (
@@ -1546,7 +1533,7 @@ class Client(Resource):
     ) -> _Steps[DispatchReport]:
         self._check_open()
         # In UTC: leases and due times are time elapsed, whatever zone now is in.
-        now = None if now is None else _aware(now, "now").astimezone(UTC)
+        now = None if now is None else aware(now, "now").astimezone(UTC)
         handled = 0
         counts: dict[OutcomeStatus, int] = {}
         lost: list[str] = []
@@ -2320,7 +2307,7 @@ class Client(Resource):
         if not self.transport.polls:
             return 0
         # In UTC: an hour's arithmetic in a zone with summer time is wall-clock time.
-        moment = (_aware(now, "now") or _now()).astimezone(UTC)
+        moment = (aware(now, "now") or _now()).astimezone(UTC)
         stored = self.storage.get_state(_POLL_STATE)
         since = datetime.fromisoformat(stored) if stored else moment - POLL_WINDOW
         pending = self.storage.awaiting_reports(since=moment - POLL_WINDOW)

@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from isobil._time import aware
 from isobil.campaigns._recurrence import ISTANBUL_TZ, next_occurrence
 from isobil.errors import InvalidValue, IsobilError
 from isobil.model import Message
@@ -80,8 +81,7 @@ class Schedules:
         occurrence runs. ``rule`` is evaluated in ``tz`` wall-clock time; see
         :func:`isobil.campaigns.weekly`, :func:`monthly` and :func:`yearly`.
         """
-        if start.tzinfo is None:
-            raise InvalidValue("start must be a timezone-aware datetime")
+        aware(start, "start")
         numbers = list(to)
         if bool(numbers) == (group is not None):
             raise InvalidValue("give either to= (numbers) or group=, not both and not neither")
@@ -121,12 +121,9 @@ class Schedules:
 
     def fire_due(self, now: datetime | None = None) -> list[FiredOccurrence]:
         """Run every due occurrence this worker wins; return what it did."""
-        moment = now or self.clock()
-        if moment.tzinfo is None:
-            raise InvalidValue(f"now must be a timezone-aware datetime, got {moment!r}")
         # In UTC: within the schedule's own zone Python compares wall-clock times, and
         # an occurrence's lateness is time elapsed.
-        moment = moment.astimezone(UTC)
+        moment = aware(now or self.clock(), "now").astimezone(UTC)
         fired: list[FiredOccurrence] = []
         for schedule in self.storage.due_schedules(moment):
             fired += self._fire(schedule, moment)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from isobil._net import SeenKeys
+from isobil._time import aware
 from isobil.errors import InvalidValue
 from isobil.model import Channel, ConsentEvent, ConsentSource, ConsentStatus, Recipient
 from isobil.storage._base import DecidingConsent, Sealer, Storage
@@ -46,9 +47,8 @@ __all__ = ["MemoryStorage"]
 
 
 def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:  # as SQL storage: a naive time is refused, never guessed
-        raise InvalidValue(f"a naive datetime cannot be stored or compared: {value!r}")
-    return value.astimezone(UTC)
+    # As SQL storage: a naive time is refused, never guessed.
+    return aware(value, "a time stored or compared").astimezone(UTC)
 
 
 def consent_sort_key(event: ConsentEvent) -> tuple[datetime, int, int]:

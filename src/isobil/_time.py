@@ -1,0 +1,35 @@
+"""Times isobil is handed name a moment: timezone-aware, or refused, never guessed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import overload
+
+from isobil.errors import InvalidValue
+
+
+@overload
+def aware(moment: datetime, what: str) -> datetime: ...
+@overload
+def aware(moment: None, what: str) -> None: ...
+@overload
+def aware(moment: datetime | None, what: str) -> datetime | None: ...
+def aware(moment: datetime | None, what: str) -> datetime | None:
+    """``moment`` unchanged if timezone-aware (``None`` too); a naive one raises
+    :class:`~isobil.InvalidValue` naming ``what``.
+
+    >>> from datetime import UTC
+    >>> aware(datetime(2026, 1, 1, tzinfo=UTC), "now").year
+    2026
+    >>> try:
+    ...     aware(datetime(2026, 1, 1), "now")
+    ... except InvalidValue as exc:
+    ...     print(str(exc).split(" (")[0])
+    now must be a timezone-aware datetime, not a naive one
+    """
+    if moment is not None and (not isinstance(moment, datetime) or moment.tzinfo is None):
+        raise InvalidValue(
+            f"{what} must be a timezone-aware datetime, not a naive one (with tzinfo, e.g. "
+            f"ZoneInfo('Europe/Istanbul')), got {moment!r}"
+        )
+    return moment
