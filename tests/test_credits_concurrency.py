@@ -5,7 +5,7 @@ then PostgreSQL). Four dispatch workers — each a ``Client`` with its own
 ``SQLStorage`` and transport, in its own thread — send them while the round's
 chaos happens at the same time: numbers are blacklisted (blocked at dispatch),
 submits are refused or time out, workers dispatch with clocks that run past one
-another's leases (taking over claimed messages, turning in-flight ones
+another's leases (turning claimed, in-flight ones
 ``unknown``), two threads cancel the same campaigns at once, and receipts come
 twice, late, from other threads, and in bursts with conflicting statuses.
 

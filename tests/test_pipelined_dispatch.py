@@ -45,7 +45,7 @@ PATIENCE = 30
 
 class Watched(MemoryStorage):
     """Memory storage that tells when a batch becomes ``submitting`` (stored so by a
-    send, moved so by a dispatch)."""
+    send, claimed so by a dispatch)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -66,13 +66,11 @@ class Watched(MemoryStorage):
             self._mark([m.id for m in batch])
         return super().add_messages(batch)
 
-    def transition(
-        self, message_ids: Iterable[str], new_state: MessageState, **kw: Any
-    ) -> list[str]:  # type: ignore[override]
-        ids = list(message_ids)
-        if new_state is MessageState.SUBMITTING:
-            self._mark(ids)
-        return super().transition(ids, new_state, **kw)
+    def claim_submitting(self, **kw: Any) -> list[OutboundMessage]:  # type: ignore[override]
+        claimed = super().claim_submitting(**kw)
+        if claimed:
+            self._mark([m.id for m in claimed])
+        return claimed
 
 
 class Waiting(FakeTransport):
@@ -210,6 +208,43 @@ def test_a_failure_preparing_a_batch_settles_the_one_in_flight(storage: Watched)
         counts = client.storage.message_counts(campaign.id)
     assert counts == {MessageState.SUBMITTED: 8}
     assert [s.to for s in transport.sent] == NUMBERS[:8]
+
+
+class FailingRecheck(MemoryStorage):
+    """Memory storage whose address book fails once, on its ``fail_on``-th read."""
+
+    def __init__(self, fail_on: int) -> None:
+        super().__init__()
+        self.reads = 0
+        self.fail_on = fail_on
+
+    def get_contacts(self, numbers: Iterable[str]) -> dict[str, Any]:  # type: ignore[override]
+        self.reads += 1
+        if self.reads == self.fail_on:
+            raise StorageError("the database went away")
+        return super().get_contacts(numbers)
+
+
+def test_a_failure_rechecking_a_claimed_batch_puts_it_back_in_the_queue() -> None:
+    """Dispatch claims a batch (``submitting`` from then on) and storage fails while it
+    is re-checked: the batch in flight is settled, the claimed one goes back to
+    ``queued`` (not left to become ``unknown``: it never left), the error goes up, and
+    the next pass sends it at once."""
+    at = datetime.now(UTC) + timedelta(hours=1)
+    storage = FailingRecheck(fail_on=10**9)
+    transport = FakeTransport()
+    with Client(transport=transport, storage=storage, batch_size=4) as client:
+        result = client.send(NOTICE, to=NUMBERS, at=at)
+        storage.reads, storage.fail_on = 0, 2  # the second batch's re-check
+        with pytest.raises(StorageError, match="went away"):
+            client.dispatch(now=at + timedelta(seconds=1))
+        counts = storage.message_counts(result.campaign_id)
+        assert counts == {MessageState.SUBMITTED: 4, MessageState.QUEUED: 6}
+        assert [s.to for s in transport.sent] == NUMBERS[:4]
+        again = client.dispatch(now=at + timedelta(seconds=2))
+    assert (again.handled, dict(again.outcomes)) == (6, {OutcomeStatus.SUBMITTED: 6})
+    assert [s.to for s in transport.sent] == NUMBERS
+    assert storage.message_counts(result.campaign_id) == {MessageState.SUBMITTED: 10}
 
 
 def _send_in_child(client: Client, answer: multiprocessing.connection.Connection) -> None:

@@ -398,10 +398,7 @@ def test_part_receipts_in_any_order_settle_as_applied_in_order(
         )
     )
     storage.add_messages([OutboundMessage(message_id, campaign_id, "+905320000001", TEXT, 3)])
-    storage.claim(worker="w", limit=1_000, lease=timedelta(minutes=5), now=now)
-    storage.transition(
-        [message_id], MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=now
-    )
+    storage.claim_submitting(worker="w", limit=1_000, lease=timedelta(minutes=5), now=now)
     records = [
         DeliveryReportRecord(part_ids[i], status, now, error_code=f"e{i}") for i, status in reports
     ]

@@ -188,7 +188,7 @@ def test_a_database_at_the_first_revision_upgrades_without_loss(url: str) -> Non
         assert found is not None
         assert found.status is CampaignStatus.RUNNING
         assert storage.message_counts("c1") == {MessageState.QUEUED: 1, MessageState.SUBMITTED: 1}
-        [claimed] = storage.claim(worker="w2", limit=10, lease=LEASE, now=T0)
+        [claimed] = storage.claim_submitting(worker="w2", limit=10, lease=LEASE, now=T0)
         assert claimed.id == "c1-m1"
         delivered = storage.apply_delivery_report(DeliveryReportRecord("p-2", "delivered", T0))
         assert delivered is not None

@@ -1,4 +1,5 @@
-"""Several worker processes on one queue: each message goes out once, a dead worker's batch returns.
+"""Several worker processes on one queue: each message goes out once; a dead worker's batch
+becomes ``unknown`` when its lease ends, never sent again.
 
 Workers are real processes (spawned, each with its own SQLStorage and
 connections), synchronised only by queues, events and joins.
@@ -54,17 +55,10 @@ def drain(url: str, worker: str, results: Queue[tuple[str, list[str]]]) -> None:
     """Claim batches of 100 until none is due; submit each message; report what was claimed."""
     claimed: list[str] = []
     with SQLStorage(url) as storage:
-        while batch := storage.claim(worker=worker, limit=100, lease=LEASE, now=T0):
+        while batch := storage.claim_submitting(worker=worker, limit=100, lease=LEASE, now=T0):
             ids = [m.id for m in batch]
             claimed += ids
-            moving = storage.transition(
-                ids,
-                MessageState.SUBMITTING,
-                expected=MessageState.QUEUED,
-                worker=worker,
-                now=T0,
-            )
-            for message_id in moving:  # the transport accepted it under its own id
+            for message_id in ids:  # the transport accepted it under its own id
                 storage.transition(
                     [message_id],
                     MessageState.SUBMITTED,
@@ -77,16 +71,9 @@ def drain(url: str, worker: str, results: Queue[tuple[str, list[str]]]) -> None:
 
 
 def claim_and_hang(url: str, ids: Queue[list[str]], holding: Event) -> None:
-    """Claim 100 messages, start submitting 40 of them, then hang until killed."""
+    """Claim 100 messages, then hang until killed."""
     with SQLStorage(url) as storage:
-        batch = storage.claim(worker="doomed", limit=100, lease=LEASE, now=T0)
-        storage.transition(
-            [m.id for m in batch[:40]],
-            MessageState.SUBMITTING,
-            expected=MessageState.QUEUED,
-            worker="doomed",
-            now=T0,
-        )
+        batch = storage.claim_submitting(worker="doomed", limit=100, lease=LEASE, now=T0)
         ids.put([m.id for m in batch])
         holding.set()
         threading.Event().wait()  # holds its claims until SIGKILL
@@ -160,8 +147,9 @@ def test_three_processes_drain_a_sqlite_queue(tmp_path: Path) -> None:
     _run_workers(f"sqlite:///{tmp_path / 'queue.db'}", 3_000, workers=3)
 
 
-def test_a_killed_workers_batch_is_recovered_after_the_lease(url: str) -> None:
-    """SIGKILL while holding 100 claims: in-flight ones become unknown, queued ones are retaken."""
+def test_a_killed_workers_batch_becomes_unknown_after_the_lease(url: str) -> None:
+    """SIGKILL while holding 100 claims: they stand until the lease ends, then become
+    unknown (the SMSC may have them), and no other worker claims them."""
     with SQLStorage(url) as storage:
         storage.create_campaign(campaign())
         storage.add_messages(messages(150))
@@ -176,30 +164,28 @@ def test_a_killed_workers_batch_is_recovered_after_the_lease(url: str) -> None:
         doomed.kill()
         doomed.join(timeout=WAIT)
     assert doomed.exitcode == -signal.SIGKILL
-    in_flight, queued = held[:40], held[40:]
 
     with SQLStorage(url) as storage:
         # Until the lease ends the dead worker's claims stand.
         assert storage.expire_claims(now=T0 + LEASE) == []
-        during = storage.claim(worker="rescuer", limit=200, lease=LEASE, now=T0 + LEASE)
+        during = storage.claim_submitting(worker="rescuer", limit=200, lease=LEASE, now=T0 + LEASE)
         assert {m.id for m in during}.isdisjoint(held)
         assert len(during) == 50
         after = T0 + LEASE + timedelta(seconds=1)
-        assert storage.expire_claims(now=after) == sorted(in_flight)
-        retaken = storage.claim(worker="rescuer", limit=200, lease=LEASE, now=after)
-        assert [m.id for m in retaken] == sorted(queued)
-        # The dead worker is fenced off, should it come back.
+        # The dead worker is fenced off once its lease ends, should it come back.
         assert (
             storage.transition(
-                queued,
-                MessageState.SUBMITTING,
-                expected=MessageState.QUEUED,
+                held,
+                MessageState.SUBMITTED,
+                expected=MessageState.SUBMITTING,
                 worker="doomed",
                 now=after,
             )
             == []
         )
+        assert storage.expire_claims(now=after) == sorted(held)
+        assert storage.claim_submitting(worker="rescuer", limit=200, lease=LEASE, now=after) == []
         assert storage.message_counts("c1") == {
-            MessageState.UNKNOWN: 40,
-            MessageState.QUEUED: 110,
+            MessageState.UNKNOWN: 100,
+            MessageState.SUBMITTING: 50,
         }

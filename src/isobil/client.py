@@ -397,7 +397,7 @@ _SEND_CHUNK = 50_000
 #: A send to more entries keeps counts, not outcomes (read back from storage when asked).
 _KEEP_OUTCOMES = 100_000
 #: Seconds between two rounds of a dispatch pass's housekeeping (due schedules fired,
-#: lost workers' messages taken over): at its start, then as it goes.
+#: lost workers' messages settled ``unknown``): at its start, then as it goes.
 _HOUSEKEEPING = 10.0
 _POSITION_DIGITS = 12
 #: Distinct texts whose segment plans a dispatch keeps (personalised texts differ).
@@ -563,6 +563,11 @@ class _InFlight:
     #: Every outcome of the batch by status, and the credits of those submitted.
     counts: dict[OutcomeStatus, int] = attrs.field(factory=dict)
     credits: int = 0
+
+
+#: A claimed batch of one campaign after its re-check: the messages to send, their
+#: plans and recipient types, and how many the re-check blocked.
+_Rechecked = tuple[list[OutboundMessage], dict[str, sms.SegmentPlan], dict[str, RecipientType], int]
 
 
 def _span(name: str, transport: Transport, **attributes: int) -> AbstractContextManager[Span]:
@@ -1353,10 +1358,10 @@ class Client(Resource):
         )
 
     def _unsent(self, records: Sequence[OutboundMessage]) -> None:
-        """Put messages stored ``submitting`` that never reached the transport back to
-        ``queued`` (leased to this client still: a dispatcher takes them when the lease
-        ends), so a failed call does not leave them to become ``unknown``. Best effort:
-        storage may be failing; a client killed here leaves them ``unknown``."""
+        """Put messages stored or claimed ``submitting`` that never reached the transport
+        back to ``queued``, unleased (the next dispatch pass takes them), so a failed
+        call does not leave them to become ``unknown``. Best effort: storage may be
+        failing; a client killed here leaves them ``unknown``."""
         ids = [r.id for r in records if r.state is MessageState.SUBMITTING]
         if not ids:
             return
@@ -1514,9 +1519,10 @@ class Client(Resource):
         nothing is left (or ``limit`` messages were handled); return what happened.
 
         Safe with several workers on one storage: each message is claimed by one
-        worker at a time. Messages a lost worker left mid-submit become
-        ``unknown`` once its lease ends (never resent blindly); messages it had
-        only claimed are taken over. ``progress``, when given, is called with the
+        worker, and is ``submitting`` from the moment it is claimed. The messages a
+        lost worker had claimed (at most two batches: the one in the transport and
+        the next) become ``unknown`` once its lease ends, never resent blindly.
+        ``progress``, when given, is called with the
         number of messages handled so far each time a batch is settled (batches are
         pipelined: the transport sends one while the next is claimed and checked).
         """
@@ -1555,7 +1561,7 @@ class Client(Resource):
                     housekeeping()
                     again = monotonic() + _HOUSEKEEPING
                 size = self.batch_size if limit is None else min(self.batch_size, limit - handled)
-                claimed = self.storage.claim(
+                claimed = self.storage.claim_submitting(
                     worker=self.worker_id, limit=size, lease=self.lease, now=now or _now()
                 )
                 if not claimed:
@@ -1876,27 +1882,41 @@ class Client(Resource):
         contexts: dict[str, _CampaignContext],
         now: datetime | None,
     ) -> _Steps[list[_InFlight]]:
-        """Start claimed messages, campaign by campaign. ``contexts`` keeps each
-        campaign's facts for the whole dispatch pass (read once)."""
-        started: list[_InFlight] = []
+        """Re-check claimed messages campaign by campaign, then hand the sendable ones to
+        the transport. ``contexts`` keeps each campaign's facts for the whole dispatch
+        pass (read once)."""
         by_campaign: dict[str, list[OutboundMessage]] = {}
         for record in messages:
             by_campaign.setdefault(record.campaign_id, []).append(record)
-        for campaign_id, records in by_campaign.items():
-            context = contexts.get(campaign_id)
-            if context is None:
-                context = contexts[campaign_id] = self._campaign_context(campaign_id)
-            started.append((yield from self._start(context, records, now)))
+        checked: list[tuple[Message, _Rechecked]] = []
+        try:
+            for campaign_id, records in by_campaign.items():
+                context = contexts.get(campaign_id)
+                if context is None:
+                    context = contexts[campaign_id] = self._campaign_context(campaign_id)
+                checked.append((context.message, self._recheck(context, records, now)))
+        except Exception:
+            # Claimed, so ``submitting``, and none handed over yet: back to the queue,
+            # so that a failed read does not leave them to become ``unknown``.
+            self._unsent(messages)
+            raise
+        started: list[_InFlight] = []
+        for message, (mine, plans, kinds, stopped) in checked:
+            flight = yield from self._hand_over(message, mine, plans, {}, kinds, kept=False)
+            if stopped:  # a dispatch pass counts outcomes, it keeps none
+                flight.counts[OutcomeStatus.BLOCKED] = stopped
+            started.append(flight)
         return started
 
-    def _start(
+    def _recheck(
         self,
         context: _CampaignContext,
         records: list[OutboundMessage],
         now: datetime | None,
-    ) -> _Steps[_InFlight]:
-        """Re-check messages of one campaign leased to this client, mark the sendable ones
-        ``submitting`` and hand them to the transport (see :meth:`_finish`).
+    ) -> _Rechecked:
+        """Re-check messages of one campaign claimed (``submitting``) by this client: block
+        the ones the re-check stops; return the rest with their plans and recipient
+        types, and how many were blocked.
 
         The recipient rules run again here, just before sending: an opt-out that
         arrived since the message was queued takes effect. Each distinct text is
@@ -1933,29 +1953,18 @@ class Client(Resource):
                 self.storage.transition(
                     [r.id for r in group],
                     MessageState.BLOCKED,
-                    expected=MessageState.QUEUED,
+                    expected=MessageState.SUBMITTING,
                     worker=self.worker_id,
                     now=moment,
                     reason=why,
                 )
             )
-            # Only the worker that blocked it gives its credits back (not one
-            # whose lease was taken over, nor after a cancel released them).
+            # Only if this worker blocked it are its credits given back (not after
+            # its lease ran out into unknown, nor after a cancel released them).
             self.credits.release_many(
                 [r for r in group if r.id in moved], reason="blocked at dispatch"
             )
-        sendable = [r for r in records if r.to not in report.blocked]
-        ids = set(
-            self.storage.transition(
-                [r.id for r in sendable],
-                MessageState.SUBMITTING,
-                expected=MessageState.QUEUED,
-                worker=self.worker_id,
-                now=moment,
-            )
-        )
-        # A message whose lease was taken over by another worker is theirs now.
-        mine = [r for r in sendable if r.id in ids]
+        mine = [r for r in records if r.to not in report.blocked]
         plans = {r.id: context.plan(r.text, self.plan) for r in mine}
         recounted = [r for r in mine if plans[r.id].parts != r.parts]
         if recounted:
@@ -1969,11 +1978,7 @@ class Client(Resource):
                 self.transport.fixed_split,
                 self.operator_suffix,
             )
-        flight = yield from self._hand_over(message, mine, plans, {}, kinds, kept=False)
-        stopped = sum(map(len, blocked.values()))
-        if stopped:  # a dispatch pass counts outcomes, it keeps none
-            flight.counts[OutcomeStatus.BLOCKED] = stopped
-        return flight
+        return mine, plans, kinds, sum(map(len, blocked.values()))
 
     def _hand_over(
         self,

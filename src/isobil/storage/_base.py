@@ -99,9 +99,10 @@ class Storage(Resource, abc.ABC):
       million calls.
     * Consent events and credit entries are append-only: nothing in this
       interface updates or deletes them.
-    * ``claim`` hands each due message to exactly one worker at a time, across
-      processes (and machines, on PostgreSQL); a claim whose lease runs out
-      can be taken over.
+    * ``claim_submitting`` hands each due message to exactly one worker, across
+      processes (and machines, on PostgreSQL), and marks it ``submitting`` in the
+      same statement; a message whose worker's lease runs out becomes ``unknown``
+      (``expire_claims``), never sent twice.
     * Message states move only along :data:`~isobil.storage.TRANSITIONS`.
     * Times are timezone-aware; they come back in UTC.
     * Failures of the database surface as :class:`~isobil.StorageError`.
@@ -483,14 +484,18 @@ class Storage(Resource, abc.ABC):
         """How many of a campaign's messages are in each state (zero counts omitted)."""
 
     @abc.abstractmethod
-    def claim(
+    def claim_submitting(
         self, *, worker: str, limit: int, lease: timedelta, now: datetime
     ) -> list[OutboundMessage]:
-        """Lease up to ``limit`` due messages to ``worker`` and return them.
+        """Move up to ``limit`` due messages to ``submitting``, leased to ``worker``
+        until ``now + lease``, in one statement, and return them as they are now.
 
         A message is due when it is ``queued``, its campaign is ``running``, its
         ``not_before`` has passed, and it is not leased to another worker (or that
-        lease ended before ``now``). Each due message goes to exactly one caller.
+        lease ended before ``now``). Each due message goes to exactly one caller,
+        in id order. From here on the message is the worker's to send or settle:
+        should the worker be lost, :meth:`expire_claims` makes it ``unknown`` once
+        the lease ends (at most once, never resent blindly).
         """
 
     @abc.abstractmethod
@@ -533,8 +538,9 @@ class Storage(Resource, abc.ABC):
         """Settle messages of workers whose lease ended before ``now``.
 
         A ``submitting`` message's outcome is lost with its worker, so it becomes
-        ``unknown`` (never resent blindly); the ids of those are returned. Leased
-        ``queued`` messages need nothing: ``claim`` takes them over.
+        ``unknown`` (never resent blindly); the ids of those are returned. A
+        ``queued`` message under an ended lease needs nothing: ``claim_submitting``
+        takes it.
         """
 
     @abc.abstractmethod

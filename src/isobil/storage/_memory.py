@@ -650,7 +650,7 @@ class MemoryStorage(Storage):
                     counts[message.state] = counts.get(message.state, 0) + 1
         return counts
 
-    def claim(
+    def claim_submitting(
         self, *, worker: str, limit: int, lease: timedelta, now: datetime
     ) -> list[OutboundMessage]:
         claimed: list[OutboundMessage] = []
@@ -663,7 +663,11 @@ class MemoryStorage(Storage):
                 if not self._due(message, now):
                     continue
                 message = attrs.evolve(
-                    message, claimed_by=worker, lease_until=now + lease, updated_at=now
+                    message,
+                    state=MessageState.SUBMITTING,
+                    claimed_by=worker,
+                    lease_until=now + lease,
+                    updated_at=now,
                 )
                 self._messages[message_id] = message
                 claimed.append(message)

@@ -8,8 +8,8 @@
   readers never wait (WAL). On PostgreSQL appends that number rows (consent
   events, credit entries) lock their table in EXCLUSIVE mode, which still lets
   readers through.
-* ``claim`` is one statement: ``UPDATE … FROM (SELECT … FOR UPDATE SKIP
-  LOCKED)`` on PostgreSQL; on SQLite the same UPDATE under the single writer.
+* ``claim_submitting`` is one statement: ``UPDATE … FROM (SELECT … FOR UPDATE
+  SKIP LOCKED)`` on PostgreSQL; on SQLite the same UPDATE under the single writer.
 * The schema is created and upgraded by the Alembic migrations shipped inside
   the package; a database of another revision than this code is refused.
 """
@@ -926,7 +926,8 @@ _RAW_INSERT_CAMPAIGN = """
     ON CONFLICT DO NOTHING
 """
 _RAW_CLAIM_SQLITE = _with_message_columns("""
-    UPDATE isobil_messages SET claimed_by = ?, lease_until = ?, updated_at = ?
+    UPDATE isobil_messages
+    SET state = 'submitting', claimed_by = ?, lease_until = ?, updated_at = ?
     WHERE id IN (
         SELECT due.id FROM isobil_messages AS due
         JOIN isobil_campaigns ON isobil_campaigns.id = due.campaign_id
@@ -949,7 +950,8 @@ _RAW_CLAIM_PG = _with_message_columns("""
         ORDER BY due.id LIMIT %s
         FOR UPDATE OF due SKIP LOCKED
     )
-    UPDATE isobil_messages AS m SET claimed_by = %s, lease_until = %s, updated_at = %s
+    UPDATE isobil_messages AS m
+    SET state = 'submitting', claimed_by = %s, lease_until = %s, updated_at = %s
     FROM candidates WHERE m.id = candidates.id
     RETURNING {m_columns}
 """)
@@ -2393,7 +2395,7 @@ class SQLStorage(Storage):
                 found.update(row[0] for row in cursor)
         return found
 
-    def claim(
+    def claim_submitting(
         self, *, worker: str, limit: int, lease: timedelta, now: datetime
     ) -> list[OutboundMessage]:
         if limit <= 0:

@@ -313,7 +313,9 @@ class StorageContract:
         )
         stored = _stored(storage, early.id), _stored(storage, late.id)
         assert utc(*(m.not_before for m in stored)) == instants
-        claimed = storage.claim(worker="w", limit=2, lease=LEASE, now=instants[1] + LEASE)
+        claimed = storage.claim_submitting(
+            worker="w", limit=2, lease=LEASE, now=instants[1] + LEASE
+        )
         assert utc(*(m.not_before for m in sorted(claimed, key=lambda m: m.id))) == instants
         storage.append_consent_events([consent(1, at=first), consent(2, at=second)])
         read = storage.consent_states([number(1), number(2)], brand="ACME")
@@ -333,17 +335,23 @@ class StorageContract:
         storage.add_messages([attrs.evolve(waiting, not_before=later), ready])
         now = datetime(2024, 10, 27, 2, 40, tzinfo=berlin)  # 00:40 UTC
         assert storage.message_stats(now=now).due == 1
-        (claimed,) = storage.claim(worker="a", limit=2, lease=timedelta(minutes=30), now=now)
+        (claimed,) = storage.claim_submitting(
+            worker="a", limit=2, lease=timedelta(minutes=30), now=now
+        )
         assert claimed.id == ready.id  # the other one is due in 50 minutes
         assert claimed.lease_until is not None
         assert claimed.lease_until.astimezone(UTC) == datetime(2024, 10, 27, 1, 10, tzinfo=UTC)
         with pytest.raises(ValueError, match="naive"):  # refused, never read as local time
-            storage.claim(worker="c", limit=2, lease=LEASE, now=datetime(2024, 10, 27, 2, 5))
+            storage.claim_submitting(
+                worker="c", limit=2, lease=LEASE, now=datetime(2024, 10, 27, 2, 5)
+            )
         second = datetime(2024, 10, 27, 2, 5, tzinfo=berlin, fold=1)  # 01:05 UTC
-        assert storage.claim(worker="b", limit=2, lease=LEASE, now=second) == []
-        # At 01:30 UTC the first lease has run out and the waiting message is due: both.
-        both = storage.claim(worker="b", limit=2, lease=LEASE, now=later.astimezone(UTC))
-        assert sorted(m.id for m in both) == sorted([waiting.id, ready.id])
+        assert storage.claim_submitting(worker="b", limit=2, lease=LEASE, now=second) == []
+        assert storage.expire_claims(now=second) == []  # the lease holds until 01:10 UTC
+        # At 01:30 UTC the lease has run out and the waiting message is due.
+        assert storage.expire_claims(now=later) == [ready.id]
+        (last,) = storage.claim_submitting(worker="b", limit=2, lease=LEASE, now=later)
+        assert last.id == waiting.id
 
     def test_blacklist_as_of_a_moment(self, storage: Storage) -> None:
         """A dated lookup counts only entries added before the moment."""
@@ -854,12 +862,17 @@ class StorageContract:
         storage.add_messages([m])
         stored = storage.get_message(m.id)
         assert stored == m
-        assert storage.claim(worker="w", limit=1, lease=timedelta(seconds=1), now=at) == [
-            attrs.evolve(m, claimed_by="w", lease_until=at + timedelta(seconds=1), updated_at=at)
+        assert storage.claim_submitting(
+            worker="w", limit=1, lease=timedelta(seconds=1), now=at
+        ) == [
+            attrs.evolve(
+                m,
+                state=MessageState.SUBMITTING,
+                claimed_by="w",
+                lease_until=at + timedelta(seconds=1),
+                updated_at=at,
+            )
         ]
-        storage.transition(
-            [m.id], MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=at
-        )
         storage.settle([Settlement(m.id, MessageState.SUBMITTED, provider_id="p")], now=later)
         stored = storage.get_message(m.id)
         assert stored is not None
@@ -884,13 +897,15 @@ class StorageContract:
         """Two workers claiming at once get disjoint messages; all are claimed."""
         storage.create_campaign(campaign())
         storage.add_messages(messages(10))
-        a = storage.claim(worker="a", limit=6, lease=LEASE, now=T0)
-        b = storage.claim(worker="b", limit=6, lease=LEASE, now=T0)
+        a = storage.claim_submitting(worker="a", limit=6, lease=LEASE, now=T0)
+        b = storage.claim_submitting(worker="b", limit=6, lease=LEASE, now=T0)
         assert len(a) == 6
         assert len(b) == 4
         assert {m.id for m in a}.isdisjoint({m.id for m in b})
         assert all(m.claimed_by == "a" and m.lease_until == T0 + LEASE for m in a)
-        assert storage.claim(worker="c", limit=10, lease=LEASE, now=T0) == []
+        assert {m.state for m in a + b} == {MessageState.SUBMITTING}
+        assert storage.message_counts("c1") == {MessageState.SUBMITTING: 10}
+        assert storage.claim_submitting(worker="c", limit=10, lease=LEASE, now=T0) == []
 
     def test_claim_respects_not_before_and_campaign_status(self, storage: Storage) -> None:
         """Future messages and paused campaigns are not due."""
@@ -898,50 +913,61 @@ class StorageContract:
         storage.create_campaign(campaign("c2", CampaignStatus.PAUSED))
         storage.add_messages(messages(2, "c1", not_before=T0 + timedelta(hours=1)))
         storage.add_messages(messages(2, "c2"))
-        assert storage.claim(worker="w", limit=10, lease=LEASE, now=T0) == []
-        later = storage.claim(worker="w", limit=10, lease=LEASE, now=T0 + timedelta(hours=1))
+        assert storage.claim_submitting(worker="w", limit=10, lease=LEASE, now=T0) == []
+        later = storage.claim_submitting(
+            worker="w", limit=10, lease=LEASE, now=T0 + timedelta(hours=1)
+        )
         assert [m.campaign_id for m in later] == ["c1", "c1"]
         storage.set_campaign_status("c2", CampaignStatus.RUNNING)
-        assert len(storage.claim(worker="w", limit=10, lease=LEASE, now=T0)) == 2
+        assert len(storage.claim_submitting(worker="w", limit=10, lease=LEASE, now=T0)) == 2
 
-    def test_expired_lease_is_taken_over_and_fences_the_old_worker(self, storage: Storage) -> None:
-        """After the lease, another worker claims; the old worker can no longer move them."""
+    def test_an_ended_lease_fences_the_old_worker_and_is_never_claimed_again(
+        self, storage: Storage
+    ) -> None:
+        """Claimed messages are the worker's while its lease holds; once it ends, that
+        worker can no longer move them and no other worker claims them (they may
+        have been sent): they wait for expire_claims."""
         storage.create_campaign(campaign())
         storage.add_messages(messages(3))
-        old = storage.claim(worker="old", limit=3, lease=LEASE, now=T0)
-        assert storage.claim(worker="new", limit=3, lease=LEASE, now=T0 + LEASE) == []
-        after = T0 + LEASE + timedelta(seconds=1)
-        new = storage.claim(worker="new", limit=3, lease=LEASE, now=after)
-        assert {m.id for m in new} == {m.id for m in old}
+        old = storage.claim_submitting(worker="old", limit=3, lease=LEASE, now=T0)
         ids = [m.id for m in old]
+        after = T0 + LEASE + timedelta(seconds=1)
+        for now in (T0 + LEASE, after):
+            assert storage.claim_submitting(worker="new", limit=3, lease=LEASE, now=now) == []
+        for worker in ("old", "new"):
+            moved = storage.transition(
+                ids,
+                MessageState.SUBMITTED,
+                expected=MessageState.SUBMITTING,
+                worker=worker,
+                now=after,
+            )
+            assert moved == []
         moved = storage.transition(
-            ids, MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="old", now=after
+            ids,
+            MessageState.SUBMITTED,
+            expected=MessageState.SUBMITTING,
+            worker="old",
+            now=T0 + LEASE,
         )
-        assert moved == []
-        moved = storage.transition(
-            ids, MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="new", now=after
-        )
-        assert sorted(moved) == sorted(ids)
+        assert moved == ids
 
     def test_transitions_follow_the_state_machine(self, storage: Storage) -> None:
         """Allowed moves happen once, with their details; forbidden moves raise."""
         storage.create_campaign(campaign())
         [m] = messages(1)
         storage.add_messages([m])
-        storage.claim(worker="w", limit=1, lease=LEASE, now=T0)
+        storage.claim_submitting(worker="w", limit=1, lease=LEASE, now=T0)
         for expected_moved in ([m.id], []):
             moved = storage.transition(
-                [m.id], MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=T0
+                [m.id],
+                MessageState.SUBMITTED,
+                expected=MessageState.SUBMITTING,
+                worker="w",
+                now=T0,
+                provider_id="p-1",
             )
             assert moved == expected_moved
-        storage.transition(
-            [m.id],
-            MessageState.SUBMITTED,
-            expected=MessageState.SUBMITTING,
-            worker="w",
-            now=T0,
-            provider_id="p-1",
-        )
         found = storage.message_by_provider_id("p-1")
         assert found is not None
         assert (found.id, found.state) == (m.id, MessageState.SUBMITTED)
@@ -950,29 +976,29 @@ class StorageContract:
         assert storage.message_by_provider_id("p-unknown") is None
 
     def test_expire_claims_marks_in_flight_messages_unknown(self, storage: Storage) -> None:
-        """A worker lost mid-submit leaves `unknown`, never a resend; queued claims return."""
+        """A lost worker's claims become `unknown` when its lease ends, never a resend;
+        what it had not claimed goes to the next worker."""
         storage.create_campaign(campaign())
-        storage.add_messages(messages(4))
-        claimed = storage.claim(worker="dead", limit=4, lease=LEASE, now=T0)
-        in_flight = [m.id for m in claimed[:2]]
-        storage.transition(
-            in_flight, MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="dead", now=T0
-        )
+        batch = messages(4)
+        storage.add_messages(batch)
+        claimed = storage.claim_submitting(worker="dead", limit=2, lease=LEASE, now=T0)
+        in_flight = [m.id for m in claimed]
+        assert in_flight == [m.id for m in batch[:2]]
         assert storage.expire_claims(now=T0 + LEASE) == []  # lease not over yet
         later = T0 + LEASE + timedelta(seconds=1)
-        assert sorted(storage.expire_claims(now=later)) == sorted(in_flight)
+        assert storage.expire_claims(now=later) == in_flight
         assert storage.message_counts("c1") == {MessageState.UNKNOWN: 2, MessageState.QUEUED: 2}
-        retaken = storage.claim(worker="next", limit=10, lease=LEASE, now=later)
-        assert {m.id for m in retaken} == {m.id for m in claimed[2:]}
+        assert {storage.get_message(i).reason for i in in_flight} == {  # type: ignore[union-attr]
+            "worker lost while submitting; outcome unknown"
+        }
+        taken = storage.claim_submitting(worker="next", limit=10, lease=LEASE, now=later)
+        assert [m.id for m in taken] == [m.id for m in batch[2:]]
 
     def test_cancel_campaign_cancels_queued_messages(self, storage: Storage) -> None:
         """Cancelling stops what has not gone; what was submitted stays submitted."""
         storage.create_campaign(campaign())
         storage.add_messages(messages(3))
-        [first] = storage.claim(worker="w", limit=1, lease=LEASE, now=T0)
-        storage.transition(
-            [first.id], MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=T0
-        )
+        storage.claim_submitting(worker="w", limit=1, lease=LEASE, now=T0)
         storage.set_campaign_status("c1", CampaignStatus.CANCELLED)
         assert storage.message_counts("c1") == {
             MessageState.SUBMITTING: 1,
@@ -984,11 +1010,8 @@ class StorageContract:
         storage.create_campaign(campaign())
         batch = messages(2)
         storage.add_messages(batch)
-        storage.claim(worker="w", limit=2, lease=LEASE, now=T0)
+        storage.claim_submitting(worker="w", limit=2, lease=LEASE, now=T0)
         ids = [m.id for m in batch]
-        storage.transition(
-            ids, MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=T0
-        )
         storage.transition(
             ids[:1],
             MessageState.SUBMITTED,
@@ -1023,12 +1046,9 @@ class StorageContract:
         storage.create_campaign(campaign())
         batch = messages(count)
         storage.add_messages(batch)
-        storage.claim(worker="w", limit=count, lease=LEASE, now=T0)
-        ids = [m.id for m in batch]
-        storage.transition(
-            ids, MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=T0
-        )
-        return ids
+        claimed = storage.claim_submitting(worker="w", limit=count, lease=LEASE, now=T0)
+        assert {m.state for m in claimed} == {MessageState.SUBMITTING}
+        return [m.id for m in batch]
 
     def test_settle_moves_a_batch_from_submitting(self, storage: Storage) -> None:
         """One call settles each message with its own outcome; the rest is left alone."""
@@ -1365,7 +1385,9 @@ class StorageContract:
         taken: list[list[str]] = [[] for _ in range(4)]
 
         def work(index: int) -> None:
-            while batch := storage.claim(worker=f"w{index}", limit=25, lease=LEASE, now=T0):
+            while batch := storage.claim_submitting(
+                worker=f"w{index}", limit=25, lease=LEASE, now=T0
+            ):
                 taken[index].extend(m.id for m in batch)
 
         threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
@@ -1480,10 +1502,7 @@ class StorageContract:
         """What cancelled messages reserved comes back once, however often it is asked for."""
         storage.create_campaign(campaign())
         storage.add_messages([attrs.evolve(m, parts=i + 1) for i, m in enumerate(messages(4))])
-        [first] = storage.claim(worker="w", limit=1, lease=LEASE, now=T0)
-        storage.transition(
-            [first.id], MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=T0
-        )
+        [first] = storage.claim_submitting(worker="w", limit=1, lease=LEASE, now=T0)
         assert storage.append_cancelled_release("c1", at=T0, note="campaign cancelled") == 0
         storage.set_campaign_status("c1", CampaignStatus.CANCELLED)
         assert storage.append_cancelled_release("c1", at=T0, note="campaign cancelled") == 2 + 3 + 4
@@ -1573,16 +1592,14 @@ class StorageContract:
 
     def test_message_stats_count_states_failures_blocked_and_due(self, storage: Storage) -> None:
         """Each message counts once by state; failures by state and code, blocked by
-        reason; due: queued, campaign running, ``not_before`` passed, leased or not."""
+        reason; due: queued, campaign running, ``not_before`` passed."""
         storage.create_campaign(campaign("c1"))
         storage.create_campaign(campaign("c2", CampaignStatus.PAUSED))
         later = attrs.evolve(messages(1)[0], id="c1-later", not_before=T0 + timedelta(hours=1))
         storage.add_messages([*messages(10, "c1"), later, *messages(2, "c2")])
-        ids = [m.id for m in storage.claim(worker="w", limit=9, lease=LEASE, now=T0)]
-        assert ids == [f"c1-m{i:05d}" for i in range(9)]
-        storage.transition(
-            ids[:5], MessageState.SUBMITTING, expected=MessageState.QUEUED, worker="w", now=T0
-        )
+        ids = [m.id for m in storage.claim_submitting(worker="w", limit=5, lease=LEASE, now=T0)]
+        assert ids == [f"c1-m{i:05d}" for i in range(5)]
+        ids += [f"c1-m{i:05d}" for i in range(5, 10)]
         storage.settle(
             [
                 *(Settlement(i, MessageState.SUBMITTED, provider_id=f"p-{i}") for i in ids[:3]),
@@ -1625,7 +1642,7 @@ class StorageContract:
             (MessageState.UNDELIVERED, "027"): 1,
         }
         assert stats.blocked == {opted_out: 2, "TR-NOCONSENT-001: no consent (ONAY) on record": 1}
-        assert stats.due == 2  # c1-m00008 (leased to w) and c1-m00009
+        assert stats.due == 2  # c1-m00008 and c1-m00009
         assert storage.message_stats(now=T0 + timedelta(hours=1)).due == 3
         assert storage.message_stats(now=T0, campaign_id="c2") == MessageStats(
             {MessageState.QUEUED: 2}
