@@ -10,7 +10,7 @@ import multiprocessing.connection
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -210,41 +210,87 @@ def test_a_failure_preparing_a_batch_settles_the_one_in_flight(storage: Watched)
     assert [s.to for s in transport.sent] == NUMBERS[:8]
 
 
-class FailingRecheck(MemoryStorage):
-    """Memory storage whose address book fails once, on its ``fail_on``-th read."""
+class OnRecheck(MemoryStorage):
+    """Memory storage that runs a callback on each read of its address book (the
+    re-check of a claimed batch) from :meth:`watch` on, with the read's number."""
 
-    def __init__(self, fail_on: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.reads = 0
-        self.fail_on = fail_on
+        self.watch(lambda read: None)
+
+    def watch(self, on_read: Callable[[int], None]) -> None:
+        self.reads, self.on_read = 0, on_read
 
     def get_contacts(self, numbers: Iterable[str]) -> dict[str, Any]:  # type: ignore[override]
         self.reads += 1
-        if self.reads == self.fail_on:
-            raise StorageError("the database went away")
+        self.on_read(self.reads)
         return super().get_contacts(numbers)
+
+
+def fail_on(read: int) -> Callable[[int], None]:
+    def fail(n: int) -> None:
+        if n == read:
+            raise StorageError("the database went away")
+
+    return fail
 
 
 def test_a_failure_rechecking_a_claimed_batch_puts_it_back_in_the_queue() -> None:
     """Dispatch claims a batch (``submitting`` from then on) and storage fails while it
     is re-checked: the batch in flight is settled, the claimed one goes back to
-    ``queued`` (not left to become ``unknown``: it never left), the error goes up, and
-    the next pass sends it at once."""
+    ``queued`` (not left to become ``unknown``: it never left) under its lease, the
+    error goes up. The next pass sends what is behind it; the batch goes once its
+    lease ends (a batch that fails every time does not hold up the queue)."""
     at = datetime.now(UTC) + timedelta(hours=1)
-    storage = FailingRecheck(fail_on=10**9)
+    storage = OnRecheck()
     transport = FakeTransport()
     with Client(transport=transport, storage=storage, batch_size=4) as client:
         result = client.send(NOTICE, to=NUMBERS, at=at)
-        storage.reads, storage.fail_on = 0, 2  # the second batch's re-check
+        storage.watch(fail_on(2))  # the second batch's re-check
+        first = at + timedelta(seconds=1)
         with pytest.raises(StorageError, match="went away"):
-            client.dispatch(now=at + timedelta(seconds=1))
+            client.dispatch(now=first)
         counts = storage.message_counts(result.campaign_id)
         assert counts == {MessageState.SUBMITTED: 4, MessageState.QUEUED: 6}
         assert [s.to for s in transport.sent] == NUMBERS[:4]
-        again = client.dispatch(now=at + timedelta(seconds=2))
-    assert (again.handled, dict(again.outcomes)) == (6, {OutcomeStatus.SUBMITTED: 6})
-    assert [s.to for s in transport.sent] == NUMBERS
+        behind = client.dispatch(now=first + timedelta(seconds=1))
+        assert (behind.handled, dict(behind.outcomes)) == (2, {OutcomeStatus.SUBMITTED: 2})
+        assert [s.to for s in transport.sent] == NUMBERS[:4] + NUMBERS[8:]
+        again = client.dispatch(now=first + client.lease + timedelta(seconds=1))
+    assert (again.handled, dict(again.outcomes)) == (4, {OutcomeStatus.SUBMITTED: 4})
+    assert sorted(s.to for s in transport.sent) == NUMBERS
     assert storage.message_counts(result.campaign_id) == {MessageState.SUBMITTED: 10}
+
+
+@pytest.mark.parametrize("status", ["cancelled", "paused"])
+def test_a_campaign_stopped_while_its_batch_is_rechecked_keeps_it(status: str) -> None:
+    """A campaign cancelled (or paused) after a batch of it was claimed — claimed
+    messages are ``submitting``, out of the cancel's reach — and before the batch
+    goes: nothing of it is sent. Cancelled, its messages are cancelled and their
+    credits released; paused, they wait in the queue and go once it is resumed."""
+    at = datetime.now(UTC) + timedelta(hours=1)
+    storage = OnRecheck()
+    transport = FakeTransport()
+    with Client(ACME, transport=transport, storage=storage, prepaid=True, batch_size=4) as client:
+        client.credits.top_up(100)
+        result = client.send(NOTICE, to=NUMBERS, at=at)
+        assert client.credits.balance() == 90
+        stop = client.cancel if status == "cancelled" else client.pause
+        storage.watch(lambda read: stop(result.campaign_id) if read == 1 else None)
+        report = client.dispatch(now=at + timedelta(seconds=1))
+        assert (report.handled, dict(report.outcomes)) == (4, {})
+        assert transport.sent == []
+        counts = storage.message_counts(result.campaign_id)
+        if status == "cancelled":
+            assert counts == {MessageState.CANCELLED: 10}
+            assert client.credits.balance() == 100
+            return
+        assert counts == {MessageState.QUEUED: 10}
+        client.resume(result.campaign_id)
+        later = at + timedelta(seconds=2) + client.lease
+        assert client.dispatch(now=later).handled == 10
+    assert sorted(s.to for s in transport.sent) == NUMBERS
+    assert client.credits.balance() == 90
 
 
 def _send_in_child(client: Client, answer: multiprocessing.connection.Connection) -> None:

@@ -1357,10 +1357,12 @@ class Client(Resource):
             updated_at=now,
         )
 
-    def _unsent(self, records: Sequence[OutboundMessage]) -> None:
+    def _unsent(self, records: Sequence[OutboundMessage], now: datetime | None = None) -> None:
         """Put messages stored or claimed ``submitting`` that never reached the transport
-        back to ``queued``, unleased (the next dispatch pass takes them), so a failed
-        call does not leave them to become ``unknown``. Best effort: storage may be
+        back to ``queued``, so a failed call does not leave them to become ``unknown``.
+        They keep this client's lease: a dispatcher takes them once it ends (a batch
+        that fails every time does not hold up the queue behind it). ``now`` is the
+        time the lease was taken by (a dispatch pass's). Best effort: storage may be
         failing; a client killed here leaves them ``unknown``."""
         ids = [r.id for r in records if r.state is MessageState.SUBMITTING]
         if not ids:
@@ -1371,7 +1373,7 @@ class Client(Resource):
                 MessageState.QUEUED,
                 expected=MessageState.SUBMITTING,
                 worker=self.worker_id,
-                now=_now(),
+                now=now or _now(),
             )
         except StorageError:
             log.warning("isobil: %d message(s) not sent stay submitting (storage failed)", len(ids))
@@ -1894,11 +1896,15 @@ class Client(Resource):
                 context = contexts.get(campaign_id)
                 if context is None:
                     context = contexts[campaign_id] = self._campaign_context(campaign_id)
-                checked.append((context.message, self._recheck(context, records, now)))
-        except Exception:
-            # Claimed, so ``submitting``, and none handed over yet: back to the queue,
-            # so that a failed read does not leave them to become ``unknown``.
-            self._unsent(messages)
+                mine, plans, kinds, stopped = self._recheck(context, records, now)
+                if not self._still_running(campaign_id, mine, now):
+                    mine = []
+                checked.append((context.message, (mine, plans, kinds, stopped)))
+        except BaseException:
+            # Claimed, so ``submitting``, and none handed over yet (nothing above
+            # yields to the transport): back to the queue rather than left to become
+            # ``unknown``, whatever stopped the re-check (an error, an interrupt).
+            self._unsent(messages, now)
             raise
         started: list[_InFlight] = []
         for message, (mine, plans, kinds, stopped) in checked:
@@ -1907,6 +1913,21 @@ class Client(Resource):
                 flight.counts[OutcomeStatus.BLOCKED] = stopped
             started.append(flight)
         return started
+
+    def _still_running(
+        self, campaign_id: str, mine: list[OutboundMessage], now: datetime | None
+    ) -> bool:
+        """Whether a claimed batch of ``campaign_id`` may go: a campaign paused or
+        cancelled since the batch was claimed (its messages ``submitting``, out of
+        the cancel's reach) takes it back — queued again, and cancelled with the rest
+        of the campaign (its credits released) if the campaign was cancelled."""
+        campaign = self.storage.get_campaign(campaign_id)
+        if campaign is None or campaign.status is CampaignStatus.RUNNING:
+            return True
+        self._unsent(mine, now)
+        if campaign.status is CampaignStatus.CANCELLED:
+            self.cancel(campaign_id)
+        return False
 
     def _recheck(
         self,

@@ -514,7 +514,9 @@ class Storage(Resource, abc.ABC):
         """Move messages from ``expected`` to ``new_state``; return the ids that moved.
 
         Only messages still in ``expected`` (and, with ``worker``, still leased to
-        that worker) move: a worker whose lease was taken over moves nothing.
+        that worker) move: a worker whose lease ended moves nothing. A message keeps
+        its lease: moved back to ``queued``, it is not due again before the lease
+        ends (a batch that failed before it was sent is not claimed again at once).
         Raises InvalidValue if ``expected`` → ``new_state`` is not allowed.
         """
 
@@ -525,7 +527,9 @@ class Storage(Resource, abc.ABC):
         Each message moves from ``submitting`` to its outcome's state (and takes
         its provider id, error code and reason), like ``transition`` with
         ``expected=submitting``: a message no longer ``submitting`` (its lease
-        expired into ``unknown``, say) does not move. Raises InvalidValue, and
+        expired into ``unknown``, say) does not move. Unlike ``transition``, a
+        message settled back to ``queued`` (the transport said to try again)
+        loses its lease: it is due again at once. Raises InvalidValue, and
         moves nothing, if an outcome's state cannot follow ``submitting``.
 
         A message that moves to ``submitted`` with more than one ``part_ids`` keeps them, in the

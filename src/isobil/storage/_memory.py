@@ -707,7 +707,6 @@ class MemoryStorage(Storage):
                     or message.lease_until < now
                 ):
                     continue
-                requeue = new_state is MessageState.QUEUED
                 if provider_id is not None:
                     self._by_provider_id[provider_id] = message_id
                 self._messages[message_id] = attrs.evolve(
@@ -717,8 +716,6 @@ class MemoryStorage(Storage):
                     provider_id=provider_id or message.provider_id,
                     error_code=error_code or message.error_code,
                     reason=reason or message.reason,
-                    claimed_by=None if requeue else message.claimed_by,
-                    lease_until=None if requeue else message.lease_until,
                 )
                 moved.append(message_id)
         return moved
@@ -738,6 +735,11 @@ class MemoryStorage(Storage):
                     error_code=outcome.error_code,
                     reason=outcome.reason,
                 )
+                if now_moved and outcome.state is MessageState.QUEUED:
+                    message = self._messages[outcome.message_id]
+                    self._messages[outcome.message_id] = attrs.evolve(
+                        message, claimed_by=None, lease_until=None
+                    )
                 if (
                     now_moved
                     and outcome.state is MessageState.SUBMITTED

@@ -210,8 +210,9 @@ class Campaign:
 class OutboundMessage:
     """One message of a campaign to one recipient, as the dispatcher sees it.
 
-    ``claimed_by`` and ``lease_until`` are set while a worker holds the message;
-    a lease that runs out lets another worker take over (see ``Storage.claim``).
+    ``claimed_by`` and ``lease_until`` are set once a worker claims the message (see
+    ``Storage.claim_submitting``); a ``submitting`` message whose lease runs out
+    becomes ``unknown`` (``Storage.expire_claims``).
     """
 
     id: str

@@ -1016,17 +1016,15 @@ _RAW_MESSAGED = """
       AND state IN ('delivered', 'expired', 'rejected', 'submitted', 'undelivered', 'unknown')
 """
 # A message moves from one state to another: values given as None leave the
-# column as it is; a message going back to the queue loses its lease; a worker
-# (when given) moves only messages under its live lease.
+# column as it is; its lease stays (a message going back to the queue is not due
+# before it ends); a worker (when given) moves only messages under its live lease.
 _RAW_TRANSITION = """
     UPDATE isobil_messages
     SET state = ?,
         updated_at = ?,
         provider_id = COALESCE(?, provider_id),
         error_code = COALESCE(?, error_code),
-        reason = COALESCE(?, reason),
-        claimed_by = CASE WHEN CAST(? AS boolean) THEN NULL ELSE claimed_by END,
-        lease_until = CASE WHEN CAST(? AS boolean) THEN NULL ELSE lease_until END
+        reason = COALESCE(?, reason)
     WHERE id IN ({values}) AND state = ?
 """
 # The same when only the state moves (a worker's queued -> submitting, say).
@@ -2423,12 +2421,11 @@ class SQLStorage(Storage):
         reason: str | None = None,
     ) -> list[str]:
         check_transition(expected, new_state)
-        requeue = new_state is MessageState.QUEUED
         at = self._time(now)
-        full = requeue or (provider_id, error_code, reason) != (None, None, None)
+        full = (provider_id, error_code, reason) != (None, None, None)
         params: tuple[Any, ...] = (new_state.value, at)
         if full:
-            params += (provider_id, error_code, reason, requeue, requeue)
+            params += (provider_id, error_code, reason)
         fence: tuple[Any, ...] = () if worker is None else (worker, at)
         sql = self._raw(_RAW_TRANSITIONS[full, worker is not None])
         ids = list(dict.fromkeys(message_ids))

@@ -952,6 +952,28 @@ class StorageContract:
         )
         assert moved == ids
 
+    def test_a_message_put_back_in_the_queue_waits_for_its_lease(self, storage: Storage) -> None:
+        """Moved back ``submitting → queued`` by its worker, a claimed message keeps the
+        lease: no worker claims it before the lease ends, any worker after."""
+        storage.create_campaign(campaign())
+        storage.add_messages(messages(3))
+        [first, *_] = storage.claim_submitting(worker="a", limit=2, lease=LEASE, now=T0)
+        moved = storage.transition(
+            [first.id], MessageState.QUEUED, expected=MessageState.SUBMITTING, worker="a", now=T0
+        )
+        assert moved == [first.id]
+        back = _stored(storage, first.id)
+        assert (back.state, back.claimed_by, back.lease_until) == (
+            MessageState.QUEUED,
+            "a",
+            T0 + LEASE,
+        )
+        [other] = storage.claim_submitting(worker="b", limit=3, lease=LEASE, now=T0 + LEASE)
+        assert other.id == "c1-m00002"  # the last, never claimed; the first waits
+        after = T0 + LEASE + timedelta(seconds=1)
+        [again] = storage.claim_submitting(worker="b", limit=3, lease=LEASE, now=after)
+        assert (again.id, again.claimed_by, again.lease_until) == (first.id, "b", after + LEASE)
+
     def test_transitions_follow_the_state_machine(self, storage: Storage) -> None:
         """Allowed moves happen once, with their details; forbidden moves raise."""
         storage.create_campaign(campaign())
