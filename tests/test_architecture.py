@@ -24,8 +24,8 @@ ALLOWED: dict[str, set[str]] = {
     "sms": {"errors"},
     "phone": {"errors"},
     "identifiers": {"errors"},
-    "model": {"errors", "phone", "identifiers", "_trusted"},
-    "transport": {"errors", "phone", "model", "sms", "_resource", "_net", "_trusted"},
+    "model": {"errors", "phone", "identifiers", "_time", "_trusted"},
+    "transport": {"errors", "phone", "model", "sms", "_resource", "_net", "_time", "_trusted"},
     "storage": {"errors", "phone", "model", "_resource", "_net", "_time", "_trusted"},
     "rules": {"errors", "phone", "model", "identifiers", "_text", "_trusted"},
     "contacts": {"errors", "phone", "model", "storage", "_text", "_tables", "sms", "_meter"},
@@ -41,8 +41,9 @@ ALLOWED: dict[str, set[str]] = {
         "_tables",
         "_net",
         "_meter",
+        "_time",
     },
-    "otp": {"errors", "phone", "model", "storage"},
+    "otp": {"errors", "phone", "model", "storage", "_time"},
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, tzinfo
+
 import attrs
 import pytest
 
@@ -17,7 +19,11 @@ from isobil import (
     RecipientType,
     Sender,
     SenderKind,
+    sms,
 )
+from isobil.consent import LedgerAnchor, add_business_days
+from isobil.model import ConsentEvent
+from isobil.transport import OutboundSms
 
 
 def test_issue_example_constructors() -> None:
@@ -138,3 +144,35 @@ def test_values_are_frozen() -> None:
         recipient.number = "+905331234567"  # type: ignore[misc]
     with pytest.raises(TypeError):
         recipient.fields["x"] = "y"  # type: ignore[index]
+
+
+class _Floating(tzinfo):
+    """A tzinfo that gives no UTC offset: Python calls such a datetime naive."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None
+
+
+@pytest.mark.parametrize(
+    "when",
+    [datetime(2026, 3, 1, 9, 0), datetime(2026, 3, 1, 9, 0, tzinfo=_Floating()), "2026-03-01"],
+)
+def test_a_time_must_name_a_moment(when: object) -> None:
+    """A naive time (no tzinfo, or one without a UTC offset) or a non-time is refused
+    wherever isobil takes one — here a consent event, a message's send time, a ledger
+    anchor and a business-day count — naming what was wrong."""
+    aware = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    with pytest.raises(InvalidValue, match="consent_date must be a timezone-aware datetime"):
+        ConsentEvent("05321234567", "ONAY", "HS_WEB", "ACME", when, aware)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValue, match="send_at must be a timezone-aware datetime"):
+        OutboundSms("m1", "+905321234567", sms.plan("x"), send_at=when)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValue, match="taken_at must be a timezone-aware datetime"):
+        LedgerAnchor(3, "a" * 64, 3, when)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValue, match="start must be a timezone-aware datetime"):
+        add_business_days(when, 1)  # type: ignore[arg-type]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import overload
+from typing import Any, overload
+
+import attrs
 
 from isobil.errors import InvalidValue
 
@@ -15,8 +17,9 @@ def aware(moment: None, what: str) -> None: ...
 @overload
 def aware(moment: datetime | None, what: str) -> datetime | None: ...
 def aware(moment: datetime | None, what: str) -> datetime | None:
-    """``moment`` unchanged if timezone-aware (``None`` too); a naive one raises
-    :class:`~isobil.InvalidValue` naming ``what``.
+    """``moment`` unchanged if timezone-aware (``None`` too); a naive one — no tzinfo,
+    or one that gives it no UTC offset, as Python defines naive — or anything but a
+    datetime raises :class:`~isobil.InvalidValue` naming ``what``.
 
     >>> from datetime import UTC
     >>> aware(datetime(2026, 1, 1, tzinfo=UTC), "now").year
@@ -27,9 +30,14 @@ def aware(moment: datetime | None, what: str) -> datetime | None:
     ...     print(str(exc).split(" (")[0])
     now must be a timezone-aware datetime, not a naive one
     """
-    if moment is not None and (not isinstance(moment, datetime) or moment.tzinfo is None):
+    if moment is not None and (not isinstance(moment, datetime) or moment.utcoffset() is None):
         raise InvalidValue(
             f"{what} must be a timezone-aware datetime, not a naive one (with tzinfo, e.g. "
             f"ZoneInfo('Europe/Istanbul')), got {moment!r}"
         )
     return moment
+
+
+def aware_field(instance: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
+    """An attrs validator: :func:`aware` on a field (``None`` passes), named after it."""
+    aware(value, attribute.name)

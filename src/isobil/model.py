@@ -16,6 +16,7 @@ from typing import TypeVar
 import attrs
 
 from isobil import phone
+from isobil._time import aware_field
 from isobil._trusted import trusted
 from isobil.errors import InvalidIdentifier, InvalidValue
 from isobil.identifiers import validate_mersis, validate_tckn
@@ -503,8 +504,8 @@ class ConsentEvent:
     status: ConsentStatus = attrs.field(converter=_consent_status)
     source: ConsentSource = attrs.field(converter=_consent_source)
     brand: str = attrs.field(converter=normalize_brand)
-    consent_date: datetime = attrs.field()
-    recorded_at: datetime = attrs.field()
+    consent_date: datetime = attrs.field(validator=aware_field)
+    recorded_at: datetime = attrs.field(validator=aware_field)
     channel: Channel = attrs.field(default=Channel.MESAJ, converter=_channel)
     recipient_type: RecipientType = attrs.field(
         default=RecipientType.BIREYSEL,
@@ -517,12 +518,6 @@ class ConsentEvent:
     seq: int | None = None
     hash: str | None = attrs.field(default=None, repr=False)
     prev_hash: str | None = attrs.field(default=None, repr=False)
-
-    @consent_date.validator
-    @recorded_at.validator
-    def _check_aware(self, attribute: attrs.Attribute[datetime], value: datetime) -> None:
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            raise InvalidValue(f"{attribute.name} must be a timezone-aware datetime, got {value!r}")
 
 
 # Rows the ledger wrote itself come back already normalised and converted:

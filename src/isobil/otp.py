@@ -33,6 +33,7 @@ from typing import Any
 import attrs
 
 from isobil import phone
+from isobil._time import aware
 from isobil.errors import InvalidValue, OtpRateLimited, TemplateError
 from isobil.model import Message, MessageCategory, Sender
 from isobil.storage import OtpRecord, Storage
@@ -181,10 +182,7 @@ class Otp:
         return secret.encode() if isinstance(secret, str) else secret or b""
 
     def _now(self) -> datetime:
-        now = self.clock()
-        if now.tzinfo is None:
-            raise InvalidValue(f"the OTP clock must return an aware datetime, got {now!r}")
-        return now.astimezone(UTC)
+        return aware(self.clock(), "the time the OTP clock returns").astimezone(UTC)
 
     def send(
         self,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
+from isobil._time import aware
 from isobil.errors import InvalidValue
 
 __all__ = [
@@ -79,8 +80,8 @@ def occurrences(
     ``start`` anchors the rule (its wall-clock time is the firing time unless
     ``at`` is given); iteration stops at ``until`` (inclusive) when given.
     """
-    if start.tzinfo is None or after.tzinfo is None:
-        raise InvalidValue("start and after must be timezone-aware datetimes")
+    aware(start, "start")
+    aware(after, "after")
     zone = ZoneInfo(tz)
     local_start = start.astimezone(zone)
     if at is not None:

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from isobil._time import aware
 from isobil.errors import InvalidValue
 
 __all__ = [
@@ -76,11 +77,6 @@ def is_business_day(day: date) -> bool:
     return day.weekday() < _SATURDAY and day not in _public_holidays(day.year)
 
 
-def _check_aware(value: datetime, what: str) -> None:
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidValue(f"{what} must be a timezone-aware datetime, got {value!r}")
-
-
 def _check_days(days: int) -> None:
     if not isinstance(days, int) or isinstance(days, bool):
         raise InvalidValue(f"days must be an integer, got {days!r}")
@@ -108,7 +104,7 @@ def add_business_days(start: datetime, days: int, *, tz: str = "Europe/Istanbul"
     >>> add_business_days(start, 1).isoformat()
     '2025-04-02T10:00:00+03:00'
     """
-    _check_aware(start, "start")
+    aware(start, "start")
     _check_days(days)
     try:
         zone = ZoneInfo(tz)
@@ -131,7 +127,7 @@ def business_day_deadline(start: datetime, days: int = 3) -> datetime:
     >>> business_day_deadline(monday).isoformat()
     '2025-02-06T23:59:59.999999+03:00'
     """
-    _check_aware(start, "start")
+    aware(start, "start")
     _check_days(days)
     if days < 1:
         raise InvalidValue(f"days must be at least 1, got {days}")

@@ -49,7 +49,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Final, TypeVar
+from typing import Final, TypeVar, cast
 from urllib.parse import quote
 
 import attrs
@@ -58,6 +58,7 @@ import httpx
 from isobil import phone
 from isobil._net import Secret, http_base_url, retry_after_seconds, without_userinfo
 from isobil._resource import Resource
+from isobil._time import aware
 from isobil.consent._business_days import ISTANBUL
 from isobil.errors import InvalidValue, IysError, IysRateLimited, IysUnavailable
 from isobil.model import Channel, ConsentEvent, ConsentSource, ConsentStatus, RecipientType
@@ -155,8 +156,7 @@ def _mask_recipient(value: str) -> str:
 
 
 def _consent_date(value: object) -> datetime:
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidValue(f"consent_date must be a timezone-aware datetime, got {value!r}")
+    value = aware(cast(datetime, value), "consent_date")  # refuses any non-datetime too
     # İYS keeps Turkish local time to the second; holding the same makes a record
     # read back from İYS equal to the one sent.
     return value.astimezone(ISTANBUL).replace(microsecond=0)
@@ -437,9 +437,7 @@ class ManualClock:
     """
 
     def __init__(self, start: datetime = _DEFAULT_START) -> None:
-        if not isinstance(start, datetime) or start.tzinfo is None:
-            raise InvalidValue(f"ManualClock needs a timezone-aware start, got {start!r}")
-        self._now = start
+        self._now = aware(start, "ManualClock's start")
         self._lock = threading.Lock()
 
     def __call__(self) -> datetime:

@@ -23,6 +23,7 @@ import attrs
 
 from isobil._meter import METER_ROWS, Meter
 from isobil._tables import inert
+from isobil._time import aware_field
 from isobil.errors import InvalidValue
 from isobil.model import (
     Channel,
@@ -213,11 +214,6 @@ def _anchor_hash(instance: object, attribute: attrs.Attribute[str], value: str) 
         raise InvalidValue(f"a ledger anchor's hash must be 64 lower-case hex digits: {value!r}")
 
 
-def _aware(instance: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise InvalidValue(f"a ledger anchor's taken_at must be timezone-aware: {value!r}")
-
-
 @attrs.frozen
 class LedgerAnchor:
     """A point of the ledger kept outside the database: event ``seq`` had ``hash``.
@@ -234,7 +230,7 @@ class LedgerAnchor:
     seq: int = attrs.field(validator=_positive)
     hash: str = attrs.field(validator=_anchor_hash)
     count: int = attrs.field(validator=_positive)
-    taken_at: datetime = attrs.field(validator=_aware)
+    taken_at: datetime = attrs.field(validator=aware_field)
     signature: str | None = None
 
     def message(self) -> bytes:

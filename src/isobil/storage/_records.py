@@ -11,6 +11,7 @@ from typing import Any, Final
 
 import attrs
 
+from isobil._time import aware_field
 from isobil._trusted import trusted
 from isobil.errors import InvalidValue
 from isobil.phone import id_repr, mask
@@ -144,11 +145,6 @@ def check_transition(current: MessageState, new: MessageState) -> None:
         )
 
 
-def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
-        raise InvalidValue(f"{attribute.name} must be a timezone-aware datetime, got {value!r}")
-
-
 def _mapping(value: Mapping[str, object]) -> Mapping[str, str]:
     return MappingProxyType({str(k): str(v) for k, v in value.items()})
 
@@ -167,7 +163,7 @@ class BlacklistEntry:
 
     number: str = attrs.field(repr=mask)
     reason: str
-    added_at: datetime = attrs.field(validator=_aware)
+    added_at: datetime = attrs.field(validator=aware_field)
     source: str | None = None
 
 
@@ -177,7 +173,7 @@ class Template:
 
     name: str
     text: str
-    updated_at: datetime = attrs.field(validator=_aware)
+    updated_at: datetime = attrs.field(validator=aware_field)
 
 
 class CampaignStatus(enum.StrEnum):
@@ -197,12 +193,12 @@ class Campaign:
     id: str
     text: str
     category: str
-    created_at: datetime = attrs.field(validator=_aware)
+    created_at: datetime = attrs.field(validator=aware_field)
     status: CampaignStatus = CampaignStatus.RUNNING
     brand: str | None = None
     name: str | None = None
     originator: str | None = None
-    send_at: datetime | None = attrs.field(default=None, validator=_aware)
+    send_at: datetime | None = attrs.field(default=None, validator=aware_field)
     schedule_id: str | None = None
 
 
@@ -221,13 +217,13 @@ class OutboundMessage:
     text: str = attrs.field(repr=False)
     parts: int
     state: MessageState = MessageState.QUEUED
-    not_before: datetime | None = attrs.field(default=None, validator=_aware)
+    not_before: datetime | None = attrs.field(default=None, validator=aware_field)
     claimed_by: str | None = None
-    lease_until: datetime | None = attrs.field(default=None, validator=_aware)
+    lease_until: datetime | None = attrs.field(default=None, validator=aware_field)
     provider_id: str | None = attrs.field(default=None, repr=id_repr)
     error_code: str | None = None
     reason: str | None = None
-    updated_at: datetime | None = attrs.field(default=None, validator=_aware)
+    updated_at: datetime | None = attrs.field(default=None, validator=aware_field)
 
 
 #: ``OutboundMessage(...)`` with every field given and set as given: for messages
@@ -273,7 +269,7 @@ class MessagePart:
     part: int  # 0-based
     status: str | None = None
     error_code: str | None = None
-    updated_at: datetime | None = attrs.field(default=None, validator=_aware)
+    updated_at: datetime | None = attrs.field(default=None, validator=aware_field)
 
 
 @attrs.frozen
@@ -282,7 +278,7 @@ class DeliveryReportRecord:
 
     provider_id: str = attrs.field(repr=id_repr)
     status: str
-    received_at: datetime = attrs.field(validator=_aware)
+    received_at: datetime = attrs.field(validator=aware_field)
     error_code: str | None = None
     message_id: str | None = None
 
@@ -307,7 +303,7 @@ class CreditEntry:
 
     kind: CreditKind
     amount: int
-    at: datetime = attrs.field(validator=_aware)
+    at: datetime = attrs.field(validator=aware_field)
     campaign_id: str | None = None
     message_id: str | None = None
     note: str | None = None
@@ -333,9 +329,9 @@ class Schedule:
     id: str
     rule: str
     timezone: str
-    next_at: datetime | None = attrs.field(validator=_aware)
+    next_at: datetime | None = attrs.field(validator=aware_field)
     payload: Mapping[str, str] = attrs.field(converter=_mapping, hash=False)
-    created_at: datetime = attrs.field(validator=_aware)
+    created_at: datetime = attrs.field(validator=aware_field)
     status: ScheduleStatus = ScheduleStatus.ACTIVE
 
 
@@ -359,7 +355,7 @@ class InboundRecord:
     from_: str = attrs.field(repr=mask)
     to: str
     text: str = attrs.field(repr=False)
-    received_at: datetime = attrs.field(validator=_aware)
+    received_at: datetime = attrs.field(validator=aware_field)
     intent: str
     brand: str | None = None
     keyword: str | None = None
@@ -367,7 +363,7 @@ class InboundRecord:
     reply_id: str | None = None
     provider_id: str | None = None
     raw_text: str | None = attrs.field(default=None, repr=False)
-    handled_at: datetime | None = attrs.field(default=None, validator=_aware)
+    handled_at: datetime | None = attrs.field(default=None, validator=aware_field)
 
 
 class IysSyncStatus(enum.StrEnum):
@@ -385,7 +381,7 @@ class IysSync:
 
     seq: int
     status: IysSyncStatus
-    updated_at: datetime = attrs.field(validator=_aware)
+    updated_at: datetime = attrs.field(validator=aware_field)
     request_id: str | None = None
     error: str | None = None
 
@@ -404,11 +400,11 @@ class OtpRecord:
     number: str = attrs.field(repr=mask)
     hash: str = attrs.field(repr=False)
     salt: str = attrs.field(repr=False)
-    created_at: datetime = attrs.field(validator=_aware)
-    expires_at: datetime = attrs.field(validator=_aware)
+    created_at: datetime = attrs.field(validator=aware_field)
+    expires_at: datetime = attrs.field(validator=aware_field)
     brand: str | None = None
     attempts: int = 0
-    used_at: datetime | None = attrs.field(default=None, validator=_aware)
+    used_at: datetime | None = attrs.field(default=None, validator=aware_field)
 
 
 def otp_refused_until(

@@ -12,7 +12,8 @@ from typing import Protocol
 import attrs
 
 from isobil._resource import Resource
-from isobil.errors import InvalidValue, TransportError
+from isobil._time import aware_field
+from isobil.errors import TransportError
 from isobil.model import MessageCategory, RecipientType
 from isobil.phone import id_repr, mask
 from isobil.sms import SegmentPlan
@@ -27,13 +28,6 @@ __all__ = [
     "SubmitResult",
     "Transport",
 ]
-
-
-def _aware_or_none(
-    instance: object, attribute: attrs.Attribute[datetime | None], value: datetime | None
-) -> None:
-    if value is not None and value.tzinfo is None:
-        raise InvalidValue(f"{attribute.name} must be timezone-aware, got {value!r}")
 
 
 # Members pass through as they are: an OutboundSms is built per message of a send,
@@ -82,7 +76,7 @@ class OutboundSms:
         default=RecipientType.BIREYSEL, converter=_recipient_type
     )
     validity: timedelta | None = None
-    send_at: datetime | None = attrs.field(default=None, validator=_aware_or_none)
+    send_at: datetime | None = attrs.field(default=None, validator=aware_field)
 
     @property
     def text(self) -> str:
