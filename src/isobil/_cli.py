@@ -19,14 +19,13 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from isobil import __version__, _demo, phone
 from isobil._progress import Progress
+from isobil._time import ISTANBUL
 from isobil.transport import TRANSPORT_KINDS
 
 CONFIG_FILE = "isobil.toml"
-ISTANBUL = ZoneInfo("Europe/Istanbul")
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _FAKE_NOTE = (
     'isobil: using the fake transport (kind = "fake") — nothing leaves this machine; '

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, overload
+from typing import Any, Final, overload
+from zoneinfo import ZoneInfo
 
 import attrs
 
 from isobil.errors import InvalidValue
+
+#: Turkish time, what its operators, İYS and its law read a time in: UTC+3 all year since
+#: September 2016, summer time before (HS_2015 consents), which zoneinfo knows; the
+#: law's dates are Turkish dates, and a day ends at midnight there.
+ISTANBUL: Final = ZoneInfo("Europe/Istanbul")
 
 
 @overload

@@ -30,13 +30,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
 from types import MappingProxyType
 from typing import Any, TypeVar, cast, overload
-from zoneinfo import ZoneInfo
 
 import attrs
 
 from isobil import phone, sms
 from isobil._resource import Resource
-from isobil._time import aware
+from isobil._time import ISTANBUL, aware
 from isobil._tracing import Span, span
 from isobil._trusted import trusted
 from isobil.campaigns import (
@@ -614,7 +613,6 @@ SEND_LEASE = timedelta(minutes=10)
 POLL_WINDOW = timedelta(days=3)
 _POLL_OVERLAP = timedelta(minutes=5)
 _POLL_STATE = "transport.poll.since"
-ISTANBUL = ZoneInfo("Europe/Istanbul")
 #: Messages settled in these states at submit give their reserved credits back.
 _RELEASED_AT_SUBMIT = {
     MessageState.FAILED: "refused by the transport",

@@ -13,12 +13,12 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
 import attrs
 
 from isobil import phone
 from isobil._tables import write_csv, write_xlsx
+from isobil._time import ISTANBUL
 from isobil.errors import InvalidValue
 from isobil.storage import Campaign, CreditEntry, CreditKind, MessageState, Storage
 from isobil.storage._records import reason_rule_ids
@@ -36,7 +36,6 @@ __all__ = [
     "error_reason",
 ]
 
-ISTANBUL = ZoneInfo("Europe/Istanbul")
 
 #: GSM MAP / SMPP delivery error codes as Turkish operators report them (err:NNN).
 ERROR_REASONS: Mapping[str, str] = MappingProxyType(

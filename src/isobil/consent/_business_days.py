@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
-from isobil._time import aware
+from isobil._time import ISTANBUL, aware
 from isobil.errors import InvalidValue
 
 __all__ = [
@@ -41,9 +41,6 @@ __all__ = [
     "is_business_day",
 ]
 
-#: Turkish local time. Türkiye has kept UTC+3 all year since 2016; earlier dates
-#: (HS_2015 consents) had summer time, which zoneinfo knows.
-ISTANBUL: Final = ZoneInfo("Europe/Istanbul")
 
 _END_OF_DAY: Final = time(23, 59, 59, 999999)
 _SATURDAY: Final = 5

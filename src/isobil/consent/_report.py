@@ -6,17 +6,16 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import attrs
 
 from isobil import phone
 from isobil._tables import write_csv, write_xlsx
+from isobil._time import ISTANBUL
 from isobil.storage import InboundRecord, Storage
 
 __all__ = ["ConsentReport", "ConsentReportRow", "consent_report"]
 
-ISTANBUL = ZoneInfo("Europe/Istanbul")
 ROW_HEADER = ("day", "brand", "status", "source", "number", "keyword", "count")
 UNKNOWN_HEADER = ("received_at", "from", "to", "text")
 

@@ -16,13 +16,13 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Final
-from zoneinfo import ZoneInfo
 
 import attrs
 
 from isobil._meter import METER_ROWS, Meter
 from isobil._tables import write_csv
 from isobil._text import fold
+from isobil._time import ISTANBUL
 from isobil.contacts._import import (
     _EMAIL,
     _SYNONYMS,
@@ -59,7 +59,6 @@ __all__ = [
     "parse_consent_date",
 ]
 
-ISTANBUL: Final = ZoneInfo("Europe/Istanbul")
 #: Rows per stored chunk (one ``add_to_blacklist`` or ledger append each). A chunk's
 #: events or entries are done with before the next is read: small enough that Python's
 #: garbage collector frees them young instead of walking them in its oldest generation.

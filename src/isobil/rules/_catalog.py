@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 
+from isobil._time import ISTANBUL
 from isobil.model import ConsentSource, ConsentStatus, RecipientType, SenderKind
 from isobil.rules._classifier import Verdict
 from isobil.rules._model import (
-    ISTANBUL,
     Check,
     Citation,
     Confidence,

@@ -7,12 +7,11 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Final
-from zoneinfo import ZoneInfo
 
 import attrs
 
 from isobil._text import fold, unmarked_lower
+from isobil._time import ISTANBUL
 from isobil._trusted import trusted
 from isobil.model import (
     ConsentSource,
@@ -127,9 +126,6 @@ class RulesConfig:
     iys_freshness: timedelta = timedelta(hours=24)
 
 
-#: Turkish time (UTC+3 all year since September 2016, UTC+2 in the winters before): the
-#: law's dates are Turkish dates, and a day ends at midnight there.
-ISTANBUL: Final = ZoneInfo("Europe/Istanbul")
 _URL = re.compile(r"(https?://|www\.|\b[a-z0-9-]+\.(com|net|org|tr|io|co|shop|store)\b)", re.I)
 # Phone numbers as people write them (444 12 34, 0850 123 45 67, +90 212 …): 7, 10, 11,
 # 12 or 13 digits with separators. A 16-digit MERSİS number is not a way to call anyone.

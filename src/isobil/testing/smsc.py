@@ -41,11 +41,11 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final, Self
-from zoneinfo import ZoneInfo
 
 import attrs
 
 from isobil import phone, sms
+from isobil._time import ISTANBUL
 from isobil.transport import DeliveryStatus
 from isobil.transport._smpp import without_concatenation
 from isobil.transport._smpp_errors import ESME_RINVPASWD, ESME_RINVSYSID, ESME_RTHROTTLED
@@ -57,7 +57,6 @@ __all__ = [
     "SmscUnavailable",
 ]
 
-ISTANBUL: Final = ZoneInfo("Europe/Istanbul")
 
 #: How long :class:`SmscSimulator` waits for its server process to answer.
 STARTUP_TIMEOUT: Final = 15.0

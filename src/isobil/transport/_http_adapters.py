@@ -26,6 +26,7 @@ import attrs
 
 from isobil import phone
 from isobil._net import Secret, header_safe
+from isobil._time import ISTANBUL
 from isobil.errors import InvalidValue, SubmitRejected, TransportError, TransportTimeout
 from isobil.sms import Encoding, SegmentPlan
 from isobil.sms import plan as plan_text
@@ -37,7 +38,7 @@ from isobil.transport._base import (
     OutboundSms,
     SubmitResult,
 )
-from isobil.transport._smpp_receipts import ISTANBUL, receipt_date
+from isobil.transport._smpp_receipts import receipt_date
 
 __all__ = [
     "CallbackAuth",

@@ -33,6 +33,7 @@ import attrs
 
 from isobil import phone
 from isobil._net import Secret
+from isobil._time import ISTANBUL
 from isobil.errors import (
     AuthenticationFailed,
     ConnectionFailed,
@@ -64,7 +65,6 @@ from isobil.transport._http_adapters import (
     _json_or_none,
     _phone,
 )
-from isobil.transport._smpp_receipts import ISTANBUL
 
 __all__ = [
     "ILETIMERKEZI_CODES",

@@ -50,6 +50,7 @@ from urllib.parse import parse_qs
 
 from isobil import phone
 from isobil._net import Secret
+from isobil._time import ISTANBUL
 from isobil.errors import (
     AuthenticationFailed,
     EncodingError,
@@ -80,7 +81,6 @@ from isobil.transport._http_adapters import (
     _json_or_none,
     _phone,
 )
-from isobil.transport._smpp_receipts import ISTANBUL
 
 __all__ = [
     "NETGSM_INBOX_ERRORS",

@@ -31,6 +31,7 @@ import smpplib.smpp  # type: ignore[import-untyped]  # smpplib ships no type hin
 
 from isobil import phone
 from isobil._net import Secret
+from isobil._time import ISTANBUL
 from isobil.errors import (
     BindRefused,
     ConfigurationError,
@@ -62,7 +63,6 @@ from isobil.transport._smpp_errors import (
 from isobil.transport._smpp_flow import FlowControl
 from isobil.transport._smpp_inbound import Assembled, Reassembler, decode_best_effort
 from isobil.transport._smpp_receipts import (
-    ISTANBUL,
     MESSAGE_STATES,
     ReceiptBook,
     parse_receipt_text,

@@ -23,10 +23,10 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import Final
-from zoneinfo import ZoneInfo
 
 import attrs
 
+from isobil._time import ISTANBUL
 from isobil.transport._base import DeliveryReport, DeliveryStatus
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
     "receipt_date",
 ]
 
-ISTANBUL: Final = ZoneInfo("Europe/Istanbul")
 
 #: SMPP 3.4 message_state TLV values (table 5-6).
 MESSAGE_STATES: Final[dict[int, DeliveryStatus]] = {

@@ -27,6 +27,7 @@ import attrs
 
 from isobil import phone
 from isobil._net import Secret
+from isobil._time import ISTANBUL
 from isobil.errors import (
     AuthenticationFailed,
     DuplicateOrder,
@@ -58,7 +59,6 @@ from isobil.transport._http_adapters import (
     _phone,
     _required_str,
 )
-from isobil.transport._smpp_receipts import ISTANBUL
 
 __all__ = [
     "VERIMOR_ERRORS",

@@ -34,15 +34,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
-from zoneinfo import ZoneInfo
 
+from isobil._time import ISTANBUL
 from isobil.testing.providers._base import ProviderSimulator, SimAnswer, SimRequest, SimulatedSms
 from isobil.transport import DeliveryStatus
 from isobil.transport._netgsm import NETGSM_SEND_ERRORS
 
 __all__ = ["NETGSM_SIM_ERRORS", "NetgsmSimulator"]
 
-ISTANBUL: Final = ZoneInfo("Europe/Istanbul")
 
 #: The documented refusals of a send, in the official SDKs' words.
 NETGSM_SIM_ERRORS: Final[Mapping[str, str]] = NETGSM_SEND_ERRORS

@@ -19,14 +19,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from isobil._time import ISTANBUL
 from isobil.testing.providers._base import ProviderSimulator, SimAnswer, SimRequest, SimulatedSms
 from isobil.transport import DeliveryStatus
 
 __all__ = ["VerimorSimulator"]
 
-_ISTANBUL = ZoneInfo("Europe/Istanbul")
 _TEXT = "text/plain; charset=utf-8"
 _JSON = "application/json; charset=utf-8"
 _BAD_LOGIN = "Geçersiz kullanıcı adı/şifre"
@@ -437,7 +436,7 @@ class VerimorSimulator(ProviderSimulator):
             return _plain(400, f"Invalid phone number: {bad}")
         with self.lock:
             for number in numbers:
-                self.blacklist.setdefault(number, datetime.now(_ISTANBUL).isoformat())
+                self.blacklist.setdefault(number, datetime.now(ISTANBUL).isoformat())
         return _plain(200, "OK")
 
     def _blacklist_remove(self, phones: str) -> SimAnswer:
@@ -474,14 +473,14 @@ def _future(value: object) -> bool:
     except ValueError:
         return False
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_ISTANBUL)
-    return moment > datetime.now(_ISTANBUL) - timedelta(minutes=1)
+        moment = moment.replace(tzinfo=ISTANBUL)
+    return moment > datetime.now(ISTANBUL) - timedelta(minutes=1)
 
 
 def _now_text() -> str:
     """Now, as Verimor writes times: Istanbul, whole seconds — rounded up, so that a
     text is never stamped before something that happened just before it arrived."""
-    now = datetime.now(_ISTANBUL)
+    now = datetime.now(ISTANBUL)
     if now.microsecond:
         now = now.replace(microsecond=0) + timedelta(seconds=1)
     return now.strftime("%Y-%m-%d %H:%M:%S")
