@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import attrs
 
@@ -49,6 +51,27 @@ __all__ = ["MemoryStorage"]
 def _utc(value: datetime) -> datetime:
     # As SQL storage: a naive time is refused, never guessed.
     return aware(value, "a time stored or compared").astimezone(UTC)
+
+
+_R = TypeVar("_R", bound=attrs.AttrsInstance)
+
+
+@functools.cache
+def _time_fields(kind: type[attrs.AttrsInstance]) -> tuple[str, ...]:
+    """The fields of a record class annotated as times, read once per class."""
+    return tuple(f.name for f in attrs.fields(kind) if "datetime" in str(f.type))
+
+
+def _in_utc(record: _R) -> _R:
+    """``record`` with the times it keeps in UTC (a naive one refused): every record
+    is stored through here, so every read gives its times in UTC, as SQL storage does."""
+    changes = {
+        name: _utc(value)
+        for name in _time_fields(type(record))
+        if (value := getattr(record, name)) is not None and value.tzinfo is not UTC
+    }
+    # attrs' mypy plugin wants an attrs class, not a type variable bound to one.
+    return attrs.evolve(record, **changes) if changes else record  # type: ignore[misc]
 
 
 def consent_sort_key(event: ConsentEvent) -> tuple[datetime, int, int]:
@@ -188,7 +211,7 @@ class MemoryStorage(Storage):
         with self._lock:
             for entry in entries:
                 new += entry.number not in self._blacklist
-                self._blacklist[entry.number] = attrs.evolve(entry, added_at=_utc(entry.added_at))
+                self._blacklist[entry.number] = _in_utc(entry)
         return new
 
     def remove_from_blacklist(self, numbers: Iterable[str]) -> int:
@@ -216,14 +239,7 @@ class MemoryStorage(Storage):
         with self._lock:
             previous = self._consent[-1].hash if self._consent else None
             for offset, event in enumerate(events, len(self._consent) + 1):
-                event = attrs.evolve(
-                    event,
-                    seq=offset,
-                    hash=None,
-                    prev_hash=None,
-                    consent_date=_utc(event.consent_date),
-                    recorded_at=_utc(event.recorded_at),
-                )
+                event = attrs.evolve(_in_utc(event), seq=offset, hash=None, prev_hash=None)
                 if seal is not None:
                     event = attrs.evolve(event, hash=seal(previous, event), prev_hash=previous)
                     previous = event.hash
@@ -332,7 +348,7 @@ class MemoryStorage(Storage):
     def set_iys_sync(self, records: Iterable[IysSync]) -> None:
         with self._lock:
             for record in records:
-                self._iys[record.seq] = attrs.evolve(record, updated_at=_utc(record.updated_at))
+                self._iys[record.seq] = _in_utc(record)
 
     def iys_sync(self, seqs: Iterable[int]) -> dict[int, IysSync]:
         with self._lock:
@@ -378,12 +394,7 @@ class MemoryStorage(Storage):
     def add_otp(
         self, record: OtpRecord, *, limits: Sequence[tuple[timedelta, int]]
     ) -> datetime | None:
-        record = attrs.evolve(
-            record,
-            created_at=_utc(record.created_at),
-            expires_at=_utc(record.expires_at),
-            used_at=None if record.used_at is None else _utc(record.used_at),
-        )
+        record = _in_utc(record)
         with self._lock:
             if record.id in self._otp:
                 raise InvalidValue(f"one-time code {record.id!r} already exists")
@@ -409,7 +420,7 @@ class MemoryStorage(Storage):
                 or code.attempts >= max_attempts
             ):
                 return False
-            self._otp[otp_id] = attrs.evolve(code, used_at=_utc(now))
+            self._otp[otp_id] = attrs.evolve(code, used_at=now)
             return True
 
     def fail_otp(self, otp_id: str) -> int:
@@ -455,7 +466,7 @@ class MemoryStorage(Storage):
         with self._lock:
             if record.id in self._inbound:
                 raise InvalidValue(f"inbound message {record.id!r} is already recorded")
-            self._inbound[record.id] = _inbound_utc(record)
+            self._inbound[record.id] = _in_utc(record)
 
     def get_inbound(self, inbound_id: str) -> InboundRecord | None:
         with self._lock:
@@ -466,7 +477,7 @@ class MemoryStorage(Storage):
             kept = self._inbound.get(record.id)
             if kept is None:
                 raise InvalidValue(f"no inbound message with id {record.id!r}")
-            self._inbound[record.id] = _inbound_utc(
+            self._inbound[record.id] = _in_utc(
                 attrs.evolve(
                     kept,
                     consent_seqs=record.consent_seqs,
@@ -496,7 +507,7 @@ class MemoryStorage(Storage):
 
     def save_template(self, template: Template) -> None:
         with self._lock:
-            self._templates[template.name] = template
+            self._templates[template.name] = _in_utc(template)
 
     def get_template(self, name: str) -> Template | None:
         with self._lock:
@@ -516,7 +527,7 @@ class MemoryStorage(Storage):
         with self._lock:
             if campaign.id in self._campaigns:
                 raise InvalidValue(f"campaign {campaign.id!r} already exists")
-            self._campaigns[campaign.id] = campaign
+            self._campaigns[campaign.id] = _in_utc(campaign)
 
     def get_campaign(self, campaign_id: str) -> Campaign | None:
         with self._lock:
@@ -583,7 +594,7 @@ class MemoryStorage(Storage):
                 if message.id in self._messages:
                     raise InvalidValue(f"message {message.id!r} already exists")
                 self._campaign(message.campaign_id)
-                self._messages[message.id] = message
+                self._messages[message.id] = _in_utc(message)
                 self._campaign_numbers.setdefault(message.campaign_id, set()).add(message.to)
                 if message.provider_id is not None:
                     self._by_provider_id[message.provider_id] = message.id
@@ -712,7 +723,7 @@ class MemoryStorage(Storage):
                 self._messages[message_id] = attrs.evolve(
                     message,
                     state=new_state,
-                    updated_at=_utc(now),
+                    updated_at=now,
                     provider_id=provider_id or message.provider_id,
                     error_code=error_code or message.error_code,
                     reason=reason or message.reason,
@@ -783,11 +794,7 @@ class MemoryStorage(Storage):
             if message is None:
                 self._held.setdefault(report.provider_id, []).append(len(self._reports))
             self._reports.append(
-                attrs.evolve(
-                    report,
-                    received_at=_utc(report.received_at),
-                    message_id=None if message is None else message.id,
-                )
+                attrs.evolve(_in_utc(report), message_id=None if message is None else message.id)
             )
             return None if message is None else self._settle_report(report, message)
 
@@ -862,7 +869,7 @@ class MemoryStorage(Storage):
             balance = sum(e.amount for e in self._credits)
             if keep_balance_at_least is not None and balance + entry.amount < keep_balance_at_least:
                 return False
-            self._credits.append(attrs.evolve(entry, seq=len(self._credits) + 1, at=_utc(entry.at)))
+            self._credits.append(attrs.evolve(_in_utc(entry), seq=len(self._credits) + 1))
             if gives_back is not None:
                 self._given_back.add(gives_back)
         return True
@@ -910,7 +917,7 @@ class MemoryStorage(Storage):
         with self._lock:
             if schedule.id in self._schedules:
                 raise InvalidValue(f"schedule {schedule.id!r} already exists")
-            self._schedules[schedule.id] = schedule
+            self._schedules[schedule.id] = _in_utc(schedule)
 
     def get_schedule(self, schedule_id: str) -> Schedule | None:
         with self._lock:
@@ -940,7 +947,7 @@ class MemoryStorage(Storage):
     def claim_occurrence(
         self, schedule_id: str, occurrence: datetime, next_at: datetime | None
     ) -> bool:
-        key = (schedule_id, occurrence.astimezone(UTC))
+        key = (schedule_id, _utc(occurrence))
         with self._lock:
             schedule = self._schedules.get(schedule_id)
             if schedule is None:
@@ -969,8 +976,3 @@ class MemoryStorage(Storage):
                 running=running,
                 now=now,
             )
-
-
-def _inbound_utc(record: InboundRecord) -> InboundRecord:
-    handled = None if record.handled_at is None else _utc(record.handled_at)
-    return attrs.evolve(record, received_at=_utc(record.received_at), handled_at=handled)

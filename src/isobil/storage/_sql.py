@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from isobil._time import aware
 from isobil._trusted import trusted
 from isobil.errors import InvalidValue, StorageError
 from isobil.model import (
@@ -2981,6 +2982,8 @@ class SQLStorage(Storage):
     def claim_occurrence(
         self, schedule_id: str, occurrence: datetime, next_at: datetime | None
     ) -> bool:
+        aware(occurrence, "occurrence")  # refused, never read as local time
+        aware(next_at, "next_at")
         s = t.schedules
         stmt = self._insert(t.schedule_occurrences).on_conflict_do_nothing()
         with self._db.tx("claim_occurrence", write=True) as conn:

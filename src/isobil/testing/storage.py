@@ -353,6 +353,63 @@ class StorageContract:
         (last,) = storage.claim_submitting(worker="b", limit=2, lease=LEASE, now=later)
         assert last.id == waiting.id
 
+    def test_times_of_every_record_come_back_in_utc(self, storage: Storage) -> None:
+        """Times written in another zone (a named zone, a fixed offset) come back in
+        UTC, as the instants given, from the reads of each record that keeps one."""
+        zoned = datetime(2026, 3, 1, 12, 0, tzinfo=ZoneInfo("Europe/Istanbul"))  # 09:00 UTC
+        fixed = datetime(2026, 3, 1, 12, 30, tzinfo=ISTANBUL)  # 09:30 UTC
+        storage.add_to_blacklist([BlacklistEntry(number(1), "RET", zoned)])
+        (event,) = storage.append_consent_events([consent(1, at=zoned)])
+        seq = event.seq or 0
+        storage.set_iys_sync([IysSync(seq, IysSyncStatus.PENDING, fixed)])
+        storage.add_otp(otp_record("o1", 1, at=fixed), limits=())
+        arrived = InboundRecord("in-1", number(1), "4605", "RET", zoned, "opt_out")
+        storage.record_inbound(arrived)
+        storage.finish_inbound(attrs.evolve(arrived, handled_at=fixed))
+        storage.save_template(Template("t", "Merhaba", zoned))
+        storage.create_campaign(attrs.evolve(campaign(), created_at=zoned, send_at=fixed))
+        (message,) = messages(1)
+        storage.add_messages([attrs.evolve(message, not_before=zoned, updated_at=fixed)])
+        stored = _stored(storage, message.id)
+        (claimed,) = storage.claim_submitting(worker="w", limit=1, lease=LEASE, now=fixed)
+        storage.settle(
+            [Settlement(message.id, MessageState.SUBMITTED, part_ids=("p-0", "p-1"))], now=zoned
+        )
+        storage.append_credit(CreditEntry(CreditKind.TOP_UP, 10, fixed))
+        storage.add_schedule(Schedule("s1", "FREQ=DAILY", "Europe/Istanbul", zoned, {}, fixed))
+        lean = storage.consent_states_with_iys([number(1)], brand="ACME")[number(1)]
+        inbound, template = next(storage.iter_inbound()), storage.list_templates()[0]
+        made, otp = storage.get_campaign("c1"), storage.latest_otp(number(1))
+        assert made is not None
+        assert otp is not None
+        (schedule,) = storage.due_schedules(zoned)
+        z, f = zoned.astimezone(UTC), fixed.astimezone(UTC)
+        read = [
+            (next(storage.iter_blacklist()).added_at, z),
+            (next(storage.iter_consent_events()).recorded_at, z),
+            (storage.consent_states([number(1)], brand="ACME")[number(1)].consent_date, z),
+            (lean.consent_date, z),
+            (lean.iys_updated_at, f),
+            (storage.iys_sync([seq])[seq].updated_at, f),
+            (otp.expires_at, f + timedelta(minutes=3)),
+            (inbound.received_at, z),
+            (inbound.handled_at, f),
+            (template.updated_at, z),
+            (made.created_at, z),
+            (made.send_at, f),
+            (storage.list_campaigns()[0].send_at, f),
+            (stored.not_before, z),
+            (stored.updated_at, f),
+            (claimed.not_before, z),
+            (claimed.lease_until, f + LEASE),
+            (next(storage.iter_messages("c1")).not_before, z),
+            (storage.message_parts(message.id)[1].updated_at, z),
+            (next(storage.iter_credits()).at, f),
+            (schedule.next_at, z),
+            (schedule.created_at, f),
+        ]
+        assert [(t, t and t.tzinfo) for t, _ in read] == [(i, UTC) for _, i in read]
+
     def test_blacklist_as_of_a_moment(self, storage: Storage) -> None:
         """A dated lookup counts only entries added before the moment."""
         later = T0 + timedelta(days=2)
@@ -1582,6 +1639,8 @@ class StorageContract:
         )
         assert [s.id for s in storage.due_schedules(T0)] == ["s1"]
         assert storage.due_schedules(T0 - timedelta(seconds=1)) == []
+        with pytest.raises(ValueError, match="naive"):  # refused, never read as local time
+            storage.claim_occurrence("s1", T0.replace(tzinfo=None), first)
         assert storage.claim_occurrence("s1", T0, first) is True
         assert storage.claim_occurrence("s1", T0, first) is False
         schedule = storage.get_schedule("s1")
