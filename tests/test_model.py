@@ -21,7 +21,7 @@ from isobil import (
     SenderKind,
     sms,
 )
-from isobil.consent import LedgerAnchor, add_business_days
+from isobil.consent import LedgerAnchor, ManualClock, add_business_days
 from isobil.model import ConsentEvent
 from isobil.transport import OutboundSms
 
@@ -161,15 +161,26 @@ class _Floating(tzinfo):
 
 @pytest.mark.parametrize(
     "when",
-    [datetime(2026, 3, 1, 9, 0), datetime(2026, 3, 1, 9, 0, tzinfo=_Floating()), "2026-03-01"],
+    [
+        datetime(2026, 3, 1, 9, 0),
+        datetime(2026, 3, 1, 9, 0, tzinfo=_Floating()),
+        "2026-03-01",
+        None,
+    ],
 )
 def test_a_time_must_name_a_moment(when: object) -> None:
-    """A naive time (no tzinfo, or one without a UTC offset) or a non-time is refused
-    wherever isobil takes one — here a consent event, a message's send time, a ledger
-    anchor and a business-day count — naming what was wrong."""
+    """A naive time (no tzinfo, or one without a UTC offset), a non-time or a missing
+    one is refused wherever isobil needs a time — here a consent event, a ledger anchor,
+    a business-day count, İYS's manual clock, a message's send time (which may be left
+    out: None) — naming what was wrong."""
     aware = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
     with pytest.raises(InvalidValue, match="consent_date must be a timezone-aware datetime"):
         ConsentEvent("05321234567", "ONAY", "HS_WEB", "ACME", when, aware)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValue, match="ManualClock's start must be a timezone-aware"):
+        ManualClock(when)  # type: ignore[arg-type]
+    if when is None:
+        assert OutboundSms("m1", "+905321234567", sms.plan("x"), send_at=None).send_at is None
+        return
     with pytest.raises(InvalidValue, match="send_at must be a timezone-aware datetime"):
         OutboundSms("m1", "+905321234567", sms.plan("x"), send_at=when)  # type: ignore[arg-type]
     with pytest.raises(InvalidValue, match="taken_at must be a timezone-aware datetime"):

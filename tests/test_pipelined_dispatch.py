@@ -293,6 +293,41 @@ def test_a_campaign_stopped_while_its_batch_is_rechecked_keeps_it(status: str) -
     assert client.credits.balance() == 90
 
 
+class FlakyRequeue(OnRecheck):
+    """Its first move of messages back to ``queued`` fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requeues = 0
+
+    def transition(
+        self, message_ids: Iterable[str], new_state: MessageState, **kw: Any
+    ) -> list[str]:  # type: ignore[override]
+        if new_state is MessageState.QUEUED:
+            self.requeues += 1
+            if self.requeues == 1:
+                raise StorageError("the database went away")
+        return super().transition(message_ids, new_state, **kw)
+
+
+def test_a_failed_put_back_of_a_paused_campaigns_batch_goes_up() -> None:
+    """The campaign is paused while its claimed batch is re-checked and putting the batch
+    back fails: the error goes up (the pass does not go on as if nothing happened, its
+    batch left ``submitting`` to become ``unknown``), and the batch is put back on the
+    way out."""
+    at = datetime.now(UTC) + timedelta(hours=1)
+    storage = FlakyRequeue()
+    transport = FakeTransport()
+    with Client(transport=transport, storage=storage, batch_size=4) as client:
+        result = client.send(NOTICE, to=NUMBERS, at=at)
+        storage.watch(lambda read: client.pause(result.campaign_id) if read == 1 else None)
+        with pytest.raises(StorageError, match="went away"):
+            client.dispatch(now=at + timedelta(seconds=1))
+    assert transport.sent == []
+    assert storage.requeues == 2
+    assert storage.message_counts(result.campaign_id) == {MessageState.QUEUED: 10}
+
+
 def _send_in_child(client: Client, answer: multiprocessing.connection.Connection) -> None:
     answer.send(len(client.send(NOTICE, to=NUMBERS[:3]).submitted))
 

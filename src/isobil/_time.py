@@ -17,33 +17,40 @@ ISTANBUL: Final = ZoneInfo("Europe/Istanbul")
 
 
 @overload
-def aware(moment: datetime, what: str) -> datetime: ...
+def aware(moment: object, what: str) -> datetime: ...
 @overload
-def aware(moment: None, what: str) -> None: ...
-@overload
-def aware(moment: datetime | None, what: str) -> datetime | None: ...
-def aware(moment: datetime | None, what: str) -> datetime | None:
-    """``moment`` unchanged if timezone-aware (``None`` too); a naive one — no tzinfo,
-    or one that gives it no UTC offset, as Python defines naive — or anything but a
-    datetime raises :class:`~isobil.InvalidValue` naming ``what``.
+def aware(moment: datetime | None, what: str, *, optional: bool) -> datetime | None: ...
+def aware(moment: object, what: str, *, optional: bool = False) -> datetime | None:
+    """``moment`` unchanged if it is a timezone-aware datetime (``None`` too when
+    ``optional``); anything else — a naive datetime (no tzinfo, or one that gives it
+    no UTC offset, as Python defines naive), ``None``, not a datetime at all — raises
+    :class:`~isobil.InvalidValue` naming ``what``.
 
     >>> from datetime import UTC
     >>> aware(datetime(2026, 1, 1, tzinfo=UTC), "now").year
     2026
-    >>> try:
-    ...     aware(datetime(2026, 1, 1), "now")
-    ... except InvalidValue as exc:
-    ...     print(str(exc).split(" (")[0])
+    >>> aware(None, "until", optional=True) is None
+    True
+    >>> for given in (datetime(2026, 1, 1), None):
+    ...     try:
+    ...         aware(given, "now")
+    ...     except InvalidValue as exc:
+    ...         print(str(exc).split(" (")[0])
     now must be a timezone-aware datetime, not a naive one
+    now must be a timezone-aware datetime, not None
     """
-    if moment is not None and (not isinstance(moment, datetime) or moment.utcoffset() is None):
+    if moment is None and optional:
+        return None
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        got = "None" if moment is None else "a naive one"
         raise InvalidValue(
-            f"{what} must be a timezone-aware datetime, not a naive one (with tzinfo, e.g. "
+            f"{what} must be a timezone-aware datetime, not {got} (with tzinfo, e.g. "
             f"ZoneInfo('Europe/Istanbul')), got {moment!r}"
         )
     return moment
 
 
-def aware_field(instance: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
-    """An attrs validator: :func:`aware` on a field (``None`` passes), named after it."""
+def aware_field(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An attrs validator: :func:`aware` on a field, named after it (wrap it in
+    ``attrs.validators.optional`` for a field that may be ``None``)."""
     aware(value, attribute.name)

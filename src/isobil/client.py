@@ -440,7 +440,9 @@ class Reports:
     ) -> ConsentReport:
         """Opt-ins and opt-outs by day, brand, number, keyword and source; unknown texts."""
         return consent_report(
-            self._storage, since=aware(since, "since"), until=aware(until, "until")
+            self._storage,
+            since=aware(since, "since", optional=True),
+            until=aware(until, "until", optional=True),
         )
 
     def credits(self, *, campaign_id: str | None = None) -> CreditReport:
@@ -470,8 +472,8 @@ class Reports:
             self._storage,
             citations,
             campaign_id=campaign_id,
-            since=aware(since, "since"),
-            until=aware(until, "until"),
+            since=aware(since, "since", optional=True),
+            until=aware(until, "until", optional=True),
         )
 
     def _known(self, campaign_id: str) -> None:
@@ -1156,7 +1158,7 @@ class Client(Resource):
         # message_id: the id to store the message under, for a send to one number
         # (an auto reply, recorded under an id its inbound message derives).
         self._check_open()
-        aware(at, "at")
+        aware(at, "at", optional=True)
         message = self._message(message)
         acknowledged = frozenset(acknowledge)
         entries: Iterator[Recipientish] = (
@@ -1355,17 +1357,14 @@ class Client(Resource):
             updated_at=now,
         )
 
-    def _unsent(self, records: Sequence[OutboundMessage], now: datetime | None = None) -> None:
+    def _requeue(self, records: Sequence[OutboundMessage], now: datetime | None = None) -> None:
         """Put messages stored or claimed ``submitting`` that never reached the transport
-        back to ``queued``, so a failed call does not leave them to become ``unknown``.
-        They keep this client's lease: a dispatcher takes them once it ends (a batch
-        that fails every time does not hold up the queue behind it). ``now`` is the
-        time the lease was taken by (a dispatch pass's). Best effort: storage may be
-        failing; a client killed here leaves them ``unknown``."""
+        back to ``queued``, so that they do not become ``unknown``. They keep this
+        client's lease: a dispatcher takes them once it ends (a batch that fails every
+        time does not hold up the queue behind it). ``now`` is the time the lease was
+        taken by (a dispatch pass's)."""
         ids = [r.id for r in records if r.state is MessageState.SUBMITTING]
-        if not ids:
-            return
-        try:
+        if ids:
             self.storage.transition(
                 ids,
                 MessageState.QUEUED,
@@ -1373,7 +1372,15 @@ class Client(Resource):
                 worker=self.worker_id,
                 now=now or _now(),
             )
+
+    def _unsent(self, records: Sequence[OutboundMessage], now: datetime | None = None) -> None:
+        """:meth:`_requeue` after a failure, best effort: storage may be failing (the
+        failure that goes up is the first one); a client killed here leaves them
+        ``unknown``."""
+        try:
+            self._requeue(records, now)
         except StorageError:
+            ids = [r.id for r in records if r.state is MessageState.SUBMITTING]
             log.warning("isobil: %d message(s) not sent stay submitting (storage failed)", len(ids))
 
     def _drop_repeated(self, audience: _Audience, campaign_id: str) -> None:
@@ -1922,7 +1929,7 @@ class Client(Resource):
         campaign = self.storage.get_campaign(campaign_id)
         if campaign is None or campaign.status is CampaignStatus.RUNNING:
             return True
-        self._unsent(mine, now)
+        self._requeue(mine, now)  # a failure goes up: the caller puts the batch back
         if campaign.status is CampaignStatus.CANCELLED:
             self.cancel(campaign_id)
         return False
@@ -2331,7 +2338,7 @@ class Client(Resource):
         if not self.transport.polls:
             return 0
         # In UTC: an hour's arithmetic in a zone with summer time is wall-clock time.
-        moment = (aware(now, "now") or _now()).astimezone(UTC)
+        moment = (aware(now, "now", optional=True) or _now()).astimezone(UTC)
         stored = self.storage.get_state(_POLL_STATE)
         since = datetime.fromisoformat(stored) if stored else moment - POLL_WINDOW
         pending = self.storage.awaiting_reports(since=moment - POLL_WINDOW)

@@ -46,6 +46,8 @@ __all__ = [
     "part_reason",
 ]
 
+_optional_aware = attrs.validators.optional(aware_field)
+
 
 class MessageState(enum.StrEnum):
     """Where one message to one recipient stands.
@@ -198,7 +200,7 @@ class Campaign:
     brand: str | None = None
     name: str | None = None
     originator: str | None = None
-    send_at: datetime | None = attrs.field(default=None, validator=aware_field)
+    send_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
     schedule_id: str | None = None
 
 
@@ -217,13 +219,13 @@ class OutboundMessage:
     text: str = attrs.field(repr=False)
     parts: int
     state: MessageState = MessageState.QUEUED
-    not_before: datetime | None = attrs.field(default=None, validator=aware_field)
+    not_before: datetime | None = attrs.field(default=None, validator=_optional_aware)
     claimed_by: str | None = None
-    lease_until: datetime | None = attrs.field(default=None, validator=aware_field)
+    lease_until: datetime | None = attrs.field(default=None, validator=_optional_aware)
     provider_id: str | None = attrs.field(default=None, repr=id_repr)
     error_code: str | None = None
     reason: str | None = None
-    updated_at: datetime | None = attrs.field(default=None, validator=aware_field)
+    updated_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
 
 
 #: ``OutboundMessage(...)`` with every field given and set as given: for messages
@@ -269,7 +271,7 @@ class MessagePart:
     part: int  # 0-based
     status: str | None = None
     error_code: str | None = None
-    updated_at: datetime | None = attrs.field(default=None, validator=aware_field)
+    updated_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
 
 
 @attrs.frozen
@@ -329,7 +331,7 @@ class Schedule:
     id: str
     rule: str
     timezone: str
-    next_at: datetime | None = attrs.field(validator=aware_field)
+    next_at: datetime | None = attrs.field(validator=_optional_aware)
     payload: Mapping[str, str] = attrs.field(converter=_mapping, hash=False)
     created_at: datetime = attrs.field(validator=aware_field)
     status: ScheduleStatus = ScheduleStatus.ACTIVE
@@ -363,7 +365,7 @@ class InboundRecord:
     reply_id: str | None = None
     provider_id: str | None = None
     raw_text: str | None = attrs.field(default=None, repr=False)
-    handled_at: datetime | None = attrs.field(default=None, validator=aware_field)
+    handled_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
 
 
 class IysSyncStatus(enum.StrEnum):
@@ -404,7 +406,7 @@ class OtpRecord:
     expires_at: datetime = attrs.field(validator=aware_field)
     brand: str | None = None
     attempts: int = 0
-    used_at: datetime | None = attrs.field(default=None, validator=aware_field)
+    used_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
 
 
 def otp_refused_until(
@@ -483,7 +485,8 @@ class MessageStats:
     error code (``None``: no code); ``blocked`` the ``blocked`` messages by their
     stored reason (``None``: none), which names the rules that stopped them;
     ``due`` the ``queued`` messages a dispatcher would send now: their campaign
-    is running and their ``not_before`` has passed (leased to a worker or not).
+    is running and their ``not_before`` has passed (a batch put back under its lease
+    after a failed re-check included, though no worker claims it before the lease ends).
     """
 
     states: Mapping[MessageState, int] = attrs.field(factory=dict, converter=_counts, hash=False)

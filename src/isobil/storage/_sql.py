@@ -2983,7 +2983,7 @@ class SQLStorage(Storage):
         self, schedule_id: str, occurrence: datetime, next_at: datetime | None
     ) -> bool:
         aware(occurrence, "occurrence")  # refused, never read as local time
-        aware(next_at, "next_at")
+        aware(next_at, "next_at", optional=True)
         s = t.schedules
         stmt = self._insert(t.schedule_occurrences).on_conflict_do_nothing()
         with self._db.tx("claim_occurrence", write=True) as conn:

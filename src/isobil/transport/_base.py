@@ -76,7 +76,9 @@ class OutboundSms:
         default=RecipientType.BIREYSEL, converter=_recipient_type
     )
     validity: timedelta | None = None
-    send_at: datetime | None = attrs.field(default=None, validator=aware_field)
+    send_at: datetime | None = attrs.field(
+        default=None, validator=attrs.validators.optional(aware_field)
+    )
 
     @property
     def text(self) -> str:
