@@ -1529,9 +1529,9 @@ class Client(Resource):
         worker, and is ``submitting`` from the moment it is claimed. The messages a
         lost worker had claimed (at most two batches: the one in the transport and
         the next) become ``unknown`` once its lease ends, never resent blindly.
-        ``progress``, when given, is called with the
-        number of messages handled so far each time a batch is settled (batches are
-        pipelined: the transport sends one while the next is claimed and checked).
+        ``progress``, when given, is called with the number of messages handled so
+        far each time a batch is settled (batches are pipelined: the transport sends
+        one while the next is claimed and checked).
         """
         with _span("isobil.dispatch", self.transport) as traced:
             steps = self._dispatch(limit=limit, now=now, progress=progress)
