@@ -1924,12 +1924,16 @@ class Client(Resource):
     ) -> bool:
         """Whether a claimed batch of ``campaign_id`` may go: a campaign paused or
         cancelled since the batch was claimed (its messages ``submitting``, out of
-        the cancel's reach) takes it back — queued again, and cancelled with the rest
-        of the campaign (its credits released) if the campaign was cancelled."""
+        the cancel's reach) takes it back — queued again without a lease (settled
+        back: it goes as soon as the campaign is resumed), and cancelled with the
+        rest of the campaign (its credits released) if the campaign was cancelled."""
         campaign = self.storage.get_campaign(campaign_id)
         if campaign is None or campaign.status is CampaignStatus.RUNNING:
             return True
-        self._requeue(mine, now)  # a failure goes up: the caller puts the batch back
+        # A failure goes up: the caller puts the batch back, under its lease.
+        self.storage.settle(
+            [Settlement(r.id, MessageState.QUEUED) for r in mine], now=now or _now()
+        )
         if campaign.status is CampaignStatus.CANCELLED:
             self.cancel(campaign_id)
         return False
