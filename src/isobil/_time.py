@@ -51,6 +51,9 @@ def aware(moment: object, what: str, *, optional: bool = False) -> datetime | No
 
 
 def aware_field(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    """An attrs validator: :func:`aware` on a field, named after it (wrap it in
-    ``attrs.validators.optional`` for a field that may be ``None``)."""
+    """An attrs validator: :func:`aware` on a field, named after it."""
     aware(value, attribute.name)
+
+
+#: :func:`aware_field` for a field that may be ``None``.
+optional_aware_field = attrs.validators.optional(aware_field)

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 import attrs
 
-from isobil._time import aware_field
+from isobil._time import aware_field, optional_aware_field
 from isobil._trusted import trusted
 from isobil.errors import InvalidValue
 from isobil.phone import id_repr, mask
@@ -45,8 +45,6 @@ __all__ = [
     "part_failure",
     "part_reason",
 ]
-
-_optional_aware = attrs.validators.optional(aware_field)
 
 
 class MessageState(enum.StrEnum):
@@ -200,7 +198,7 @@ class Campaign:
     brand: str | None = None
     name: str | None = None
     originator: str | None = None
-    send_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
+    send_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
     schedule_id: str | None = None
 
 
@@ -219,13 +217,13 @@ class OutboundMessage:
     text: str = attrs.field(repr=False)
     parts: int
     state: MessageState = MessageState.QUEUED
-    not_before: datetime | None = attrs.field(default=None, validator=_optional_aware)
+    not_before: datetime | None = attrs.field(default=None, validator=optional_aware_field)
     claimed_by: str | None = None
-    lease_until: datetime | None = attrs.field(default=None, validator=_optional_aware)
+    lease_until: datetime | None = attrs.field(default=None, validator=optional_aware_field)
     provider_id: str | None = attrs.field(default=None, repr=id_repr)
     error_code: str | None = None
     reason: str | None = None
-    updated_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
+    updated_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
 
 
 #: ``OutboundMessage(...)`` with every field given and set as given: for messages
@@ -271,7 +269,7 @@ class MessagePart:
     part: int  # 0-based
     status: str | None = None
     error_code: str | None = None
-    updated_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
+    updated_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
 
 
 @attrs.frozen
@@ -331,7 +329,7 @@ class Schedule:
     id: str
     rule: str
     timezone: str
-    next_at: datetime | None = attrs.field(validator=_optional_aware)
+    next_at: datetime | None = attrs.field(validator=optional_aware_field)
     payload: Mapping[str, str] = attrs.field(converter=_mapping, hash=False)
     created_at: datetime = attrs.field(validator=aware_field)
     status: ScheduleStatus = ScheduleStatus.ACTIVE
@@ -365,7 +363,7 @@ class InboundRecord:
     reply_id: str | None = None
     provider_id: str | None = None
     raw_text: str | None = attrs.field(default=None, repr=False)
-    handled_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
+    handled_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
 
 
 class IysSyncStatus(enum.StrEnum):
@@ -406,7 +404,7 @@ class OtpRecord:
     expires_at: datetime = attrs.field(validator=aware_field)
     brand: str | None = None
     attempts: int = 0
-    used_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
+    used_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
 
 
 def otp_refused_until(

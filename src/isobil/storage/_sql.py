@@ -1028,7 +1028,7 @@ _RAW_TRANSITION = """
         reason = COALESCE(?, reason)
     WHERE id IN ({values}) AND state = ?
 """
-# The same when only the state moves (a worker's queued -> submitting, say).
+# The same when only the state moves (a claimed batch put back, submitting -> queued).
 _RAW_MOVE = (
     "UPDATE isobil_messages SET state = ?, updated_at = ? WHERE id IN ({values}) AND state = ?"
 )

@@ -12,7 +12,7 @@ from typing import Protocol
 import attrs
 
 from isobil._resource import Resource
-from isobil._time import aware_field
+from isobil._time import optional_aware_field
 from isobil.errors import TransportError
 from isobil.model import MessageCategory, RecipientType
 from isobil.phone import id_repr, mask
@@ -76,9 +76,7 @@ class OutboundSms:
         default=RecipientType.BIREYSEL, converter=_recipient_type
     )
     validity: timedelta | None = None
-    send_at: datetime | None = attrs.field(
-        default=None, validator=attrs.validators.optional(aware_field)
-    )
+    send_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
 
     @property
     def text(self) -> str:
