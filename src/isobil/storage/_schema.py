@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
+from isobil._time import aware
+
 __all__ = [
     "HEAD",
     "REVISIONS",
@@ -83,9 +85,8 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError(f"a naive datetime cannot be stored: {value!r}")
-        value = value.astimezone(UTC)
+        # Refused, never read as local time: a tzinfo without a UTC offset too.
+        value = aware(value, "a time stored").astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     # One function reads UTCDateTime values, here and where storage reads rows raw.

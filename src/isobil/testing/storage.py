@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -116,6 +116,19 @@ def _campaign_text(storage: Storage, campaign_id: str) -> str:
     found = storage.get_campaign(campaign_id)
     assert found is not None
     return found.text
+
+
+class _NoOffset(tzinfo):
+    """A tzinfo that gives no UTC offset: Python calls a datetime with it naive."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None
 
 
 def _stored(storage: Storage, message_id: str) -> OutboundMessage:
@@ -341,10 +354,12 @@ class StorageContract:
         assert claimed.id == ready.id  # the other one is due in 50 minutes
         assert claimed.lease_until is not None
         assert claimed.lease_until.astimezone(UTC) == datetime(2024, 10, 27, 1, 10, tzinfo=UTC)
-        with pytest.raises(ValueError, match="naive"):  # refused, never read as local time
-            storage.claim_submitting(
-                worker="c", limit=2, lease=LEASE, now=datetime(2024, 10, 27, 2, 5)
-            )
+        for naive in (
+            datetime(2024, 10, 27, 2, 5),
+            datetime(2024, 10, 27, 2, 5, tzinfo=_NoOffset()),
+        ):
+            with pytest.raises(ValueError, match="naive"):  # refused, never read as local time
+                storage.claim_submitting(worker="c", limit=2, lease=LEASE, now=naive)
         second = datetime(2024, 10, 27, 2, 5, tzinfo=berlin, fold=1)  # 01:05 UTC
         assert storage.claim_submitting(worker="b", limit=2, lease=LEASE, now=second) == []
         assert storage.expire_claims(now=second) == []  # the lease holds until 01:10 UTC
