@@ -18,7 +18,7 @@ import pytest
 
 from _acme import ACME, IYS_NOT_WIRED
 from isobil import AsyncClient, Client, ComplianceError, FakeTransport, Message, MessageState
-from isobil.storage import MemoryStorage
+from isobil.storage import CampaignStatus, MemoryStorage
 from isobil.testing.http_gateway import HttpGateway
 from isobil.transport import GenericJsonAdapter, HttpTransport
 
@@ -167,3 +167,99 @@ def test_a_closed_async_client_says_so() -> None:
             await client.send(NOTICE, to="05321234567")
 
     asyncio.run(scenario())
+
+
+class _Held(FakeTransport):
+    """A fake whose first submit waits, once it has begun, until the test lets it go on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.begun = threading.Event()
+        self.go_on = threading.Event()
+
+    def submit(self, batch: Any) -> Any:
+        if not self.begun.is_set():
+            self.begun.set()
+            assert self.go_on.wait(60), "the test never let the submit go on"
+        return super().submit(batch)
+
+
+async def _cancel_at_the_first_submit(transport: _Held, work: asyncio.Task[Any]) -> None:
+    """Cancel ``work`` while its first batch is at the transport, then let it answer:
+    the cancellation must not go up before every batch handed over is settled."""
+    await asyncio.to_thread(transport.begun.wait, 60)
+    work.cancel()
+    transport.go_on.set()
+    with pytest.raises(asyncio.CancelledError):
+        await work
+
+
+NUMBERS = [f"0532{i:07d}" for i in range(1, 21)]  # 20 numbers: 10 batches of 2
+
+
+def test_a_cancelled_send_stops_between_batches_and_settles_what_went() -> None:
+    """Cancelling the task of a send (a request timed out) stops it after the batches
+    handed over: those are settled as the transport answered them, nothing is left
+    ``submitting`` (to become ``unknown``), the rest of ``to`` is never stored, and the
+    campaign is done. Before, the steps were abandoned mid-way with their batches
+    ``submitting`` and the submit under way cancelled, its answer lost."""
+    storage = MemoryStorage()
+    transport = _Held()
+
+    async def scenario() -> None:
+        async with AsyncClient(ACME, transport=transport, storage=storage, batch_size=2) as client:
+            sending = asyncio.create_task(client.send(NOTICE, to=NUMBERS))
+            await _cancel_at_the_first_submit(transport, sending)
+
+    asyncio.run(scenario())
+    [campaign] = storage.list_campaigns()
+    messages = list(storage.iter_messages(campaign.id))
+    assert {m.state for m in messages} == {MessageState.SUBMITTED}
+    assert {m.id: m.provider_id for m in messages} == {s.id: s.message_id for s in transport.sent}
+    # The batch at the transport and at most the two the steps prepared beside it
+    # before the cancellation reached them: not the whole audience.
+    assert 2 <= len(messages) <= 6
+    assert campaign.status is CampaignStatus.DONE
+
+
+def test_a_cancelled_dispatch_settles_its_batches_and_leaves_the_rest_queued() -> None:
+    """A dispatch pass cancelled mid-way settles the batches it handed over and claims no
+    more: the rest stay ``queued`` without a lease, and the next pass sends them,
+    each message exactly once."""
+    storage = MemoryStorage()
+    transport = _Held()
+    later = datetime.now(UTC) + timedelta(hours=1)
+
+    async def scenario() -> int:
+        async with AsyncClient(ACME, transport=transport, storage=storage, batch_size=2) as client:
+            await client.send(NOTICE, to=NUMBERS, at=later)
+            dispatching = asyncio.create_task(client.dispatch(now=later))
+            await _cancel_at_the_first_submit(transport, dispatching)
+            [campaign] = storage.list_campaigns()
+            states = [m.state for m in storage.iter_messages(campaign.id)]
+            assert MessageState.SUBMITTING not in states
+            assert 2 <= states.count(MessageState.SUBMITTED) <= 6
+            assert states.count(MessageState.QUEUED) == 20 - states.count(MessageState.SUBMITTED)
+            return (await client.dispatch(now=later)).handled
+
+    handled = asyncio.run(scenario())
+    assert 14 <= handled <= 18
+    assert sorted(s.to for s in transport.sent) == sorted(f"+90{n[1:]}" for n in NUMBERS)
+
+
+def test_a_cancelled_send_now_still_settles_its_message() -> None:
+    """``send_now`` cancelled while its message is at the transport: the message is
+    settled with the transport's answer before the cancellation goes up."""
+    storage = MemoryStorage()
+    transport = _Held()
+
+    async def scenario() -> None:
+        async with AsyncClient(ACME, transport=transport, storage=storage) as client:
+            sending = asyncio.create_task(client.send_now(NOTICE, to=NUMBERS[0]))
+            await _cancel_at_the_first_submit(transport, sending)
+
+    asyncio.run(scenario())
+    [campaign] = storage.list_campaigns()
+    [message] = storage.iter_messages(campaign.id)
+    assert message.state is MessageState.SUBMITTED
+    assert message.provider_id == transport.sent[0].message_id

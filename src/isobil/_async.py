@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,7 @@ from isobil.transport import CallbackApp, CallbackAuth, OutboundSms, SubmitResul
 __all__ = ["AsyncClient", "Threaded"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 S = TypeVar("S")
 Recipientish = Any  # what Client.send takes: numbers in any shape, Recipients, a group
 
@@ -127,10 +129,11 @@ class AsyncClient:
         """:meth:`Client.send`, awaited: storage and rules in worker threads, each batch
         submitted on the loop (``progress`` is called from a worker thread)."""
         with _span("isobil.send", self.sync.transport) as traced:
+            stop = threading.Event()
             steps = self.sync._send(
-                message, to, at=at, acknowledge=acknowledge, name=name, progress=progress
+                message, to, at=at, acknowledge=acknowledge, name=name, progress=progress, stop=stop
             )
-            return _sent(traced, await self._drive(steps))
+            return _sent(traced, await self._drive(steps, stop))
 
     async def send_now(
         self,
@@ -157,8 +160,9 @@ class AsyncClient:
     ) -> DispatchReport:
         """:meth:`Client.dispatch`, awaited (``progress`` is called from a worker thread)."""
         with _span("isobil.dispatch", self.sync.transport) as traced:
-            steps = self.sync._dispatch(limit=limit, now=now, progress=progress)
-            return _dispatched(traced, await self._drive(steps))
+            stop = threading.Event()
+            steps = self.sync._dispatch(limit=limit, now=now, progress=progress, stop=stop)
+            return _dispatched(traced, await self._drive(steps, stop))
 
     async def check(
         self,
@@ -250,19 +254,45 @@ class AsyncClient:
         self.sync._check_open()  # a closed client's threads are gone: say so, as Client does
         return await asyncio.get_running_loop().run_in_executor(self._pool, work)
 
-    async def _drive(self, steps: _Steps[T]) -> T:
+    async def _drive(self, steps: _Steps[T], stop: threading.Event | None = None) -> T:
         """Run ``steps`` in the worker threads; submit the batches they yield on the loop,
-        one after another, while the steps go on (``_COLLECT`` awaits an answer)."""
+        one after another, while the steps go on (``_COLLECT`` awaits an answer).
+
+        Cancelled, it stops between batches, not mid-way: the step running in a worker
+        thread (which nothing can interrupt) ends, a batch it handed over is submitted,
+        ``stop`` is set so that the steps take no further batch, and every batch at the
+        transport is awaited and settled; then the cancellation goes up. Abandoned
+        instead, the steps would leave their batches ``submitting``, to become
+        ``unknown``, and a submit cancelled mid-way would lose its answer.
+        """
         in_flight: deque[asyncio.Task[list[SubmitResult] | TransportError]] = deque()
         answer: list[SubmitResult] | TransportError | None = None
+        cancelled: asyncio.CancelledError | None = None
+
+        async def through(work: asyncio.Future[R]) -> R:
+            # ``await work`` to its end, whatever cancels the caller meanwhile.
+            nonlocal cancelled
+            while True:
+                try:
+                    return await asyncio.shield(work)
+                except asyncio.CancelledError as exc:
+                    if work.cancelled():  # the work itself (the loop is closing)
+                        raise
+                    cancelled = exc
+                    if stop is not None:
+                        stop.set()
+
         try:
             while True:
-                done, value = await self._thread(functools.partial(_advance, steps, answer))
+                step = functools.partial(_advance, steps, answer)
+                done, value = await through(asyncio.ensure_future(self._thread(step)))
                 if done:
+                    if cancelled is not None:
+                        raise cancelled
                     return value  # type: ignore[return-value]
                 answer = None
                 if isinstance(value, _Collect):
-                    answer = await in_flight.popleft()
+                    answer = await through(in_flight.popleft())
                 else:
                     after = in_flight[-1] if in_flight else None
                     batch = cast(list[OutboundSms], value)

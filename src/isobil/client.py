@@ -1154,9 +1154,11 @@ class Client(Resource):
         name: str | None,
         message_id: str | None = None,
         progress: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> _Steps[SendResult]:
         # message_id: the id to store the message under, for a send to one number
-        # (an auto reply, recorded under an id its inbound message derives).
+        # (an auto reply, recorded under an id its inbound message derives). stop: set
+        # by an AsyncClient whose caller was cancelled (see _pipelined).
         self._check_open()
         aware(at, "at", optional=True)
         message = self._message(message)
@@ -1275,7 +1277,7 @@ class Client(Resource):
             for chunk in chunks():
                 settled(chunk, ())
         else:
-            yield from self._pipelined(chunks(), hand_over, settled)
+            yield from self._pipelined(chunks(), hand_over, settled, stop)
         if not later or not tally.counts.get(OutcomeStatus.QUEUED):
             # Nothing left for a dispatcher (one finishes only campaigns with messages).
             self.storage.set_campaign_status(campaign.id, CampaignStatus.DONE)
@@ -1543,6 +1545,7 @@ class Client(Resource):
         limit: int | None,
         now: datetime | None,
         progress: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> _Steps[DispatchReport]:
         self._check_open()
         # In UTC: leases and due times are time elapsed, whatever zone now is in.
@@ -1588,7 +1591,7 @@ class Client(Resource):
                 progress(done)
 
         yield from self._pipelined(
-            claims(), lambda claimed: self._start_claimed(claimed, contexts, now), settled
+            claims(), lambda claimed: self._start_claimed(claimed, contexts, now), settled, stop
         )
         self._finish_campaigns()
         return DispatchReport(handled, MappingProxyType(counts), tuple(lost))
@@ -1851,6 +1854,7 @@ class Client(Resource):
         batches: Iterable[B],
         start: Callable[[B], _Steps[list[_InFlight]]],
         settled: Callable[[B, Sequence[_InFlight]], None],
+        stop: threading.Event | None = None,
     ) -> _Steps[None]:
         """Start each batch, then finish the one before it: the transport sends one batch
         while the next is prepared (taken from ``batches``, checked, stored), so the link
@@ -1859,6 +1863,8 @@ class Client(Resource):
         At most two batches are ``submitting`` at a time: a client killed mid-way
         leaves those (and only those) to become ``unknown`` when its lease ends. An
         error while preparing a batch settles the one in flight before it goes up.
+        Once ``stop`` is set (by a driver whose caller gave up), no further batch is
+        taken: the ones handed over are finished and settled, and the steps end.
         """
         waiting: tuple[B, list[_InFlight]] | None = None
         try:
@@ -1871,6 +1877,8 @@ class Client(Resource):
                 if previous is not None:
                     yield from self._finish_all(previous[1])
                     settled(*previous)
+                if stop is not None and stop.is_set():
+                    break
         except Exception:
             if waiting is not None:
                 yield from self._finish_all(waiting[1])
