@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -42,6 +43,7 @@ __all__ = ["AsyncClient", "Threaded"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+log = logging.getLogger("isobil")
 S = TypeVar("S")
 Recipientish = Any  # what Client.send takes: numbers in any shape, Recipients, a group
 
@@ -261,9 +263,12 @@ class AsyncClient:
         Cancelled, it stops between batches, not mid-way: the step running in a worker
         thread (which nothing can interrupt) ends, a batch it handed over is submitted,
         ``stop`` is set so that the steps take no further batch, and every batch at the
-        transport is awaited and settled; then the cancellation goes up. Abandoned
+        transport is awaited and settled; then the cancellation goes up (an error while
+        settling rides on it as its cause: a cancelled task ends cancelled). Abandoned
         instead, the steps would leave their batches ``submitting``, to become
-        ``unknown``, and a submit cancelled mid-way would lose its answer.
+        ``unknown``, and a submit cancelled mid-way would lose its answer. Only a
+        loop that is closing, which cancels the step and the submits themselves, still
+        abandons them.
         """
         in_flight: deque[asyncio.Task[list[SubmitResult] | TransportError]] = deque()
         answer: list[SubmitResult] | TransportError | None = None
@@ -276,11 +281,11 @@ class AsyncClient:
                 try:
                     return await asyncio.shield(work)
                 except asyncio.CancelledError as exc:
-                    if work.cancelled():  # the work itself (the loop is closing)
-                        raise
-                    cancelled = exc
                     if stop is not None:
                         stop.set()
+                    if work.cancelled():  # the work itself: the loop is closing
+                        raise
+                    cancelled = exc
 
         try:
             while True:
@@ -288,6 +293,13 @@ class AsyncClient:
                 done, value = await through(asyncio.ensure_future(self._thread(step)))
                 if done:
                     if cancelled is not None:
+                        campaign = getattr(value, "campaign_id", None)
+                        if campaign is not None:
+                            log.warning(
+                                "isobil: send cancelled; what it handed over was settled "
+                                "(campaign %s)",
+                                campaign,
+                            )
                         raise cancelled
                     return value  # type: ignore[return-value]
                 answer = None
@@ -297,6 +309,10 @@ class AsyncClient:
                     after = in_flight[-1] if in_flight else None
                     batch = cast(list[OutboundSms], value)
                     in_flight.append(asyncio.ensure_future(self._submit(batch, after)))
+        except Exception as exc:
+            if cancelled is None:
+                raise
+            raise cancelled from exc
         finally:
             if in_flight:
                 await asyncio.wait(in_flight)
