@@ -19,6 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     "_tracing": {"_version"},
     "_trusted": set(),
     "_meter": set(),
+    "_stopping": set(),
     "_net": {"errors"},
     "_time": {"errors"},
     "sms": {"errors"},

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -341,17 +344,80 @@ def test_inbound_json_for_an_unknown_text(ready: Path, capsys: Capsys) -> None:
     assert result["intent"] != "opt_out"
 
 
-def test_worker_stops_cleanly_on_ctrl_c(
+class Unhandled(BaseException):
+    """A signal that reached the test's own handler: the worker did not take it."""
+
+
+@pytest.fixture
+def sigterm_guard() -> Iterator[None]:
+    """SIGTERM's default kills the process (the test run with it): here it raises."""
+
+    def unhandled(number: int, frame: object) -> None:
+        raise Unhandled(number)
+
+    before = signal.signal(signal.SIGTERM, unhandled)
+    yield
+    signal.signal(signal.SIGTERM, before)
+
+
+@pytest.mark.usefixtures("sigterm_guard")
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_worker_stops_cleanly_on_a_signal_between_passes(
+    ready: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch, number: signal.Signals
+) -> None:
+    """Ctrl-C (or a service manager's SIGTERM) after a pass ends the worker with exit 0,
+    without waiting out the interval; a second one ends it even mid-way."""
+
+    def signalled(client: object) -> int:
+        signal.raise_signal(number)
+        return 0
+
+    monkeypatch.setattr("isobil._cli._poll", signalled)
+    assert main(["worker", "--interval", "3600"]) == 0
+    assert "worker stopped" in capsys.readouterr().err
+
+    def twice(client: object) -> int:
+        signal.raise_signal(number)
+        signal.raise_signal(number)
+        raise AssertionError("the second signal did not stop the worker")
+
+    monkeypatch.setattr("isobil._cli._poll", twice)
+    assert main(["worker", "--interval", "3600"]) == 0
+    assert "worker stopped" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("sigterm_guard")
+def test_a_signal_mid_pass_stops_the_worker_once_the_batch_in_flight_is_settled(
     ready: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ctrl-C between passes ends the worker with exit 0."""
+    """SIGTERM while a batch is at the transport (a deploy, `systemctl stop`): the
+    worker settles it with the transport's answer and stops, exit 0. Before, the
+    signal's KeyboardInterrupt abandoned the pass with the batch `submitting`, to
+    become `unknown` when its lease ran out (and a batch claimed but not yet handed
+    over with it: never sent)."""
+    import isobil.client
+    from isobil.transport import FakeTransport
 
-    def interrupt(seconds: float) -> None:
-        raise KeyboardInterrupt
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert (
+        main(["send", "Randevunuz yarın.", *INFO, "--group", "M", "--at", later.isoformat()]) == 0
+    )
+    monkeypatch.setattr(isobil.client, "_now", lambda: later + timedelta(minutes=1))
+    submit = FakeTransport.submit
 
-    monkeypatch.setattr("isobil._cli.time.sleep", interrupt)
-    assert main(["worker", "--interval", "0.01"]) == 0
-    assert "worker stopped" in capsys.readouterr().err
+    def signalled(self: FakeTransport, batch: Any) -> Any:
+        signal.raise_signal(signal.SIGTERM)
+        return submit(self, batch)
+
+    monkeypatch.setattr(FakeTransport, "submit", signalled)
+    capsys.readouterr()
+    assert main(["worker", "--interval", "3600"]) == 0
+    out, err = capsys.readouterr()
+    assert "dispatched 2 message(s): submitted 2" in out
+    assert "worker stopped" in err
+    with sa.create_engine(f"sqlite:///{ready / 'cli.db'}").connect() as db:
+        states = db.execute(sa.text("SELECT state, count(*) FROM isobil_messages GROUP BY state"))
+        assert dict(states.all()) == {"submitted": 2}
 
 
 def test_worker_rejects_a_bad_interval(ready: Path, capsys: Capsys) -> None:

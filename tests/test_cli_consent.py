@@ -296,7 +296,7 @@ def test_from_init_to_a_delivered_commercial_campaign_with_the_cli_only(
         assert sorted(to for to, _ in gateway.received()) == ["+905321234567", "+905331234567"]
         assert {text for _, text in gateway.received()} == {OFFER}
 
-        def deliver_then_stop(seconds: float) -> None:
+        def deliver_then_stop(client: object) -> int:  # after the worker's first pass
             found = re.search(r"receiving callbacks on (http://\S+)", capsys.readouterr().err)
             assert found is not None
             gateway.callback_url = found.group(1)
@@ -304,7 +304,7 @@ def test_from_init_to_a_delivered_commercial_campaign_with_the_cli_only(
                 gateway.deliver(provider_id, DeliveryStatus.DELIVERED)
             raise KeyboardInterrupt
 
-        monkeypatch.setattr("isobil._cli.time.sleep", deliver_then_stop)
+        monkeypatch.setattr("isobil._cli._poll", deliver_then_stop)
         assert main(["worker", "--interval", "0.01"]) == 0
 
     capsys.readouterr()

@@ -239,7 +239,7 @@ def test_the_worker_receives_signed_callbacks_from_the_callbacks_table(
             '[callbacks]\nlisten = "127.0.0.1:0"\nsecret_env = "HOOK_SECRET"\nauth = "hmac"\n',
         )
 
-        def push_then_stop(seconds: float) -> None:
+        def push_then_stop(client: object) -> int:  # after the worker's first pass
             found = re.search(r"receiving callbacks on (http://\S+)", capsys.readouterr().err)
             assert found is not None
             body = json.dumps(
@@ -252,7 +252,7 @@ def test_the_worker_receives_signed_callbacks_from_the_callbacks_table(
                 )
             raise KeyboardInterrupt
 
-        monkeypatch.setattr("isobil._cli.time.sleep", push_then_stop)
+        monkeypatch.setattr("isobil._cli._poll", push_then_stop)
         assert main(["worker", "--interval", "0.01"]) == 0
     assert answers == [401, 200]
     with SQLStorage(f"sqlite:///{workdir / 'cli.db'}") as storage:

@@ -480,6 +480,50 @@ def test_migrate_dispatch_and_worker_commands(tmp_path: Path) -> None:
         _run("isobil_dispatch", "--limit", "0")
 
 
+def test_the_worker_command_stops_on_sigterm_once_the_batch_in_flight_is_settled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM (a deploy) while the worker's batch is at the transport: the batch is
+    settled, the command ends without waiting out its interval. Before, SIGTERM ended
+    the process where it stood, the batch left ``submitting`` to become ``unknown``."""
+    import signal
+
+    import isobil.client
+
+    url = f"sqlite:///{tmp_path / 'commands.db'}"
+    later = datetime.now(UTC) + timedelta(hours=1)
+    with override_settings(ISOBIL={**ACME_SETTINGS, "database_url": url}):
+        _run("isobil_migrate")
+        client = get_client()
+        client.send(
+            Message("Kargonuz yolda.", category="informational"),
+            to=["05321234567", "05331234567"],
+            at=later,
+        )
+        monkeypatch.setattr(isobil.client, "_now", lambda: later + timedelta(minutes=1))
+        transport = fake_transport()
+        submit = transport.submit
+
+        def signalled(batch: Any) -> Any:
+            signal.raise_signal(signal.SIGTERM)
+            return submit(batch)
+
+        monkeypatch.setattr(transport, "submit", signalled)
+
+        def unhandled(number: int, frame: object) -> None:  # not the test run's death
+            raise AssertionError("SIGTERM was not taken by the worker")
+
+        before = signal.signal(signal.SIGTERM, unhandled)
+        try:
+            printed = _run("isobil_worker", interval=3600.0)
+        finally:
+            signal.signal(signal.SIGTERM, before)
+        assert printed == "dispatched 2 message(s): submitted 2\n"
+        [campaign] = client.storage.list_campaigns()
+        states = Counter(m.state for m in client.storage.iter_messages(campaign.id))
+        assert states == {MessageState.SUBMITTED: 2}
+
+
 def test_import_command(tmp_path: Path) -> None:
     sheet = tmp_path / "rehber.csv"
     sheet.write_text("Ad,Soyad,GSM\nAyşe,Yılmaz,0532 123 45 67\nMehmet,Öz,12\n", encoding="utf-8")

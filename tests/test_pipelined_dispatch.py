@@ -127,7 +127,7 @@ def test_a_worker_pass_prepares_the_next_batch_while_the_transport_sends(
     with Client(transport=transport, storage=storage, batch_size=3) as client:
         client.send(NOTICE, to=NUMBERS, at=at)
         monkeypatch.setattr(isobil.client, "_now", lambda: at + timedelta(seconds=1))
-        report = _dispatch(client, Progress(io.StringIO(), mode="off"))
+        report = _dispatch(client, Progress(io.StringIO(), mode="off"), threading.Event())
     assert transport.overlapped is True
     assert (report.handled, dict(report.outcomes)) == (10, {OutcomeStatus.SUBMITTED: 10})
     assert transport.batches == storage.marked
@@ -163,6 +163,42 @@ def test_a_progress_callback_that_raises_leaves_no_batch_submitting(job: str) ->
     assert len(transport.sent) == 6  # two batches of three went
     assert states[MessageState.SUBMITTING] == 0
     assert states[MessageState.SUBMITTED] == 6
+
+
+class Stopping(FakeTransport):
+    """Sets ``stop`` as its first batch goes, as a signal handler would mid-pass."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        super().__init__()
+        self.stop = stop
+
+    def submit(self, batch: Sequence[OutboundSms]) -> list[SubmitResult]:
+        self.stop.set()
+        return super().submit(batch)
+
+
+def test_a_pass_told_to_stop_settles_what_it_handed_over_and_claims_no_more() -> None:
+    """``dispatch(stop=...)`` set while the first batch is at the transport: the pass
+    returns once the batches handed over are settled (the first, and the next if it
+    was already claimed), leaving the rest ``queued`` with no lease for the next pass;
+    nothing is ``submitting``, nothing is sent twice."""
+    storage = MemoryStorage()
+    stop = threading.Event()
+    transport = Stopping(stop)
+    at = datetime.now(UTC) + timedelta(hours=1)
+    with Client(transport=transport, storage=storage, batch_size=3) as client:
+        client.send(NOTICE, to=NUMBERS, at=at)
+        stopped = client.dispatch(now=at, stop=stop)
+        states = Counter(
+            m.state for c in storage.list_campaigns() for m in storage.iter_messages(c.id)
+        )
+        assert stopped.handled in (3, 6)
+        assert states == {
+            MessageState.SUBMITTED: stopped.handled,
+            MessageState.QUEUED: 10 - stopped.handled,
+        }
+        assert client.dispatch(now=at).handled == 10 - stopped.handled
+    assert sorted(s.to for s in transport.sent) == NUMBERS
 
 
 class ClockMovingTransport(FakeTransport):

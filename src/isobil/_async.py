@@ -159,10 +159,12 @@ class AsyncClient:
         limit: int | None = None,
         now: datetime | None = None,
         progress: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> DispatchReport:
-        """:meth:`Client.dispatch`, awaited (``progress`` is called from a worker thread)."""
+        """:meth:`Client.dispatch`, awaited (``progress`` is called from a worker thread);
+        cancelling the task stops the pass as setting ``stop`` does, and sets it."""
         with _span("isobil.dispatch", self.sync.transport) as traced:
-            stop = threading.Event()
+            stop = threading.Event() if stop is None else stop
             steps = self.sync._dispatch(limit=limit, now=now, progress=progress, stop=stop)
             return _dispatched(traced, await self._drive(steps, stop))
 

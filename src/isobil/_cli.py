@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import threading
-import time
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from isobil import __version__, _demo, phone
+from isobil import __version__, _demo, _stopping, phone
 from isobil._progress import Progress
 from isobil._time import ISTANBUL
 from isobil.transport import TRANSPORT_KINDS
@@ -718,39 +717,53 @@ def cmd_credits_balance(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     if args.interval <= 0:
         raise CliError(f"--interval must be positive, got {args.interval}")
+    # The first SIGINT (Ctrl-C) or SIGTERM (systemd, Kubernetes) ends the pass under
+    # way once its batches at the transport are settled, then the worker; a second
+    # one stops it at once (KeyboardInterrupt), leaving those to become unknown.
+    stopped = False
     try:
-        with _client(args) as client, _callback_server(args, client):
+        with (
+            _stopping.on_signals() as stop,
+            _client(args) as client,
+            _callback_server(args, client),
+        ):
             _stop_if_refused(client.transport, wait=True)
-            while True:
-                report = _dispatch(client, _progress(args, "worker"))
-                pulled = _poll(client)
-                if args.json:
-                    # One JSON line a pass: a program reads them as they come.
-                    line = {
-                        "dispatched": report.handled,
-                        "outcomes": {s.value: n for s, n in report.outcomes.items()},
-                        "lost": list(report.lost),
-                        "pulled": pulled,
-                    }
-                    print(json.dumps(line, ensure_ascii=False))
-                elif report.handled or report.lost or args.once:
-                    counts = ", ".join(f"{s.value} {n}" for s, n in report.outcomes.items())
-                    lost = f"; {len(report.lost)} lost to unknown" if report.lost else ""
-                    detail = f": {counts}" if counts else ""
-                    print(f"dispatched {report.handled} message(s){detail}{lost}")
-                if not args.json and (pulled or (args.once and client.transport.polls)):
-                    print(f"pulled {pulled} delivery report(s) and inbound text(s)")
-                sys.stdout.flush()
-                _stop_if_refused(client.transport)
-                if args.once:
-                    return 0
-                time.sleep(args.interval)
+            while _work(args, client, stop) and not stop.wait(args.interval):
+                pass
+            stopped = stop.is_set()
     except KeyboardInterrupt:
+        stopped = True
+    if stopped:
         print("isobil: worker stopped", file=sys.stderr)
-        return 0
+    return 0
 
 
-def _dispatch(client: Any, bar: Progress) -> Any:
+def _work(args: argparse.Namespace, client: Any, stop: threading.Event) -> bool:
+    """One pass of the worker, reported; whether another should follow."""
+    report = _dispatch(client, _progress(args, "worker"), stop)
+    pulled = 0 if stop.is_set() else _poll(client)
+    if args.json:
+        # One JSON line a pass: a program reads them as they come.
+        line = {
+            "dispatched": report.handled,
+            "outcomes": {s.value: n for s, n in report.outcomes.items()},
+            "lost": list(report.lost),
+            "pulled": pulled,
+        }
+        print(json.dumps(line, ensure_ascii=False))
+    elif report.handled or report.lost or args.once:
+        counts = ", ".join(f"{s.value} {n}" for s, n in report.outcomes.items())
+        lost = f"; {len(report.lost)} lost to unknown" if report.lost else ""
+        detail = f": {counts}" if counts else ""
+        print(f"dispatched {report.handled} message(s){detail}{lost}")
+    if not args.json and (pulled or (args.once and client.transport.polls)):
+        print(f"pulled {pulled} delivery report(s) and inbound text(s)")
+    sys.stdout.flush()
+    _stop_if_refused(client.transport)
+    return not args.once
+
+
+def _dispatch(client: Any, bar: Progress, stop: threading.Event) -> Any:
     """One pass of the worker: ``client.dispatch()``. Once a batch was full, so more may
     follow, a progress line shows (total: what was dispatched plus what waits in running
     campaigns, an estimate corrected at the end); an idle pass shows nothing."""
@@ -767,7 +780,7 @@ def _dispatch(client: Any, bar: Progress) -> Any:
         bar.update(done)
 
     try:
-        return client.dispatch(progress=progress)
+        return client.dispatch(progress=progress, stop=stop)
     finally:
         if shown:
             bar.finish(complete=True)

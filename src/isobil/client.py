@@ -1523,6 +1523,7 @@ class Client(Resource):
         limit: int | None = None,
         now: datetime | None = None,
         progress: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> DispatchReport:
         """Send what is due — queued messages of running campaigns and due schedules — until
         nothing is left (or ``limit`` messages were handled); return what happened.
@@ -1534,9 +1535,14 @@ class Client(Resource):
         ``progress``, when given, is called with the number of messages handled so
         far each time a batch is settled (batches are pipelined: the transport sends
         one while the next is claimed and checked).
+
+        ``stop``, once set (from a signal handler or another thread), ends the pass
+        early: no further batch is claimed, the batches handed to the transport are
+        settled, and the report of what was done is returned — how ``isobil worker``
+        stops on SIGINT or SIGTERM without leaving messages to become ``unknown``.
         """
         with _span("isobil.dispatch", self.transport) as traced:
-            steps = self._dispatch(limit=limit, now=now, progress=progress)
+            steps = self._dispatch(limit=limit, now=now, progress=progress, stop=stop)
             return _dispatched(traced, self._drive(steps))
 
     def _dispatch(

@@ -7,10 +7,11 @@ view (``isobil.contrib.django.urls``), not here.
 
 from __future__ import annotations
 
-import time
+import threading
 from argparse import ArgumentParser
 from typing import Any
 
+from isobil._stopping import on_signals
 from isobil.client import Client
 from isobil.contrib.django._client import get_client
 from isobil.contrib.django.management._base import IsobilCommand, describe, positive
@@ -32,20 +33,25 @@ class Command(IsobilCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         client = get_client()
+        # The first SIGINT or SIGTERM ends the pass under way once its batches at the
+        # transport are settled, then the worker; a second one stops it at once.
+        stopped = False
         try:
-            while True:
-                self._pass(client, once=options["once"])
-                if options["once"]:
-                    return
-                time.sleep(options["interval"])
+            with on_signals() as stop:
+                self._pass(client, once=options["once"], stop=stop)
+                while not options["once"] and not stop.wait(options["interval"]):
+                    self._pass(client, once=False, stop=stop)
+                stopped = stop.is_set()
         except KeyboardInterrupt:
+            stopped = True
+        if stopped:
             self.stderr.write("isobil: worker stopped")
 
-    def _pass(self, client: Client, *, once: bool) -> None:
-        report = client.dispatch()
+    def _pass(self, client: Client, *, once: bool, stop: threading.Event) -> None:
+        report = client.dispatch(stop=stop)
         if report.handled or report.lost or once:
             self.stdout.write(describe(report))
-        pulled = self._poll(client)
+        pulled = 0 if stop.is_set() else self._poll(client)
         if pulled or (once and client.transport.polls):
             self.stdout.write(f"pulled {pulled} delivery report(s) and inbound text(s)")
         self.stdout.flush()

@@ -1,0 +1,45 @@
+"""Stopping a worker well: the first SIGINT or SIGTERM asks, a second insists."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import pytest
+
+from isobil._stopping import on_signals
+
+
+@pytest.mark.parametrize("first", [signal.SIGINT, signal.SIGTERM])
+def test_the_first_signal_asks_and_a_second_insists(first: signal.Signals) -> None:
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    with on_signals() as stop:
+        assert not stop.is_set()
+        signal.raise_signal(first)  # no KeyboardInterrupt: the command stops when it can
+        assert stop.wait(30)
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert {n: signal.getsignal(n) for n in before} == before
+
+
+def test_without_a_signal_nothing_is_asked_and_the_handlers_come_back() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with on_signals() as stop:
+        assert signal.getsignal(signal.SIGTERM) is not before
+    assert not stop.is_set()
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert not [t for t in threading.enumerate() if t.name == "isobil-signals"]
+
+
+def test_away_from_the_main_thread_the_handlers_are_left_alone() -> None:
+    """Only the main thread may set signal handlers: elsewhere the event is never set."""
+    seen: list[object] = []
+
+    def elsewhere() -> None:
+        with on_signals() as stop:
+            seen.extend([stop.is_set(), signal.getsignal(signal.SIGINT)])
+
+    worker = threading.Thread(target=elsewhere)
+    worker.start()
+    worker.join()
+    assert seen == [False, signal.getsignal(signal.SIGINT)]
