@@ -387,14 +387,15 @@ def test_worker_stops_cleanly_on_a_signal_between_passes(
 
 
 @pytest.mark.usefixtures("sigterm_guard")
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_mid_pass_stops_the_worker_once_the_batch_in_flight_is_settled(
-    ready: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+    ready: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch, number: signal.Signals
 ) -> None:
-    """SIGTERM while a batch is at the transport (a deploy, `systemctl stop`): the
-    worker settles it with the transport's answer and stops, exit 0. Before, the
-    signal's KeyboardInterrupt abandoned the pass with the batch `submitting`, to
-    become `unknown` when its lease ran out (and a batch claimed but not yet handed
-    over with it: never sent)."""
+    """Ctrl-C or SIGTERM while a batch is at the transport (a deploy, `systemctl
+    stop`): the worker settles it with the transport's answer and stops, exit 0.
+    Before, Ctrl-C's KeyboardInterrupt abandoned the pass with the batch
+    `submitting`, to become `unknown` when its lease ran out (and a batch claimed but
+    not yet handed over with it: never sent); SIGTERM ended the process outright."""
     import isobil.client
     from isobil.transport import FakeTransport
 
@@ -406,7 +407,7 @@ def test_a_signal_mid_pass_stops_the_worker_once_the_batch_in_flight_is_settled(
     submit = FakeTransport.submit
 
     def signalled(self: FakeTransport, batch: Any) -> Any:
-        signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(number)
         return submit(self, batch)
 
     monkeypatch.setattr(FakeTransport, "submit", signalled)

@@ -9,6 +9,7 @@ import zipfile
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from threading import Event
 from typing import Any
 
 import openpyxl
@@ -409,7 +410,7 @@ def test_a_dispatch_pass_shows_progress_batch_by_batch(monkeypatch: pytest.Monke
     behind it: exact here), and it counts up to 1,200."""
     out = io.StringIO()
     with _queued(1200, monkeypatch) as client:
-        report = _dispatch(client, Progress(out, mode="json", clock=Clock(step=0.25)))
+        report = _dispatch(client, Progress(out, mode="json", clock=Clock(step=0.25)), Event())
     assert (report.handled, dict(report.outcomes)) == (1200, {OutcomeStatus.SUBMITTED: 1200})
     lines = _lines(out)
     assert {line["phase"] for line in lines} == {"dispatching"}
@@ -421,7 +422,7 @@ def test_an_idle_dispatch_pass_is_silent(monkeypatch: pytest.MonkeyPatch) -> Non
     """A pass with less than a batch to do shows nothing."""
     out = io.StringIO()
     with _queued(3, monkeypatch) as client:
-        report = _dispatch(client, Progress(out, mode="json"))
+        report = _dispatch(client, Progress(out, mode="json"), Event())
     assert (report.handled, out.getvalue()) == (3, "")
 
 

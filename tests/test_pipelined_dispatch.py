@@ -201,6 +201,19 @@ def test_a_pass_told_to_stop_settles_what_it_handed_over_and_claims_no_more() ->
     assert sorted(s.to for s in transport.sent) == NUMBERS
 
 
+def test_a_pass_told_to_stop_before_it_starts_claims_nothing() -> None:
+    """A stop already set (a signal as the worker started) claims no batch at all."""
+    storage = MemoryStorage()
+    stop = threading.Event()
+    stop.set()
+    at = datetime.now(UTC) + timedelta(hours=1)
+    with Client(transport=FakeTransport(), storage=storage, batch_size=3) as client:
+        client.send(NOTICE, to=NUMBERS, at=at)
+        assert client.dispatch(now=at, stop=stop).handled == 0
+        [campaign] = storage.list_campaigns()
+        assert storage.message_counts(campaign.id) == {MessageState.QUEUED: 10}
+
+
 class ClockMovingTransport(FakeTransport):
     """Moves the client's clock an hour on as its first batch goes."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from typing import Any
 
 import pytest
 
@@ -43,3 +44,42 @@ def test_away_from_the_main_thread_the_handlers_are_left_alone() -> None:
     worker.start()
     worker.join()
     assert seen == [False, signal.getsignal(signal.SIGINT)]
+
+
+def test_an_ignored_signal_stays_ignored() -> None:
+    """A command started with ``&`` by a non-interactive shell ignores SIGINT: so does
+    the worker, instead of stopping on it."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with on_signals():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_a_second_signal_while_the_handlers_are_put_back_does_not_cut_it_short(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second signal landing as the command ends (between restoring SIGINT's handler
+    and SIGTERM's) neither raises nor leaves the worker's handler behind."""
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    real = signal.signal
+    try:
+        with on_signals() as stop:
+            signal.raise_signal(signal.SIGTERM)
+            assert stop.wait(30)
+            restored: list[int] = []
+
+            def restoring(number: int, handler: Any) -> Any:
+                if not restored:
+                    signal.raise_signal(signal.SIGINT)  # runs in here, before the restore
+                restored.append(number)
+                return real(number, handler)
+
+            monkeypatch.setattr(signal, "signal", restoring)
+    except KeyboardInterrupt:
+        pytest.fail("the second signal cut the restoring of the handlers short")
+    finally:
+        monkeypatch.undo()
+    assert {n: signal.getsignal(n) for n in before} == before

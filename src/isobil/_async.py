@@ -43,8 +43,8 @@ __all__ = ["AsyncClient", "Threaded"]
 
 T = TypeVar("T")
 R = TypeVar("R")
-log = logging.getLogger("isobil")
 S = TypeVar("S")
+log = logging.getLogger("isobil")
 Recipientish = Any  # what Client.send takes: numbers in any shape, Recipients, a group
 
 
@@ -159,12 +159,12 @@ class AsyncClient:
         limit: int | None = None,
         now: datetime | None = None,
         progress: Callable[[int], None] | None = None,
-        stop: threading.Event | None = None,
     ) -> DispatchReport:
-        """:meth:`Client.dispatch`, awaited (``progress`` is called from a worker thread);
-        cancelling the task stops the pass as setting ``stop`` does, and sets it."""
+        """:meth:`Client.dispatch`, awaited (``progress`` is called from a worker thread).
+        Cancelling the task is how a pass is stopped early here (``Client.dispatch``'s
+        ``stop``): the batches handed over are settled first."""
         with _span("isobil.dispatch", self.sync.transport) as traced:
-            stop = threading.Event() if stop is None else stop
+            stop = threading.Event()
             steps = self.sync._dispatch(limit=limit, now=now, progress=progress, stop=stop)
             return _dispatched(traced, await self._drive(steps, stop))
 

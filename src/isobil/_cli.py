@@ -782,8 +782,8 @@ def _dispatch(client: Any, bar: Progress, stop: threading.Event) -> Any:
     try:
         return client.dispatch(progress=progress, stop=stop)
     finally:
-        if shown:
-            bar.finish(complete=True)
+        if shown:  # a pass told to stop ends short of the total
+            bar.finish(complete=not stop.is_set())
 
 
 def _waiting(storage: Any) -> int:

@@ -8,6 +8,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 #: Ctrl-C, and what a service manager sends (systemd's default, Kubernetes, Docker).
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -18,8 +19,10 @@ def on_signals() -> Iterator[threading.Event]:
     """An event the first SIGINT or SIGTERM sets, for the command to stop at its next
     safe point (``Client.dispatch(stop=...)`` ends its pass once the batches at the
     transport are settled); a second signal raises :class:`KeyboardInterrupt` at once.
-    The handlers before are put back on exit. Signals reach only the main thread: in
-    any other, the event is never set and the handlers stay as they are.
+    The handlers before are put back on exit; a signal ignored (``SIG_IGN``, as a
+    shell leaves SIGINT for a command started with ``&``) stays ignored. Signals reach
+    only the main thread: in any other, the event is never set and the handlers stay
+    as they are.
 
     The handler does not set the event itself: it may run while the main thread holds
     the event's lock (inside ``stop.wait()``), and would wait for it forever. It hands
@@ -31,11 +34,12 @@ def on_signals() -> Iterator[threading.Event]:
         return
     asked: queue.SimpleQueue[bool] = queue.SimpleQueue()
     signals = 0
+    closing = False
 
     def handle(signum: int, frame: FrameType | None) -> None:
         nonlocal signals
         signals += 1
-        if signals > 1:
+        if signals > 1 and not closing:
             raise KeyboardInterrupt  # asked twice: stop now
         asked.put(True)
 
@@ -44,12 +48,19 @@ def on_signals() -> Iterator[threading.Event]:
             stop.set()
 
     watcher = threading.Thread(target=watch, name="isobil-signals", daemon=True)
-    watcher.start()
-    before = {number: signal.signal(number, handle) for number in SIGNALS}
+    before: dict[signal.Signals, Any] = {}
     try:
+        watcher.start()
+        for number in SIGNALS:
+            if signal.getsignal(number) is not signal.SIG_IGN:  # ignored stays ignored
+                before[number] = signal.signal(number, handle)
         yield stop
     finally:
-        for number, handler in before.items():
-            signal.signal(number, signal.SIG_DFL if handler is None else handler)
-        asked.put(False)  # the watcher's last word, if no signal came
-        watcher.join()
+        closing = True  # a signal now only asks: nothing may cut the restoring short
+        try:
+            for number, handler in before.items():
+                signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        finally:
+            asked.put(False)  # the watcher's last word, if no signal came
+            if watcher.ident is not None:
+                watcher.join()

@@ -1536,10 +1536,12 @@ class Client(Resource):
         far each time a batch is settled (batches are pipelined: the transport sends
         one while the next is claimed and checked).
 
-        ``stop``, once set (from a signal handler or another thread), ends the pass
-        early: no further batch is claimed, the batches handed to the transport are
-        settled, and the report of what was done is returned — how ``isobil worker``
-        stops on SIGINT or SIGTERM without leaving messages to become ``unknown``.
+        ``stop``, once set (from another thread), ends the pass early: no further
+        batch is claimed, the batches handed to the transport are settled, and the
+        report of what was done is returned — how ``isobil worker`` stops on SIGINT or
+        SIGTERM without leaving messages to become ``unknown``. (A signal handler
+        should not set an event itself: it may run while the main thread holds the
+        event's lock. ``isobil worker`` hands the signal to a thread that does.)
         """
         with _span("isobil.dispatch", self.transport) as traced:
             steps = self._dispatch(limit=limit, now=now, progress=progress, stop=stop)
@@ -1869,12 +1871,17 @@ class Client(Resource):
         At most two batches are ``submitting`` at a time: a client killed mid-way
         leaves those (and only those) to become ``unknown`` when its lease ends. An
         error while preparing a batch settles the one in flight before it goes up.
-        Once ``stop`` is set (by a driver whose caller gave up), no further batch is
-        taken: the ones handed over are finished and settled, and the steps end.
+        Once ``stop`` is set (a cancelled task, a signal, another thread), no further
+        batch is taken: the ones handed over are finished and settled, and the steps end.
         """
         waiting: tuple[B, list[_InFlight]] | None = None
+        taking = iter(batches)
         try:
-            for batch in batches:
+            while stop is None or not stop.is_set():
+                try:
+                    batch = next(taking)  # claimed, or read and stored, only now
+                except StopIteration:
+                    break
                 started = yield from start(batch)
                 # The batch just started is the one in flight from here on, so that an
                 # error settling the one before it (``settled`` runs the caller's
@@ -1883,8 +1890,6 @@ class Client(Resource):
                 if previous is not None:
                     yield from self._finish_all(previous[1])
                     settled(*previous)
-                if stop is not None and stop.is_set():
-                    break
         except Exception:
             if waiting is not None:
                 yield from self._finish_all(waiting[1])
