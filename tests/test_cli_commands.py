@@ -421,6 +421,39 @@ def test_a_signal_mid_pass_stops_the_worker_once_the_batch_in_flight_is_settled(
         assert dict(states.all()) == {"submitted": 2}
 
 
+@pytest.mark.usefixtures("sigterm_guard")
+def test_a_signal_mid_send_stops_it_between_batches(
+    ready: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while `isobil send` has its first batch of 500 at the transport: what was
+    handed over is settled and listed, the rest of `--to` is never stored, exit 1
+    saying so. Before, the KeyboardInterrupt left the batches `submitting` and the
+    campaign running."""
+    from isobil.transport import FakeTransport
+
+    submit = FakeTransport.submit
+
+    def signalled(self: FakeTransport, batch: Any) -> Any:
+        if not self.sent:
+            signal.raise_signal(signal.SIGINT)
+        return submit(self, batch)
+
+    monkeypatch.setattr(FakeTransport, "submit", signalled)
+    numbers = ",".join(f"0532{i:07d}" for i in range(1, 1501))  # three batches of 500
+    assert main(["send", "Randevunuz yarın.", *INFO, "--to", numbers]) == 1
+    out, err = capsys.readouterr()
+    assert "the rest were not sent" in err
+    with sa.create_engine(f"sqlite:///{ready / 'cli.db'}").connect() as db:
+        states = dict(
+            db.execute(sa.text("SELECT state, count(*) FROM isobil_messages GROUP BY state")).all()
+        )
+        [status] = db.execute(sa.text("SELECT status FROM isobil_campaigns")).scalars()
+    assert states in ({"submitted": 500}, {"submitted": 1000})
+    assert f"send stopped after {states['submitted']:,} of 1,500 entries" in err
+    assert sum(line.endswith(" submitted") for line in out.splitlines()) == states["submitted"]
+    assert status == "done"
+
+
 def test_worker_rejects_a_bad_interval(ready: Path, capsys: Capsys) -> None:
     """A zero interval is refused: exit 1."""
     assert main(["worker", "--interval", "0"]) == 1

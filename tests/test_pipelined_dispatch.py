@@ -27,7 +27,14 @@ from isobil.rules import (
     RulesConfig,
     RuleSet,
 )
-from isobil.storage import IysSync, IysSyncStatus, MemoryStorage, MessageState, OutboundMessage
+from isobil.storage import (
+    CampaignStatus,
+    IysSync,
+    IysSyncStatus,
+    MemoryStorage,
+    MessageState,
+    OutboundMessage,
+)
 from isobil.transport import OutboundSms, SubmitResult
 
 NOTICE = Message("Siparişiniz kargoya verildi.", category="informational")
@@ -199,6 +206,25 @@ def test_a_pass_told_to_stop_settles_what_it_handed_over_and_claims_no_more() ->
         }
         assert client.dispatch(now=at).handled == 10 - stopped.handled
     assert sorted(s.to for s in transport.sent) == NUMBERS
+
+
+def test_a_send_told_to_stop_settles_what_went_and_reads_no_further() -> None:
+    """``send(stop=...)`` set as its first batch goes: the result tells what went (its
+    counts short of ``to``), the campaign is done, the rest of ``to`` never stored."""
+    storage = MemoryStorage()
+    stop = threading.Event()
+    transport = Stopping(stop)
+    with Client(transport=transport, storage=storage, batch_size=3) as client:
+        result = client.send(NOTICE, to=NUMBERS, stop=stop)
+    assert dict(result.counts) in ({OutcomeStatus.SUBMITTED: 3}, {OutcomeStatus.SUBMITTED: 6})
+    [campaign] = storage.list_campaigns()
+    assert campaign.status is CampaignStatus.DONE
+    sent = storage.message_counts(campaign.id)
+    assert (
+        sent
+        == {MessageState.SUBMITTED: len(transport.sent)}
+        == {MessageState.SUBMITTED: result.counts[OutcomeStatus.SUBMITTED]}
+    )
 
 
 def test_a_pass_told_to_stop_before_it_starts_claims_nothing() -> None:

@@ -397,12 +397,20 @@ def cmd_send(args: argparse.Namespace) -> int:
     from isobil.errors import ComplianceError, InsufficientCredits
 
     bar = _progress(args, "send")
-    with bar, _client(args, need_sender=True) as client:
+    # Ctrl-C or SIGTERM stops the send between batches (what went is settled and
+    # reported); a second one stops it at once.
+    with _stopping.on_signals() as stop, bar, _client(args, need_sender=True) as client:
         audience = _audience(client, args)
+        total = len(audience)
         try:
-            bar.phase("sending", len(audience), "recipients")
+            bar.phase("sending", total, "recipients")
             result = client.send(
-                _message(args), audience, at=args.at, acknowledge=args.ack, progress=bar.update
+                _message(args),
+                audience,
+                at=args.at,
+                acknowledge=args.ack,
+                progress=bar.update,
+                stop=stop,
             )
         except ComplianceError as exc:
             bar.finish()
@@ -419,11 +427,17 @@ def cmd_send(args: argparse.Namespace) -> int:
                 "outcomes": [_outcome_json(o) for o in result.outcomes],
             }
         )
-        return 0
-    print(f"campaign {result.campaign_id}: {result!r}")
-    for outcome in result.outcomes:
-        why = ", ".join(outcome.rule_ids) or outcome.reason or ""
-        print(f"  {_mask(outcome.number):16} {outcome.status.value:10} {why}".rstrip())
+    else:
+        print(f"campaign {result.campaign_id}: {result!r}")
+        for outcome in result.outcomes:
+            why = ", ".join(outcome.rule_ids) or outcome.reason or ""
+            print(f"  {_mask(outcome.number):16} {outcome.status.value:10} {why}".rstrip())
+    handled = sum(result.counts.values())
+    if handled < total:  # stopped by a signal
+        raise CliError(
+            f"send stopped after {handled:,} of {total:,} entries; the rest were "
+            f"not sent (campaign {result.campaign_id} is done)"
+        )
     return 0
 
 

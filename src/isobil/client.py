@@ -1114,6 +1114,7 @@ class Client(Resource):
         acknowledge: Iterable[str] = (),
         name: str | None = None,
         progress: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> SendResult:
         """Preflight ``message``, store it as a campaign, and send it now (or at ``at``).
 
@@ -1137,10 +1138,15 @@ class Client(Resource):
         there with :class:`InsufficientCredits` naming what went. ``progress``
         is called with how many entries of ``to`` were handled so far, after
         each batch (a progress bar's total is ``len(to)``).
+
+        ``stop``, once set (from another thread, as :meth:`dispatch`'s), ends a send
+        sent now early: no further entry of ``to`` is read, the batches handed to the
+        transport are settled, and the campaign is done with what went; the result
+        tells what that was. A send ``at`` later is stored whole.
         """
         with _span("isobil.send", self.transport) as traced:
             steps = self._send(
-                message, to, at=at, acknowledge=acknowledge, name=name, progress=progress
+                message, to, at=at, acknowledge=acknowledge, name=name, progress=progress, stop=stop
             )
             return _sent(traced, self._drive(steps))
 
@@ -1157,8 +1163,7 @@ class Client(Resource):
         stop: threading.Event | None = None,
     ) -> _Steps[SendResult]:
         # message_id: the id to store the message under, for a send to one number
-        # (an auto reply, recorded under an id its inbound message derives). stop: set
-        # by an AsyncClient whose caller was cancelled (see _pipelined).
+        # (an auto reply, recorded under an id its inbound message derives).
         self._check_open()
         aware(at, "at", optional=True)
         message = self._message(message)
