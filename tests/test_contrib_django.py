@@ -480,12 +480,16 @@ def test_migrate_dispatch_and_worker_commands(tmp_path: Path) -> None:
         _run("isobil_dispatch", "--limit", "0")
 
 
-def test_the_worker_command_stops_on_sigterm_once_the_batch_in_flight_is_settled(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("command", "options"), [("isobil_worker", {"interval": 3600.0}), ("isobil_dispatch", {})]
+)
+def test_the_sending_commands_stop_on_sigterm_once_the_batch_in_flight_is_settled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, options: dict[str, Any]
 ) -> None:
-    """SIGTERM (a deploy) while the worker's batch is at the transport: the batch is
-    settled, the command ends without waiting out its interval. Before, SIGTERM ended
-    the process where it stood, the batch left ``submitting`` to become ``unknown``."""
+    """SIGTERM (a deploy, a scheduler's timeout) while the command's batch is at the
+    transport: the batch is settled, the command ends (the worker without waiting out
+    its interval). Before, SIGTERM ended the process where it stood, the batch left
+    ``submitting`` to become ``unknown``."""
     import signal
 
     import isobil.client
@@ -515,7 +519,7 @@ def test_the_worker_command_stops_on_sigterm_once_the_batch_in_flight_is_settled
 
         before = signal.signal(signal.SIGTERM, unhandled)
         try:
-            printed = _run("isobil_worker", interval=3600.0)
+            printed = _run(command, **options)
         finally:
             signal.signal(signal.SIGTERM, before)
         assert printed == "dispatched 2 message(s): submitted 2\n"

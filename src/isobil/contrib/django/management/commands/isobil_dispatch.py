@@ -5,6 +5,7 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
+from isobil._stopping import on_signals
 from isobil.contrib.django._client import get_client
 from isobil.contrib.django.management._base import IsobilCommand, describe, positive
 
@@ -18,5 +19,8 @@ class Command(IsobilCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = get_client().dispatch(limit=options["limit"])
+        # SIGINT or SIGTERM (cron's or a scheduler's timeout) ends the pass once its
+        # batches at the transport are settled, as isobil_worker does.
+        with on_signals() as stop:
+            report = get_client().dispatch(limit=options["limit"], stop=stop)
         self.stdout.write(describe(report))
