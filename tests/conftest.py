@@ -4,6 +4,7 @@ results and errors (``isobil_client`` and ``make_client``)."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -44,3 +45,24 @@ def isobil_client(
 ) -> Any:
     """The plugin's client, once as a Client and once as an AsyncClient."""
     return make_client(isobil_sender, transport=isobil_fake, storage=isobil_storage)
+
+
+class UnhandledSignal(BaseException):
+    """A signal that reached the test's own handler: the code under test did not take it."""
+
+
+@pytest.fixture
+def signal_guard() -> Iterator[None]:
+    """For tests that raise SIGINT or SIGTERM at code that should take them: one that
+    does not fails its test with :class:`UnhandledSignal`, instead of killing the test
+    run (SIGTERM's default) or interrupting it (SIGINT's KeyboardInterrupt)."""
+
+    def unhandled(number: int, frame: object) -> None:
+        raise UnhandledSignal(number)
+
+    before = {
+        number: signal.signal(number, unhandled) for number in (signal.SIGINT, signal.SIGTERM)
+    }
+    yield
+    for number, handler in before.items():
+        signal.signal(number, handler)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import signal
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -344,23 +343,7 @@ def test_inbound_json_for_an_unknown_text(ready: Path, capsys: Capsys) -> None:
     assert result["intent"] != "opt_out"
 
 
-class Unhandled(BaseException):
-    """A signal that reached the test's own handler: the worker did not take it."""
-
-
-@pytest.fixture
-def sigterm_guard() -> Iterator[None]:
-    """SIGTERM's default kills the process (the test run with it): here it raises."""
-
-    def unhandled(number: int, frame: object) -> None:
-        raise Unhandled(number)
-
-    before = signal.signal(signal.SIGTERM, unhandled)
-    yield
-    signal.signal(signal.SIGTERM, before)
-
-
-@pytest.mark.usefixtures("sigterm_guard")
+@pytest.mark.usefixtures("signal_guard")
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
 def test_worker_stops_cleanly_on_a_signal_between_passes(
     ready: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch, number: signal.Signals
@@ -386,7 +369,7 @@ def test_worker_stops_cleanly_on_a_signal_between_passes(
     assert "worker stopped" in capsys.readouterr().err
 
 
-@pytest.mark.usefixtures("sigterm_guard")
+@pytest.mark.usefixtures("signal_guard")
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_mid_pass_stops_the_worker_once_the_batch_in_flight_is_settled(
     ready: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch, number: signal.Signals
@@ -421,7 +404,7 @@ def test_a_signal_mid_pass_stops_the_worker_once_the_batch_in_flight_is_settled(
         assert dict(states.all()) == {"submitted": 2}
 
 
-@pytest.mark.usefixtures("sigterm_guard")
+@pytest.mark.usefixtures("signal_guard")
 def test_a_signal_mid_send_stops_it_between_batches(
     ready: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -449,9 +432,35 @@ def test_a_signal_mid_send_stops_it_between_batches(
         )
         [status] = db.execute(sa.text("SELECT status FROM isobil_campaigns")).scalars()
     assert states in ({"submitted": 500}, {"submitted": 1000})
-    assert f"send stopped after {states['submitted']:,} of 1,500 entries" in err
+    assert f"send stopped by a signal after {states['submitted']:,} of 1,500 entries" in err
     assert sum(line.endswith(" submitted") for line in out.splitlines()) == states["submitted"]
     assert status == "done"
+
+
+@pytest.mark.usefixtures("signal_guard")
+def test_a_signal_while_a_scheduled_send_is_stored_cancels_it_whole(
+    ready: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while `send --at` stores its audience: the campaign is cancelled whole
+    (a scheduled send goes whole or not at all), exit 1 saying so."""
+    import isobil.client
+    from isobil.storage import SQLStorage
+
+    monkeypatch.setattr(isobil.client, "_SEND_CHUNK", 3)
+    add_messages = SQLStorage.add_messages
+
+    def signalled(self: SQLStorage, messages: Any) -> int:
+        signal.raise_signal(signal.SIGINT)
+        return add_messages(self, messages)
+
+    monkeypatch.setattr(SQLStorage, "add_messages", signalled)
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    numbers = ",".join(f"0532{i:07d}" for i in range(1, 11))
+    assert main(["send", "Randevunuz yarın.", *INFO, "--to", numbers, "--at", later]) == 1
+    assert "will send nothing" in capsys.readouterr().err
+    with sa.create_engine(f"sqlite:///{ready / 'cli.db'}").connect() as db:
+        states = db.execute(sa.text("SELECT state, count(*) FROM isobil_messages GROUP BY state"))
+        assert dict(states.all()) == {"cancelled": 3}
 
 
 def test_worker_rejects_a_bad_interval(ready: Path, capsys: Capsys) -> None:

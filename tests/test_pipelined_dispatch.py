@@ -10,7 +10,7 @@ import multiprocessing.connection
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -225,6 +225,48 @@ def test_a_send_told_to_stop_settles_what_went_and_reads_no_further() -> None:
         == {MessageState.SUBMITTED: len(transport.sent)}
         == {MessageState.SUBMITTED: result.counts[OutcomeStatus.SUBMITTED]}
     )
+
+
+def test_a_send_told_to_stop_before_it_starts_stores_an_empty_campaign() -> None:
+    """A stop already set (a signal as the client opened): nothing is read of ``to``,
+    the result says stopped with no outcome, and its campaign exists, empty and done."""
+    storage = MemoryStorage()
+    stop = threading.Event()
+    stop.set()
+    with Client(transport=FakeTransport(), storage=storage, batch_size=3) as client:
+        result = client.send(NOTICE, to=NUMBERS, stop=stop)
+    assert (result.stopped, dict(result.counts)) == (True, {})
+    campaign = storage.get_campaign(result.campaign_id)
+    assert campaign is not None
+    assert campaign.status is CampaignStatus.DONE
+    assert storage.message_counts(result.campaign_id) == {}
+
+
+def test_a_scheduled_send_told_to_stop_while_stored_is_cancelled_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A send ``at`` later stops between its pieces too, and goes whole or not at all:
+    what it had stored is cancelled; a stop that comes once ``to`` is read leaves it."""
+    monkeypatch.setattr(isobil.client, "_SEND_CHUNK", 3)
+    at = datetime.now(UTC) + timedelta(hours=1)
+    storage = MemoryStorage()
+    stop = threading.Event()
+
+    def audience(stop_at: int) -> Iterator[str]:
+        for i, number in enumerate(NUMBERS):
+            if i == stop_at:
+                stop.set()  # as if signalled while the send reads its audience
+            yield number
+
+    with Client(transport=FakeTransport(), storage=storage) as client:
+        cut = client.send(NOTICE, to=audience(4), at=at, stop=stop)
+        stop.clear()
+        whole = client.send(NOTICE, to=audience(len(NUMBERS) - 1), at=at, stop=stop)
+    assert cut.stopped
+    assert not whole.stopped
+    assert storage.message_counts(cut.campaign_id) == {MessageState.CANCELLED: 6}
+    assert storage.get_campaign(cut.campaign_id).status is CampaignStatus.CANCELLED  # type: ignore[union-attr]
+    assert storage.message_counts(whole.campaign_id) == {MessageState.QUEUED: 10}
 
 
 def test_a_pass_told_to_stop_before_it_starts_claims_nothing() -> None:

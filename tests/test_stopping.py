@@ -10,6 +10,8 @@ import pytest
 
 from isobil._stopping import on_signals
 
+pytestmark = pytest.mark.usefixtures("signal_guard")
+
 
 @pytest.mark.parametrize("first", [signal.SIGINT, signal.SIGTERM])
 def test_the_first_signal_asks_and_a_second_insists(first: signal.Signals) -> None:
@@ -58,28 +60,30 @@ def test_an_ignored_signal_stays_ignored() -> None:
         signal.signal(signal.SIGINT, before)
 
 
-def test_a_second_signal_while_the_handlers_are_put_back_does_not_cut_it_short(
+def test_a_second_signal_while_the_handlers_are_put_back_goes_to_the_handler_before(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A second signal landing as the command ends (between restoring SIGINT's handler
-    and SIGTERM's) neither raises nor leaves the worker's handler behind."""
-    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    """A second signal landing as the command ends, while its handlers are put back,
+    neither raises in the middle of that nor leaves the worker's handler behind: it
+    waits, and reaches the handler that was there before."""
+    got: list[int] = []
+    before_term = signal.getsignal(signal.SIGTERM)
+    before = signal.signal(signal.SIGINT, lambda number, frame: got.append(number))
     real = signal.signal
     try:
         with on_signals() as stop:
             signal.raise_signal(signal.SIGTERM)
             assert stop.wait(30)
-            restored: list[int] = []
 
             def restoring(number: int, handler: Any) -> Any:
-                if not restored:
-                    signal.raise_signal(signal.SIGINT)  # runs in here, before the restore
-                restored.append(number)
+                if number == signal.SIGINT:
+                    signal.raise_signal(signal.SIGINT)  # as the restoring starts
                 return real(number, handler)
 
             monkeypatch.setattr(signal, "signal", restoring)
-    except KeyboardInterrupt:
-        pytest.fail("the second signal cut the restoring of the handlers short")
+        monkeypatch.undo()
+        assert got == [signal.SIGINT]
+        assert signal.getsignal(signal.SIGTERM) == before_term
     finally:
         monkeypatch.undo()
-    assert {n: signal.getsignal(n) for n in before} == before
+        signal.signal(signal.SIGINT, before)

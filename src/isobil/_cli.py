@@ -394,6 +394,7 @@ def _outcome_json(outcome: Any) -> dict[str, object]:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
+    from isobil.client import OutcomeStatus
     from isobil.errors import ComplianceError, InsufficientCredits
 
     bar = _progress(args, "send")
@@ -401,7 +402,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     # reported); a second one stops it at once.
     with _stopping.on_signals() as stop, bar, _client(args, need_sender=True) as client:
         audience = _audience(client, args)
-        total = len(audience)
+        total = len(audience)  # for the bar and a stop's message (a group may change)
         try:
             bar.phase("sending", total, "recipients")
             result = client.send(
@@ -432,11 +433,14 @@ def cmd_send(args: argparse.Namespace) -> int:
         for outcome in result.outcomes:
             why = ", ".join(outcome.rule_ids) or outcome.reason or ""
             print(f"  {_mask(outcome.number):16} {outcome.status.value:10} {why}".rstrip())
-    handled = sum(result.counts.values())
-    if handled < total:  # stopped by a signal
+    if result.stopped:
+        handled = sum(result.counts.values())
         raise CliError(
-            f"send stopped after {handled:,} of {total:,} entries; the rest were "
-            f"not sent (campaign {result.campaign_id} is done)"
+            f"send cancelled by a signal while it was stored: campaign {result.campaign_id} "
+            "will send nothing"
+            if args.at is not None and result.counts.get(OutcomeStatus.QUEUED)
+            else f"send stopped by a signal after {handled:,} of {total:,} entries; the rest "
+            f"were not sent (campaign {result.campaign_id} is done)"
         )
     return 0
 
@@ -1742,3 +1746,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (IsobilError, OSError) as exc:
         print(f"isobil: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, not a crash
+        print("isobil: interrupted", file=sys.stderr)
+        return 130

@@ -51,16 +51,31 @@ def on_signals() -> Iterator[threading.Event]:
     before: dict[signal.Signals, Any] = {}
     try:
         watcher.start()
-        for number in SIGNALS:
-            if signal.getsignal(number) is not signal.SIG_IGN:  # ignored stays ignored
-                before[number] = signal.signal(number, handle)
+        with _held():  # a signal now waits until every handler is in place
+            for number in SIGNALS:
+                if signal.getsignal(number) is not signal.SIG_IGN:  # ignored stays ignored
+                    before[number] = signal.signal(number, handle)
         yield stop
     finally:
         closing = True  # a signal now only asks: nothing may cut the restoring short
         try:
-            for number, handler in before.items():
-                signal.signal(number, signal.SIG_DFL if handler is None else handler)
+            with _held():
+                for number, handler in before.items():
+                    signal.signal(number, signal.SIG_DFL if handler is None else handler)
         finally:
             asked.put(False)  # the watcher's last word, if no signal came
             if watcher.ident is not None:
                 watcher.join()
+
+
+@contextlib.contextmanager
+def _held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back (delivered as it ends) where the platform can."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)

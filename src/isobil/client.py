@@ -29,7 +29,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
 from types import MappingProxyType
-from typing import Any, TypeVar, cast, overload
+from typing import Any, Final, TypeVar, cast, overload
 
 import attrs
 
@@ -177,6 +177,10 @@ class SendResult:
     counts: Mapping[OutcomeStatus, int] = attrs.field()
     #: Summed from the submitted ``outcomes`` when not given.
     credits: int = attrs.field()
+    #: Whether ``send(stop=...)`` ended the send before ``to`` was read to its end:
+    #: ``outcomes`` and ``counts`` cover the entries read, the rest were never
+    #: stored (a send ``at`` later is cancelled whole: what it had stored too).
+    stopped: bool = False
 
     @counts.default
     def _count(self) -> Mapping[OutcomeStatus, int]:
@@ -356,7 +360,9 @@ class _Tally:
             self.counts[status] = self.counts.get(status, 0) + n
         self.credits += credits
 
-    def result(self, storage: Storage, campaign_id: str, rules: RuleSet) -> SendResult:
+    def result(
+        self, storage: Storage, campaign_id: str, rules: RuleSet, *, stopped: bool = False
+    ) -> SendResult:
         outcomes: Sequence[RecipientOutcome] = (
             tuple(self.kept)
             if self.kept is not None
@@ -364,7 +370,9 @@ class _Tally:
                 storage, campaign_id, self.early, self.total, {r.id for r in rules.rules}
             )
         )
-        return SendResult(campaign_id, outcomes, MappingProxyType(self.counts), self.credits)
+        return SendResult(
+            campaign_id, outcomes, MappingProxyType(self.counts), self.credits, stopped
+        )
 
 
 def _masked(text: str, secret: str) -> str:
@@ -529,6 +537,8 @@ class _Collect:
 #: Steps yield a batch to have it submitted (the driver answers ``None`` at once and
 #: submits it beside them) and ``_COLLECT`` to wait for the oldest batch's answer.
 _COLLECT = _Collect()
+#: What ``next(entries, _END)`` gives once ``to`` is used up.
+_END: Final = object()
 
 
 @attrs.frozen
@@ -1139,10 +1149,11 @@ class Client(Resource):
         is called with how many entries of ``to`` were handled so far, after
         each batch (a progress bar's total is ``len(to)``).
 
-        ``stop``, once set (from another thread, as :meth:`dispatch`'s), ends a send
-        sent now early: no further entry of ``to`` is read, the batches handed to the
-        transport are settled, and the campaign is done with what went; the result
-        tells what that was. A send ``at`` later is stored whole.
+        ``stop``, once set (from another thread, as :meth:`dispatch`'s), ends the send
+        early: no further entry of ``to`` is read, the batches handed to the transport
+        are settled, the campaign is done with what went, and the result says
+        ``stopped`` and counts what that was. A send ``at`` later goes whole or not at
+        all: stopped while it is stored, it is cancelled (its credits released).
         """
         with _span("isobil.send", self.transport) as traced:
             steps = self._send(
@@ -1177,8 +1188,10 @@ class Client(Resource):
         campaign = self._new_campaign(message, now, CampaignStatus.RUNNING, name=name, at=at)
         ids = _message_ids()
         tally = _Tally()
+        stored = used_up = False  # the campaign; every entry of ``to`` read
 
         def chunks() -> Iterator[_Chunk]:
+            nonlocal stored, used_up
             # ``to`` is taken a chunk at a time — sent now, a batch at a time — each
             # checked and stored (sent now: ``submitting``) when the pipeline asks for
             # it: while the transport sends one batch, the next is checked and stored.
@@ -1187,6 +1200,7 @@ class Client(Resource):
             for offset in itertools.count(0, size):
                 entries_taken = list(itertools.islice(entries, size))
                 if not entries_taken and offset:
+                    used_up = True
                     return
                 audience = self._audience(entries_taken)
                 if offset:
@@ -1201,6 +1215,7 @@ class Client(Resource):
                     raise self._short_of_credits(exc, campaign, later, offset) from None
                 if not offset:
                     self._store_campaign(campaign, message, acknowledged)
+                    stored = True
                 stored_at = _now()  # each chunk's lease runs from when it is stored
                 lease_until = stored_at + self.lease
                 records = [
@@ -1281,12 +1296,21 @@ class Client(Resource):
         if later:
             for chunk in chunks():
                 settled(chunk, ())
+                if stop is not None and stop.is_set():
+                    break
         else:
             yield from self._pipelined(chunks(), hand_over, settled, stop)
-        if not later or not tally.counts.get(OutcomeStatus.QUEUED):
+        stopped = (
+            stop is not None and stop.is_set() and not used_up and next(entries, _END) is not _END
+        )
+        if not stored:  # stopped before its first chunk: an empty campaign, done
+            self._store_campaign(campaign, message, acknowledged)
+        if later and stopped:
+            self.cancel(campaign.id)  # a scheduled send goes whole or not at all
+        elif not later or not tally.counts.get(OutcomeStatus.QUEUED):
             # Nothing left for a dispatcher (one finishes only campaigns with messages).
             self.storage.set_campaign_status(campaign.id, CampaignStatus.DONE)
-        return tally.result(self.storage, campaign.id, self.rules)
+        return tally.result(self.storage, campaign.id, self.rules, stopped=stopped)
 
     def _new_campaign(
         self,
