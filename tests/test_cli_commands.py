@@ -448,9 +448,12 @@ def test_a_signal_while_a_scheduled_send_is_stored_cancels_it_whole(
 
     monkeypatch.setattr(isobil.client, "_SEND_CHUNK", 3)
     add_messages = SQLStorage.add_messages
+    signalled_once: list[bool] = []
 
     def signalled(self: SQLStorage, messages: Any) -> int:
-        signal.raise_signal(signal.SIGINT)
+        if not signalled_once:  # one Ctrl-C: a second would stop the command at once
+            signalled_once.append(True)
+            signal.raise_signal(signal.SIGINT)
         return add_messages(self, messages)
 
     monkeypatch.setattr(SQLStorage, "add_messages", signalled)

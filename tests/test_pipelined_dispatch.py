@@ -252,21 +252,63 @@ def test_a_scheduled_send_told_to_stop_while_stored_is_cancelled_whole(
     storage = MemoryStorage()
     stop = threading.Event()
 
-    def audience(stop_at: int) -> Iterator[str]:
-        for i, number in enumerate(NUMBERS):
-            if i == stop_at:
-                stop.set()  # as if signalled while the send reads its audience
-            yield number
+    class Audience:
+        """Numbers read anew each time (a list, a group), stopping the send at one."""
+
+        def __init__(self, stop_at: int) -> None:
+            self.stop_at = stop_at
+
+        def __iter__(self) -> Iterator[str]:
+            for i, number in enumerate(NUMBERS):
+                if i == self.stop_at:
+                    stop.set()  # as if signalled while the send reads its audience
+                yield number
 
     with Client(transport=FakeTransport(), storage=storage) as client:
-        cut = client.send(NOTICE, to=audience(4), at=at, stop=stop)
+        cut = client.send(NOTICE, to=Audience(4), at=at, stop=stop)
         stop.clear()
-        whole = client.send(NOTICE, to=audience(len(NUMBERS) - 1), at=at, stop=stop)
+        whole = client.send(NOTICE, to=Audience(len(NUMBERS) - 1), at=at, stop=stop)
     assert cut.stopped
     assert not whole.stopped
     assert storage.message_counts(cut.campaign_id) == {MessageState.CANCELLED: 6}
     assert storage.get_campaign(cut.campaign_id).status is CampaignStatus.CANCELLED  # type: ignore[union-attr]
     assert storage.message_counts(whole.campaign_id) == {MessageState.QUEUED: 10}
+
+
+def test_a_stopped_send_reads_nothing_more_of_an_iterator_it_was_given() -> None:
+    """Stopped, a send does not take one more entry of the caller's iterator to see
+    whether any was left: a later send of the same iterator sends every one of them."""
+    storage = MemoryStorage()
+    stop = threading.Event()
+    stop.set()
+    numbers = iter(NUMBERS)
+    with Client(transport=FakeTransport(), storage=storage, batch_size=3) as client:
+        assert client.send(NOTICE, to=numbers, stop=stop).stopped
+        rest = client.send(NOTICE, to=numbers)
+    assert (rest.stopped, dict(rest.counts)) == (False, {OutcomeStatus.SUBMITTED: 10})
+
+
+def test_a_send_whose_audience_fails_after_it_stopped_still_ends_its_campaign(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``to`` raises when the stopped send looks for one more entry: the send still says
+    stopped and cancels its scheduled campaign (nothing of it left to a dispatcher)."""
+    monkeypatch.setattr(isobil.client, "_SEND_CHUNK", 3)
+
+    class Failing:
+        def __iter__(self) -> Iterator[str]:
+            yield from NUMBERS[:2]
+            stop.set()
+            yield NUMBERS[2]
+            raise OSError("the address book went away")
+
+    storage = MemoryStorage()
+    stop = threading.Event()
+    at = datetime.now(UTC) + timedelta(hours=1)
+    with Client(transport=FakeTransport(), storage=storage) as client:
+        result = client.send(NOTICE, to=Failing(), at=at, stop=stop)
+    assert result.stopped
+    assert storage.message_counts(result.campaign_id) == {MessageState.CANCELLED: 3}
 
 
 def test_a_pass_told_to_stop_before_it_starts_claims_nothing() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from isobil._stopping import on_signals
+from isobil._stopping import Stopping, on_signals
 
 pytestmark = pytest.mark.usefixtures("signal_guard")
 
@@ -19,7 +19,7 @@ def test_the_first_signal_asks_and_a_second_insists(first: signal.Signals) -> No
     with on_signals() as stop:
         assert not stop.is_set()
         signal.raise_signal(first)  # no KeyboardInterrupt: the command stops when it can
-        assert stop.wait(30)
+        assert stop.is_set()
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
     assert {n: signal.getsignal(n) for n in before} == before
@@ -60,20 +60,17 @@ def test_an_ignored_signal_stays_ignored() -> None:
         signal.signal(signal.SIGINT, before)
 
 
-def test_a_second_signal_while_the_handlers_are_put_back_goes_to_the_handler_before(
+def test_a_second_signal_while_the_handlers_are_put_back_does_not_cut_it_short(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A second signal landing as the command ends, while its handlers are put back,
-    neither raises in the middle of that nor leaves the worker's handler behind: it
-    waits, and reaches the handler that was there before."""
-    got: list[int] = []
-    before_term = signal.getsignal(signal.SIGTERM)
-    before = signal.signal(signal.SIGINT, lambda number, frame: got.append(number))
+    """A second signal landing as the command ends (between restoring SIGINT's handler
+    and SIGTERM's) neither raises nor leaves the worker's handler behind."""
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     real = signal.signal
     try:
         with on_signals() as stop:
             signal.raise_signal(signal.SIGTERM)
-            assert stop.wait(30)
+            assert stop.is_set()  # the handler ran in this thread, before raise_signal returned
 
             def restoring(number: int, handler: Any) -> Any:
                 if number == signal.SIGINT:
@@ -81,9 +78,20 @@ def test_a_second_signal_while_the_handlers_are_put_back_goes_to_the_handler_bef
                 return real(number, handler)
 
             monkeypatch.setattr(signal, "signal", restoring)
-        monkeypatch.undo()
-        assert got == [signal.SIGINT]
-        assert signal.getsignal(signal.SIGTERM) == before_term
+    except KeyboardInterrupt:
+        pytest.fail("the second signal cut the restoring of the handlers short")
     finally:
         monkeypatch.undo()
-        signal.signal(signal.SIGINT, before)
+    assert {n: signal.getsignal(n) for n in before} == before
+
+
+def test_a_stop_is_waited_for_and_stays_set() -> None:
+    """``wait`` ends as the stop is set (from another thread here, from a signal
+    handler in a worker), and every later wait sees it at once."""
+    stop = Stopping()
+    assert stop.wait(0) is False
+    setter = threading.Thread(target=stop.set)
+    setter.start()
+    assert stop.wait(30) is True
+    setter.join()
+    assert (stop.wait(0), stop.wait(0), stop.is_set()) == (True, True, True)

@@ -394,8 +394,8 @@ def _outcome_json(outcome: Any) -> dict[str, object]:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from isobil.client import OutcomeStatus
     from isobil.errors import ComplianceError, InsufficientCredits
+    from isobil.storage import CampaignStatus
 
     bar = _progress(args, "send")
     # Ctrl-C or SIGTERM stops the send between batches (what went is settled and
@@ -413,6 +413,7 @@ def cmd_send(args: argparse.Namespace) -> int:
                 progress=bar.update,
                 stop=stop,
             )
+            campaign = client.storage.get_campaign(result.campaign_id)
         except ComplianceError as exc:
             bar.finish()
             if exc.report is not None and not args.json:
@@ -437,8 +438,8 @@ def cmd_send(args: argparse.Namespace) -> int:
         handled = sum(result.counts.values())
         raise CliError(
             f"send cancelled by a signal while it was stored: campaign {result.campaign_id} "
-            "will send nothing"
-            if args.at is not None and result.counts.get(OutcomeStatus.QUEUED)
+            "will send nothing (the entries listed as queued were cancelled)"
+            if campaign is not None and campaign.status is CampaignStatus.CANCELLED
             else f"send stopped by a signal after {handled:,} of {total:,} entries; the rest "
             f"were not sent (campaign {result.campaign_id} is done)"
         )
@@ -756,7 +757,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _work(args: argparse.Namespace, client: Any, stop: threading.Event) -> bool:
+def _work(args: argparse.Namespace, client: Any, stop: _stopping.Stopping) -> bool:
     """One pass of the worker, reported; whether another should follow."""
     report = _dispatch(client, _progress(args, "worker"), stop)
     pulled = 0 if stop.is_set() else _poll(client)
@@ -781,7 +782,7 @@ def _work(args: argparse.Namespace, client: Any, stop: threading.Event) -> bool:
     return not args.once
 
 
-def _dispatch(client: Any, bar: Progress, stop: threading.Event) -> Any:
+def _dispatch(client: Any, bar: Progress, stop: _stopping.Stopping) -> Any:
     """One pass of the worker: ``client.dispatch()``. Once a batch was full, so more may
     follow, a progress line shows (total: what was dispatched plus what waits in running
     campaigns, an estimate corrected at the end); an idle pass shows nothing."""

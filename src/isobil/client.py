@@ -29,12 +29,13 @@ from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
 from types import MappingProxyType
-from typing import Any, Final, TypeVar, cast, overload
+from typing import Any, TypeVar, cast, overload
 
 import attrs
 
 from isobil import phone, sms
 from isobil._resource import Resource
+from isobil._stopping import Stop
 from isobil._time import ISTANBUL, aware
 from isobil._tracing import Span, span
 from isobil._trusted import trusted
@@ -179,7 +180,9 @@ class SendResult:
     credits: int = attrs.field()
     #: Whether ``send(stop=...)`` ended the send before ``to`` was read to its end:
     #: ``outcomes`` and ``counts`` cover the entries read, the rest were never
-    #: stored (a send ``at`` later is cancelled whole: what it had stored too).
+    #: stored. A send ``at`` later is then cancelled whole: its ``counts`` tell what
+    #: had been stored (queued) before. (With ``to`` an iterator, read once, a stop
+    #: that came as its last entry was taken may say stopped with nothing left.)
     stopped: bool = False
 
     @counts.default
@@ -375,6 +378,17 @@ class _Tally:
         )
 
 
+def _another(entries: Iterator[object]) -> bool:
+    """Whether ``entries`` has another entry; one that fails to say is taken to have."""
+    try:
+        next(entries)
+    except StopIteration:
+        return False
+    except Exception:
+        log.warning("isobil: reading `to` failed after the send stopped", exc_info=True)
+    return True
+
+
 def _masked(text: str, secret: str) -> str:
     """``text`` with every character of every occurrence of ``secret`` (overlapping ones
     too: ``"aa"`` in ``"aaa"``) replaced by ``*``."""
@@ -537,8 +551,6 @@ class _Collect:
 #: Steps yield a batch to have it submitted (the driver answers ``None`` at once and
 #: submits it beside them) and ``_COLLECT`` to wait for the oldest batch's answer.
 _COLLECT = _Collect()
-#: What ``next(entries, _END)`` gives once ``to`` is used up.
-_END: Final = object()
 
 
 @attrs.frozen
@@ -1124,7 +1136,7 @@ class Client(Resource):
         acknowledge: Iterable[str] = (),
         name: str | None = None,
         progress: Callable[[int], None] | None = None,
-        stop: threading.Event | None = None,
+        stop: Stop | None = None,
     ) -> SendResult:
         """Preflight ``message``, store it as a campaign, and send it now (or at ``at``).
 
@@ -1149,11 +1161,11 @@ class Client(Resource):
         is called with how many entries of ``to`` were handled so far, after
         each batch (a progress bar's total is ``len(to)``).
 
-        ``stop``, once set (from another thread, as :meth:`dispatch`'s), ends the send
-        early: no further entry of ``to`` is read, the batches handed to the transport
-        are settled, the campaign is done with what went, and the result says
-        ``stopped`` and counts what that was. A send ``at`` later goes whole or not at
-        all: stopped while it is stored, it is cancelled (its credits released).
+        ``stop``, once set (as :meth:`dispatch`'s), ends the send early: no further
+        entry of ``to`` is read, the batches handed to the transport are settled, the
+        campaign is done with what went, and the result says ``stopped`` and counts
+        what that was. A send ``at`` later goes whole or not at all: stopped while it
+        is stored, it is cancelled (its credits released).
         """
         with _span("isobil.send", self.transport) as traced:
             steps = self._send(
@@ -1171,7 +1183,7 @@ class Client(Resource):
         name: str | None,
         message_id: str | None = None,
         progress: Callable[[int], None] | None = None,
-        stop: threading.Event | None = None,
+        stop: Stop | None = None,
     ) -> _Steps[SendResult]:
         # message_id: the id to store the message under, for a send to one number
         # (an auto reply, recorded under an id its inbound message derives).
@@ -1300,8 +1312,13 @@ class Client(Resource):
                     break
         else:
             yield from self._pipelined(chunks(), hand_over, settled, stop)
+        # Stopped before ``to`` was read to its end? Asked of a list or a group by a
+        # look at its next entry; a one-pass iterator of the caller's keeps its entries.
         stopped = (
-            stop is not None and stop.is_set() and not used_up and next(entries, _END) is not _END
+            stop is not None
+            and stop.is_set()
+            and not used_up
+            and (entries is to or _another(entries))
         )
         if not stored:  # stopped before its first chunk: an empty campaign, done
             self._store_campaign(campaign, message, acknowledged)
@@ -1552,7 +1569,7 @@ class Client(Resource):
         limit: int | None = None,
         now: datetime | None = None,
         progress: Callable[[int], None] | None = None,
-        stop: threading.Event | None = None,
+        stop: Stop | None = None,
     ) -> DispatchReport:
         """Send what is due — queued messages of running campaigns and due schedules — until
         nothing is left (or ``limit`` messages were handled); return what happened.
@@ -1565,12 +1582,13 @@ class Client(Resource):
         far each time a batch is settled (batches are pipelined: the transport sends
         one while the next is claimed and checked).
 
-        ``stop``, once set (from another thread), ends the pass early: no further
-        batch is claimed, the batches handed to the transport are settled, and the
-        report of what was done is returned — how ``isobil worker`` stops on SIGINT or
-        SIGTERM without leaving messages to become ``unknown``. (A signal handler
-        should not set an event itself: it may run while the main thread holds the
-        event's lock. ``isobil worker`` hands the signal to a thread that does.)
+        ``stop`` (a :class:`threading.Event`, or anything with ``is_set()``), once
+        set, ends the pass early: no further batch is claimed, the batches handed to
+        the transport are settled, and the report of what was done is returned — how
+        ``isobil worker`` stops on SIGINT or SIGTERM without leaving messages to become
+        ``unknown``. (A signal handler should not set a :class:`threading.Event`: it
+        may run while the main thread holds the event's lock, inside ``wait()``, and
+        wait for it forever. ``isobil worker`` sets a stop that takes no lock.)
         """
         with _span("isobil.dispatch", self.transport) as traced:
             steps = self._dispatch(limit=limit, now=now, progress=progress, stop=stop)
@@ -1582,7 +1600,7 @@ class Client(Resource):
         limit: int | None,
         now: datetime | None,
         progress: Callable[[int], None] | None = None,
-        stop: threading.Event | None = None,
+        stop: Stop | None = None,
     ) -> _Steps[DispatchReport]:
         self._check_open()
         # In UTC: leases and due times are time elapsed, whatever zone now is in.
@@ -1891,7 +1909,7 @@ class Client(Resource):
         batches: Iterable[B],
         start: Callable[[B], _Steps[list[_InFlight]]],
         settled: Callable[[B, Sequence[_InFlight]], None],
-        stop: threading.Event | None = None,
+        stop: Stop | None = None,
     ) -> _Steps[None]:
         """Start each batch, then finish the one before it: the transport sends one batch
         while the next is prepared (taken from ``batches``, checked, stored), so the link

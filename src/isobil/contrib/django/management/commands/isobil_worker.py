@@ -7,11 +7,10 @@ view (``isobil.contrib.django.urls``), not here.
 
 from __future__ import annotations
 
-import threading
 from argparse import ArgumentParser
 from typing import Any
 
-from isobil._stopping import on_signals
+from isobil._stopping import Stopping, on_signals
 from isobil.client import Client
 from isobil.contrib.django._client import get_client
 from isobil.contrib.django.management._base import IsobilCommand, describe, positive
@@ -47,7 +46,7 @@ class Command(IsobilCommand):
         if stopped:
             self.stderr.write("isobil: worker stopped")
 
-    def _pass(self, client: Client, *, once: bool, stop: threading.Event) -> None:
+    def _pass(self, client: Client, *, once: bool, stop: Stopping) -> None:
         report = client.dispatch(stop=stop)
         if report.handled or report.lost or once:
             self.stdout.write(describe(report))
