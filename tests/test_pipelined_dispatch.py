@@ -268,8 +268,14 @@ def test_a_scheduled_send_told_to_stop_while_stored_is_cancelled_whole(
         cut = client.send(NOTICE, to=Audience(4), at=at, stop=stop)
         stop.clear()
         whole = client.send(NOTICE, to=Audience(len(NUMBERS) - 1), at=at, stop=stop)
+        stop.clear()
+        # An iterator of the caller's is not looked into: its last, short piece says
+        # it was read to its end.
+        whole_too = client.send(NOTICE, to=iter(Audience(len(NUMBERS) - 1)), at=at, stop=stop)
     assert cut.stopped
     assert not whole.stopped
+    assert not whole_too.stopped
+    assert storage.message_counts(whole_too.campaign_id) == {MessageState.QUEUED: 10}
     assert storage.message_counts(cut.campaign_id) == {MessageState.CANCELLED: 6}
     assert storage.get_campaign(cut.campaign_id).status is CampaignStatus.CANCELLED  # type: ignore[union-attr]
     assert storage.message_counts(whole.campaign_id) == {MessageState.QUEUED: 10}

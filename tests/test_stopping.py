@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from typing import Any
@@ -63,26 +64,49 @@ def test_an_ignored_signal_stays_ignored() -> None:
 def test_a_second_signal_while_the_handlers_are_put_back_does_not_cut_it_short(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A second signal landing as the command ends (between restoring SIGINT's handler
-    and SIGTERM's) neither raises nor leaves the worker's handler behind."""
-    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    """A second Ctrl-C landing on SIGINT's handler just put back (which raises) does
+    not leave the worker's handler behind for SIGTERM: every handler is put back,
+    then the error goes up."""
+
+    class Interrupted(BaseException):
+        pass
+
+    def interrupted(number: int, frame: object) -> None:
+        raise Interrupted
+
+    before = {
+        signal.SIGINT: signal.signal(signal.SIGINT, interrupted),
+        signal.SIGTERM: signal.getsignal(signal.SIGTERM),
+    }
     real = signal.signal
+    landed: list[int] = []
+
+    def restoring(number: int, handler: Any) -> Any:
+        previous = real(number, handler)
+        if handler is interrupted and not landed:
+            landed.append(number)
+            signal.raise_signal(signal.SIGINT)  # lands on the handler just put back
+        return previous
+
     try:
-        with on_signals() as stop:
-            signal.raise_signal(signal.SIGTERM)
-            assert stop.is_set()  # the handler ran in this thread, before raise_signal returned
-
-            def restoring(number: int, handler: Any) -> Any:
-                if number == signal.SIGINT:
-                    signal.raise_signal(signal.SIGINT)  # as the restoring starts
-                return real(number, handler)
-
+        with pytest.raises(Interrupted), on_signals():
             monkeypatch.setattr(signal, "signal", restoring)
-    except KeyboardInterrupt:
-        pytest.fail("the second signal cut the restoring of the handlers short")
+        monkeypatch.undo()
+        assert landed == [signal.SIGINT]
+        assert signal.getsignal(signal.SIGTERM) == before[signal.SIGTERM]
     finally:
         monkeypatch.undo()
-    assert {n: signal.getsignal(n) for n in before} == before
+        signal.signal(signal.SIGINT, before[signal.SIGINT])
+
+
+def test_a_sigterm_from_outside_wakes_the_wait_between_passes() -> None:
+    """A SIGTERM sent to the process (by another thread here, by systemd in life)
+    while the worker waits between passes ends the wait, with the stop set."""
+    with on_signals() as stop:
+        killer = threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGTERM))
+        killer.start()
+        assert stop.wait(60) is True
+        killer.join()
 
 
 def test_a_stop_is_waited_for_and_stays_set() -> None:

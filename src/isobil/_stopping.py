@@ -76,6 +76,20 @@ def on_signals() -> Iterator[Stopping]:
                 before[number] = signal.signal(number, handle)
         yield stop
     finally:
-        closing = True  # a signal now only asks: nothing may cut the restoring short
-        for number, handler in before.items():
-            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        closing = True  # a signal now only asks
+        _put_back(before)
+
+
+def _put_back(before: dict[signal.Signals, Any]) -> None:
+    """Put the handlers back, every one of them: a signal landing on a handler already
+    put back (which may raise: KeyboardInterrupt) goes up once all are."""
+    landed: BaseException | None = None
+    for number, handler in before.items():
+        while True:
+            try:
+                signal.signal(number, signal.SIG_DFL if handler is None else handler)
+                break
+            except BaseException as exc:  # raised by a handler put back, before this call
+                landed = landed or exc
+    if landed is not None:
+        raise landed

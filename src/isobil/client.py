@@ -1211,8 +1211,8 @@ class Client(Resource):
             size = _SEND_CHUNK if later else self.batch_size
             for offset in itertools.count(0, size):
                 entries_taken = list(itertools.islice(entries, size))
+                used_up = len(entries_taken) < size
                 if not entries_taken and offset:
-                    used_up = True
                     return
                 audience = self._audience(entries_taken)
                 if offset:
