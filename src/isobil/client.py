@@ -181,8 +181,9 @@ class SendResult:
     #: Whether ``send(stop=...)`` ended the send before ``to`` was read to its end:
     #: ``outcomes`` and ``counts`` cover the entries read, the rest were never
     #: stored. A send ``at`` later is then cancelled whole: its ``counts`` tell what
-    #: had been stored (queued) before. (With ``to`` an iterator, read once, a stop
-    #: that came as its last entry was taken may say stopped with nothing left.)
+    #: had been stored (queued) before. (With ``to`` an iterator, read once, whose
+    #: length is a multiple of the batch, a stop that came as its last batch was
+    #: taken says stopped with nothing left: the iterator is not read to find out.)
     stopped: bool = False
 
     @counts.default
