@@ -172,7 +172,7 @@ def test_a_progress_callback_that_raises_leaves_no_batch_submitting(job: str) ->
     assert states[MessageState.SUBMITTED] == 6
 
 
-class Stopping(FakeTransport):
+class StopsOnSubmit(FakeTransport):
     """Sets ``stop`` as its first batch goes, as a signal handler would mid-pass."""
 
     def __init__(self, stop: threading.Event) -> None:
@@ -191,7 +191,7 @@ def test_a_pass_told_to_stop_settles_what_it_handed_over_and_claims_no_more() ->
     nothing is ``submitting``, nothing is sent twice."""
     storage = MemoryStorage()
     stop = threading.Event()
-    transport = Stopping(stop)
+    transport = StopsOnSubmit(stop)
     at = datetime.now(UTC) + timedelta(hours=1)
     with Client(transport=transport, storage=storage, batch_size=3) as client:
         client.send(NOTICE, to=NUMBERS, at=at)
@@ -213,7 +213,7 @@ def test_a_send_told_to_stop_settles_what_went_and_reads_no_further() -> None:
     counts short of ``to``), the campaign is done, the rest of ``to`` never stored."""
     storage = MemoryStorage()
     stop = threading.Event()
-    transport = Stopping(stop)
+    transport = StopsOnSubmit(stop)
     with Client(transport=transport, storage=storage, batch_size=3) as client:
         result = client.send(NOTICE, to=NUMBERS, stop=stop)
     assert dict(result.counts) in ({OutcomeStatus.SUBMITTED: 3}, {OutcomeStatus.SUBMITTED: 6})
@@ -228,7 +228,7 @@ def test_a_send_told_to_stop_settles_what_went_and_reads_no_further() -> None:
 
 
 def test_a_send_told_to_stop_before_it_starts_stores_an_empty_campaign() -> None:
-    """A stop already set (a signal as the client opened): nothing is read of ``to``,
+    """A stop already set (a signal as the client opened): nothing of ``to`` is stored,
     the result says stopped with no outcome, and its campaign exists, empty and done."""
     storage = MemoryStorage()
     stop = threading.Event()
@@ -315,6 +315,36 @@ def test_a_send_whose_audience_fails_after_it_stopped_still_ends_its_campaign(
         result = client.send(NOTICE, to=Failing(), at=at, stop=stop)
     assert result.stopped
     assert storage.message_counts(result.campaign_id) == {MessageState.CANCELLED: 3}
+
+
+def test_a_scheduled_send_that_fails_half_stored_is_cancelled_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Storage fails on the second piece of a send ``at`` later: the error goes up and
+    the first piece is cancelled with the campaign (its credits released), not left
+    queued in a running campaign for a dispatcher to send half of."""
+    monkeypatch.setattr(isobil.client, "_SEND_CHUNK", 3)
+
+    class FailsSecondPiece(MemoryStorage):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pieces_stored = 0
+
+        def add_messages(self, messages: Iterable[OutboundMessage]) -> int:
+            if self.pieces_stored:
+                raise StorageError("the database went away")
+            self.pieces_stored += 1
+            return super().add_messages(messages)
+
+    storage = FailsSecondPiece()
+    at = datetime.now(UTC) + timedelta(hours=1)
+    with Client(transport=FakeTransport(), storage=storage) as client:
+        with pytest.raises(StorageError):
+            client.send(NOTICE, to=NUMBERS, at=at)
+        [campaign] = storage.list_campaigns()
+        assert campaign.status is CampaignStatus.CANCELLED
+        assert storage.message_counts(campaign.id) == {MessageState.CANCELLED: 3}
+        assert client.dispatch(now=at).handled == 0
 
 
 def test_a_pass_told_to_stop_before_it_starts_claims_nothing() -> None:

@@ -129,7 +129,9 @@ class AsyncClient:
         progress: Callable[[int], None] | None = None,
     ) -> SendResult:
         """:meth:`Client.send`, awaited: storage and rules in worker threads, each batch
-        submitted on the loop (``progress`` is called from a worker thread)."""
+        submitted on the loop (``progress`` is called from a worker thread).
+        Cancelling the task is how a send is stopped early here (``Client.send``'s
+        ``stop``): the batches handed over are settled first."""
         with _span("isobil.send", self.sync.transport) as traced:
             stop = threading.Event()
             steps = self.sync._send(

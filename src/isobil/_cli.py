@@ -398,8 +398,6 @@ def cmd_send(args: argparse.Namespace) -> int:
     from isobil.storage import CampaignStatus
 
     bar = _progress(args, "send")
-    # Ctrl-C or SIGTERM stops the send between batches (what went is settled and
-    # reported); a second one stops it at once.
     with _stopping.on_signals() as stop, bar, _client(args, need_sender=True) as client:
         audience = _audience(client, args)
         total = len(audience)  # for the bar and a stop's message (a group may change)
@@ -426,6 +424,7 @@ def cmd_send(args: argparse.Namespace) -> int:
             {
                 "campaign_id": result.campaign_id,
                 "credits": result.credits,
+                "stopped": result.stopped,
                 "outcomes": [_outcome_json(o) for o in result.outcomes],
             }
         )
@@ -440,8 +439,8 @@ def cmd_send(args: argparse.Namespace) -> int:
             f"send cancelled by a signal while it was stored: campaign {result.campaign_id} "
             "will send nothing (the entries listed as queued were cancelled)"
             if campaign is not None and campaign.status is CampaignStatus.CANCELLED
-            else f"send stopped by a signal after {handled:,} of {total:,} entries; the rest "
-            f"were not sent (campaign {result.campaign_id} is done)"
+            else f"send stopped by a signal after {handled:,} of {total:,} entries were handled; "
+            f"the rest were not sent (campaign {result.campaign_id} is done)"
         )
     return 0
 
@@ -736,9 +735,6 @@ def cmd_credits_balance(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     if args.interval <= 0:
         raise CliError(f"--interval must be positive, got {args.interval}")
-    # The first SIGINT (Ctrl-C) or SIGTERM (systemd, Kubernetes) ends the pass under
-    # way once its batches at the transport are settled, then the worker; a second
-    # one stops it at once (KeyboardInterrupt), leaving those to become unknown.
     stopped = False
     try:
         with (

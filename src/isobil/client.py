@@ -162,7 +162,8 @@ class RecipientOutcome:
 
 @attrs.frozen
 class SendResult:
-    """The outcome of one ``Client.send``: one :class:`RecipientOutcome` per entry of ``to``.
+    """The outcome of one ``Client.send``: one :class:`RecipientOutcome` per entry of ``to``
+    (per entry read, when it was ``stopped``).
 
     ``campaign_id`` identifies the stored campaign that holds every message;
     ``counts`` says how many entries ended in each status and ``credits`` how many
@@ -182,8 +183,9 @@ class SendResult:
     #: ``outcomes`` and ``counts`` cover the entries read, the rest were never
     #: stored. A send ``at`` later is then cancelled whole: its ``counts`` tell what
     #: had been stored (queued) before. (With ``to`` an iterator, read once, whose
-    #: length is a multiple of the batch, a stop that came as its last batch was
-    #: taken says stopped with nothing left: the iterator is not read to find out.)
+    #: length is a multiple of the batch — 50,000 for a send ``at`` later — a stop
+    #: that came as its last batch was taken says stopped with nothing left: the
+    #: iterator is not read to find out.)
     stopped: bool = False
 
     @counts.default
@@ -240,7 +242,8 @@ class SendResult:
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{s.value}={n}" for s in OutcomeStatus if (n := self.counts.get(s)))
-        return f"<SendResult {counts or 'empty'} credits={self.credits}>"
+        stopped = " stopped" if self.stopped else ""
+        return f"<SendResult {counts or 'empty'} credits={self.credits}{stopped}>"
 
 
 #: What a message's stored state says of its send, for outcomes read back from storage.
@@ -543,6 +546,18 @@ B = TypeVar("B")
 #: blocking submits, the AsyncClient with awaited ones, and its storage steps in
 #: worker threads.
 _Steps = Generator["list[OutboundSms] | _Collect", "list[SubmitResult] | TransportError | None", T]
+
+
+def _taken(batches: Iterable[B], stop: Stop | None) -> Iterator[B]:
+    """``batches`` one by one until ``stop`` is set: it is looked at before each is
+    taken (claimed, or read and stored), never after."""
+    taking = iter(batches)
+    while stop is None or not stop.is_set():
+        try:
+            batch = next(taking)
+        except StopIteration:
+            return
+        yield batch
 
 
 class _Collect:
@@ -1162,11 +1177,12 @@ class Client(Resource):
         is called with how many entries of ``to`` were handled so far, after
         each batch (a progress bar's total is ``len(to)``).
 
-        ``stop``, once set (as :meth:`dispatch`'s), ends the send early: no further
-        entry of ``to`` is read, the batches handed to the transport are settled, the
-        campaign is done with what went, and the result says ``stopped`` and counts
-        what that was. A send ``at`` later goes whole or not at all: stopped while it
-        is stored, it is cancelled (its credits released).
+        ``stop``, once set (as :meth:`dispatch`'s), ends the send early: nothing more
+        of ``to`` is stored or sent (a list or a group is looked at once more, to tell
+        whether anything was left), the batches handed to the transport are settled,
+        the campaign is done with what went, and the result says ``stopped`` and
+        counts what that was. A send ``at`` later goes whole or not at all: stopped,
+        or failing, while it is stored, it is cancelled (its credits released).
         """
         with _span("isobil.send", self.transport) as traced:
             steps = self._send(
@@ -1307,10 +1323,13 @@ class Client(Resource):
                 progress(tally.total)
 
         if later:
-            for chunk in chunks():
-                settled(chunk, ())
-                if stop is not None and stop.is_set():
-                    break
+            try:
+                for chunk in _taken(chunks(), stop):
+                    settled(chunk, ())
+            except BaseException:  # an error, an interrupt: none of it goes out
+                if stored:
+                    self._cancel_unsent(campaign.id)
+                raise
         else:
             yield from self._pipelined(chunks(), hand_over, settled, stop)
         # Stopped before ``to`` was read to its end? Asked of a list or a group by a
@@ -1587,9 +1606,8 @@ class Client(Resource):
         set, ends the pass early: no further batch is claimed, the batches handed to
         the transport are settled, and the report of what was done is returned — how
         ``isobil worker`` stops on SIGINT or SIGTERM without leaving messages to become
-        ``unknown``. (A signal handler should not set a :class:`threading.Event`: it
-        may run while the main thread holds the event's lock, inside ``wait()``, and
-        wait for it forever. ``isobil worker`` sets a stop that takes no lock.)
+        ``unknown``. (From a signal handler, set a stop that takes no lock, not a
+        :class:`threading.Event`: see ``isobil._stopping.Stopping``.)
         """
         with _span("isobil.dispatch", self.transport) as traced:
             steps = self._dispatch(limit=limit, now=now, progress=progress, stop=stop)
@@ -1661,6 +1679,18 @@ class Client(Resource):
         """Cancel a campaign: nothing queued goes out; reserved credits come back."""
         self.storage.set_campaign_status(campaign_id, CampaignStatus.CANCELLED)
         return self.credits.settle_campaign(campaign_id)
+
+    def _cancel_unsent(self, campaign_id: str) -> None:
+        """:meth:`cancel` a scheduled send that failed half stored, best effort: storage
+        may be what failed (the error that goes up is the first one)."""
+        try:
+            self.cancel(campaign_id)
+        except StorageError:
+            log.warning(
+                "isobil: a scheduled send failed half stored and could not be cancelled: "
+                "cancel campaign %s before it is due",
+                campaign_id,
+            )
 
     def pause(self, campaign_id: str) -> None:
         """Stop dispatching a campaign until :meth:`resume`."""
@@ -1923,13 +1953,8 @@ class Client(Resource):
         batch is taken: the ones handed over are finished and settled, and the steps end.
         """
         waiting: tuple[B, list[_InFlight]] | None = None
-        taking = iter(batches)
         try:
-            while stop is None or not stop.is_set():
-                try:
-                    batch = next(taking)  # claimed, or read and stored, only now
-                except StopIteration:
-                    break
+            for batch in _taken(batches, stop):
                 started = yield from start(batch)
                 # The batch just started is the one in flight from here on, so that an
                 # error settling the one before it (``settled`` runs the caller's

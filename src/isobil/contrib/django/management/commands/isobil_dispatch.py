@@ -19,8 +19,8 @@ class Command(IsobilCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # SIGINT or SIGTERM (cron's or a scheduler's timeout) ends the pass once its
-        # batches at the transport are settled, as isobil_worker does.
-        with on_signals() as stop:
+        with on_signals() as stop:  # a scheduler's timeout: the pass ends settled
             report = get_client().dispatch(limit=options["limit"], stop=stop)
         self.stdout.write(describe(report))
+        if stop.is_set():
+            self.stderr.write("isobil: dispatch stopped by a signal; the rest waits")

@@ -32,8 +32,6 @@ class Command(IsobilCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         client = get_client()
-        # The first SIGINT or SIGTERM ends the pass under way once its batches at the
-        # transport are settled, then the worker; a second one stops it at once.
         stopped = False
         try:
             with on_signals() as stop:
