@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime
 
 import attrs
 import pytest
@@ -23,6 +23,7 @@ from isobil import (
 )
 from isobil.consent import LedgerAnchor, ManualClock, add_business_days
 from isobil.model import ConsentEvent
+from isobil.testing.storage import _NoOffset  # the contract suite's floating tzinfo
 from isobil.transport import OutboundSms
 
 
@@ -146,24 +147,11 @@ def test_values_are_frozen() -> None:
         recipient.fields["x"] = "y"  # type: ignore[index]
 
 
-class _Floating(tzinfo):
-    """A tzinfo that gives no UTC offset: Python calls such a datetime naive."""
-
-    def utcoffset(self, dt: datetime | None) -> timedelta | None:
-        return None
-
-    def dst(self, dt: datetime | None) -> timedelta | None:
-        return None
-
-    def tzname(self, dt: datetime | None) -> str | None:
-        return None
-
-
 @pytest.mark.parametrize(
     "when",
     [
         datetime(2026, 3, 1, 9, 0),
-        datetime(2026, 3, 1, 9, 0, tzinfo=_Floating()),
+        datetime(2026, 3, 1, 9, 0, tzinfo=_NoOffset()),
         "2026-03-01",
         None,
     ],

@@ -1470,11 +1470,11 @@ class Client(Resource):
     ) -> InsufficientCredits:
         """A later chunk of a send the balance cannot cover: stop the send, say what went.
 
-        A scheduled send is cancelled whole (its reserved credits come back); an
-        immediate one has sent its first chunks and stops before the rest.
+        A scheduled send is cancelled whole as the error goes up, as on any failure
+        half stored (its reserved credits come back); an immediate one has sent its
+        first chunks and stops before the rest.
         """
         if later:
-            self.cancel(campaign.id)
             done = "the send was cancelled: nothing of it will go out"
         else:
             self.storage.set_campaign_status(campaign.id, CampaignStatus.DONE)
@@ -1993,10 +1993,10 @@ class Client(Resource):
                 context = contexts.get(campaign_id)
                 if context is None:
                     context = contexts[campaign_id] = self._campaign_context(campaign_id)
-                mine, plans, kinds, stopped = self._recheck(context, records, now)
+                mine, plans, kinds, blocked = self._recheck(context, records, now)
                 if not self._still_running(campaign_id, mine, now):
                     mine = []
-                checked.append((context.message, (mine, plans, kinds, stopped)))
+                checked.append((context.message, (mine, plans, kinds, blocked)))
         except BaseException:
             # Claimed, so ``submitting``, and none handed over yet (nothing above
             # yields to the transport): back to the queue rather than left to become
@@ -2004,10 +2004,10 @@ class Client(Resource):
             self._unsent(messages, now)
             raise
         started: list[_InFlight] = []
-        for message, (mine, plans, kinds, stopped) in checked:
+        for message, (mine, plans, kinds, blocked) in checked:
             flight = yield from self._hand_over(message, mine, plans, {}, kinds, kept=False)
-            if stopped:  # a dispatch pass counts outcomes, it keeps none
-                flight.counts[OutcomeStatus.BLOCKED] = stopped
+            if blocked:  # a dispatch pass counts outcomes, it keeps none
+                flight.counts[OutcomeStatus.BLOCKED] = blocked
             started.append(flight)
         return started
 
